@@ -1,0 +1,79 @@
+"""The command line: options → one library call → one renderer. One error boundary, in :func:`main`.
+
+Commands live in :mod:`cnncalc.commands`, one module each, discovered at start-up. Heavy imports
+(numpy, rich rendering) happen inside the commands, so ``cnncalc --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from . import __version__
+from .errors import CnncalcError
+
+app = typer.Typer(
+    name="cnncalc",
+    help="Shapes, parameters, MACs and FLOPs of CNN architectures from a YAML spec, with the arithmetic shown.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+_state = {"debug": False}
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"cnncalc {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show the full traceback on errors."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """cnncalc: what shape comes out, how many parameters, how many MACs: exactly, and why."""
+    _state["debug"] = debug
+
+
+def _register() -> None:
+    from . import commands
+
+    commands.register_all(app)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``cnncalc`` console script and ``python -m cnncalc``."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        app(args=argv, prog_name="cnncalc")
+    except CnncalcError as err:
+        if debug or _state["debug"]:
+            raise
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(1)
+    except BrokenPipeError:
+        sys.stderr.close()
+        sys.exit(0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+    except (OSError, RecursionError, MemoryError) as err:
+        if debug or _state["debug"]:
+            raise
+        print(f"error: {type(err).__name__}: {err}", file=sys.stderr)
+        sys.exit(1)
+    except Exception as err:  # noqa: BLE001 - the one boundary: never a traceback by default
+        if debug or _state["debug"]:
+            raise
+        print(f"error: internal error ({type(err).__name__}: {err}); this is a cnncalc bug, "
+              "run with --debug and report it", file=sys.stderr)
+        sys.exit(1)

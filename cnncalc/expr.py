@@ -1,0 +1,325 @@
+"""A small, safe evaluator for the arithmetic in specs (``planes * 4``, ``make_divisible(32 * width, 8)``).
+
+Never ``eval``: the text is parsed with :func:`ast.parse` and only a whitelist of node types is
+compiled into closures. Allowed: numbers, strings, ``True``/``False``/``None``, names of variables,
+``+ - * / // % **``, unary ``- + not``, comparisons, ``and``/``or``, ``a if c else b``, list and tuple
+displays, indexing (``layers[0]``, ``sizes[-1]``), and calls to the functions in :data:`FUNCTIONS`.
+Rejected: attribute access, calls to anything else, lambdas, comprehensions, keyword unpacking,
+huge exponents and huge numbers. Compiled expressions are cached by their text.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import operator
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .errors import CnncalcError, did_you_mean
+
+__all__ = ["FUNCTIONS", "evaluate", "compile_expr", "make_divisible", "is_expression"]
+
+MAX_TEXT = 500  # characters in one expression
+MAX_INT_BITS = 128  # |value| < 2**128
+MAX_EXPONENT = 256
+MAX_SEQ = 10_000  # elements in a list built by an expression
+
+
+def make_divisible(v: float, divisor: int = 8, min_value: int | None = None) -> int:
+    """Round ``v`` to the nearest multiple of ``divisor``, never going below 90 % of ``v``.
+
+    This is the rule of the TensorFlow MobileNet/EfficientNet reference code and torchvision's
+    ``_make_divisible``: ``new = max(min_value, int(v + divisor/2) // divisor * divisor)``, then add
+    ``divisor`` if ``new < 0.9·v``.
+
+    >>> make_divisible(32 * 1.1, 8), make_divisible(16 * 0.75, 8), make_divisible(40 * 1.4, 8)
+    (32, 16, 56)
+    """
+    if divisor <= 0:
+        raise CnncalcError(f"make_divisible: divisor must be positive, got {divisor}")
+    if min_value is None:
+        min_value = divisor
+    new_v = max(min_value, int(v + divisor / 2) // divisor * divisor)
+    if new_v < 0.9 * v:
+        new_v += divisor
+    return int(new_v)
+
+
+def _round_half_even(x: float, ndigits: int | None = None) -> float | int:
+    return round(x, ndigits) if ndigits is not None else round(x)
+
+
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "min": min,
+    "max": max,
+    "abs": abs,
+    "round": _round_half_even,
+    "ceil": math.ceil,
+    "floor": math.floor,
+    "int": int,
+    "float": float,
+    "sqrt": math.sqrt,
+    "len": len,
+    "sum": sum,
+    "make_divisible": make_divisible,
+}
+
+_BINOPS: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+    ast.Pow: operator.pow,
+}
+_CMPOPS: dict[type, Callable[[Any, Any], bool]] = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.In: lambda a, b: a in b,
+    ast.NotIn: lambda a, b: a not in b,
+}
+
+Compiled = Callable[[Mapping[str, Any]], Any]
+_cache: dict[str, Compiled] = {}
+
+
+class _Unknown(CnncalcError):
+    """An unknown variable name (carries the name for did-you-mean)."""
+
+
+def _check_num(v: Any) -> Any:
+    if isinstance(v, int) and not isinstance(v, bool) and v.bit_length() > MAX_INT_BITS:
+        raise CnncalcError(f"number too large in expression (more than {MAX_INT_BITS} bits)")
+    if isinstance(v, float) and not math.isfinite(v):
+        raise CnncalcError("expression gave a non-finite number")
+    return v
+
+
+def _pow(a: Any, b: Any) -> Any:
+    if isinstance(b, (int, float)) and abs(b) > MAX_EXPONENT:
+        raise CnncalcError(f"exponent {b} is too large (at most {MAX_EXPONENT})")
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and abs(a) > 1 and b > 0:
+        if math.log2(abs(a)) * b > MAX_INT_BITS:
+            raise CnncalcError(f"{a} ** {b} is too large")
+    return a**b
+
+
+def _compile(node: ast.AST, text: str) -> Compiled:  # noqa: C901 - one branch per node type
+    if isinstance(node, ast.Expression):
+        return _compile(node.body, text)
+    if isinstance(node, ast.Constant):
+        v = node.value
+        if v is None or isinstance(v, (bool, int, float, str)):
+            _check_num(v)
+            return lambda env, v=v: v
+        raise CnncalcError(f"constant {v!r} is not allowed in expression '{text}'")
+    if isinstance(node, ast.Name):
+        name = node.id
+        if name in ("True", "False", "None"):  # pragma: no cover - parsed as Constant
+            val = {"True": True, "False": False, "None": None}[name]
+            return lambda env: val
+
+        def get(env: Mapping[str, Any], name: str = name) -> Any:
+            try:
+                return env[name]
+            except KeyError:
+                if name in FUNCTIONS:
+                    raise CnncalcError(
+                        f"'{name}' is a function; call it, e.g. {name}(...)"
+                    ) from None
+                err = _Unknown(
+                    f"unknown variable '{name}' in expression '{text}'",
+                    hint=did_you_mean(name, list(env), "variables"),
+                )
+                raise err from None
+
+        return get
+    if isinstance(node, ast.BinOp):
+        op = type(node.op)
+        if op not in _BINOPS:
+            raise CnncalcError(f"operator {op.__name__} is not allowed in expression '{text}'")
+        fn = _pow if op is ast.Pow else _BINOPS[op]
+        left, right = _compile(node.left, text), _compile(node.right, text)
+
+        def binop(env: Mapping[str, Any]) -> Any:
+            a, b = left(env), right(env)
+            if isinstance(a, str) or isinstance(b, str):
+                if op is ast.Add and isinstance(a, str) and isinstance(b, str):
+                    if len(a) + len(b) > 10_000:
+                        raise CnncalcError("string too long in expression")
+                    return a + b
+                raise CnncalcError(f"cannot do arithmetic on text in expression '{text}'")
+            if isinstance(a, list) or isinstance(b, list):
+                raise CnncalcError(f"cannot do arithmetic on a list in expression '{text}'")
+            try:
+                return _check_num(fn(a, b))
+            except ZeroDivisionError:
+                raise CnncalcError(f"division by zero in expression '{text}'") from None
+            except OverflowError:
+                raise CnncalcError(f"number too large in expression '{text}'") from None
+
+        return binop
+    if isinstance(node, ast.UnaryOp):
+        operand = _compile(node.operand, text)
+        if isinstance(node.op, ast.USub):
+            return lambda env: -_num(operand(env), text)
+        if isinstance(node.op, ast.UAdd):
+            return lambda env: +_num(operand(env), text)
+        if isinstance(node.op, ast.Not):
+            return lambda env: not operand(env)
+        raise CnncalcError(f"operator {type(node.op).__name__} is not allowed in '{text}'")
+    if isinstance(node, ast.BoolOp):
+        values = [_compile(v, text) for v in node.values]
+        if isinstance(node.op, ast.And):
+
+            def and_(env: Mapping[str, Any]) -> Any:
+                result: Any = True
+                for v in values:
+                    result = v(env)
+                    if not result:
+                        return result
+                return result
+
+            return and_
+
+        def or_(env: Mapping[str, Any]) -> Any:
+            result: Any = False
+            for v in values:
+                result = v(env)
+                if result:
+                    return result
+            return result
+
+        return or_
+    if isinstance(node, ast.Compare):
+        left = _compile(node.left, text)
+        ops = [_CMPOPS.get(type(o)) for o in node.ops]
+        if any(o is None for o in ops):
+            raise CnncalcError(f"comparison not allowed in expression '{text}' (use == != < <= > >= in)")
+        rights = [_compile(c, text) for c in node.comparators]
+
+        def compare(env: Mapping[str, Any]) -> bool:
+            a = left(env)
+            for op_fn, r in zip(ops, rights):
+                b = r(env)
+                try:
+                    if not op_fn(a, b):  # type: ignore[misc]
+                        return False
+                except TypeError:
+                    raise CnncalcError(f"cannot compare {a!r} with {b!r} in '{text}'") from None
+                a = b
+            return True
+
+        return compare
+    if isinstance(node, ast.IfExp):
+        test, body, orelse = (_compile(n, text) for n in (node.test, node.body, node.orelse))
+        return lambda env: body(env) if test(env) else orelse(env)
+    if isinstance(node, (ast.List, ast.Tuple)):
+        if len(node.elts) > MAX_SEQ:
+            raise CnncalcError(f"list too long in expression '{text[:40]}…'")
+        elts = [_compile(e, text) for e in node.elts]
+        return lambda env: [e(env) for e in elts]
+    if isinstance(node, ast.Subscript):
+        value = _compile(node.value, text)
+        if isinstance(node.slice, ast.Slice):
+            raise CnncalcError(f"slices are not allowed in expression '{text}'")
+        index = _compile(node.slice, text)
+
+        def subscript(env: Mapping[str, Any]) -> Any:
+            seq, i = value(env), index(env)
+            if not isinstance(seq, list):
+                raise CnncalcError(f"cannot index {seq!r} in expression '{text}': not a list")
+            if not isinstance(i, int) or isinstance(i, bool):
+                raise CnncalcError(f"list index must be an integer in '{text}', got {i!r}")
+            try:
+                return seq[i]
+            except IndexError:
+                raise CnncalcError(
+                    f"index {i} out of range in '{text}' (the list has {len(seq)} items)"
+                ) from None
+
+        return subscript
+    if isinstance(node, ast.Call):
+        if not isinstance(node.func, ast.Name):
+            raise CnncalcError(f"only calls to {', '.join(sorted(FUNCTIONS))} are allowed: '{text}'")
+        fname = node.func.id
+        if fname not in FUNCTIONS:
+            raise CnncalcError(
+                f"unknown function '{fname}' in expression '{text}'",
+                hint=did_you_mean(fname, FUNCTIONS, "functions"),
+            )
+        if any(isinstance(a, ast.Starred) for a in node.args) or any(
+            k.arg is None for k in node.keywords
+        ):
+            raise CnncalcError(f"argument unpacking is not allowed in '{text}'")
+        fn = FUNCTIONS[fname]
+        args = [_compile(a, text) for a in node.args]
+        kwargs = {k.arg: _compile(k.value, text) for k in node.keywords}
+
+        def call(env: Mapping[str, Any]) -> Any:
+            a = [x(env) for x in args]
+            kw = {k: v(env) for k, v in kwargs.items()}
+            try:
+                return _check_num(fn(*a, **kw))
+            except CnncalcError:
+                raise
+            except (TypeError, ValueError, OverflowError, ZeroDivisionError) as exc:
+                raise CnncalcError(f"{fname}(...) failed in expression '{text}': {exc}") from None
+
+        return call
+    if isinstance(node, ast.Attribute):
+        raise CnncalcError(f"attribute access is not allowed in expression '{text}'")
+    raise CnncalcError(f"'{type(node).__name__}' is not allowed in expression '{text}'")
+
+
+def _num(v: Any, text: str) -> Any:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise CnncalcError(f"expected a number in expression '{text}', got {v!r}")
+    return v
+
+
+def compile_expr(text: str) -> Compiled:
+    """Parse ``text`` once and return a function of the variable mapping. Cached by text."""
+    fn = _cache.get(text)
+    if fn is not None:
+        return fn
+    if len(text) > MAX_TEXT:
+        raise CnncalcError(f"expression longer than {MAX_TEXT} characters")
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise CnncalcError(f"cannot parse expression '{text}': {exc.msg}") from None
+    except (MemoryError, RecursionError, ValueError):
+        raise CnncalcError(f"expression '{text[:40]}' is too deeply nested") from None
+    try:
+        fn = _compile(tree, text)
+    except RecursionError:
+        raise CnncalcError(f"expression '{text[:40]}' is too deeply nested") from None
+    if len(_cache) < 100_000:
+        _cache[text] = fn
+    return fn
+
+
+def evaluate(text: str, env: Mapping[str, Any]) -> Any:
+    """Evaluate the expression ``text`` with the variables in ``env``.
+
+    >>> evaluate("planes * 4", {"planes": 64})
+    256
+    >>> evaluate("2 if i == 0 else 1", {"i": 0})
+    2
+    """
+    try:
+        return compile_expr(text)(env)
+    except RecursionError:
+        raise CnncalcError(f"expression '{text[:40]}' is too deeply nested") from None
+
+
+def is_expression(text: str) -> bool:
+    """True unless ``text`` is a bare identifier (a word that may be a literal string)."""
+    return not text.isidentifier()

@@ -1,0 +1,585 @@
+"""Spec → layer graph: expand blocks and repeats, evaluate expressions, wire inputs, build layers.
+
+Building a layer needs its input shapes (a conv's weight shape depends on its input channels),
+so layers are built in order as the graph is expanded, as Keras builds layers: every node of
+the result knows its layer (with resolved arguments), its inputs and its output shape. The
+graph is a DAG by construction: an entry may only take inputs from layers defined before it.
+
+Expressions see the spec's variables, the block's parameters, the repeat index ``i`` (inside a
+``repeat``), and ``in_channels`` / ``in_shape`` of the entry's first input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import CnncalcError, did_you_mean
+from .expr import evaluate
+from .layers import REGISTRY
+from .layers.base import Arg, Layer, Shape, fmt_shape
+from .spec import ENTRY_KEYS, BlockDef, Spec
+from .yamlio import Map, Seq, load_yaml
+
+__all__ = ["Node", "Graph", "build_graph", "MAX_LAYERS", "MAX_REPEAT", "MAX_BLOCK_DEPTH"]
+
+MAX_LAYERS = 2_000_000
+MAX_REPEAT = 1_000_000
+MAX_BLOCK_DEPTH = 64
+
+Pos = tuple[int, int]
+
+
+class Node:
+    """One layer of the graph, built: its layer object, input node names and output shape."""
+
+    __slots__ = (
+        "name", "layer", "inputs", "out_shape", "trainable", "pos", "block", "train_only",
+        "share", "index",
+    )
+
+    def __init__(
+        self, name: str, layer: Layer, inputs: tuple[str, ...], out_shape: Shape,
+        trainable: bool, pos: Pos | None, block: str | None, train_only: bool,
+        share: str | None, index: int,
+    ) -> None:
+        self.name = name
+        self.layer = layer
+        self.inputs = inputs
+        self.out_shape = out_shape
+        self.trainable = trainable
+        self.pos = pos
+        self.block = block
+        self.train_only = train_only
+        self.share = share
+        self.index = index
+
+    @property
+    def type(self) -> str:
+        return self.layer.type_name
+
+    def __repr__(self) -> str:
+        return f"Node({self.name!r}, {self.type}, {fmt_shape(self.out_shape)})"
+
+
+@dataclass
+class Graph:
+    """A built layer graph in execution (topological) order."""
+
+    name: str
+    file: str | None
+    inputs: dict[str, Shape]
+    nodes: list[Node]
+    outputs: list[str]
+    variables: dict[str, Any]
+    variant: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    expected: dict[str, Any] | None = None
+    by_name: dict[str, Node] = field(default_factory=dict)
+    #: block-instance and repeat-group names → what they are ("bottleneck", "bottleneck ×3")
+    groups: dict[str, str] = field(default_factory=dict)
+
+    def shape_of(self, name: str) -> Shape:
+        if name in self.inputs:
+            return self.inputs[name]
+        return self.by_name[name].out_shape
+
+    def freeze(self, upto: str) -> None:
+        """Mark every layer up to and including ``upto`` (a layer or block-instance name) frozen."""
+        last = None
+        for n in self.nodes:
+            if n.name == upto or n.name.startswith(upto + "."):
+                last = n.index
+        if last is None:
+            raise CnncalcError(
+                f"--freeze: no layer or block named '{upto}'",
+                hint=did_you_mean(upto, _freeze_candidates(self.nodes), "layers"),
+            )
+        for n in self.nodes[: last + 1]:
+            n.trainable = False
+
+
+def _freeze_candidates(nodes: list[Node]) -> list[str]:
+    names = set()
+    for n in nodes:
+        parts = n.name.split(".")
+        for k in range(1, len(parts) + 1):
+            names.add(".".join(parts[:k]))
+    return sorted(names)
+
+
+class _Scope:
+    """Names visible to the entries of one layer list (top level or one block instance)."""
+
+    __slots__ = ("vars", "names", "prefix", "last", "trainable", "train_only", "stack", "counts",
+                 "seq", "top")
+
+    def __init__(self, vars: dict[str, Any], names: dict[str, str], prefix: str, last: str,
+                 trainable: bool, train_only: bool, stack: tuple[str, ...], top: bool) -> None:
+        self.vars = vars
+        self.names = names
+        self.prefix = prefix
+        self.last = last
+        self.trainable = trainable
+        self.train_only = train_only
+        self.stack = stack
+        self.counts: dict[str, int] = {}
+        self.seq: Seq | None = None
+        self.top = top
+
+
+def _value(raw: Any, env: Mapping[str, Any], arg: Arg | None = None) -> Any:
+    """Evaluate a raw YAML value: strings are expressions except where a literal is meant.
+
+    With ``arg`` (a layer argument): a string that is one of the argument's literal choices
+    ('same', 'valid', 'bilinear', …) is kept. Without (block parameters, variables): a bare word
+    that names no variable is kept as a literal string, so ``mode: bilinear`` passes through.
+    """
+    if isinstance(raw, str):
+        if arg is not None:
+            if arg.kind == "str" or raw in arg.choices or (arg.kind == "padding" and raw in ("same", "valid")):
+                return raw
+            return evaluate(raw, env)
+        if raw.isidentifier() and raw not in env and raw not in ("True", "False", "None"):
+            return raw
+        return evaluate(raw, env)
+    if isinstance(raw, list):
+        return [_value(x, env, arg) for x in raw]
+    return raw
+
+
+def _int_value(raw: Any, env: Mapping[str, Any], what: str) -> int:
+    v = _value(raw, env)
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or (isinstance(v, float) and not v.is_integer()):
+        raise CnncalcError(f"{what} must be an integer, got {v!r}")
+    return int(v)
+
+
+class _Builder:
+    def __init__(self, spec: Spec, variables: dict[str, Any]) -> None:
+        self.spec = spec
+        self.gvars = variables
+        self.nodes: list[Node] = []
+        self.by_name: dict[str, Node] = {}
+        self.shapes: dict[str, Shape] = {}
+        self.groups: dict[str, str] = {}
+
+    # -- errors ---------------------------------------------------------------------------------
+    def _err(self, msg: str, pos: Pos | None, layer: str | None = None, ltype: str | None = None,
+             hint: str | None = None) -> CnncalcError:
+        line, col = pos if pos else (None, None)
+        return CnncalcError(msg, file=self.spec.file, line=line, col=col, layer=layer,
+                            layer_type=ltype, hint=hint)
+
+    # -- expansion ------------------------------------------------------------------------------
+    def expand_list(self, seq: Seq, scope: _Scope) -> None:
+        scope.seq = seq
+        for idx, item in enumerate(seq):
+            pos = seq.where(idx) if isinstance(seq, Seq) else None
+            if isinstance(item, Map) and item.pos:
+                pos = item.pos
+            self.expand_entry(item, pos, scope, idx)
+
+    def _split(self, item: Any, pos: Pos | None) -> tuple[str, Any, Map]:
+        """An entry is ``type``, or a mapping with one type key (its args) and reserved keys."""
+        if isinstance(item, str):
+            return item, None, Map()
+        if not isinstance(item, Map):
+            raise self._err(
+                f"a layer entry must be a type name or a mapping like '- conv2d: {{...}}', got {item!r}",
+                pos,
+            )
+        type_keys = [k for k in item if k not in ENTRY_KEYS]
+        if len(type_keys) != 1:
+            if not type_keys:
+                raise self._err(
+                    "layer entry has no type", pos,
+                    hint="write '- relu' or '- conv2d: {out_channels: 64, kernel_size: 3}'; "
+                    f"reserved keys: {', '.join(ENTRY_KEYS)}",
+                )
+            raise self._err(
+                f"layer entry has several type keys: {', '.join(map(str, type_keys))}", pos,
+                hint="one layer per list item; other keys must be among: " + ", ".join(ENTRY_KEYS),
+            )
+        t = type_keys[0]
+        meta = Map()
+        meta.pos = item.pos
+        for k in item:
+            if k != t:
+                meta[k] = item[k]
+                meta.key_pos[k] = item.key_pos.get(k)
+        if not isinstance(t, str):
+            raise self._err(f"layer type must be a name, got {t!r}", pos)
+        return t, item[t], meta
+
+    def _resolve_type(self, t: str, scope: _Scope, pos: Pos | None) -> str:
+        if t in self.spec.blocks or t in REGISTRY:
+            return t
+        v = scope.vars.get(t)
+        if isinstance(v, str) and (v in self.spec.blocks or v in REGISTRY):
+            return v
+        known = list(REGISTRY) + list(self.spec.blocks)
+        raise self._err(f"unknown layer type '{t}'", pos,
+                        hint=did_you_mean(t, known, "layer types and blocks")
+                        + " (see `cnncalc layers`)")
+
+    def _ref(self, ref: Any, scope: _Scope, pos: Pos | None, owner: str | None) -> str:
+        if not isinstance(ref, str):
+            raise self._err(f"an input reference must be a layer name, got {ref!r}", pos, owner)
+        if ref in scope.names:
+            return scope.names[ref]
+        if scope.top and (ref in self.by_name or ref in self.shapes):
+            return ref
+        later = False
+        if scope.seq is not None:
+            for it in scope.seq:
+                if isinstance(it, Map) and it.get("name") == ref:
+                    later = True
+        if owner is not None and ref == owner.rsplit(".", 1)[-1]:
+            raise self._err(f"layer '{ref}' takes itself as input (a cycle)", pos, owner,
+                            hint="a layer can only take inputs from layers before it")
+        if later:
+            raise self._err(
+                f"input '{ref}' is defined after this layer (a cycle or forward reference)", pos, owner,
+                hint="layers are listed in execution order; a layer can only take inputs from earlier layers",
+            )
+        raise self._err(f"unknown input '{ref}'", pos, owner,
+                        hint=did_you_mean(ref, scope.names, "layer names"))
+
+    def expand_entry(self, item: Any, pos: Pos | None, scope: _Scope, idx: int) -> None:
+        t, raw_args, meta = self._split(item, pos)
+        name = meta.get("name")
+        if name is not None and (not isinstance(name, (str, int)) or isinstance(name, bool)):
+            raise self._err(f"layer name must be a word, got {name!r}", meta.where("name"))
+        name = str(name) if name is not None else None
+        if name is not None and (not name or any(c in name for c in " .,[]{}:")):
+            raise self._err(f"layer name {name!r} may not contain spaces, dots or brackets",
+                            meta.where("name"))
+        if raw_args is not None and not isinstance(raw_args, Map):
+            raise self._err(
+                f"arguments of '{t}' must be a mapping like {{out_channels: 64}}, got {raw_args!r}",
+                pos, name, t,
+            )
+        args = raw_args if raw_args is not None else Map()
+
+        # inputs
+        if "inputs" in meta and "input" in meta:
+            raise self._err("give either 'input' or 'inputs', not both", meta.where("inputs"), name, t)
+        refs_raw = meta.get("inputs", meta.get("input"))
+        if refs_raw is None:
+            in_names = [scope.last]
+        else:
+            if isinstance(refs_raw, str):
+                refs_raw = [refs_raw]
+            if not isinstance(refs_raw, list) or not refs_raw:
+                raise self._err("'inputs' must be a layer name or a non-empty list of names",
+                                meta.where("inputs") or meta.where("input"), name, t)
+            in_names = [self._ref(r, scope, meta.where("inputs") or meta.where("input"), name)
+                        for r in refs_raw]
+
+        env = scope.vars
+        if "when" in meta:
+            cond = _value(meta["when"], self._env(env, in_names))
+            if not cond:
+                if name is not None:
+                    if len(in_names) != 1:
+                        raise self._err("a skipped entry ('when' false) with a name must have one input",
+                                        meta.where("when"), name, t)
+                    self._define(scope, name, in_names[0], meta.where("name"))
+                return
+
+        trainable = scope.trainable
+        if "trainable" in meta:
+            tv = meta["trainable"]
+            if not isinstance(tv, bool):
+                raise self._err(f"'trainable' must be true or false, got {tv!r}", meta.where("trainable"), name, t)
+            trainable = trainable and tv
+        train_only = scope.train_only
+        if "train_only" in meta:
+            tv = meta["train_only"]
+            if not isinstance(tv, bool):
+                raise self._err(f"'train_only' must be true or false, got {tv!r}", meta.where("train_only"), name, t)
+            train_only = train_only or tv
+        share = meta.get("share")
+        if share is not None:
+            share = self._ref(share, scope, meta.where("share"), name)
+
+        rtype = self._resolve_type(t, scope, pos)
+        repeated = "repeat" in meta
+        count = 1
+        if repeated:
+            try:
+                count = _int_value(meta["repeat"], self._env(env, in_names), "'repeat'")
+            except CnncalcError as err:
+                raise err.locate(file=self.spec.file, line=(meta.where("repeat") or (None, None))[0],
+                                 layer=name, layer_type=t) from None
+            if count < 0 or count > MAX_REPEAT:
+                raise self._err(f"'repeat' must be between 0 and {MAX_REPEAT:,}, got {count:,}",
+                                meta.where("repeat"), name, t)
+        first = meta.get("first")
+        if first is not None and not isinstance(first, Map):
+            raise self._err("'first' must be a mapping of argument overrides", meta.where("first"), name, t)
+        if name is None:
+            k = scope.counts.get(t, 0) + 1
+            scope.counts[t] = k
+            base = f"{t}_{k}"
+        else:
+            base = name
+        full_base = scope.prefix + base
+        if repeated and count == 0:
+            if name is not None:
+                if len(in_names) != 1:
+                    raise self._err("an entry repeated 0 times must have one input", meta.where("repeat"), name, t)
+                self._define(scope, base, in_names[0], meta.where("name"))
+            return
+        out = in_names[0]
+        for i in range(count):
+            ivars = {**env, "i": i} if repeated else env
+            iargs = args
+            if first is not None and i == 0:
+                iargs = Map(args)
+                iargs.update(first)
+            inst = f"{full_base}.{i}" if repeated else full_base
+            ins = in_names if i == 0 else [out]
+            if rtype in self.spec.blocks:
+                out = self.invoke_block(self.spec.blocks[rtype], iargs, inst, ins, pos, scope, ivars,
+                                        trainable, train_only)
+            else:
+                out = self.add_layer(rtype, iargs, inst, ins, pos, ivars, trainable, train_only, share)
+        self._define(scope, base, out, meta.where("name") or pos, check=name is not None)
+        if repeated:
+            self.groups[full_base] = f"{rtype} ×{count}"
+        scope.last = out
+
+    def _define(self, scope: _Scope, local: str, target: str, pos: Pos | None, check: bool = True) -> None:
+        if check and local in scope.names:
+            raise self._err(f"duplicate layer name '{local}'", pos, scope.prefix + local,
+                            hint="names must be unique within a layer list or block")
+        scope.names[local] = target
+
+    def _env(self, env: Mapping[str, Any], in_names: list[str]) -> dict[str, Any]:
+        shape = self.shapes[in_names[0]]
+        return {**env, "in_channels": shape[0], "in_shape": list(shape)}
+
+    def invoke_block(self, bdef: BlockDef, raw_args: Map, inst: str, in_names: list[str], pos: Pos | None,
+                     scope: _Scope, env: dict[str, Any], trainable: bool, train_only: bool) -> str:
+        if bdef.name in scope.stack:
+            chain = " → ".join((*scope.stack, bdef.name))
+            raise self._err(f"block '{bdef.name}' invokes itself ({chain})", pos, inst, bdef.name,
+                            hint="blocks may use other blocks but not recursively")
+        if len(scope.stack) >= MAX_BLOCK_DEPTH:
+            raise self._err(f"blocks nested deeper than {MAX_BLOCK_DEPTH}", pos, inst, bdef.name)
+        if len(in_names) != len(bdef.inputs):
+            raise self._err(
+                f"block '{bdef.name}' takes {len(bdef.inputs)} input(s) ({', '.join(bdef.inputs)}), "
+                f"given {len(in_names)}", pos, inst, bdef.name,
+            )
+        for key in raw_args:
+            if key not in bdef.params:
+                raise self._err(
+                    f"unknown parameter '{key}' for block '{bdef.name}'",
+                    raw_args.where(key) or pos, inst, bdef.name,
+                    hint=did_you_mean(str(key), bdef.params, "parameters")
+                    + f" (accepted: {', '.join(map(str, bdef.params)) or 'none'})",
+                )
+        caller_env = self._env(env, in_names)
+        params: dict[str, Any] = {}
+        for pname, default in bdef.params.items():
+            try:
+                if pname in raw_args:
+                    params[pname] = _value(raw_args[pname], caller_env)
+                elif default is None:
+                    raise self._err(
+                        f"block '{bdef.name}' needs parameter '{pname}'", pos, inst, bdef.name,
+                        hint="parameters: " + ", ".join(
+                            f"{k}" + ("" if v is None else f"={v}") for k, v in bdef.params.items()
+                        ),
+                    )
+                else:
+                    params[pname] = _value(default, {**self.gvars, **caller_env, **params})
+            except CnncalcError as err:
+                p = raw_args.where(pname) if pname in raw_args else bdef.params.where(pname)
+                line, col = p or pos or (None, None)
+                raise err.locate(file=self.spec.file, line=line, col=col, layer=inst,
+                                 layer_type=bdef.name) from None
+        self.groups[inst] = bdef.name
+        child = _Scope(
+            vars={**self.gvars, **params},
+            names={n: r for n, r in zip(bdef.inputs, in_names)},
+            prefix=inst + ".", last=in_names[0], trainable=trainable, train_only=train_only,
+            stack=(*scope.stack, bdef.name), top=False,
+        )
+        self.expand_list(bdef.layers, child)
+        if bdef.output is not None:
+            if bdef.output not in child.names:
+                raise self._err(f"block '{bdef.name}' output '{bdef.output}' is not one of its layers",
+                                bdef.pos, inst, bdef.name, hint=did_you_mean(bdef.output, child.names))
+            return child.names[bdef.output]
+        return child.last
+
+    def add_layer(self, t: str, raw_args: Map, full: str, in_names: list[str], pos: Pos | None,
+                  env: dict[str, Any], trainable: bool, train_only: bool, share: str | None) -> str:
+        cls = REGISTRY[t]
+        if full in self.by_name or full in self.shapes:
+            raise self._err(f"duplicate layer name '{full}'", pos, full, t)
+        if len(self.nodes) >= MAX_LAYERS:
+            raise self._err(f"more than {MAX_LAYERS:,} layers", pos, full, t,
+                            hint="check the repeat counts")
+        n_in = len(in_names)
+        if n_in < cls.MIN_INPUTS or (cls.MAX_INPUTS is not None and n_in > cls.MAX_INPUTS):
+            want = (f"{cls.MIN_INPUTS}" if cls.MAX_INPUTS == cls.MIN_INPUTS
+                    else f"at least {cls.MIN_INPUTS}" if cls.MAX_INPUTS is None
+                    else f"{cls.MIN_INPUTS} to {cls.MAX_INPUTS}")
+            raise self._err(f"takes {want} input(s), given {n_in}", pos, full, t,
+                            hint="list them with inputs: [a, b]" if cls.MIN_INPUTS > 1 else None)
+        in_shapes = [self.shapes[n] for n in in_names]
+        try:
+            args: dict[str, Any] = {}
+            if raw_args:
+                lenv: dict[str, Any] | None = None
+                for k, v in raw_args.items():
+                    if isinstance(v, (str, list)):
+                        if lenv is None:
+                            lenv = {**env, "in_channels": in_shapes[0][0], "in_shape": list(in_shapes[0])}
+                        try:
+                            args[k] = _value(v, lenv, cls.ARGS.get(k))
+                        except CnncalcError as err:
+                            line, col = raw_args.where(k) or pos or (None, None)
+                            err.message = f"argument '{k}': {err.message}"
+                            raise err.locate(file=self.spec.file, line=line, col=col) from None
+                    else:
+                        args[k] = v
+            layer = cls(t, cls.normalize_args(args))
+            out = layer.build(in_shapes)
+        except CnncalcError as err:
+            line, col = pos or (None, None)
+            raise err.locate(file=self.spec.file, line=line, col=col, layer=full, layer_type=t) from None
+        if share is not None:
+            target = self.by_name.get(share)
+            if target is None:
+                raise self._err(f"'share' must name a layer, '{share}' is an input", pos, full, t)
+            mine = [(w.name, w.shape) for w in layer.weights()]
+            theirs = [(w.name, w.shape) for w in target.layer.weights()]
+            if mine != theirs:
+                raise self._err(f"cannot share weights with '{share}': weight shapes differ ({mine} vs {theirs})",
+                                pos, full, t)
+            while target.share is not None:
+                target = self.by_name[target.share]
+            share = target.name
+        node = Node(full, layer, tuple(in_names), out, trainable, pos, None, train_only, share, len(self.nodes))
+        self.nodes.append(node)
+        self.by_name[full] = node
+        self.shapes[full] = out
+        return full
+
+
+def _parse_override(text: str) -> Any:
+    """A ``--set name=value`` value: a YAML scalar/list (10, 0.5, true, [1, 2]) or an expression."""
+    try:
+        return load_yaml(text)
+    except CnncalcError:
+        return text
+
+
+def resolve_variables(spec: Spec, variant: str | None, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Evaluate the spec's variables in order, after the variant's and the caller's overrides."""
+    raw: dict[str, Any] = dict(spec.variables)
+    if variant is not None:
+        for k, v in spec.variants[variant].items():
+            if k in raw:
+                raw[k] = v
+    for k, v in overrides.items():
+        if k not in raw:
+            raise CnncalcError(f"unknown variable '{k}' (from --set or keyword)", file=spec.file,
+                               hint=did_you_mean(k, raw, "variables"))
+        raw[k] = _parse_override(v) if isinstance(v, str) else v
+    env: dict[str, Any] = {}
+    for k, v in raw.items():
+        try:
+            env[k] = _value(v, env)
+        except CnncalcError as err:
+            line, col = spec.variables.where(k) or (None, None)
+            err.message = f"variable '{k}': {err.message}"
+            raise err.locate(file=spec.file, line=line, col=col) from None
+    return env
+
+
+def _shape_value(raw: Any, env: Mapping[str, Any], what: str, spec: Spec, pos: Pos | None) -> Shape:
+    try:
+        v = _value(raw, env)
+        if isinstance(v, int) and not isinstance(v, bool):
+            v = [v]
+        if not isinstance(v, list) or not v:
+            raise CnncalcError(f"{what} must be a list of sizes like [3, 224, 224], got {v!r}")
+        out = []
+        for d in v:
+            if isinstance(d, bool) or not isinstance(d, (int, float)) or (isinstance(d, float) and not d.is_integer()):
+                raise CnncalcError(f"{what} sizes must be positive integers, got {d!r}")
+            if d <= 0:
+                raise CnncalcError(f"{what} sizes must be positive, got {int(d)}",
+                                   hint="shapes exclude the batch: [channels, height, width]")
+            out.append(int(d))
+        return tuple(out)
+    except CnncalcError as err:
+        line, col = pos or (None, None)
+        raise err.locate(file=spec.file, line=line, col=col) from None
+
+
+def build_graph(
+    spec: Spec,
+    variant: str | None = None,
+    input_shape: Shape | list[int] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Graph:
+    """Build the layer graph of ``spec`` (optionally one variant, another input, variable overrides)."""
+    if variant is not None and variant not in spec.variants:
+        raise CnncalcError(f"'{variant}' is not a variant of {spec.name}", file=spec.file,
+                           hint=did_you_mean(variant, spec.variants, "variants"))
+    env = resolve_variables(spec, variant, overrides or {})
+    vdef = spec.variants.get(variant) if variant else None
+    raw_inputs = dict(spec.inputs)
+    if vdef is not None and "input" in vdef:
+        first = next(iter(raw_inputs))
+        raw_inputs[first] = vdef["input"]
+    inputs: dict[str, Shape] = {}
+    doc = spec.doc
+    for k, raw in raw_inputs.items():
+        pos = doc.where("input") if "input" in doc else doc["inputs"].where(k) if isinstance(doc.get("inputs"), Map) else None
+        inputs[k] = _shape_value(raw, env, f"input '{k}'", spec, pos)
+    if input_shape is not None:
+        first = next(iter(inputs))
+        shape = tuple(input_shape)
+        if not shape or any(isinstance(d, bool) or not isinstance(d, int) or d <= 0 for d in shape):
+            raise CnncalcError(f"input shape must be positive integers, got {list(shape)}")
+        inputs[first] = shape
+    b = _Builder(spec, env)
+    b.shapes.update(inputs)
+    first_input = next(iter(inputs))
+    scope = _Scope(vars=env, names={k: k for k in inputs}, prefix="", last=first_input,
+                   trainable=True, train_only=False, stack=(), top=True)
+    b.expand_list(spec.layers, scope)
+    if not b.nodes:
+        raise CnncalcError("the spec has no layers after expansion (every entry skipped or repeated 0 times)",
+                           file=spec.file)
+    if spec.outputs:
+        outputs = []
+        for o in spec.outputs:
+            pos = doc.where("outputs")
+            outputs.append(b._ref(o, scope, pos, None))
+    else:
+        outputs = [scope.last]
+    expected: dict[str, Any] | None = None
+    if spec.expected is not None:
+        expected = dict(spec.expected)
+    if vdef is not None and "expected" in vdef:
+        expected = {**(expected or {}), **dict(vdef["expected"])}
+    meta = dict(spec.meta)
+    if vdef is not None:
+        for k in ("description", "year", "notes"):
+            if k in vdef:
+                meta[k] = vdef[k]
+    name = variant or spec.name
+    return Graph(name=name, file=spec.file, inputs=inputs, nodes=b.nodes, outputs=outputs,
+                 variables=env, variant=variant, meta=meta, expected=expected, by_name=b.by_name,
+                 groups=b.groups)

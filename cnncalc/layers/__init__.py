@@ -1,0 +1,11 @@
+"""Layer types, one class each, registered by YAML type name.
+
+Importing this package registers every built-in type. To add one: write a class with ``NAMES``,
+``ARGS`` and its rules (see :mod:`cnncalc.layers.base`), decorate it with ``@register``, import its
+module here, and add a row to the layer-case table in ``tests/test_layers.py``.
+"""
+
+from . import activation, conv, linear, merge, norm, pool, resize, shape_ops  # noqa: F401
+from .base import REGISTRY, Arg, Layer, Weight, Window, get_layer_class, register
+
+__all__ = ["REGISTRY", "Arg", "Layer", "Weight", "Window", "get_layer_class", "register"]

@@ -1,0 +1,374 @@
+"""The layer base class, argument declarations and the registry keyed by YAML type name.
+
+One class per layer type holds everything about it: its arguments with defaults, validation,
+output-shape rule (:meth:`Layer.build`), weight shapes (:meth:`Layer.weights`), MACs and FLOPs,
+and its NumPy forward. The parser and graph builder know no layer type by name.
+
+Counting convention (stated once here, and in the README):
+
+* **MACs**: multiply-accumulates of conv, linear and matmul-like layers (attention included).
+  This is what torchvision's docs call "GFLOPS" and what fvcore, ptflops and torchinfo report.
+  Every other layer has 0 MACs.
+* **FLOPs**: ``2 × MACs`` plus the element-wise work of the layer (a bias add is 1 FLOP per
+  output element, a ReLU 1, batch norm at inference 2, …). Each layer's docstring gives its rule.
+* **Parameters** are derived from the declared weight shapes; batch-norm running statistics are
+  *buffers* (PyTorch's convention). Shapes exclude the batch dimension; axis 0 is channels.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from ..errors import CnncalcError, did_you_mean
+
+__all__ = [
+    "REQUIRED",
+    "Arg",
+    "Weight",
+    "Window",
+    "Layer",
+    "REGISTRY",
+    "register",
+    "get_layer_class",
+    "prod",
+    "Shape",
+]
+
+Shape = tuple[int, ...]
+
+
+class _Required:
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED: Any = _Required()
+
+
+def prod(xs: Sequence[int]) -> int:
+    return math.prod(xs)
+
+
+# --------------------------------------------------------------------------------------------
+# Argument kinds: each turns a YAML value (already expression-evaluated) into a normal value or
+# raises with what was expected. Kinds are small functions so a layer declares them in one line.
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One argument of a layer type: its kind, default and a one-line doc."""
+
+    kind: str
+    default: Any = REQUIRED
+    doc: str = ""
+    choices: tuple[str, ...] = ()
+    minimum: int | float | None = None
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+    def expects(self) -> str:
+        """Human description of what this argument accepts."""
+        base = {
+            "int": "an integer",
+            "float": "a number",
+            "bool": "true or false",
+            "str": "a string",
+            "choice": "one of " + ", ".join(repr(c) for c in self.choices),
+            "ints": "an integer or a list of integers (one per spatial axis)",
+            "int_list": "a list of integers",
+            "padding": "an integer, a list (one per axis, or [lo, hi] pairs), 'same' or 'valid'",
+            "size": "an integer or a list of integers",
+            "opt_int": "an integer or null",
+            "opt_float": "a number or null",
+            "opt_ints": "an integer, a list of integers, or null",
+            "axis": "an integer axis (0 = channels; negative counts from the end)",
+        }[self.kind]
+        if self.minimum is not None and self.kind in ("int", "float", "ints", "opt_int", "size"):
+            base += f" ≥ {self.minimum}"
+        return base
+
+    def normalize(self, value: Any) -> Any:
+        """Check ``value`` against this kind; return the normal form or raise ValueError(expects)."""
+        k = self.kind
+        if k in ("opt_int", "opt_float", "opt_ints") and value is None:
+            return None
+        if k in ("int", "opt_int", "axis"):
+            v = _as_int(value)
+            self._check_min(v)
+            return v
+        if k in ("float", "opt_float"):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError
+            self._check_min(value)
+            return float(value)
+        if k == "bool":
+            if not isinstance(value, bool):
+                raise ValueError
+            return value
+        if k == "str":
+            if not isinstance(value, str):
+                raise ValueError
+            return value
+        if k == "choice":
+            if value not in self.choices:
+                raise ValueError
+            return value
+        if k in ("ints", "opt_ints", "size"):
+            if isinstance(value, (list, tuple)):
+                if not value:
+                    raise ValueError
+                vs = tuple(_as_int(x) for x in value)
+                for x in vs:
+                    self._check_min(x)
+                return vs
+            v = _as_int(value)
+            self._check_min(v)
+            return v
+        if k == "int_list":
+            if not isinstance(value, (list, tuple)):
+                value = [value]
+            return tuple(_as_int(x) for x in value)
+        if k == "padding":
+            if isinstance(value, str):
+                if value in ("same", "valid"):
+                    return value
+                raise ValueError
+            if isinstance(value, (list, tuple)):
+                if not value:
+                    raise ValueError
+                out: list[Any] = []
+                for x in value:
+                    if isinstance(x, (list, tuple)):
+                        if len(x) != 2:
+                            raise ValueError
+                        lo, hi = _as_int(x[0]), _as_int(x[1])
+                        if lo < 0 or hi < 0:
+                            raise ValueError
+                        out.append((lo, hi))
+                    else:
+                        v = _as_int(x)
+                        if v < 0:
+                            raise ValueError
+                        out.append(v)
+                return tuple(out)
+            v = _as_int(value)
+            if v < 0:
+                raise ValueError
+            return v
+        raise AssertionError(f"unknown arg kind {k}")  # pragma: no cover
+
+    def _check_min(self, v: int | float) -> None:
+        if self.minimum is not None and v < self.minimum:
+            raise ValueError
+
+
+def _as_int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    raise ValueError
+
+
+@dataclass(frozen=True)
+class Weight:
+    """A tensor a layer owns. ``kind`` is ``"param"`` (learned) or ``"buffer"`` (running stats)."""
+
+    name: str
+    shape: Shape
+    kind: str = "param"
+
+    @property
+    def size(self) -> int:
+        return prod(self.shape)
+
+
+@dataclass(frozen=True)
+class Window:
+    """The sliding-window geometry of a layer, per spatial axis, for receptive-field arithmetic.
+
+    ``kernel``/``stride``/``dilation``/``pad_lo`` are tuples over the spatial axes. ``transposed``
+    marks a transposed conv or upsampling (the stride divides the jump instead of multiplying).
+    """
+
+    kernel: Shape
+    stride: Shape
+    dilation: Shape
+    pad_lo: Shape
+    transposed: bool = False
+
+
+# --------------------------------------------------------------------------------------------
+# The base class
+# --------------------------------------------------------------------------------------------
+
+
+class Layer:
+    """Base of every layer type. Subclasses declare ``NAMES`` and ``ARGS`` and override the rules.
+
+    Life cycle: ``Layer(type_name, args)`` validates and normalises the arguments (no shapes yet);
+    :meth:`build` receives the input shapes, checks them, stores derived geometry and returns the
+    output shape. After that, :meth:`weights`, :meth:`macs` and :meth:`flops` describe the cost.
+    """
+
+    NAMES: ClassVar[tuple[str, ...]] = ()
+    ARGS: ClassVar[dict[str, Arg]] = {}
+    CATEGORY: ClassVar[str] = "other"
+    MIN_INPUTS: ClassVar[int] = 1
+    MAX_INPUTS: ClassVar[int | None] = 1
+    #: Rank of the spatial part fixed by the type name, e.g. {"conv2d": 2}; absent = any rank.
+    RANKS: ClassVar[dict[str, int]] = {}
+    #: True for layers whose weights count in the trainable total when the layer is trainable.
+    SUMMARY: ClassVar[str] = ""
+
+    __slots__ = ("type_name", "args", "in_shapes", "out_shape", "_weights")
+
+    def __init__(self, type_name: str, args: dict[str, Any]) -> None:
+        self.type_name = type_name
+        self.args = args
+        self.in_shapes: tuple[Shape, ...] = ()
+        self.out_shape: Shape = ()
+        self._weights: tuple[Weight, ...] = ()
+
+    # --- argument handling ------------------------------------------------------------------
+    @classmethod
+    def normalize_args(cls, given: dict[str, Any]) -> dict[str, Any]:
+        """Check given arguments against ``ARGS`` and fill defaults (raises CnncalcError)."""
+        out: dict[str, Any] = {}
+        for key in given:
+            if key not in cls.ARGS:
+                raise CnncalcError(
+                    f"unknown argument '{key}'",
+                    hint=did_you_mean(key, cls.ARGS, "arguments")
+                    + (f" (accepted: {', '.join(cls.ARGS)})" if cls.ARGS else " (it takes no arguments)"),
+                )
+        for key, spec in cls.ARGS.items():
+            if key in given:
+                value = given[key]
+                try:
+                    out[key] = spec.normalize(value)
+                except ValueError:
+                    raise CnncalcError(
+                        f"argument '{key}' expects {spec.expects()}; received {key}={value!r}"
+                    ) from None
+            elif spec.required:
+                raise CnncalcError(
+                    f"missing required argument '{key}' ({spec.doc or spec.expects()})",
+                    hint="accepted: " + ", ".join(
+                        k + ("" if a.required else f"={a.default!r}") for k, a in cls.ARGS.items()
+                    ),
+                )
+            else:
+                out[key] = spec.default
+        return out
+
+    def check_rank(self, shape: Shape, min_rank: int = 1) -> int:
+        """Spatial rank of a channels-first input shape, checked against the type name's rank."""
+        rank = self.RANKS.get(self.type_name)
+        if rank is not None and len(shape) != rank + 1:
+            raise CnncalcError(
+                f"expects a {rank + 1}-D input (channels + {rank} spatial), got shape "
+                f"{fmt_shape(shape)}",
+                hint=f"use the {len(shape) - 1}d variant of the layer" if len(shape) > 1 else None,
+            )
+        spatial = len(shape) - 1
+        if spatial < min_rank:
+            raise CnncalcError(
+                f"expects channels and at least {min_rank} spatial axis, got shape {fmt_shape(shape)}"
+            )
+        return spatial
+
+    def per_axis(self, key: str, rank: int) -> Shape:
+        """Expand an int-or-list argument to one value per spatial axis."""
+        v = self.args[key]
+        if isinstance(v, tuple):
+            if len(v) != rank:
+                raise CnncalcError(
+                    f"argument '{key}' has {len(v)} values but the input has {rank} spatial axes; "
+                    f"received {key}={list(v)}"
+                )
+            return v
+        return (v,) * rank
+
+    # --- the rules --------------------------------------------------------------------------
+    def build(self, in_shapes: Sequence[Shape]) -> Shape:
+        """Check the input shapes, derive geometry and weights, return the output shape."""
+        self.in_shapes = tuple(in_shapes)
+        self.out_shape = self.infer(self.in_shapes)
+        if any(d <= 0 for d in self.out_shape):
+            raise CnncalcError(
+                f"output shape {fmt_shape(self.out_shape)} has a size ≤ 0 "
+                f"(input {', '.join(fmt_shape(s) for s in self.in_shapes)})"
+            )
+        self._weights = tuple(self.declare_weights())
+        return self.out_shape
+
+    def infer(self, in_shapes: tuple[Shape, ...]) -> Shape:
+        """Output shape from input shapes. Default: the shape of the first input (element-wise)."""
+        return in_shapes[0]
+
+    def declare_weights(self) -> list[Weight]:
+        """Weight shapes (after :meth:`infer`). Default: none."""
+        return []
+
+    def weights(self) -> tuple[Weight, ...]:
+        return self._weights
+
+    def macs(self) -> int:
+        """Multiply-accumulates. Default 0: only conv, linear and matmul-like layers have MACs."""
+        return 0
+
+    def flops(self) -> int:
+        """FLOPs: ``2 × MACs`` plus element-wise work; each type states its rule."""
+        return 2 * self.macs()
+
+    def window(self) -> Window | None:
+        """Sliding-window geometry for receptive fields; None = point-wise (kernel 1, stride 1)."""
+        return None
+
+    @property
+    def out_elements(self) -> int:
+        return prod(self.out_shape)
+
+    def forward(self, inputs: list[Any], params: dict[str, Any]) -> Any:  # pragma: no cover
+        """NumPy forward: compute the output from the inputs and this layer's weights."""
+        raise NotImplementedError(f"{type(self).__name__} has no NumPy forward yet")
+
+
+def fmt_shape(shape: Sequence[int]) -> str:
+    return "(" + ", ".join(str(d) for d in shape) + ")"
+
+
+# --------------------------------------------------------------------------------------------
+# Registry
+# --------------------------------------------------------------------------------------------
+
+REGISTRY: dict[str, type[Layer]] = {}
+
+
+def register(cls: type[Layer]) -> type[Layer]:
+    """Class decorator: register ``cls`` under each of its ``NAMES``; duplicates fail at import."""
+    if not cls.NAMES:
+        raise TypeError(f"{cls.__name__} declares no NAMES")
+    for name in cls.NAMES:
+        if name in REGISTRY:
+            raise TypeError(
+                f"layer type '{name}' registered twice ({REGISTRY[name].__name__}, {cls.__name__})"
+            )
+        REGISTRY[name] = cls
+    return cls
+
+
+def get_layer_class(name: str) -> type[Layer] | None:
+    return REGISTRY.get(name)
+
+
+LayerFactory = Callable[[str, dict[str, Any]], Layer]

@@ -1,0 +1,53 @@
+"""Fully connected (linear / dense) layers."""
+
+from __future__ import annotations
+
+from ..errors import CnncalcError
+from .base import Arg, Layer, Shape, Weight, fmt_shape, prod, register
+
+
+@register
+class Linear(Layer):
+    """Fully connected layer on the last axis of any-rank input (PyTorch ``Linear``, Keras ``Dense``).
+
+    (…, in) → (…, out). Weight ``[out, in]``, bias ``[out]``: params = in·out + out.
+    MACs = ∏(leading axes) · in · out. FLOPs = 2·MACs + out_elements (bias add) if bias.
+    A conv feature map must be flattened first: 6·6·256 = 9216 inputs for AlexNet's fc6.
+    """
+
+    NAMES = ("linear", "dense")
+    CATEGORY = "linear"
+    ARGS = {
+        "out_features": Arg("int", doc="number of output units", minimum=1),
+        "bias": Arg("bool", True, "add a learned bias per output unit"),
+        "in_features": Arg("opt_int", None, "optional check of the input size", minimum=1),
+    }
+    __slots__ = ("fin",)
+
+    def infer(self, in_shapes: tuple[Shape, ...]) -> Shape:
+        x = in_shapes[0]
+        fin = x[-1]
+        given = self.args["in_features"]
+        if given is not None and given != fin:
+            hint = None
+            if len(x) > 1 and prod(x) == given:
+                hint = f"flatten first: {'·'.join(map(str, x))} = {given}"
+            raise CnncalcError(
+                f"in_features={given} but the input's last axis has {fin} (shape {fmt_shape(x)})",
+                hint=hint,
+            )
+        self.fin = fin
+        return (*x[:-1], self.args["out_features"])
+
+    def declare_weights(self) -> list[Weight]:
+        out = self.args["out_features"]
+        ws = [Weight("weight", (out, self.fin))]
+        if self.args["bias"]:
+            ws.append(Weight("bias", (out,)))
+        return ws
+
+    def macs(self) -> int:
+        return prod(self.in_shapes[0][:-1]) * self.fin * self.args["out_features"]
+
+    def flops(self) -> int:
+        return 2 * self.macs() + (self.out_elements if self.args["bias"] else 0)

@@ -1,0 +1,100 @@
+"""Layers that combine several inputs: add, multiply, concat."""
+
+from __future__ import annotations
+
+from ..errors import CnncalcError
+from .base import Arg, Layer, Shape, fmt_shape, register
+
+
+def broadcast(shapes: tuple[Shape, ...], what: str) -> Shape:
+    """NumPy broadcasting of batch-excluded shapes; a mismatch names every shape."""
+    rank = max(len(s) for s in shapes)
+    padded = [(1,) * (rank - len(s)) + tuple(s) for s in shapes]
+    out = []
+    for axis in range(rank):
+        sizes = {p[axis] for p in padded} - {1}
+        if len(sizes) > 1:
+            raise CnncalcError(
+                f"cannot {what} shapes " + " and ".join(fmt_shape(s) for s in shapes)
+                + f": axis {axis} differs",
+                hint="shapes must be equal (or 1 where broadcast); a residual add needs a "
+                "projection shortcut when channels or stride change",
+            )
+        out.append(sizes.pop() if sizes else 1)
+    return tuple(out)
+
+
+class _Elementwise(Layer):
+    MIN_INPUTS = 2
+    MAX_INPUTS = None
+    CATEGORY = "merge"
+    ARGS = {}
+    VERB = ""
+
+    def infer(self, in_shapes: tuple[Shape, ...]) -> Shape:
+        return broadcast(in_shapes, self.VERB)
+
+    def flops(self) -> int:
+        return (len(self.in_shapes) - 1) * self.out_elements
+
+
+@register
+class Add(_Elementwise):
+    """Element-wise sum of ≥ 2 inputs (residual connections), with broadcasting.
+
+    FLOPs = (inputs − 1) · out_elements.
+    """
+
+    NAMES = ("add",)
+    VERB = "add"
+
+
+@register
+class Multiply(_Elementwise):
+    """Element-wise product of ≥ 2 inputs (squeeze-excitation scaling: (C,H,W)·(C,1,1)).
+
+    FLOPs = (inputs − 1) · out_elements.
+    """
+
+    NAMES = ("multiply", "mul")
+    VERB = "multiply"
+
+
+@register
+class Concat(Layer):
+    """Concatenate ≥ 2 inputs along ``axis`` (default 0 = channels: inception, dense blocks, U-Net).
+
+    All other axes must match. No weights, 0 FLOPs (a copy).
+    """
+
+    NAMES = ("concat",)
+    MIN_INPUTS = 2
+    MAX_INPUTS = None
+    CATEGORY = "merge"
+    ARGS = {"axis": Arg("axis", 0, "axis to join along (0 = channels)")}
+
+    def infer(self, in_shapes: tuple[Shape, ...]) -> Shape:
+        first = in_shapes[0]
+        if any(len(s) != len(first) for s in in_shapes):
+            raise CnncalcError(
+                "cannot concat inputs of different ranks: " + ", ".join(fmt_shape(s) for s in in_shapes)
+            )
+        ax = self.args["axis"]
+        if not -len(first) <= ax < len(first):
+            raise CnncalcError(f"axis {ax} is out of range for shape {fmt_shape(first)}")
+        ax %= len(first)
+        for s in in_shapes[1:]:
+            for i, (a, b) in enumerate(zip(first, s)):
+                if i != ax and a != b:
+                    raise CnncalcError(
+                        f"cannot concat along axis {ax}: shapes "
+                        + " and ".join(fmt_shape(t) for t in in_shapes)
+                        + f" differ on axis {i}",
+                        hint="crop or pad so the other axes match (U-Net crops the skip connection)",
+                    )
+        out = list(first)
+        out[ax] = sum(s[ax] for s in in_shapes)
+        return tuple(out)
+
+    def flops(self) -> int:
+        return 0

@@ -1,0 +1,175 @@
+"""Normalisation layers: batch, frozen batch, layer, group and local response norm."""
+
+from __future__ import annotations
+
+from ..errors import CnncalcError
+from .base import Arg, Layer, Shape, Weight, fmt_shape, register
+
+
+@register
+class BatchNorm(Layer):
+    """Batch normalisation over channels (axis 0 of the batch-excluded shape).
+
+    Params: weight γ and bias β ``[C]`` (if ``affine``); buffers: running mean and variance ``[C]``
+    (if ``track_running_stats``). PyTorch also keeps a scalar ``num_batches_tracked`` counter,
+    which is not counted. Keras counts the running statistics as non-trainable parameters
+    (``--convention keras``). FLOPs at inference = 2 per element (scale and shift, folded).
+    """
+
+    NAMES = ("batchnorm1d", "batchnorm2d", "batchnorm3d", "batchnorm")
+    RANKS = {"batchnorm2d": 2, "batchnorm3d": 3}
+    CATEGORY = "norm"
+    ARGS = {
+        "num_features": Arg("opt_int", None, "optional check of the channel count", minimum=1),
+        "eps": Arg("float", 1e-5, "added to the variance"),
+        "momentum": Arg("opt_float", 0.1, "running-statistics momentum"),
+        "affine": Arg("bool", True, "learn γ and β"),
+        "track_running_stats": Arg("bool", True, "keep running mean/variance buffers"),
+    }
+
+    def infer(self, in_shapes: tuple[Shape, ...]) -> Shape:
+        x = in_shapes[0]
+        if self.type_name == "batchnorm1d" and len(x) not in (1, 2):
+            raise CnncalcError(f"batchnorm1d expects (C,) or (C, L), got {fmt_shape(x)}")
+        if self.type_name != "batchnorm1d":
+            self.check_rank(x, min_rank=0)
+        n = self.args["num_features"]
+        if n is not None and n != x[0]:
+            raise CnncalcError(f"num_features={n} but the input has {x[0]} channels ({fmt_shape(x)})")
+        return x
+
+    def declare_weights(self) -> list[Weight]:
+        c = self.in_shapes[0][0]
+        ws = []
+        if self.args["affine"]:
+            ws += [Weight("weight", (c,)), Weight("bias", (c,))]
+        if self.args["track_running_stats"]:
+            ws += [Weight("running_mean", (c,), "buffer"), Weight("running_var", (c,), "buffer")]
+        return ws
+
+    def flops(self) -> int:
+        return 2 * self.out_elements
+
+
+@register
+class FrozenBatchNorm(Layer):
+    """Batch norm with fixed statistics and affine terms (torchvision ``FrozenBatchNorm2d``).
+
+    All four tensors (weight, bias, running mean, running variance ``[C]``) are buffers, so the
+    layer has 0 parameters: this is why torchvision's detection models publish the counts they do.
+    FLOPs = 2 per element.
+    """
+
+    NAMES = ("frozen_batchnorm2d",)
+    RANKS = {"frozen_batchnorm2d": 2}
+    CATEGORY = "norm"
+    ARGS = {"eps": Arg("float", 1e-5, "added to the variance")}
+
+    def infer(self, in_shapes: tuple[Shape, ...]) -> Shape:
+        self.check_rank(in_shapes[0])
+        return in_shapes[0]
+
+    def declare_weights(self) -> list[Weight]:
+        c = self.in_shapes[0][0]
+        return [Weight(n, (c,), "buffer") for n in ("weight", "bias", "running_mean", "running_var")]
+
+    def flops(self) -> int:
+        return 2 * self.out_elements
+
+
+@register
+class LayerNorm(Layer):
+    """Layer normalisation over the trailing ``normalized_shape`` axes (default: the last axis).
+
+    Params: weight and bias of ``normalized_shape`` (if ``elementwise_affine``; bias unless
+    ``bias: false``). FLOPs = 5 per element (mean, variance, normalise) + 2 with the affine terms.
+    """
+
+    NAMES = ("layernorm",)
+    CATEGORY = "norm"
+    ARGS = {
+        "normalized_shape": Arg("opt_ints", None, "trailing axes to normalise (default: last axis)", minimum=1),
+        "eps": Arg("float", 1e-5, "added to the variance"),
+        "elementwise_affine": Arg("bool", True, "learn a scale (and bias) per element"),
+        "bias": Arg("bool", True, "learn the bias (with elementwise_affine)"),
+    }
+    __slots__ = ("norm_shape",)
+
+    def infer(self, in_shapes: tuple[Shape, ...]) -> Shape:
+        x = in_shapes[0]
+        ns = self.args["normalized_shape"]
+        ns = (x[-1],) if ns is None else ((ns,) if isinstance(ns, int) else ns)
+        if len(ns) > len(x) or tuple(x[-len(ns):]) != tuple(ns):
+            raise CnncalcError(
+                f"normalized_shape {list(ns)} does not match the trailing axes of the input {fmt_shape(x)}"
+            )
+        self.norm_shape = tuple(ns)
+        return x
+
+    def declare_weights(self) -> list[Weight]:
+        if not self.args["elementwise_affine"]:
+            return []
+        ws = [Weight("weight", self.norm_shape)]
+        if self.args["bias"]:
+            ws.append(Weight("bias", self.norm_shape))
+        return ws
+
+    def flops(self) -> int:
+        return (5 + (2 if self.args["elementwise_affine"] else 0)) * self.out_elements
+
+
+@register
+class GroupNorm(Layer):
+    """Group normalisation: channels split into ``num_groups`` groups, each normalised.
+
+    Params: weight and bias ``[C]`` if ``affine``. FLOPs = 5 per element + 2 with affine.
+    """
+
+    NAMES = ("groupnorm",)
+    CATEGORY = "norm"
+    ARGS = {
+        "num_groups": Arg("int", doc="number of channel groups", minimum=1),
+        "num_channels": Arg("opt_int", None, "optional check of the channel count", minimum=1),
+        "eps": Arg("float", 1e-5, "added to the variance"),
+        "affine": Arg("bool", True, "learn a scale and bias per channel"),
+    }
+
+    def infer(self, in_shapes: tuple[Shape, ...]) -> Shape:
+        x = in_shapes[0]
+        c, g = x[0], self.args["num_groups"]
+        if self.args["num_channels"] is not None and self.args["num_channels"] != c:
+            raise CnncalcError(f"num_channels={self.args['num_channels']} but the input has {c} channels")
+        if c % g:
+            raise CnncalcError(f"num_groups={g} does not divide the {c} channels")
+        return x
+
+    def declare_weights(self) -> list[Weight]:
+        if not self.args["affine"]:
+            return []
+        c = self.in_shapes[0][0]
+        return [Weight("weight", (c,)), Weight("bias", (c,))]
+
+    def flops(self) -> int:
+        return (5 + (2 if self.args["affine"] else 0)) * self.out_elements
+
+
+@register
+class LocalResponseNorm(Layer):
+    """Local response normalisation across ``size`` neighbouring channels (AlexNet 2012).
+
+    b = a / (k + α/n · Σ a²)^β over a window of n = ``size`` channels (PyTorch's form, which
+    divides α by n). No weights. FLOPs = 2·size + 3 per element (squares and sum, scale, power,
+    divide).
+    """
+
+    NAMES = ("local_response_norm", "lrn")
+    CATEGORY = "norm"
+    ARGS = {
+        "size": Arg("int", doc="number of neighbouring channels n", minimum=1),
+        "alpha": Arg("float", 1e-4, "scale α"),
+        "beta": Arg("float", 0.75, "exponent β"),
+        "k": Arg("float", 1.0, "additive constant k"),
+    }
+
+    def flops(self) -> int:
+        return (2 * self.args["size"] + 3) * self.out_elements

@@ -1,0 +1,87 @@
+"""Layers that only rearrange elements: flatten, reshape, permute."""
+
+from __future__ import annotations
+
+from ..errors import CnncalcError
+from .base import Arg, Layer, Shape, fmt_shape, prod, register
+
+
+@register
+class Flatten(Layer):
+    """Merge axes ``start_dim``…``end_dim`` (batch excluded: default all) into one.
+
+    (256, 6, 6) → (9216,) since 256·6·6 = 9216. No weights, 0 FLOPs.
+    """
+
+    NAMES = ("flatten",)
+    CATEGORY = "reshape"
+    ARGS = {
+        "start_dim": Arg("axis", 0, "first axis to merge (0 = channels)"),
+        "end_dim": Arg("axis", -1, "last axis to merge"),
+    }
+
+    def infer(self, in_shapes: tuple[Shape, ...]) -> Shape:
+        x = in_shapes[0]
+        n = len(x)
+        s, e = self.args["start_dim"], self.args["end_dim"]
+        if not (-n <= s < n and -n <= e < n):
+            raise CnncalcError(f"start_dim/end_dim out of range for shape {fmt_shape(x)}")
+        s, e = s % n, e % n
+        if s > e:
+            raise CnncalcError(f"start_dim ({s}) is after end_dim ({e})")
+        return (*x[:s], prod(x[s : e + 1]), *x[e + 1 :])
+
+    def flops(self) -> int:
+        return 0
+
+
+@register
+class Reshape(Layer):
+    """Reshape to ``shape`` (batch excluded); one entry may be −1 and is inferred. 0 FLOPs."""
+
+    NAMES = ("reshape", "view")
+    CATEGORY = "reshape"
+    ARGS = {"shape": Arg("int_list", doc="target shape without the batch axis; one -1 allowed")}
+
+    def infer(self, in_shapes: tuple[Shape, ...]) -> Shape:
+        x = in_shapes[0]
+        target = list(self.args["shape"])
+        total = prod(x)
+        if target.count(-1) > 1:
+            raise CnncalcError("only one -1 is allowed in shape")
+        if any(d == 0 or d < -1 for d in target):
+            raise CnncalcError(f"shape entries must be positive or -1, received {target}")
+        if -1 in target:
+            known = prod([d for d in target if d != -1])
+            if total % known:
+                raise CnncalcError(f"cannot reshape {fmt_shape(x)} ({total} elements) to {target}")
+            target[target.index(-1)] = total // known
+        if prod(target) != total:
+            raise CnncalcError(
+                f"cannot reshape {fmt_shape(x)} ({total} elements) to {target} ({prod(target)} elements)"
+            )
+        return tuple(target)
+
+    def flops(self) -> int:
+        return 0
+
+
+@register
+class Permute(Layer):
+    """Reorder axes: output axis i is input axis ``dims[i]`` (batch excluded). 0 FLOPs."""
+
+    NAMES = ("permute", "transpose")
+    CATEGORY = "reshape"
+    ARGS = {"dims": Arg("int_list", doc="new order of the axes, e.g. [1, 2, 0] for CHW → HWC")}
+
+    def infer(self, in_shapes: tuple[Shape, ...]) -> Shape:
+        x = in_shapes[0]
+        dims = [d % len(x) if -len(x) <= d < len(x) else d for d in self.args["dims"]]
+        if sorted(dims) != list(range(len(x))):
+            raise CnncalcError(
+                f"dims {list(self.args['dims'])} is not a permutation of the {len(x)} axes of {fmt_shape(x)}"
+            )
+        return tuple(x[d] for d in dims)
+
+    def flops(self) -> int:
+        return 0

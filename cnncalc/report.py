@@ -1,0 +1,155 @@
+"""The analysis result: plain, immutable data with raw integers. Human units live in the renderers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["LayerRow", "Totals", "Report", "SCHEMA_VERSION", "DTYPE_BYTES"]
+
+SCHEMA_VERSION = 1
+
+DTYPE_BYTES = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "uint8": 1}
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    """One layer's figures. ``macs``/``flops`` are for the whole batch; shapes exclude it."""
+
+    name: str
+    type: str
+    inputs: tuple[str, ...]
+    output_shape: tuple[int, ...]
+    params: int
+    trainable_params: int
+    non_trainable_params: int
+    buffers: int
+    macs: int
+    flops: int
+    output_elements: int
+    trainable: bool = True
+    train_only: bool = False
+    shared_with: str | None = None
+    line: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "name": self.name,
+            "type": self.type,
+            "inputs": list(self.inputs),
+            "output_shape": list(self.output_shape),
+            "params": self.params,
+            "trainable_params": self.trainable_params,
+            "non_trainable_params": self.non_trainable_params,
+            "buffers": self.buffers,
+            "macs": self.macs,
+            "flops": self.flops,
+            "output_elements": self.output_elements,
+            "trainable": self.trainable,
+        }
+        if self.train_only:
+            d["train_only"] = True
+        if self.shared_with:
+            d["shared_with"] = self.shared_with
+        if self.line is not None:
+            d["line"] = self.line
+        return d
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Sums over the rows (train-only rows' MACs/FLOPs excluded: they do not run at inference)."""
+
+    params: int
+    trainable_params: int
+    non_trainable_params: int
+    buffers: int
+    macs: int
+    flops: int
+    activations: int  # output elements of every layer, whole batch
+    input_elements: int
+    params_bytes: int  # (params + buffers) · dtype bytes
+    activation_bytes: int  # activations · dtype bytes (forward pass, every layer output kept)
+    input_bytes: int
+    total_bytes: int  # input + params + activations
+    layers: int
+    layers_with_weights: int
+
+    def to_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class Report:
+    """What :func:`cnncalc.analyze` returns: the rows in execution order and their totals."""
+
+    name: str
+    input_shapes: dict[str, tuple[int, ...]]
+    output_shapes: dict[str, tuple[int, ...]]
+    rows: tuple[LayerRow, ...]
+    totals: Totals
+    batch: int = 1
+    dtype: str = "float32"
+    convention: str = "pytorch"
+    variant: str | None = None
+    file: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    # Convenience attributes for library users: report.params, report.macs, …
+    @property
+    def params(self) -> int:
+        return self.totals.params
+
+    @property
+    def trainable_params(self) -> int:
+        return self.totals.trainable_params
+
+    @property
+    def non_trainable_params(self) -> int:
+        return self.totals.non_trainable_params
+
+    @property
+    def buffers(self) -> int:
+        return self.totals.buffers
+
+    @property
+    def macs(self) -> int:
+        return self.totals.macs
+
+    @property
+    def flops(self) -> int:
+        return self.totals.flops
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return next(iter(self.input_shapes.values()))
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        return next(iter(self.output_shapes.values()))
+
+    def row(self, name: str) -> LayerRow:
+        for r in self.rows:
+            if r.name == name:
+                return r
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``--format json`` contract (``schema_version`` 1): raw integers, shapes without batch."""
+        out: dict[str, Any] = {
+            "schema_version": SCHEMA_VERSION,
+            "name": self.name,
+            "variant": self.variant,
+            "input_shape": list(self.input_shape),
+            "input_shapes": {k: list(v) for k, v in self.input_shapes.items()},
+            "output_shape": list(self.output_shape),
+            "output_shapes": {k: list(v) for k, v in self.output_shapes.items()},
+            "batch": self.batch,
+            "dtype": self.dtype,
+            "convention": self.convention,
+            "totals": self.totals.to_dict(),
+            "layers": [r.to_dict() for r in self.rows],
+            "notes": list(self.notes),
+        }
+        return out

@@ -1,0 +1,261 @@
+"""Parsed spec: the validated top-level structure of a YAML architecture file.
+
+This module checks the *shape of the document* (known keys, right types, blocks well formed);
+it knows no layer type. Turning layers into a graph is :mod:`cnncalc.graph`'s job.
+The format is documented with examples in ``specs/README.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import CnncalcError, did_you_mean
+from .yamlio import Map, Seq, load_yaml, load_yaml_file
+
+__all__ = ["Spec", "BlockDef", "parse_spec", "TOP_KEYS", "ENTRY_KEYS", "BLOCK_KEYS", "VARIANT_KEYS"]
+
+TOP_KEYS = {
+    "name": "model name",
+    "family": "family name (e.g. resnet)",
+    "description": "one line describing the model",
+    "source": "where the architecture and figures come from",
+    "year": "year of publication",
+    "notes": "free text: conventions, differences from the source",
+    "input": "input shape without batch, channels first, e.g. [3, 224, 224]",
+    "inputs": "several named inputs: {name: shape}",
+    "variables": "named values usable in expressions, evaluated in order",
+    "blocks": "reusable parameterised blocks",
+    "layers": "the list of layers (and block invocations)",
+    "outputs": "names of the output layers (default: the last layer)",
+    "variants": "named members of a family: {name: {variable overrides, input, expected}}",
+    "default_variant": "the variant used when the family name is given",
+    "expected": "published figures the zoo test checks: params, macs, output_shape, …",
+}
+ENTRY_KEYS = {
+    "name": "layer or block-instance name",
+    "inputs": "names of the input layers (default: the previous layer)",
+    "input": "name of the single input layer",
+    "repeat": "invoke this entry N times in a chain (names get .0, .1, …; `i` is the index)",
+    "first": "argument overrides for the first repeat (e.g. stride 2)",
+    "when": "expression; the entry is skipped when false (its name then refers to its input)",
+    "trainable": "false to freeze the weights of this layer or block",
+    "train_only": "true for branches that exist only in training (counted in params, not in MACs)",
+    "share": "name of a layer whose weights this one reuses (params counted once)",
+}
+BLOCK_KEYS = {
+    "params": "parameters with defaults (null = required)",
+    "inputs": "names of the block's inputs (default: [input])",
+    "layers": "the block's layers",
+    "output": "name of the layer whose output is the block's output (default: the last)",
+    "description": "what the block is",
+}
+VARIANT_KEYS = {"input", "expected", "description", "year", "notes"}
+
+
+@dataclass
+class BlockDef:
+    name: str
+    params: Map
+    inputs: list[str]
+    layers: Seq
+    output: str | None
+    pos: tuple[int, int] | None
+
+
+@dataclass
+class Spec:
+    """The validated document. Raw values (expressions) stay unevaluated until the graph is built."""
+
+    file: str | None
+    doc: Map
+    name: str
+    inputs: dict[str, Any]
+    variables: Map
+    blocks: dict[str, BlockDef]
+    layers: Seq
+    outputs: list[str] | None
+    variants: dict[str, Map]
+    default_variant: str | None
+    expected: Map | None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def err(self, message: str, pos: tuple[int, int] | None = None, **kw: Any) -> CnncalcError:
+        line, col = pos if pos else (None, None)
+        return CnncalcError(message, file=self.file, line=line, col=col, **kw)
+
+
+def _pos(node: Any, key: Any = None) -> tuple[int, int] | None:
+    if isinstance(node, (Map, Seq)):
+        return node.where(key)
+    return None
+
+
+def check_keys(m: Map, allowed: dict[str, str] | set[str], what: str, file: str | None) -> None:
+    for key in m:
+        if key not in allowed:
+            line, col = m.where(key) or (None, None)
+            listing = ", ".join(sorted(allowed))
+            raise CnncalcError(
+                f"unknown key '{key}' in {what}",
+                file=file, line=line, col=col,
+                hint=f"{did_you_mean(str(key), allowed, 'keys')} (accepted: {listing})",
+            )
+
+
+def parse_spec(doc: Any, file: str | None = None, default_name: str = "model") -> Spec:
+    """Validate the top-level structure of a loaded YAML document."""
+    if not isinstance(doc, Map):
+        if isinstance(doc, dict):
+            doc = _to_map(doc)
+        else:
+            kind = type(doc).__name__ if doc is not None else "empty"
+            raise CnncalcError(
+                f"a spec must be a mapping with 'input' and 'layers', got {kind}",
+                file=file, line=1, col=1,
+                hint="start the file with 'input: [3, 224, 224]' and 'layers:'",
+            )
+    check_keys(doc, TOP_KEYS, "the spec", file)
+
+    def need(cond: bool, key: str, msg: str) -> None:
+        if not cond:
+            line, col = doc.where(key) or (None, None)
+            raise CnncalcError(msg, file=file, line=line, col=col)
+
+    name = doc.get("name", default_name)
+    need(isinstance(name, str) and bool(name), "name", "'name' must be a non-empty string")
+
+    if "input" in doc and "inputs" in doc:
+        need(False, "inputs", "give either 'input' (one shape) or 'inputs' (named shapes), not both")
+    if "input" in doc:
+        inputs = {"input": doc["input"]}
+    elif "inputs" in doc:
+        raw = doc["inputs"]
+        need(isinstance(raw, Map) and len(raw) > 0, "inputs", "'inputs' must map names to shapes")
+        inputs = dict(raw)
+        for k in inputs:
+            need(isinstance(k, str) and k.isidentifier(), "inputs", f"input name {k!r} must be a word")
+    else:
+        raise CnncalcError(
+            "missing the input shape", file=file, line=1, col=1,
+            hint="add 'input: [channels, height, width]' (batch excluded), e.g. input: [3, 224, 224]",
+        )
+    for k, v in inputs.items():
+        pos = _pos(doc.get("inputs", doc), k) if "inputs" in doc else doc.where("input")
+        if not isinstance(v, (list, str, int)) or isinstance(v, bool):
+            line, col = pos or (None, None)
+            raise CnncalcError(
+                f"input shape of '{k}' must be a list like [3, 224, 224], got {v!r}",
+                file=file, line=line, col=col,
+            )
+
+    variables = doc.get("variables", Map())
+    need(isinstance(variables, Map), "variables", "'variables' must be a mapping of name: value")
+    for k in variables:
+        if not (isinstance(k, str) and k.isidentifier()):
+            line, col = variables.where(k) or (None, None)
+            raise CnncalcError(f"variable name {k!r} must be a word (letters, digits, _)",
+                               file=file, line=line, col=col)
+
+    blocks: dict[str, BlockDef] = {}
+    raw_blocks = doc.get("blocks", Map())
+    need(isinstance(raw_blocks, Map), "blocks", "'blocks' must be a mapping of block name: definition")
+    for bname, bdef in raw_blocks.items():
+        bpos = raw_blocks.where(bname)
+        if not isinstance(bdef, Map):
+            line, col = bpos or (None, None)
+            raise CnncalcError(f"block '{bname}' must be a mapping with 'layers'", file=file, line=line, col=col)
+        check_keys(bdef, BLOCK_KEYS, f"block '{bname}'", file)
+        params = bdef.get("params", Map())
+        if params is None:
+            params = Map()
+        if not isinstance(params, Map):
+            line, col = bdef.where("params") or (None, None)
+            raise CnncalcError(f"'params' of block '{bname}' must be a mapping", file=file, line=line, col=col)
+        binputs = bdef.get("inputs", ["input"])
+        if isinstance(binputs, str):
+            binputs = [binputs]
+        if not isinstance(binputs, list) or not binputs or not all(isinstance(x, str) for x in binputs):
+            line, col = bdef.where("inputs") or (None, None)
+            raise CnncalcError(f"'inputs' of block '{bname}' must be a list of names", file=file, line=line, col=col)
+        blayers = bdef.get("layers")
+        if not isinstance(blayers, Seq) or not blayers:
+            line, col = bdef.where("layers") or bpos or (None, None)
+            raise CnncalcError(f"block '{bname}' needs a non-empty 'layers' list", file=file, line=line, col=col)
+        out = bdef.get("output")
+        if out is not None and not isinstance(out, str):
+            line, col = bdef.where("output") or (None, None)
+            raise CnncalcError(f"'output' of block '{bname}' must be a layer name", file=file, line=line, col=col)
+        blocks[str(bname)] = BlockDef(str(bname), params, list(binputs), blayers, out, bpos)
+
+    layers = doc.get("layers")
+    if not isinstance(layers, Seq) or not layers:
+        line, col = doc.where("layers") or (1, 1)
+        raise CnncalcError("the spec needs a non-empty 'layers' list", file=file, line=line, col=col,
+                           hint="layers:\n  - conv2d: {out_channels: 6, kernel_size: 5}")
+
+    outputs = doc.get("outputs")
+    if outputs is not None:
+        if isinstance(outputs, str):
+            outputs = [outputs]
+        need(isinstance(outputs, list) and all(isinstance(o, str) for o in outputs), "outputs",
+             "'outputs' must be a list of layer names")
+
+    variants: dict[str, Map] = {}
+    raw_variants = doc.get("variants", Map())
+    need(isinstance(raw_variants, Map), "variants", "'variants' must map variant names to overrides")
+    for vname, v in raw_variants.items():
+        if v is None:
+            v = Map()
+        if not isinstance(v, Map):
+            line, col = raw_variants.where(vname) or (None, None)
+            raise CnncalcError(f"variant '{vname}' must be a mapping of overrides", file=file, line=line, col=col)
+        for key in v:
+            if key not in VARIANT_KEYS and key not in variables:
+                line, col = v.where(key) or (None, None)
+                raise CnncalcError(
+                    f"variant '{vname}' sets '{key}', which is not a variable of the spec",
+                    file=file, line=line, col=col,
+                    hint=did_you_mean(str(key), list(variables) + sorted(VARIANT_KEYS), "variables"),
+                )
+        variants[str(vname)] = v
+    default_variant = doc.get("default_variant")
+    if default_variant is not None and default_variant not in variants:
+        line, col = doc.where("default_variant") or (None, None)
+        raise CnncalcError(f"default_variant '{default_variant}' is not a variant",
+                           file=file, line=line, col=col, hint=did_you_mean(str(default_variant), variants))
+    expected = doc.get("expected")
+    meta = {k: doc[k] for k in ("family", "description", "source", "year", "notes") if k in doc}
+    return Spec(
+        file=file, doc=doc, name=name, inputs=inputs, variables=variables, blocks=blocks,
+        layers=layers, outputs=outputs, variants=variants, default_variant=default_variant,
+        expected=expected if isinstance(expected, Map) else None, meta=meta,
+    )
+
+
+def _to_map(obj: Any) -> Any:
+    """Wrap plain dicts/lists (a spec given as a Python dict) into position-less Map/Seq."""
+    if isinstance(obj, dict):
+        m = Map()
+        for k, v in obj.items():
+            m[k] = _to_map(v)
+        return m
+    if isinstance(obj, (list, tuple)):
+        s = Seq()
+        s.extend(_to_map(v) for v in obj)
+        return s
+    return obj
+
+
+def read_spec(source: str | Path | dict, name_hint: str | None = None) -> Spec:
+    """Load a spec from a file path, YAML text is not accepted here (use :func:`spec_from_text`)."""
+    if isinstance(source, dict):
+        return parse_spec(_to_map(source), None, name_hint or "model")
+    path = Path(source)
+    doc = load_yaml_file(path)
+    return parse_spec(doc, str(source), name_hint or path.stem)
+
+
+def spec_from_text(text: str, file: str | None = None) -> Spec:
+    return parse_spec(load_yaml(text, file), file, Path(file).stem if file else "model")

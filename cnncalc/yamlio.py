@@ -1,0 +1,207 @@
+"""Safe YAML loading that remembers where each mapping, key and list item came from.
+
+Specs are read with PyYAML's safe loader (the C-accelerated ``CSafeLoader`` when PyYAML was built
+with libyaml): no Python tags, no object construction. Mappings become :class:`Map` and lists
+:class:`Seq`, plain ``dict``/``list`` subclasses that carry 1-based ``(line, col)`` positions so
+errors found late (in shape propagation, inside a repeated block) still name the line.
+
+Hostile input is bounded: the size of the document after alias expansion ("billion laughs"), and
+its nesting depth, are checked on the node graph before anything is built.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import CnncalcError
+
+__all__ = ["Map", "Seq", "load_yaml", "load_yaml_file", "MAX_NODES", "MAX_DEPTH", "MAX_BYTES"]
+
+MAX_NODES = 2_000_000  # YAML nodes after alias expansion
+MAX_DEPTH = 200  # nesting of mappings and lists
+MAX_BYTES = 16 * 1024 * 1024  # a spec file
+
+_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+Pos = tuple[int, int]
+
+
+class Map(dict):
+    """A YAML mapping with positions: ``pos`` of the mapping, ``key_pos[key]`` of each key."""
+
+    __slots__ = ("pos", "key_pos")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pos: Pos | None = None
+        self.key_pos: dict[Any, Pos] = {}
+
+    def where(self, key: Any = None) -> Pos | None:
+        """Position of ``key`` if known, else of the mapping."""
+        if key is not None and key in self.key_pos:
+            return self.key_pos[key]
+        return self.pos
+
+
+class Seq(list):
+    """A YAML list with positions: ``pos`` of the list, ``item_pos[i]`` of each item."""
+
+    __slots__ = ("pos", "item_pos")
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.pos: Pos | None = None
+        self.item_pos: list[Pos] = []
+
+    def where(self, i: int | None = None) -> Pos | None:
+        if i is not None and 0 <= i < len(self.item_pos):
+            return self.item_pos[i]
+        return self.pos
+
+
+def _pos(node: yaml.Node) -> Pos:
+    m = node.start_mark
+    return (m.line + 1, m.column + 1)
+
+
+class _Loader(_Base):  # type: ignore[misc, valid-type]
+    pass
+
+
+def _construct_map(loader: yaml.BaseLoader, node: yaml.MappingNode) -> Map:
+    m = Map()
+    m.pos = _pos(node)
+    yield m
+    loader.flatten_mapping(node)
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            hash(key)
+        except TypeError:
+            line, col = _pos(key_node)
+            raise CnncalcError("a mapping key must be a plain value", line=line, col=col) from None
+        if key in m:
+            line, col = _pos(key_node)
+            raise CnncalcError(
+                f"duplicate key '{key}' in the same mapping", line=line, col=col,
+                hint="each key may appear once; give layers distinct names",
+            )
+        m[key] = loader.construct_object(value_node, deep=True)
+        m.key_pos[key] = _pos(key_node)
+
+
+def _construct_seq(loader: yaml.BaseLoader, node: yaml.SequenceNode) -> Seq:
+    s = Seq()
+    s.pos = _pos(node)
+    yield s
+    for child in node.value:
+        s.append(loader.construct_object(child, deep=True))
+        s.item_pos.append(_pos(child))
+
+
+_Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)
+_Loader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
+
+
+def _check_size(root: yaml.Node) -> None:
+    """Bound the expanded size and depth of the node graph (aliases are shared nodes)."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    depth_of: dict[int, int] = {}
+    while stack:
+        node, depth, done = stack.pop()
+        nid = id(node)
+        if done:
+            if isinstance(node, yaml.MappingNode):
+                total = 1 + sum(sizes[id(k)] + sizes[id(v)] for k, v in node.value)
+            elif isinstance(node, yaml.SequenceNode):
+                total = 1 + sum(sizes[id(c)] for c in node.value)
+            else:
+                total = 1
+            if total > MAX_NODES:
+                line, col = _pos(node)
+                raise CnncalcError(
+                    f"the document expands to more than {MAX_NODES:,} YAML nodes "
+                    "(aliases are expanded)", line=line, col=col,
+                    hint="this looks like a 'billion laughs' file; write the layers out or use repeat",
+                )
+            sizes[nid] = total
+            continue
+        if nid in sizes:
+            continue
+        if depth > MAX_DEPTH:
+            line, col = _pos(node)
+            raise CnncalcError(
+                f"nesting deeper than {MAX_DEPTH} levels", line=line, col=col,
+                hint="a spec needs only a few levels of mappings and lists",
+            )
+        if depth_of.get(nid, 0) >= depth:
+            # already scheduled at this depth or deeper
+            pass
+        depth_of[nid] = depth
+        stack.append((node, depth, True))
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                stack.append((k, depth + 1, False))
+                stack.append((v, depth + 1, False))
+        elif isinstance(node, yaml.SequenceNode):
+            for c in node.value:
+                stack.append((c, depth + 1, False))
+
+
+def load_yaml(text: str, file: str | None = None) -> Any:
+    """Parse YAML text safely into :class:`Map`/:class:`Seq`/scalars. Errors are :class:`CnncalcError`."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise CnncalcError("the file is empty", file=file, line=1, col=1,
+                               hint="a spec needs at least 'input' and 'layers'")
+        _check_size(node)
+        return loader.construct_document(node)
+    except CnncalcError as err:
+        raise err.locate(file=file)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        col = mark.column + 1 if mark else None
+        problem = exc.problem or exc.context or "invalid YAML"
+        if isinstance(exc, yaml.constructor.ConstructorError) and "tag" in str(problem):
+            problem = f"{problem} (only plain YAML is read: tags like !!python are refused)"
+        raise CnncalcError(f"YAML syntax error: {problem}", file=file, line=line, col=col) from None
+    except yaml.YAMLError as exc:
+        raise CnncalcError(f"YAML error: {exc}", file=file) from None
+    except RecursionError:
+        raise CnncalcError("YAML nesting too deep", file=file) from None
+    finally:
+        loader.dispose()
+
+
+def load_yaml_file(path: str | Path) -> Any:
+    """Read and parse a spec file, with clear errors for missing files, directories and bad encodings."""
+    p = Path(path)
+    name = str(path)
+    if not p.exists():
+        raise CnncalcError(f"no such file: {name}")
+    if p.is_dir():
+        raise CnncalcError(f"{name} is a directory, not a spec file",
+                           hint="give the path of a .yaml file inside it")
+    try:
+        size = p.stat().st_size
+        if size > MAX_BYTES:
+            raise CnncalcError(f"{name} is {size:,} bytes; specs are limited to {MAX_BYTES:,} bytes")
+        data = p.read_bytes()
+    except OSError as exc:
+        raise CnncalcError(f"cannot read {name}: {exc.strerror}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise CnncalcError(
+            f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})",
+            file=name, line=line, hint="save the spec as UTF-8",
+        ) from None
+    return load_yaml(text, file=name)

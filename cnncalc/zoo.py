@@ -1,0 +1,127 @@
+"""The bundled zoo: find specs by model name, family name or path.
+
+Bundled specs live in ``specs/`` at the top of the repository, shipped inside the wheel as
+``cnncalc/specs``. A file describes one model or a family (``resnet.yaml`` holds resnet18 …
+resnet152 as variants). Names resolve as: an existing path; a file ``NAME.yaml``; a variant of
+the file whose name is the longest prefix of NAME; then any file's variant; family aliases
+(``inception`` → inception_v3) are printed so nothing is hidden.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from .errors import CnncalcError, did_you_mean
+from .spec import Spec, read_spec
+
+__all__ = ["specs_dir", "resolve", "Resolved", "zoo_names", "FAMILY_ALIASES"]
+
+#: Family names that are not a spec file's name, mapped to their canonical member.
+FAMILY_ALIASES = {
+    "inception": "inception_v3",
+    "inceptionv3": "inception_v3",
+    "yolo": "yolov1",
+    "vit": "vit_b_16",
+    "mobilenet": "mobilenet_v2",
+    "mobilenetv2": "mobilenet_v2",
+    "lenet": "lenet5",
+    "fasterrcnn": "fasterrcnn_resnet50_fpn",
+    "maskrcnn": "maskrcnn_resnet50_fpn",
+    "autoencoder": "cae",
+}
+
+
+def specs_dir() -> Path:
+    """Folder of the bundled specs: inside the installed package, else the source checkout's."""
+    here = Path(__file__).resolve().parent
+    for cand in (here / "specs", here.parent / "specs"):
+        if cand.is_dir():
+            return cand
+    return here / "specs"
+
+
+@dataclass(frozen=True)
+class Resolved:
+    spec: Spec
+    variant: str | None
+    note: str | None = None  # e.g. "vgg → vgg16 (the family's canonical member)"
+
+
+def _files() -> list[Path]:
+    d = specs_dir()
+    if not d.is_dir():
+        return []
+    return sorted(p for p in d.glob("*.yaml") if not p.name.startswith("_"))
+
+
+@lru_cache(maxsize=64)
+def _load(path: str) -> Spec:
+    return read_spec(path)
+
+
+def _from_file(path: Path, requested: str, alias_note: str | None) -> Resolved:
+    spec = _load(str(path))
+    if spec.variants and spec.default_variant:
+        v = spec.default_variant
+        note = alias_note or (f"{requested} → {v} (the family's canonical member)" if v != requested else None)
+        return Resolved(spec, v, note)
+    if requested in spec.variants:
+        return Resolved(spec, requested, alias_note)
+    return Resolved(spec, None, alias_note)
+
+
+def resolve(source: Any) -> Resolved:
+    """Resolve a path, a dict, a zoo model name or a family name to a spec (and variant)."""
+    if isinstance(source, Spec):
+        return Resolved(source, None)
+    if isinstance(source, dict):
+        return Resolved(read_spec(source), None)
+    if isinstance(source, Path):
+        return Resolved(read_spec(source), None)
+    if not isinstance(source, str) or not source:
+        raise CnncalcError(f"expected a spec path, a zoo name or a dict, got {source!r}")
+    p = Path(source)
+    looks_like_path = source.endswith((".yaml", ".yml")) or "/" in source or "\\" in source
+    if p.exists() or looks_like_path:
+        return Resolved(read_spec(p), None)
+    name = source.lower()
+    note = None
+    if name in FAMILY_ALIASES:
+        note = f"{source} → {FAMILY_ALIASES[name]} (the family's canonical member)"
+        name = FAMILY_ALIASES[name]
+    files = _files()
+    by_stem = {f.stem: f for f in files}
+    if name in by_stem:
+        res = _from_file(by_stem[name], name, note)
+        if res.variant is None or res.variant == name or not res.spec.variants or name not in res.spec.variants:
+            return res
+        return Resolved(res.spec, name, note)
+    for stem in sorted(by_stem, key=len, reverse=True):
+        if name.startswith(stem):
+            spec = _load(str(by_stem[stem]))
+            if name in spec.variants:
+                return Resolved(spec, name, note)
+    for f in files:
+        spec = _load(str(f))
+        if name in spec.variants:
+            return Resolved(spec, name, note)
+    raise CnncalcError(
+        f"'{source}' is neither a spec file nor a zoo model",
+        hint=did_you_mean(name, zoo_names() + list(FAMILY_ALIASES), "zoo models")
+        + " (`cnncalc list` shows the zoo)",
+    )
+
+
+def zoo_names() -> list[str]:
+    """Every addressable zoo name: each file's stem and each variant."""
+    names: list[str] = []
+    for f in _files():
+        names.append(f.stem)
+        try:
+            names.extend(_load(str(f)).variants)
+        except CnncalcError:
+            continue
+    return sorted(set(names))
