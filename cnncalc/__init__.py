@@ -77,20 +77,31 @@ def analyze(
     if isinstance(source, Graph):
         graph = source
     else:
-        graph = build(source, input_shape, variant=variant,
-                      variables={**(variables or {}), **more_variables}, freeze=freeze)
+        graph = build(
+            source,
+            input_shape,
+            variant=variant,
+            variables={**(variables or {}), **more_variables},
+            freeze=freeze,
+        )
     return analyze_graph(graph, batch=batch, dtype=dtype, convention=convention)
 
 
 def parse_shape(text: str) -> tuple[int, ...]:
     """``"3x224x224"`` (or ``3,224,224``) → ``(3, 224, 224)``."""
-    parts = [p for p in text.lower().replace(",", "x").replace("×", "x").replace(" ", "").split("x") if p]
+    parts = [
+        p for p in text.lower().replace(",", "x").replace("×", "x").replace(" ", "").split("x") if p
+    ]
     try:
         shape = tuple(int(p) for p in parts)
     except ValueError:
-        raise CnncalcError(f"cannot read the input shape '{text}'",
-                           hint="write it like 3x224x224 (channels first, batch excluded)") from None
+        raise CnncalcError(
+            f"cannot read the input shape '{text}'",
+            hint="write it like 3x224x224 (channels first, batch excluded)",
+        ) from None
     if not shape or any(d <= 0 for d in shape):
-        raise CnncalcError(f"input shape '{text}' must be positive integers",
-                           hint="write it like 3x224x224 (channels first, batch excluded)")
+        raise CnncalcError(
+            f"input shape '{text}' must be positive integers",
+            hint="write it like 3x224x224 (channels first, batch excluded)",
+        )
     return shape

@@ -20,7 +20,9 @@ def analyze_graph(
 ) -> Report:
     """Count every layer of a built graph. Totals are sums of the rows."""
     if convention not in CONVENTIONS:
-        raise CnncalcError(f"unknown convention '{convention}'", hint=did_you_mean(convention, CONVENTIONS))
+        raise CnncalcError(
+            f"unknown convention '{convention}'", hint=did_you_mean(convention, CONVENTIONS)
+        )
     if dtype not in DTYPE_BYTES:
         raise CnncalcError(f"unknown dtype '{dtype}'", hint=did_you_mean(dtype, DTYPE_BYTES))
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
@@ -29,14 +31,22 @@ def analyze_graph(
     rows = []
     t_params = t_train = t_non = t_buf = t_macs = t_flops = t_act = 0
     with_weights = 0
+    # Repeated identical layers share one object (see cnncalc.graph): count each object once.
+    costs: dict[int, tuple[int, int, int, int, int, bool]] = {}
     for node in graph.nodes:
         layer = node.layer
-        params = buffers = 0
-        for w in layer.weights():
-            if w.kind == "param":
-                params += w.size
-            else:
-                buffers += w.size
+        c = costs.get(id(layer))
+        if c is None:
+            p = b = 0
+            ws = layer.weights()
+            for w in ws:
+                if w.kind == "param":
+                    p += w.size
+                else:
+                    b += w.size
+            c = (p, b, layer.macs(), layer.flops(), layer.out_elements, bool(ws))
+            costs[id(layer)] = c
+        params, buffers, macs, flops, out_el, has_weights = c
         if keras:
             non = buffers
             params += buffers
@@ -47,14 +57,23 @@ def analyze_graph(
             params = buffers = non = 0
         trainable = params - non if node.trainable else 0
         non = params - trainable
-        macs = layer.macs() * batch
-        flops = layer.flops() * batch
-        out_el = layer.out_elements
+        macs *= batch
+        flops *= batch
         row = LayerRow(
-            name=node.name, type=node.type, inputs=node.inputs, output_shape=node.out_shape,
-            params=params, trainable_params=trainable, non_trainable_params=non, buffers=buffers,
-            macs=macs, flops=flops, output_elements=out_el, trainable=node.trainable,
-            train_only=node.train_only, shared_with=node.share,
+            name=node.name,
+            type=node.type,
+            inputs=node.inputs,
+            output_shape=node.out_shape,
+            params=params,
+            trainable_params=trainable,
+            non_trainable_params=non,
+            buffers=buffers,
+            macs=macs,
+            flops=flops,
+            output_elements=out_el,
+            trainable=node.trainable,
+            train_only=node.train_only,
+            shared_with=node.share,
             line=node.pos[0] if node.pos else None,
         )
         rows.append(row)
@@ -62,7 +81,7 @@ def analyze_graph(
         t_train += trainable
         t_non += non
         t_buf += buffers
-        if layer.weights() and node.share is None:
+        if has_weights and node.share is None:
             with_weights += 1
         if not node.train_only:
             t_macs += macs
@@ -71,25 +90,45 @@ def analyze_graph(
     nbytes = DTYPE_BYTES[dtype]
     in_el = sum(_prod(s) for s in graph.inputs.values()) * batch
     totals = Totals(
-        params=t_params, trainable_params=t_train, non_trainable_params=t_non, buffers=t_buf,
-        macs=t_macs, flops=t_flops, activations=t_act, input_elements=in_el,
-        params_bytes=(t_params + t_buf) * nbytes, activation_bytes=t_act * nbytes,
-        input_bytes=in_el * nbytes, total_bytes=(in_el + t_params + t_buf + t_act) * nbytes,
-        layers=len(rows), layers_with_weights=with_weights,
+        params=t_params,
+        trainable_params=t_train,
+        non_trainable_params=t_non,
+        buffers=t_buf,
+        macs=t_macs,
+        flops=t_flops,
+        activations=t_act,
+        input_elements=in_el,
+        params_bytes=(t_params + t_buf) * nbytes,
+        activation_bytes=t_act * nbytes,
+        input_bytes=in_el * nbytes,
+        total_bytes=(in_el + t_params + t_buf + t_act) * nbytes,
+        layers=len(rows),
+        layers_with_weights=with_weights,
     )
     notes = []
     if any(r.train_only for r in rows):
-        notes.append("train-only layers (e.g. auxiliary classifiers) are counted in params, "
-                     "not in MACs/FLOPs/activations: they do not run at inference")
+        notes.append(
+            "train-only layers (e.g. auxiliary classifiers) are counted in params, "
+            "not in MACs/FLOPs/activations: they do not run at inference"
+        )
     if any(r.shared_with for r in rows):
         notes.append("layers that share weights count their parameters once")
     if convention == "keras":
-        notes.append("Keras convention: batch-norm moving statistics counted as non-trainable params")
+        notes.append(
+            "Keras convention: batch-norm moving statistics counted as non-trainable params"
+        )
     return Report(
-        name=graph.name, input_shapes=dict(graph.inputs),
+        name=graph.name,
+        input_shapes=dict(graph.inputs),
         output_shapes={o: graph.shape_of(o) for o in graph.outputs},
-        rows=tuple(rows), totals=totals, batch=batch, dtype=dtype, convention=convention,
-        variant=graph.variant, file=graph.file, meta={**graph.meta, "groups": dict(graph.groups)},
+        rows=tuple(rows),
+        totals=totals,
+        batch=batch,
+        dtype=dtype,
+        convention=convention,
+        variant=graph.variant,
+        file=graph.file,
+        meta={**graph.meta, "groups": dict(graph.groups)},
         notes=tuple(notes),
     )
 
@@ -99,4 +138,3 @@ def _prod(xs: Any) -> int:
     for x in xs:
         out *= x
     return out
-

@@ -34,8 +34,9 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     debug: bool = typer.Option(False, "--debug", help="Show the full traceback on errors."),
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                 help="Print the version and exit."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
 ) -> None:
     """cnncalc: what shape comes out, how many parameters, how many MACs: exactly, and why."""
     _state["debug"] = debug
@@ -74,6 +75,9 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as err:  # noqa: BLE001 - the one boundary: never a traceback by default
         if debug or _state["debug"]:
             raise
-        print(f"error: internal error ({type(err).__name__}: {err}); this is a cnncalc bug, "
-              "run with --debug and report it", file=sys.stderr)
+        print(
+            f"error: internal error ({type(err).__name__}: {err}); this is a cnncalc bug, "
+            "run with --debug and report it",
+            file=sys.stderr,
+        )
         sys.exit(1)

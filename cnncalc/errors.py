@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 __all__ = ["CnncalcError", "did_you_mean"]
@@ -80,6 +79,8 @@ class CnncalcError(Exception):
 
 def did_you_mean(word: str, choices: Iterable[str], what: str = "") -> str:
     """A hint naming the closest choices (``did you mean 'conv2d'?``), or listing them."""
+    import difflib
+
     choices = sorted({str(c) for c in choices})
     close = difflib.get_close_matches(str(word), choices, n=3, cutoff=0.6)
     if close:

@@ -10,13 +10,15 @@ huge exponents and huge numbers. Compiled expressions are cached by their text.
 
 from __future__ import annotations
 
-import ast
 import math
 import operator
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import CnncalcError, did_you_mean
+
+if TYPE_CHECKING:
+    import ast
 
 __all__ = ["FUNCTIONS", "evaluate", "compile_expr", "make_divisible", "is_expression"]
 
@@ -65,25 +67,38 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "make_divisible": make_divisible,
 }
 
-_BINOPS: dict[type, Callable[[Any, Any], Any]] = {
-    ast.Add: operator.add,
-    ast.Sub: operator.sub,
-    ast.Mult: operator.mul,
-    ast.Div: operator.truediv,
-    ast.FloorDiv: operator.floordiv,
-    ast.Mod: operator.mod,
-    ast.Pow: operator.pow,
-}
-_CMPOPS: dict[type, Callable[[Any, Any], bool]] = {
-    ast.Eq: operator.eq,
-    ast.NotEq: operator.ne,
-    ast.Lt: operator.lt,
-    ast.LtE: operator.le,
-    ast.Gt: operator.gt,
-    ast.GtE: operator.ge,
-    ast.In: lambda a, b: a in b,
-    ast.NotIn: lambda a, b: a not in b,
-}
+_BINOPS: dict[type, Callable[[Any, Any], Any]] = {}
+_CMPOPS: dict[type, Callable[[Any, Any], bool]] = {}
+
+
+def _init_tables() -> None:
+    """Operator tables keyed by ast node types (``ast`` is imported only when an expression is)."""
+    import ast
+
+    _BINOPS.update(
+        {
+            ast.Add: operator.add,
+            ast.Sub: operator.sub,
+            ast.Mult: operator.mul,
+            ast.Div: operator.truediv,
+            ast.FloorDiv: operator.floordiv,
+            ast.Mod: operator.mod,
+            ast.Pow: operator.pow,
+        }
+    )
+    _CMPOPS.update(
+        {
+            ast.Eq: operator.eq,
+            ast.NotEq: operator.ne,
+            ast.Lt: operator.lt,
+            ast.LtE: operator.le,
+            ast.Gt: operator.gt,
+            ast.GtE: operator.ge,
+            ast.In: lambda a, b: a in b,
+            ast.NotIn: lambda a, b: a not in b,
+        }
+    )
+
 
 Compiled = Callable[[Mapping[str, Any]], Any]
 _cache: dict[str, Compiled] = {}
@@ -111,6 +126,8 @@ def _pow(a: Any, b: Any) -> Any:
 
 
 def _compile(node: ast.AST, text: str) -> Compiled:  # noqa: C901 - one branch per node type
+    import ast
+
     if isinstance(node, ast.Expression):
         return _compile(node.body, text)
     if isinstance(node, ast.Constant):
@@ -201,7 +218,9 @@ def _compile(node: ast.AST, text: str) -> Compiled:  # noqa: C901 - one branch p
         left = _compile(node.left, text)
         ops = [_CMPOPS.get(type(o)) for o in node.ops]
         if any(o is None for o in ops):
-            raise CnncalcError(f"comparison not allowed in expression '{text}' (use == != < <= > >= in)")
+            raise CnncalcError(
+                f"comparison not allowed in expression '{text}' (use == != < <= > >= in)"
+            )
         rights = [_compile(c, text) for c in node.comparators]
 
         def compare(env: Mapping[str, Any]) -> bool:
@@ -247,7 +266,9 @@ def _compile(node: ast.AST, text: str) -> Compiled:  # noqa: C901 - one branch p
         return subscript
     if isinstance(node, ast.Call):
         if not isinstance(node.func, ast.Name):
-            raise CnncalcError(f"only calls to {', '.join(sorted(FUNCTIONS))} are allowed: '{text}'")
+            raise CnncalcError(
+                f"only calls to {', '.join(sorted(FUNCTIONS))} are allowed: '{text}'"
+            )
         fname = node.func.id
         if fname not in FUNCTIONS:
             raise CnncalcError(
@@ -289,6 +310,10 @@ def compile_expr(text: str) -> Compiled:
     fn = _cache.get(text)
     if fn is not None:
         return fn
+    import ast
+
+    if not _BINOPS:
+        _init_tables()
     if len(text) > MAX_TEXT:
         raise CnncalcError(f"expression longer than {MAX_TEXT} characters")
     try:

@@ -35,14 +35,30 @@ class Node:
     """One layer of the graph, built: its layer object, input node names and output shape."""
 
     __slots__ = (
-        "name", "layer", "inputs", "out_shape", "trainable", "pos", "block", "train_only",
-        "share", "index",
+        "name",
+        "layer",
+        "inputs",
+        "out_shape",
+        "trainable",
+        "pos",
+        "block",
+        "train_only",
+        "share",
+        "index",
     )
 
     def __init__(
-        self, name: str, layer: Layer, inputs: tuple[str, ...], out_shape: Shape,
-        trainable: bool, pos: Pos | None, block: str | None, train_only: bool,
-        share: str | None, index: int,
+        self,
+        name: str,
+        layer: Layer,
+        inputs: tuple[str, ...],
+        out_shape: Shape,
+        trainable: bool,
+        pos: Pos | None,
+        block: str | None,
+        train_only: bool,
+        share: str | None,
+        index: int,
     ) -> None:
         self.name = name
         self.layer = layer
@@ -112,11 +128,30 @@ def _freeze_candidates(nodes: list[Node]) -> list[str]:
 class _Scope:
     """Names visible to the entries of one layer list (top level or one block instance)."""
 
-    __slots__ = ("vars", "names", "prefix", "last", "trainable", "train_only", "stack", "counts",
-                 "seq", "top")
+    __slots__ = (
+        "vars",
+        "names",
+        "prefix",
+        "last",
+        "trainable",
+        "train_only",
+        "stack",
+        "counts",
+        "seq",
+        "top",
+    )
 
-    def __init__(self, vars: dict[str, Any], names: dict[str, str], prefix: str, last: str,
-                 trainable: bool, train_only: bool, stack: tuple[str, ...], top: bool) -> None:
+    def __init__(
+        self,
+        vars: dict[str, Any],
+        names: dict[str, str],
+        prefix: str,
+        last: str,
+        trainable: bool,
+        train_only: bool,
+        stack: tuple[str, ...],
+        top: bool,
+    ) -> None:
         self.vars = vars
         self.names = names
         self.prefix = prefix
@@ -138,7 +173,11 @@ def _value(raw: Any, env: Mapping[str, Any], arg: Arg | None = None) -> Any:
     """
     if isinstance(raw, str):
         if arg is not None:
-            if arg.kind == "str" or raw in arg.choices or (arg.kind == "padding" and raw in ("same", "valid")):
+            if (
+                arg.kind == "str"
+                or raw in arg.choices
+                or (arg.kind == "padding" and raw in ("same", "valid"))
+            ):
                 return raw
             return evaluate(raw, env)
         if raw.isidentifier() and raw not in env and raw not in ("True", "False", "None"):
@@ -151,9 +190,25 @@ def _value(raw: Any, env: Mapping[str, Any], arg: Arg | None = None) -> Any:
 
 def _int_value(raw: Any, env: Mapping[str, Any], what: str) -> int:
     v = _value(raw, env)
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or (isinstance(v, float) and not v.is_integer()):
+    if (
+        isinstance(v, bool)
+        or not isinstance(v, (int, float))
+        or (isinstance(v, float) and not v.is_integer())
+    ):
         raise CnncalcError(f"{what} must be an integer, got {v!r}")
     return int(v)
+
+
+@dataclass
+class _Plan:
+    item: Any
+    type: str
+    args: Map
+    meta: Map
+    name: str | None
+    refs: list[Any] | None
+    refs_pos: Pos | None
+    first: Map | None
 
 
 class _Builder:
@@ -164,13 +219,24 @@ class _Builder:
         self.by_name: dict[str, Node] = {}
         self.shapes: dict[str, Shape] = {}
         self.groups: dict[str, str] = {}
+        self._plans: dict[int, _Plan] = {}
+        #: built layers keyed by (type, resolved args, input shapes): layers are immutable after
+        #: build, so identical repeated layers share one object (and the analysis counts it once).
+        self._layers: dict[Any, Layer] = {}
 
     # -- errors ---------------------------------------------------------------------------------
-    def _err(self, msg: str, pos: Pos | None, layer: str | None = None, ltype: str | None = None,
-             hint: str | None = None) -> CnncalcError:
+    def _err(
+        self,
+        msg: str,
+        pos: Pos | None,
+        layer: str | None = None,
+        ltype: str | None = None,
+        hint: str | None = None,
+    ) -> CnncalcError:
         line, col = pos if pos else (None, None)
-        return CnncalcError(msg, file=self.spec.file, line=line, col=col, layer=layer,
-                            layer_type=ltype, hint=hint)
+        return CnncalcError(
+            msg, file=self.spec.file, line=line, col=col, layer=layer, layer_type=ltype, hint=hint
+        )
 
     # -- expansion ------------------------------------------------------------------------------
     def expand_list(self, seq: Seq, scope: _Scope) -> None:
@@ -194,12 +260,14 @@ class _Builder:
         if len(type_keys) != 1:
             if not type_keys:
                 raise self._err(
-                    "layer entry has no type", pos,
+                    "layer entry has no type",
+                    pos,
                     hint="write '- relu' or '- conv2d: {out_channels: 64, kernel_size: 3}'; "
                     f"reserved keys: {', '.join(ENTRY_KEYS)}",
                 )
             raise self._err(
-                f"layer entry has several type keys: {', '.join(map(str, type_keys))}", pos,
+                f"layer entry has several type keys: {', '.join(map(str, type_keys))}",
+                pos,
                 hint="one layer per list item; other keys must be among: " + ", ".join(ENTRY_KEYS),
             )
         t = type_keys[0]
@@ -220,9 +288,11 @@ class _Builder:
         if isinstance(v, str) and (v in self.spec.blocks or v in REGISTRY):
             return v
         known = list(REGISTRY) + list(self.spec.blocks)
-        raise self._err(f"unknown layer type '{t}'", pos,
-                        hint=did_you_mean(t, known, "layer types and blocks")
-                        + " (see `cnncalc layers`)")
+        raise self._err(
+            f"unknown layer type '{t}'",
+            pos,
+            hint=did_you_mean(t, known, "layer types and blocks") + " (see `cnncalc layers`)",
+        )
 
     def _ref(self, ref: Any, scope: _Scope, pos: Pos | None, owner: str | None) -> str:
         if not isinstance(ref, str):
@@ -237,70 +307,114 @@ class _Builder:
                 if isinstance(it, Map) and it.get("name") == ref:
                     later = True
         if owner is not None and ref == owner.rsplit(".", 1)[-1]:
-            raise self._err(f"layer '{ref}' takes itself as input (a cycle)", pos, owner,
-                            hint="a layer can only take inputs from layers before it")
+            raise self._err(
+                f"layer '{ref}' takes itself as input (a cycle)",
+                pos,
+                owner,
+                hint="a layer can only take inputs from layers before it",
+            )
         if later:
             raise self._err(
-                f"input '{ref}' is defined after this layer (a cycle or forward reference)", pos, owner,
+                f"input '{ref}' is defined after this layer (a cycle or forward reference)",
+                pos,
+                owner,
                 hint="layers are listed in execution order; a layer can only take inputs from earlier layers",
             )
-        raise self._err(f"unknown input '{ref}'", pos, owner,
-                        hint=did_you_mean(ref, scope.names, "layer names"))
+        raise self._err(
+            f"unknown input '{ref}'", pos, owner, hint=did_you_mean(ref, scope.names, "layer names")
+        )
 
-    def expand_entry(self, item: Any, pos: Pos | None, scope: _Scope, idx: int) -> None:
+    def _plan(self, item: Any, pos: Pos | None) -> _Plan:
+        """The static part of an entry (type, args, reserved keys), validated once and cached."""
+        plan = self._plans.get(id(item))
+        if plan is not None and plan.item is item:
+            return plan
         t, raw_args, meta = self._split(item, pos)
         name = meta.get("name")
         if name is not None and (not isinstance(name, (str, int)) or isinstance(name, bool)):
             raise self._err(f"layer name must be a word, got {name!r}", meta.where("name"))
         name = str(name) if name is not None else None
         if name is not None and (not name or any(c in name for c in " .,[]{}:")):
-            raise self._err(f"layer name {name!r} may not contain spaces, dots or brackets",
-                            meta.where("name"))
+            raise self._err(
+                f"layer name {name!r} may not contain spaces, dots or brackets", meta.where("name")
+            )
         if raw_args is not None and not isinstance(raw_args, Map):
             raise self._err(
                 f"arguments of '{t}' must be a mapping like {{out_channels: 64}}, got {raw_args!r}",
-                pos, name, t,
+                pos,
+                name,
+                t,
             )
-        args = raw_args if raw_args is not None else Map()
-
-        # inputs
         if "inputs" in meta and "input" in meta:
-            raise self._err("give either 'input' or 'inputs', not both", meta.where("inputs"), name, t)
-        refs_raw = meta.get("inputs", meta.get("input"))
-        if refs_raw is None:
+            raise self._err(
+                "give either 'input' or 'inputs', not both", meta.where("inputs"), name, t
+            )
+        refs = meta.get("inputs", meta.get("input"))
+        refs_pos = meta.where("inputs") or meta.where("input")
+        if refs is not None:
+            if isinstance(refs, str):
+                refs = [refs]
+            if not isinstance(refs, list) or not refs:
+                raise self._err(
+                    "'inputs' must be a layer name or a non-empty list of names",
+                    refs_pos,
+                    name,
+                    t,
+                )
+        for key in ("trainable", "train_only"):
+            if key in meta and not isinstance(meta[key], bool):
+                raise self._err(
+                    f"'{key}' must be true or false, got {meta[key]!r}", meta.where(key), name, t
+                )
+        first = meta.get("first")
+        if first is not None and not isinstance(first, Map):
+            raise self._err(
+                "'first' must be a mapping of argument overrides", meta.where("first"), name, t
+            )
+        plan = _Plan(
+            item=item,
+            type=t,
+            args=raw_args if raw_args is not None else Map(),
+            meta=meta,
+            name=name,
+            refs=refs,
+            refs_pos=refs_pos,
+            first=first,
+        )
+        self._plans[id(item)] = plan
+        return plan
+
+    def expand_entry(self, item: Any, pos: Pos | None, scope: _Scope, idx: int) -> None:
+        plan = self._plan(item, pos)
+        t, meta, name = plan.type, plan.meta, plan.name
+        if plan.refs is None:
             in_names = [scope.last]
         else:
-            if isinstance(refs_raw, str):
-                refs_raw = [refs_raw]
-            if not isinstance(refs_raw, list) or not refs_raw:
-                raise self._err("'inputs' must be a layer name or a non-empty list of names",
-                                meta.where("inputs") or meta.where("input"), name, t)
-            in_names = [self._ref(r, scope, meta.where("inputs") or meta.where("input"), name)
-                        for r in refs_raw]
+            in_names = [self._ref(r, scope, plan.refs_pos, name) for r in plan.refs]
 
         env = scope.vars
         if "when" in meta:
-            cond = _value(meta["when"], self._env(env, in_names))
+            try:
+                cond = _value(meta["when"], self._env(env, in_names))
+            except CnncalcError as err:
+                line, col = meta.where("when") or pos or (None, None)
+                raise err.locate(
+                    file=self.spec.file, line=line, col=col, layer=name, layer_type=t
+                ) from None
             if not cond:
                 if name is not None:
                     if len(in_names) != 1:
-                        raise self._err("a skipped entry ('when' false) with a name must have one input",
-                                        meta.where("when"), name, t)
+                        raise self._err(
+                            "a skipped entry ('when' false) with a name must have one input",
+                            meta.where("when"),
+                            name,
+                            t,
+                        )
                     self._define(scope, name, in_names[0], meta.where("name"))
                 return
 
-        trainable = scope.trainable
-        if "trainable" in meta:
-            tv = meta["trainable"]
-            if not isinstance(tv, bool):
-                raise self._err(f"'trainable' must be true or false, got {tv!r}", meta.where("trainable"), name, t)
-            trainable = trainable and tv
-        train_only = scope.train_only
-        if "train_only" in meta:
-            tv = meta["train_only"]
-            if not isinstance(tv, bool):
-                raise self._err(f"'train_only' must be true or false, got {tv!r}", meta.where("train_only"), name, t)
-            train_only = train_only or tv
+        trainable = scope.trainable and meta.get("trainable", True)
+        train_only = scope.train_only or meta.get("train_only", False)
         share = meta.get("share")
         if share is not None:
             share = self._ref(share, scope, meta.where("share"), name)
@@ -312,14 +426,17 @@ class _Builder:
             try:
                 count = _int_value(meta["repeat"], self._env(env, in_names), "'repeat'")
             except CnncalcError as err:
-                raise err.locate(file=self.spec.file, line=(meta.where("repeat") or (None, None))[0],
-                                 layer=name, layer_type=t) from None
+                line, col = meta.where("repeat") or pos or (None, None)
+                raise err.locate(
+                    file=self.spec.file, line=line, col=col, layer=name, layer_type=t
+                ) from None
             if count < 0 or count > MAX_REPEAT:
-                raise self._err(f"'repeat' must be between 0 and {MAX_REPEAT:,}, got {count:,}",
-                                meta.where("repeat"), name, t)
-        first = meta.get("first")
-        if first is not None and not isinstance(first, Map):
-            raise self._err("'first' must be a mapping of argument overrides", meta.where("first"), name, t)
+                raise self._err(
+                    f"'repeat' must be between 0 and {MAX_REPEAT:,}, got {count:,}",
+                    meta.where("repeat"),
+                    name,
+                    t,
+                )
         if name is None:
             k = scope.counts.get(t, 0) + 1
             scope.counts[t] = k
@@ -330,56 +447,93 @@ class _Builder:
         if repeated and count == 0:
             if name is not None:
                 if len(in_names) != 1:
-                    raise self._err("an entry repeated 0 times must have one input", meta.where("repeat"), name, t)
+                    raise self._err(
+                        "an entry repeated 0 times must have one input",
+                        meta.where("repeat"),
+                        name,
+                        t,
+                    )
                 self._define(scope, base, in_names[0], meta.where("name"))
             return
+        args, first = plan.args, plan.first
         out = in_names[0]
+        block = self.spec.blocks.get(rtype)
         for i in range(count):
             ivars = {**env, "i": i} if repeated else env
             iargs = args
             if first is not None and i == 0:
                 iargs = Map(args)
+                iargs.key_pos = {**args.key_pos, **first.key_pos}
                 iargs.update(first)
             inst = f"{full_base}.{i}" if repeated else full_base
             ins = in_names if i == 0 else [out]
-            if rtype in self.spec.blocks:
-                out = self.invoke_block(self.spec.blocks[rtype], iargs, inst, ins, pos, scope, ivars,
-                                        trainable, train_only)
+            if block is not None:
+                out = self.invoke_block(
+                    block, iargs, inst, ins, pos, scope, ivars, trainable, train_only
+                )
             else:
-                out = self.add_layer(rtype, iargs, inst, ins, pos, ivars, trainable, train_only, share)
+                out = self.add_layer(
+                    rtype, iargs, inst, ins, pos, ivars, trainable, train_only, share
+                )
         self._define(scope, base, out, meta.where("name") or pos, check=name is not None)
         if repeated:
             self.groups[full_base] = f"{rtype} ×{count}"
         scope.last = out
 
-    def _define(self, scope: _Scope, local: str, target: str, pos: Pos | None, check: bool = True) -> None:
+    def _define(
+        self, scope: _Scope, local: str, target: str, pos: Pos | None, check: bool = True
+    ) -> None:
         if check and local in scope.names:
-            raise self._err(f"duplicate layer name '{local}'", pos, scope.prefix + local,
-                            hint="names must be unique within a layer list or block")
+            raise self._err(
+                f"duplicate layer name '{local}'",
+                pos,
+                scope.prefix + local,
+                hint="names must be unique within a layer list or block",
+            )
         scope.names[local] = target
 
     def _env(self, env: Mapping[str, Any], in_names: list[str]) -> dict[str, Any]:
         shape = self.shapes[in_names[0]]
         return {**env, "in_channels": shape[0], "in_shape": list(shape)}
 
-    def invoke_block(self, bdef: BlockDef, raw_args: Map, inst: str, in_names: list[str], pos: Pos | None,
-                     scope: _Scope, env: dict[str, Any], trainable: bool, train_only: bool) -> str:
+    def invoke_block(
+        self,
+        bdef: BlockDef,
+        raw_args: Map,
+        inst: str,
+        in_names: list[str],
+        pos: Pos | None,
+        scope: _Scope,
+        env: dict[str, Any],
+        trainable: bool,
+        train_only: bool,
+    ) -> str:
         if bdef.name in scope.stack:
             chain = " → ".join((*scope.stack, bdef.name))
-            raise self._err(f"block '{bdef.name}' invokes itself ({chain})", pos, inst, bdef.name,
-                            hint="blocks may use other blocks but not recursively")
+            raise self._err(
+                f"block '{bdef.name}' invokes itself ({chain})",
+                pos,
+                inst,
+                bdef.name,
+                hint="blocks may use other blocks but not recursively",
+            )
         if len(scope.stack) >= MAX_BLOCK_DEPTH:
             raise self._err(f"blocks nested deeper than {MAX_BLOCK_DEPTH}", pos, inst, bdef.name)
         if len(in_names) != len(bdef.inputs):
             raise self._err(
                 f"block '{bdef.name}' takes {len(bdef.inputs)} input(s) ({', '.join(bdef.inputs)}), "
-                f"given {len(in_names)}", pos, inst, bdef.name,
+                f"given {len(in_names)}",
+                pos,
+                inst,
+                bdef.name,
             )
         for key in raw_args:
             if key not in bdef.params:
                 raise self._err(
                     f"unknown parameter '{key}' for block '{bdef.name}'",
-                    raw_args.where(key) or pos, inst, bdef.name,
+                    raw_args.where(key) or pos,
+                    inst,
+                    bdef.name,
                     hint=did_you_mean(str(key), bdef.params, "parameters")
                     + f" (accepted: {', '.join(map(str, bdef.params)) or 'none'})",
                 )
@@ -391,8 +545,12 @@ class _Builder:
                     params[pname] = _value(raw_args[pname], caller_env)
                 elif default is None:
                     raise self._err(
-                        f"block '{bdef.name}' needs parameter '{pname}'", pos, inst, bdef.name,
-                        hint="parameters: " + ", ".join(
+                        f"block '{bdef.name}' needs parameter '{pname}'",
+                        pos,
+                        inst,
+                        bdef.name,
+                        hint="parameters: "
+                        + ", ".join(
                             f"{k}" + ("" if v is None else f"={v}") for k, v in bdef.params.items()
                         ),
                     )
@@ -401,60 +559,107 @@ class _Builder:
             except CnncalcError as err:
                 p = raw_args.where(pname) if pname in raw_args else bdef.params.where(pname)
                 line, col = p or pos or (None, None)
-                raise err.locate(file=self.spec.file, line=line, col=col, layer=inst,
-                                 layer_type=bdef.name) from None
+                raise err.locate(
+                    file=self.spec.file, line=line, col=col, layer=inst, layer_type=bdef.name
+                ) from None
         self.groups[inst] = bdef.name
         child = _Scope(
             vars={**self.gvars, **params},
             names={n: r for n, r in zip(bdef.inputs, in_names)},
-            prefix=inst + ".", last=in_names[0], trainable=trainable, train_only=train_only,
-            stack=(*scope.stack, bdef.name), top=False,
+            prefix=inst + ".",
+            last=in_names[0],
+            trainable=trainable,
+            train_only=train_only,
+            stack=(*scope.stack, bdef.name),
+            top=False,
         )
         self.expand_list(bdef.layers, child)
         if bdef.output is not None:
             if bdef.output not in child.names:
-                raise self._err(f"block '{bdef.name}' output '{bdef.output}' is not one of its layers",
-                                bdef.pos, inst, bdef.name, hint=did_you_mean(bdef.output, child.names))
+                raise self._err(
+                    f"block '{bdef.name}' output '{bdef.output}' is not one of its layers",
+                    bdef.pos,
+                    inst,
+                    bdef.name,
+                    hint=did_you_mean(bdef.output, child.names),
+                )
             return child.names[bdef.output]
         return child.last
 
-    def add_layer(self, t: str, raw_args: Map, full: str, in_names: list[str], pos: Pos | None,
-                  env: dict[str, Any], trainable: bool, train_only: bool, share: str | None) -> str:
+    def add_layer(
+        self,
+        t: str,
+        raw_args: Map,
+        full: str,
+        in_names: list[str],
+        pos: Pos | None,
+        env: dict[str, Any],
+        trainable: bool,
+        train_only: bool,
+        share: str | None,
+    ) -> str:
         cls = REGISTRY[t]
-        if full in self.by_name or full in self.shapes:
+        if full in self.shapes:
             raise self._err(f"duplicate layer name '{full}'", pos, full, t)
         if len(self.nodes) >= MAX_LAYERS:
-            raise self._err(f"more than {MAX_LAYERS:,} layers", pos, full, t,
-                            hint="check the repeat counts")
+            raise self._err(
+                f"more than {MAX_LAYERS:,} layers", pos, full, t, hint="check the repeat counts"
+            )
         n_in = len(in_names)
         if n_in < cls.MIN_INPUTS or (cls.MAX_INPUTS is not None and n_in > cls.MAX_INPUTS):
-            want = (f"{cls.MIN_INPUTS}" if cls.MAX_INPUTS == cls.MIN_INPUTS
-                    else f"at least {cls.MIN_INPUTS}" if cls.MAX_INPUTS is None
-                    else f"{cls.MIN_INPUTS} to {cls.MAX_INPUTS}")
-            raise self._err(f"takes {want} input(s), given {n_in}", pos, full, t,
-                            hint="list them with inputs: [a, b]" if cls.MIN_INPUTS > 1 else None)
-        in_shapes = [self.shapes[n] for n in in_names]
+            want = (
+                f"{cls.MIN_INPUTS}"
+                if cls.MAX_INPUTS == cls.MIN_INPUTS
+                else f"at least {cls.MIN_INPUTS}"
+                if cls.MAX_INPUTS is None
+                else f"{cls.MIN_INPUTS} to {cls.MAX_INPUTS}"
+            )
+            raise self._err(
+                f"takes {want} input(s), given {n_in}",
+                pos,
+                full,
+                t,
+                hint="list them with inputs: [a, b]" if cls.MIN_INPUTS > 1 else None,
+            )
+        in_shapes = tuple([self.shapes[n] for n in in_names])
         try:
             args: dict[str, Any] = {}
+            frozen = True
             if raw_args:
                 lenv: dict[str, Any] | None = None
                 for k, v in raw_args.items():
                     if isinstance(v, (str, list)):
                         if lenv is None:
-                            lenv = {**env, "in_channels": in_shapes[0][0], "in_shape": list(in_shapes[0])}
+                            lenv = {
+                                **env,
+                                "in_channels": in_shapes[0][0],
+                                "in_shape": list(in_shapes[0]),
+                            }
                         try:
-                            args[k] = _value(v, lenv, cls.ARGS.get(k))
+                            v = _value(v, lenv, cls.ARGS.get(k))
                         except CnncalcError as err:
                             line, col = raw_args.where(k) or pos or (None, None)
                             err.message = f"argument '{k}': {err.message}"
                             raise err.locate(file=self.spec.file, line=line, col=col) from None
-                    else:
-                        args[k] = v
-            layer = cls(t, cls.normalize_args(args))
-            out = layer.build(in_shapes)
+                        if isinstance(v, list):
+                            frozen = False
+                    args[k] = v
+            key = (t, tuple(args.items()), in_shapes) if frozen else None
+            layer = self._layers.get(key) if key is not None else None
+            if layer is None:
+                layer = cls(t, cls.normalize_args(args))
+                layer.build(in_shapes)
+                if key is not None:
+                    try:
+                        self._layers[key] = layer
+                    except TypeError:  # an unhashable argument value: no sharing
+                        pass
+            out = layer.out_shape
         except CnncalcError as err:
             line, col = pos or (None, None)
-            raise err.locate(file=self.spec.file, line=line, col=col, layer=full, layer_type=t) from None
+            raise err.locate(
+                file=self.spec.file, line=line, col=col, layer=full, layer_type=t
+            ) from None
         if share is not None:
             target = self.by_name.get(share)
             if target is None:
@@ -462,12 +667,27 @@ class _Builder:
             mine = [(w.name, w.shape) for w in layer.weights()]
             theirs = [(w.name, w.shape) for w in target.layer.weights()]
             if mine != theirs:
-                raise self._err(f"cannot share weights with '{share}': weight shapes differ ({mine} vs {theirs})",
-                                pos, full, t)
+                raise self._err(
+                    f"cannot share weights with '{share}': weight shapes differ ({mine} vs {theirs})",
+                    pos,
+                    full,
+                    t,
+                )
             while target.share is not None:
                 target = self.by_name[target.share]
             share = target.name
-        node = Node(full, layer, tuple(in_names), out, trainable, pos, None, train_only, share, len(self.nodes))
+        node = Node(
+            full,
+            layer,
+            tuple(in_names),
+            out,
+            trainable,
+            pos,
+            None,
+            train_only,
+            share,
+            len(self.nodes),
+        )
         self.nodes.append(node)
         self.by_name[full] = node
         self.shapes[full] = out
@@ -482,7 +702,9 @@ def _parse_override(text: str) -> Any:
         return text
 
 
-def resolve_variables(spec: Spec, variant: str | None, overrides: Mapping[str, Any]) -> dict[str, Any]:
+def resolve_variables(
+    spec: Spec, variant: str | None, overrides: Mapping[str, Any]
+) -> dict[str, Any]:
     """Evaluate the spec's variables in order, after the variant's and the caller's overrides."""
     raw: dict[str, Any] = dict(spec.variables)
     if variant is not None:
@@ -491,8 +713,11 @@ def resolve_variables(spec: Spec, variant: str | None, overrides: Mapping[str, A
                 raw[k] = v
     for k, v in overrides.items():
         if k not in raw:
-            raise CnncalcError(f"unknown variable '{k}' (from --set or keyword)", file=spec.file,
-                               hint=did_you_mean(k, raw, "variables"))
+            raise CnncalcError(
+                f"unknown variable '{k}' (from --set or keyword)",
+                file=spec.file,
+                hint=did_you_mean(k, raw, "variables"),
+            )
         raw[k] = _parse_override(v) if isinstance(v, str) else v
     env: dict[str, Any] = {}
     for k, v in raw.items():
@@ -514,11 +739,17 @@ def _shape_value(raw: Any, env: Mapping[str, Any], what: str, spec: Spec, pos: P
             raise CnncalcError(f"{what} must be a list of sizes like [3, 224, 224], got {v!r}")
         out = []
         for d in v:
-            if isinstance(d, bool) or not isinstance(d, (int, float)) or (isinstance(d, float) and not d.is_integer()):
+            if (
+                isinstance(d, bool)
+                or not isinstance(d, (int, float))
+                or (isinstance(d, float) and not d.is_integer())
+            ):
                 raise CnncalcError(f"{what} sizes must be positive integers, got {d!r}")
             if d <= 0:
-                raise CnncalcError(f"{what} sizes must be positive, got {int(d)}",
-                                   hint="shapes exclude the batch: [channels, height, width]")
+                raise CnncalcError(
+                    f"{what} sizes must be positive, got {int(d)}",
+                    hint="shapes exclude the batch: [channels, height, width]",
+                )
             out.append(int(d))
         return tuple(out)
     except CnncalcError as err:
@@ -534,8 +765,11 @@ def build_graph(
 ) -> Graph:
     """Build the layer graph of ``spec`` (optionally one variant, another input, variable overrides)."""
     if variant is not None and variant not in spec.variants:
-        raise CnncalcError(f"'{variant}' is not a variant of {spec.name}", file=spec.file,
-                           hint=did_you_mean(variant, spec.variants, "variants"))
+        raise CnncalcError(
+            f"'{variant}' is not a variant of {spec.name}",
+            file=spec.file,
+            hint=did_you_mean(variant, spec.variants, "variants"),
+        )
     env = resolve_variables(spec, variant, overrides or {})
     vdef = spec.variants.get(variant) if variant else None
     raw_inputs = dict(spec.inputs)
@@ -545,7 +779,13 @@ def build_graph(
     inputs: dict[str, Shape] = {}
     doc = spec.doc
     for k, raw in raw_inputs.items():
-        pos = doc.where("input") if "input" in doc else doc["inputs"].where(k) if isinstance(doc.get("inputs"), Map) else None
+        pos = (
+            doc.where("input")
+            if "input" in doc
+            else doc["inputs"].where(k)
+            if isinstance(doc.get("inputs"), Map)
+            else None
+        )
         inputs[k] = _shape_value(raw, env, f"input '{k}'", spec, pos)
     if input_shape is not None:
         first = next(iter(inputs))
@@ -556,12 +796,22 @@ def build_graph(
     b = _Builder(spec, env)
     b.shapes.update(inputs)
     first_input = next(iter(inputs))
-    scope = _Scope(vars=env, names={k: k for k in inputs}, prefix="", last=first_input,
-                   trainable=True, train_only=False, stack=(), top=True)
+    scope = _Scope(
+        vars=env,
+        names={k: k for k in inputs},
+        prefix="",
+        last=first_input,
+        trainable=True,
+        train_only=False,
+        stack=(),
+        top=True,
+    )
     b.expand_list(spec.layers, scope)
     if not b.nodes:
-        raise CnncalcError("the spec has no layers after expansion (every entry skipped or repeated 0 times)",
-                           file=spec.file)
+        raise CnncalcError(
+            "the spec has no layers after expansion (every entry skipped or repeated 0 times)",
+            file=spec.file,
+        )
     if spec.outputs:
         outputs = []
         for o in spec.outputs:
@@ -580,6 +830,16 @@ def build_graph(
             if k in vdef:
                 meta[k] = vdef[k]
     name = variant or spec.name
-    return Graph(name=name, file=spec.file, inputs=inputs, nodes=b.nodes, outputs=outputs,
-                 variables=env, variant=variant, meta=meta, expected=expected, by_name=b.by_name,
-                 groups=b.groups)
+    return Graph(
+        name=name,
+        file=spec.file,
+        inputs=inputs,
+        nodes=b.nodes,
+        outputs=outputs,
+        variables=env,
+        variant=variant,
+        meta=meta,
+        expected=expected,
+        by_name=b.by_name,
+        groups=b.groups,
+    )

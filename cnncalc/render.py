@@ -110,13 +110,20 @@ def group_rows(report: Report, depth: int | None = None) -> list[DisplayRow]:
         else:
             last = current[-1]
             ran = [r for r in current if not r.train_only]
-            out.append(DisplayRow(
-                name=current_key or last.name, type=groups.get(current_key, "group"),
-                output_shape=last.output_shape, params=sum(r.params for r in current),
-                macs=sum(r.macs for r in ran), flops=sum(r.flops for r in ran),
-                trainable=all(r.trainable for r in current), line=current[0].line,
-                count=len(current), train_only=all(r.train_only for r in current),
-            ))
+            out.append(
+                DisplayRow(
+                    name=current_key or last.name,
+                    type=groups.get(current_key, "group"),
+                    output_shape=last.output_shape,
+                    params=sum(r.params for r in current),
+                    macs=sum(r.macs for r in ran),
+                    flops=sum(r.flops for r in ran),
+                    trainable=all(r.trainable for r in current),
+                    line=current[0].line,
+                    count=len(current),
+                    train_only=all(r.train_only for r in current),
+                )
+            )
         current.clear()
 
     for r in report.rows:
@@ -131,8 +138,19 @@ def group_rows(report: Report, depth: int | None = None) -> list[DisplayRow]:
 
 
 def _display(r: LayerRow) -> DisplayRow:
-    return DisplayRow(r.name, r.type, r.output_shape, r.params, r.macs, r.flops, r.trainable,
-                      r.line, 1, r.train_only, r.shared_with)
+    return DisplayRow(
+        r.name,
+        r.type,
+        r.output_shape,
+        r.params,
+        r.macs,
+        r.flops,
+        r.trainable,
+        r.line,
+        1,
+        r.train_only,
+        r.shared_with,
+    )
 
 
 def _cell(row: DisplayRow, key: str) -> str:
@@ -168,12 +186,18 @@ def totals_lines(report: Report) -> list[tuple[str, str]]:
         ("Total params", fmt_count(t.params)),
         ("Trainable params", fmt_count(t.trainable_params)),
         ("Non-trainable params", fmt_count(t.non_trainable_params)),
-        ("Buffers", fmt_count(t.buffers) + (" (batch-norm running statistics)" if t.buffers else "")),
+        (
+            "Buffers",
+            fmt_count(t.buffers) + (" (batch-norm running statistics)" if t.buffers else ""),
+        ),
         ("MACs", f"{fmt_ops(t.macs)} ({fmt_count(t.macs)})"),
         ("FLOPs", f"{fmt_ops(t.flops)} ({fmt_count(t.flops)})"),
         ("Input size", fmt_bytes(t.input_bytes)),
         (f"Params size ({dt})", fmt_bytes(t.params_bytes)),
-        ("Activations (forward)", f"{fmt_bytes(t.activation_bytes)} ({fmt_count(t.activations)} elements)"),
+        (
+            "Activations (forward)",
+            f"{fmt_bytes(t.activation_bytes)} ({fmt_count(t.activations)} elements)",
+        ),
         ("Estimated total", fmt_bytes(t.total_bytes)),
     ]
     return lines
@@ -194,17 +218,22 @@ def header_lines(report: Report) -> list[str]:
 
 def footer_lines(report: Report) -> list[str]:
     lines = [
-        "MACs: multiply-accumulates of conv/linear/matmul (torchvision's \"GFLOPS\"); "
+        'MACs: multiply-accumulates of conv/linear/matmul (torchvision\'s "GFLOPS"); '
         "FLOPs: 2×MACs + element-wise work.",
         f"Convention: {report.convention}"
-        + (" (batch-norm running statistics are buffers, not parameters)" if report.convention == "pytorch"
-           else " (batch-norm moving statistics are non-trainable parameters)"),
+        + (
+            " (batch-norm running statistics are buffers, not parameters)"
+            if report.convention == "pytorch"
+            else " (batch-norm moving statistics are non-trainable parameters)"
+        ),
     ]
     lines.extend(f"Note: {n}" for n in report.notes)
     return lines
 
 
-def summary_text(report: Report, depth: int | None = None, columns: Sequence[str] = DEFAULT_COLUMNS) -> str:
+def summary_text(
+    report: Report, depth: int | None = None, columns: Sequence[str] = DEFAULT_COLUMNS
+) -> str:
     """Plain-text summary table with totals (what the CLI prints when not on a terminal)."""
     cols = [COLUMNS[c] for c in columns]
     body = table_cells(report, depth, columns)
@@ -234,8 +263,19 @@ def summary_json(report: Report, extra: dict[str, Any] | None = None) -> str:
 
 
 CSV_FIELDS = (
-    "name", "type", "inputs", "output_shape", "params", "trainable_params", "non_trainable_params",
-    "buffers", "macs", "flops", "output_elements", "trainable", "train_only",
+    "name",
+    "type",
+    "inputs",
+    "output_shape",
+    "params",
+    "trainable_params",
+    "non_trainable_params",
+    "buffers",
+    "macs",
+    "flops",
+    "output_elements",
+    "trainable",
+    "train_only",
 )
 
 
@@ -245,11 +285,23 @@ def summary_csv(report: Report) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_FIELDS)
     for r in report.rows:
-        w.writerow([
-            r.name, r.type, " ".join(r.inputs), "x".join(map(str, r.output_shape)), r.params,
-            r.trainable_params, r.non_trainable_params, r.buffers, r.macs, r.flops,
-            r.output_elements, str(r.trainable).lower(), str(r.train_only).lower(),
-        ])
+        w.writerow(
+            [
+                r.name,
+                r.type,
+                " ".join(r.inputs),
+                "x".join(map(str, r.output_shape)),
+                r.params,
+                r.trainable_params,
+                r.non_trainable_params,
+                r.buffers,
+                r.macs,
+                r.flops,
+                r.output_elements,
+                str(r.trainable).lower(),
+                str(r.train_only).lower(),
+            ]
+        )
     return buf.getvalue()
 
 
@@ -257,14 +309,17 @@ def _md_escape(s: str) -> str:
     return s.replace("|", "\\|")
 
 
-def summary_markdown(report: Report, depth: int | None = None,
-                     columns: Sequence[str] = DEFAULT_COLUMNS) -> str:
+def summary_markdown(
+    report: Report, depth: int | None = None, columns: Sequence[str] = DEFAULT_COLUMNS
+) -> str:
     """A GitHub-flavoured markdown table of the layers and one of the totals."""
     cols = [COLUMNS[c] for c in columns]
     out = [f"### {report.name}", ""]
     out += [f"{_md_escape(h)}  " for h in header_lines(report)[1:]]
     ins = ", ".join(fmt_shape(v) for v in report.input_shapes.values())
-    out.append(f"Input {ins}, batch {report.batch}, {report.dtype}, {report.convention} convention.")
+    out.append(
+        f"Input {ins}, batch {report.batch}, {report.dtype}, {report.convention} convention."
+    )
     out.append("")
     out.append("| " + " | ".join(c.header for c in cols) + " |")
     out.append("|" + "|".join("---:" if c.align == ">" else ":---" for c in cols) + "|")

@@ -16,7 +16,9 @@ def print_summary(report: Report, depth: int | None = None) -> None:
     cols = [render.COLUMNS[c] for c in render.DEFAULT_COLUMNS]
     table = Table(show_lines=False, header_style="bold")
     for c in cols:
-        table.add_column(c.header, justify="left" if c.align == "<" else "right", no_wrap=c.key != "name")
+        table.add_column(
+            c.header, justify="left" if c.align == "<" else "right", no_wrap=c.key != "name"
+        )
     for row in render.table_cells(report, depth, render.DEFAULT_COLUMNS):
         table.add_row(*row)
     console.print(table)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = ["LayerRow", "Totals", "Report", "SCHEMA_VERSION", "DTYPE_BYTES"]
 
@@ -12,8 +12,7 @@ SCHEMA_VERSION = 1
 DTYPE_BYTES = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "uint8": 1}
 
 
-@dataclass(frozen=True)
-class LayerRow:
+class LayerRow(NamedTuple):
     """One layer's figures. ``macs``/``flops`` are for the whole batch; shapes exclude it."""
 
     name: str
@@ -56,8 +55,7 @@ class LayerRow:
         return d
 
 
-@dataclass(frozen=True)
-class Totals:
+class Totals(NamedTuple):
     """Sums over the rows (train-only rows' MACs/FLOPs excluded: they do not run at inference)."""
 
     params: int
@@ -76,7 +74,7 @@ class Totals:
     layers_with_weights: int
 
     def to_dict(self) -> dict[str, int]:
-        return dict(self.__dict__)
+        return dict(self._asdict())
 
 
 @dataclass(frozen=True)

@@ -99,7 +99,9 @@ def check_keys(m: Map, allowed: dict[str, str] | set[str], what: str, file: str 
             listing = ", ".join(sorted(allowed))
             raise CnncalcError(
                 f"unknown key '{key}' in {what}",
-                file=file, line=line, col=col,
+                file=file,
+                line=line,
+                col=col,
                 hint=f"{did_you_mean(str(key), allowed, 'keys')} (accepted: {listing})",
             )
 
@@ -113,7 +115,9 @@ def parse_spec(doc: Any, file: str | None = None, default_name: str = "model") -
             kind = type(doc).__name__ if doc is not None else "empty"
             raise CnncalcError(
                 f"a spec must be a mapping with 'input' and 'layers', got {kind}",
-                file=file, line=1, col=1,
+                file=file,
+                line=1,
+                col=1,
                 hint="start the file with 'input: [3, 224, 224]' and 'layers:'",
             )
     check_keys(doc, TOP_KEYS, "the spec", file)
@@ -127,7 +131,9 @@ def parse_spec(doc: Any, file: str | None = None, default_name: str = "model") -
     need(isinstance(name, str) and bool(name), "name", "'name' must be a non-empty string")
 
     if "input" in doc and "inputs" in doc:
-        need(False, "inputs", "give either 'input' (one shape) or 'inputs' (named shapes), not both")
+        need(
+            False, "inputs", "give either 'input' (one shape) or 'inputs' (named shapes), not both"
+        )
     if "input" in doc:
         inputs = {"input": doc["input"]}
     elif "inputs" in doc:
@@ -135,10 +141,17 @@ def parse_spec(doc: Any, file: str | None = None, default_name: str = "model") -
         need(isinstance(raw, Map) and len(raw) > 0, "inputs", "'inputs' must map names to shapes")
         inputs = dict(raw)
         for k in inputs:
-            need(isinstance(k, str) and k.isidentifier(), "inputs", f"input name {k!r} must be a word")
+            need(
+                isinstance(k, str) and k.isidentifier(),
+                "inputs",
+                f"input name {k!r} must be a word",
+            )
     else:
         raise CnncalcError(
-            "missing the input shape", file=file, line=1, col=1,
+            "missing the input shape",
+            file=file,
+            line=1,
+            col=1,
             hint="add 'input: [channels, height, width]' (batch excluded), e.g. input: [3, 224, 224]",
         )
     for k, v in inputs.items():
@@ -147,7 +160,9 @@ def parse_spec(doc: Any, file: str | None = None, default_name: str = "model") -
             line, col = pos or (None, None)
             raise CnncalcError(
                 f"input shape of '{k}' must be a list like [3, 224, 224], got {v!r}",
-                file=file, line=line, col=col,
+                file=file,
+                line=line,
+                col=col,
             )
 
     variables = doc.get("variables", Map())
@@ -155,82 +170,137 @@ def parse_spec(doc: Any, file: str | None = None, default_name: str = "model") -
     for k in variables:
         if not (isinstance(k, str) and k.isidentifier()):
             line, col = variables.where(k) or (None, None)
-            raise CnncalcError(f"variable name {k!r} must be a word (letters, digits, _)",
-                               file=file, line=line, col=col)
+            raise CnncalcError(
+                f"variable name {k!r} must be a word (letters, digits, _)",
+                file=file,
+                line=line,
+                col=col,
+            )
 
     blocks: dict[str, BlockDef] = {}
     raw_blocks = doc.get("blocks", Map())
-    need(isinstance(raw_blocks, Map), "blocks", "'blocks' must be a mapping of block name: definition")
+    need(
+        isinstance(raw_blocks, Map),
+        "blocks",
+        "'blocks' must be a mapping of block name: definition",
+    )
     for bname, bdef in raw_blocks.items():
         bpos = raw_blocks.where(bname)
         if not isinstance(bdef, Map):
             line, col = bpos or (None, None)
-            raise CnncalcError(f"block '{bname}' must be a mapping with 'layers'", file=file, line=line, col=col)
+            raise CnncalcError(
+                f"block '{bname}' must be a mapping with 'layers'", file=file, line=line, col=col
+            )
         check_keys(bdef, BLOCK_KEYS, f"block '{bname}'", file)
         params = bdef.get("params", Map())
         if params is None:
             params = Map()
         if not isinstance(params, Map):
             line, col = bdef.where("params") or (None, None)
-            raise CnncalcError(f"'params' of block '{bname}' must be a mapping", file=file, line=line, col=col)
+            raise CnncalcError(
+                f"'params' of block '{bname}' must be a mapping", file=file, line=line, col=col
+            )
         binputs = bdef.get("inputs", ["input"])
         if isinstance(binputs, str):
             binputs = [binputs]
-        if not isinstance(binputs, list) or not binputs or not all(isinstance(x, str) for x in binputs):
+        if (
+            not isinstance(binputs, list)
+            or not binputs
+            or not all(isinstance(x, str) for x in binputs)
+        ):
             line, col = bdef.where("inputs") or (None, None)
-            raise CnncalcError(f"'inputs' of block '{bname}' must be a list of names", file=file, line=line, col=col)
+            raise CnncalcError(
+                f"'inputs' of block '{bname}' must be a list of names",
+                file=file,
+                line=line,
+                col=col,
+            )
         blayers = bdef.get("layers")
         if not isinstance(blayers, Seq) or not blayers:
             line, col = bdef.where("layers") or bpos or (None, None)
-            raise CnncalcError(f"block '{bname}' needs a non-empty 'layers' list", file=file, line=line, col=col)
+            raise CnncalcError(
+                f"block '{bname}' needs a non-empty 'layers' list", file=file, line=line, col=col
+            )
         out = bdef.get("output")
         if out is not None and not isinstance(out, str):
             line, col = bdef.where("output") or (None, None)
-            raise CnncalcError(f"'output' of block '{bname}' must be a layer name", file=file, line=line, col=col)
+            raise CnncalcError(
+                f"'output' of block '{bname}' must be a layer name", file=file, line=line, col=col
+            )
         blocks[str(bname)] = BlockDef(str(bname), params, list(binputs), blayers, out, bpos)
 
     layers = doc.get("layers")
     if not isinstance(layers, Seq) or not layers:
         line, col = doc.where("layers") or (1, 1)
-        raise CnncalcError("the spec needs a non-empty 'layers' list", file=file, line=line, col=col,
-                           hint="layers:\n  - conv2d: {out_channels: 6, kernel_size: 5}")
+        raise CnncalcError(
+            "the spec needs a non-empty 'layers' list",
+            file=file,
+            line=line,
+            col=col,
+            hint="layers:\n  - conv2d: {out_channels: 6, kernel_size: 5}",
+        )
 
     outputs = doc.get("outputs")
     if outputs is not None:
         if isinstance(outputs, str):
             outputs = [outputs]
-        need(isinstance(outputs, list) and all(isinstance(o, str) for o in outputs), "outputs",
-             "'outputs' must be a list of layer names")
+        need(
+            isinstance(outputs, list) and all(isinstance(o, str) for o in outputs),
+            "outputs",
+            "'outputs' must be a list of layer names",
+        )
 
     variants: dict[str, Map] = {}
     raw_variants = doc.get("variants", Map())
-    need(isinstance(raw_variants, Map), "variants", "'variants' must map variant names to overrides")
+    need(
+        isinstance(raw_variants, Map), "variants", "'variants' must map variant names to overrides"
+    )
     for vname, v in raw_variants.items():
         if v is None:
             v = Map()
         if not isinstance(v, Map):
             line, col = raw_variants.where(vname) or (None, None)
-            raise CnncalcError(f"variant '{vname}' must be a mapping of overrides", file=file, line=line, col=col)
+            raise CnncalcError(
+                f"variant '{vname}' must be a mapping of overrides", file=file, line=line, col=col
+            )
         for key in v:
             if key not in VARIANT_KEYS and key not in variables:
                 line, col = v.where(key) or (None, None)
                 raise CnncalcError(
                     f"variant '{vname}' sets '{key}', which is not a variable of the spec",
-                    file=file, line=line, col=col,
-                    hint=did_you_mean(str(key), list(variables) + sorted(VARIANT_KEYS), "variables"),
+                    file=file,
+                    line=line,
+                    col=col,
+                    hint=did_you_mean(
+                        str(key), list(variables) + sorted(VARIANT_KEYS), "variables"
+                    ),
                 )
         variants[str(vname)] = v
     default_variant = doc.get("default_variant")
     if default_variant is not None and default_variant not in variants:
         line, col = doc.where("default_variant") or (None, None)
-        raise CnncalcError(f"default_variant '{default_variant}' is not a variant",
-                           file=file, line=line, col=col, hint=did_you_mean(str(default_variant), variants))
+        raise CnncalcError(
+            f"default_variant '{default_variant}' is not a variant",
+            file=file,
+            line=line,
+            col=col,
+            hint=did_you_mean(str(default_variant), variants),
+        )
     expected = doc.get("expected")
     meta = {k: doc[k] for k in ("family", "description", "source", "year", "notes") if k in doc}
     return Spec(
-        file=file, doc=doc, name=name, inputs=inputs, variables=variables, blocks=blocks,
-        layers=layers, outputs=outputs, variants=variants, default_variant=default_variant,
-        expected=expected if isinstance(expected, Map) else None, meta=meta,
+        file=file,
+        doc=doc,
+        name=name,
+        inputs=inputs,
+        variables=variables,
+        blocks=blocks,
+        layers=layers,
+        outputs=outputs,
+        variants=variants,
+        default_variant=default_variant,
+        expected=expected if isinstance(expected, Map) else None,
+        meta=meta,
     )
 
 

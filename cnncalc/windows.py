@@ -95,7 +95,13 @@ def same_padding(w: int, f: int, s: int = 1, d: int = 1) -> tuple[int, int]:
 
 
 def transposed_out(
-    w: int, f: int, s: int = 1, lo: int = 0, hi: int | None = None, d: int = 1, output_padding: int = 0
+    w: int,
+    f: int,
+    s: int = 1,
+    lo: int = 0,
+    hi: int | None = None,
+    d: int = 1,
+    output_padding: int = 0,
 ) -> int:
     """Output size of a transposed convolution: ``(W − 1)·S − lo − hi + D·(F−1) + output_padding + 1``.
 
@@ -108,7 +114,7 @@ def transposed_out(
     """
     if hi is None:
         hi = lo
-    return (w - 1) * s - lo - hi + effective_kernel(f, d) + output_padding + 1
+    return (w - 1) * s - lo - hi + d * (f - 1) + output_padding + 1
 
 
 def adaptive_window(w: int, out: int, i: int) -> tuple[int, int]:

@@ -86,7 +86,9 @@ def _construct_map(loader: yaml.BaseLoader, node: yaml.MappingNode) -> Map:
         if key in m:
             line, col = _pos(key_node)
             raise CnncalcError(
-                f"duplicate key '{key}' in the same mapping", line=line, col=col,
+                f"duplicate key '{key}' in the same mapping",
+                line=line,
+                col=col,
                 hint="each key may appear once; give layers distinct names",
             )
         m[key] = loader.construct_object(value_node, deep=True)
@@ -125,7 +127,9 @@ def _check_size(root: yaml.Node) -> None:
                 line, col = _pos(node)
                 raise CnncalcError(
                     f"the document expands to more than {MAX_NODES:,} YAML nodes "
-                    "(aliases are expanded)", line=line, col=col,
+                    "(aliases are expanded)",
+                    line=line,
+                    col=col,
                     hint="this looks like a 'billion laughs' file; write the layers out or use repeat",
                 )
             sizes[nid] = total
@@ -135,7 +139,9 @@ def _check_size(root: yaml.Node) -> None:
         if depth > MAX_DEPTH:
             line, col = _pos(node)
             raise CnncalcError(
-                f"nesting deeper than {MAX_DEPTH} levels", line=line, col=col,
+                f"nesting deeper than {MAX_DEPTH} levels",
+                line=line,
+                col=col,
                 hint="a spec needs only a few levels of mappings and lists",
             )
         if depth_of.get(nid, 0) >= depth:
@@ -158,12 +164,17 @@ def load_yaml(text: str, file: str | None = None) -> Any:
     try:
         node = loader.get_single_node()
         if node is None:
-            raise CnncalcError("the file is empty", file=file, line=1, col=1,
-                               hint="a spec needs at least 'input' and 'layers'")
+            raise CnncalcError(
+                "the file is empty",
+                file=file,
+                line=1,
+                col=1,
+                hint="a spec needs at least 'input' and 'layers'",
+            )
         _check_size(node)
         return loader.construct_document(node)
     except CnncalcError as err:
-        raise err.locate(file=file)
+        raise err.locate(file=file) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -187,12 +198,16 @@ def load_yaml_file(path: str | Path) -> Any:
     if not p.exists():
         raise CnncalcError(f"no such file: {name}")
     if p.is_dir():
-        raise CnncalcError(f"{name} is a directory, not a spec file",
-                           hint="give the path of a .yaml file inside it")
+        raise CnncalcError(
+            f"{name} is a directory, not a spec file",
+            hint="give the path of a .yaml file inside it",
+        )
     try:
         size = p.stat().st_size
         if size > MAX_BYTES:
-            raise CnncalcError(f"{name} is {size:,} bytes; specs are limited to {MAX_BYTES:,} bytes")
+            raise CnncalcError(
+                f"{name} is {size:,} bytes; specs are limited to {MAX_BYTES:,} bytes"
+            )
         data = p.read_bytes()
     except OSError as exc:
         raise CnncalcError(f"cannot read {name}: {exc.strerror}") from None
@@ -202,6 +217,8 @@ def load_yaml_file(path: str | Path) -> Any:
         line = data[: exc.start].count(b"\n") + 1
         raise CnncalcError(
             f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})",
-            file=name, line=line, hint="save the spec as UTF-8",
+            file=name,
+            line=line,
+            hint="save the spec as UTF-8",
         ) from None
     return load_yaml(text, file=name)

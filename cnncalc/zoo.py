@@ -66,7 +66,9 @@ def _from_file(path: Path, requested: str, alias_note: str | None) -> Resolved:
     spec = _load(str(path))
     if spec.variants and spec.default_variant:
         v = spec.default_variant
-        note = alias_note or (f"{requested} → {v} (the family's canonical member)" if v != requested else None)
+        note = alias_note or (
+            f"{requested} → {v} (the family's canonical member)" if v != requested else None
+        )
         return Resolved(spec, v, note)
     if requested in spec.variants:
         return Resolved(spec, requested, alias_note)
@@ -96,7 +98,12 @@ def resolve(source: Any) -> Resolved:
     by_stem = {f.stem: f for f in files}
     if name in by_stem:
         res = _from_file(by_stem[name], name, note)
-        if res.variant is None or res.variant == name or not res.spec.variants or name not in res.spec.variants:
+        if (
+            res.variant is None
+            or res.variant == name
+            or not res.spec.variants
+            or name not in res.spec.variants
+        ):
             return res
         return Resolved(res.spec, name, note)
     for stem in sorted(by_stem, key=len, reverse=True):

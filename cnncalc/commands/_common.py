@@ -16,7 +16,9 @@ def parse_sets(items: list[str] | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for item in items or []:
         if "=" not in item:
-            raise CnncalcError(f"--set expects name=value, got '{item}'", hint="e.g. --set num_classes=10")
+            raise CnncalcError(
+                f"--set expects name=value, got '{item}'", hint="e.g. --set num_classes=10"
+            )
         k, v = item.split("=", 1)
         k = k.strip()
         if not k.isidentifier():

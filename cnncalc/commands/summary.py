@@ -11,25 +11,54 @@ from ._common import check_format, parse_sets, use_rich, write_output
 
 def summary(
     spec: str = typer.Argument(..., help="Spec file, zoo model (resnet50) or family (vgg)."),
-    input: str = typer.Option(None, "--input", "-i", help="Input shape without batch, e.g. 3x299x299."),
-    batch: int = typer.Option(1, "--batch", "-b", min=1, help="Batch size (scales MACs, FLOPs, activations)."),
+    input: str = typer.Option(
+        None, "--input", "-i", help="Input shape without batch, e.g. 3x299x299."
+    ),
+    batch: int = typer.Option(
+        1, "--batch", "-b", min=1, help="Batch size (scales MACs, FLOPs, activations)."
+    ),
     format: str = typer.Option("table", "--format", "-f", help="table, json, csv or markdown."),
-    set_: list[str] = typer.Option(None, "--set", "-s", help="Override a spec variable: name=value (repeatable)."),
-    depth: int = typer.Option(None, "--depth", "-d", min=1, help="Collapse layers nested deeper than this into their block."),
-    dtype: str = typer.Option("float32", "--dtype", help="float32, float16, bfloat16, float64, int8 (memory sizes)."),
-    convention: str = typer.Option("pytorch", "--convention", help="pytorch (BN stats are buffers) or keras (non-trainable params)."),
-    freeze: str = typer.Option(None, "--freeze", help="Freeze every layer up to and including this layer or block."),
+    set_: list[str] = typer.Option(
+        None, "--set", "-s", help="Override a spec variable: name=value (repeatable)."
+    ),
+    depth: int = typer.Option(
+        None,
+        "--depth",
+        "-d",
+        min=1,
+        help="Collapse layers nested deeper than this into their block.",
+    ),
+    dtype: str = typer.Option(
+        "float32", "--dtype", help="float32, float16, bfloat16, float64, int8 (memory sizes)."
+    ),
+    convention: str = typer.Option(
+        "pytorch",
+        "--convention",
+        help="pytorch (BN stats are buffers) or keras (non-trainable params).",
+    ),
+    freeze: str = typer.Option(
+        None, "--freeze", help="Freeze every layer up to and including this layer or block."
+    ),
     variant: str = typer.Option(None, "--variant", help="Variant of a family spec file."),
-    output: Path = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
+    output: Path = typer.Option(
+        None, "--output", "-o", help="Write to this file instead of stdout."
+    ),
 ) -> None:
     """Per-layer output shape, parameters, MACs and FLOPs, with totals and memory."""
-    from .. import analyze, parse_shape
-    from .. import render
+    from .. import analyze, parse_shape, render
 
     check_format(format)
     shape = parse_shape(input) if input else None
-    report = analyze(spec, shape, variant=variant, batch=batch, dtype=dtype, convention=convention,
-                     freeze=freeze, variables=parse_sets(set_))
+    report = analyze(
+        spec,
+        shape,
+        variant=variant,
+        batch=batch,
+        dtype=dtype,
+        convention=convention,
+        freeze=freeze,
+        variables=parse_sets(set_),
+    )
     if format == "json":
         write_output(render.summary_json(report), output)
     elif format == "csv":

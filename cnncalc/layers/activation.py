@@ -36,7 +36,9 @@ class Activation(Layer):
     ARGS = {
         "negative_slope": Arg("float", 0.01, "slope for x < 0 (leaky_relu only)"),
         "alpha": Arg("float", 1.0, "scale for x < 0 (elu only)"),
-        "approximate": Arg("choice", "none", "gelu only: 'none' (erf) or 'tanh'", choices=("none", "tanh")),
+        "approximate": Arg(
+            "choice", "none", "gelu only: 'none' (erf) or 'tanh'", choices=("none", "tanh")
+        ),
     }
 
     def infer(self, in_shapes: tuple[Shape, ...]) -> Shape:

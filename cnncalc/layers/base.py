@@ -248,7 +248,11 @@ class Layer:
                 raise CnncalcError(
                     f"unknown argument '{key}'",
                     hint=did_you_mean(key, cls.ARGS, "arguments")
-                    + (f" (accepted: {', '.join(cls.ARGS)})" if cls.ARGS else " (it takes no arguments)"),
+                    + (
+                        f" (accepted: {', '.join(cls.ARGS)})"
+                        if cls.ARGS
+                        else " (it takes no arguments)"
+                    ),
                 )
         for key, spec in cls.ARGS.items():
             if key in given:
@@ -262,7 +266,8 @@ class Layer:
             elif spec.required:
                 raise CnncalcError(
                     f"missing required argument '{key}' ({spec.doc or spec.expects()})",
-                    hint="accepted: " + ", ".join(
+                    hint="accepted: "
+                    + ", ".join(
                         k + ("" if a.required else f"={a.default!r}") for k, a in cls.ARGS.items()
                     ),
                 )

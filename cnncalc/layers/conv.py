@@ -67,7 +67,9 @@ class Conv(Layer):
         "out_channels": Arg("int", doc="number of filters (C_out)", minimum=1),
         "kernel_size": Arg("ints", doc="filter size F, per axis", minimum=1),
         "stride": Arg("ints", 1, "step S between windows", minimum=1),
-        "padding": Arg("padding", 0, "zero padding P: int, per axis, [lo, hi] pairs, 'same', 'valid'"),
+        "padding": Arg(
+            "padding", 0, "zero padding P: int, per axis, [lo, hi] pairs, 'same', 'valid'"
+        ),
         "dilation": Arg("ints", 1, "spacing D between kernel taps", minimum=1),
         "groups": Arg("int", 1, "channel groups (groups = C_in: depthwise)", minimum=1),
         "bias": Arg("bool", True, "add a learned bias per output channel"),
@@ -92,7 +94,9 @@ class Conv(Layer):
                 hint=f"received groups={g}, in_channels={cin}, out_channels={cout}",
             )
         self.cin = cin
-        self.k, self.s, self.d = (self.per_axis(n, rank) for n in ("kernel_size", "stride", "dilation"))
+        self.k, self.s, self.d = (
+            self.per_axis(n, rank) for n in ("kernel_size", "stride", "dilation")
+        )
         self.pads = resolve_padding(self, spatial, self.k, self.s, self.d)
         _check_kernel_fits(self, spatial, self.k, self.d, self.pads)
         out = tuple(
@@ -136,7 +140,9 @@ class ConvTranspose(Layer):
         "out_channels": Arg("int", doc="number of output channels", minimum=1),
         "kernel_size": Arg("ints", doc="filter size F, per axis", minimum=1),
         "stride": Arg("ints", 1, "upsampling step S", minimum=1),
-        "padding": Arg("padding", 0, "implicit padding removed from each side: int, per axis, pairs"),
+        "padding": Arg(
+            "padding", 0, "implicit padding removed from each side: int, per axis, pairs"
+        ),
         "output_padding": Arg("ints", 0, "extra size added to one side of the output", minimum=0),
         "dilation": Arg("ints", 1, "spacing D between kernel taps", minimum=1),
         "groups": Arg("int", 1, "channel groups", minimum=1),
@@ -175,7 +181,9 @@ class ConvTranspose(Layer):
         self.pads = resolve_padding(self, spatial, self.k, self.s, self.d)
         out = tuple(
             windows.transposed_out(w, kk, ss, lo, hi, dd, op)
-            for w, kk, ss, dd, (lo, hi), op in zip(spatial, self.k, self.s, self.d, self.pads, self.op)
+            for w, kk, ss, dd, (lo, hi), op in zip(
+                spatial, self.k, self.s, self.d, self.pads, self.op
+            )
         )
         return (cout, *out)
 
@@ -188,7 +196,12 @@ class ConvTranspose(Layer):
 
     def macs(self) -> int:
         in_spatial = prod(self.in_shapes[0][1:])
-        return in_spatial * self.cin * (self.args["out_channels"] // self.args["groups"]) * prod(self.k)
+        return (
+            in_spatial
+            * self.cin
+            * (self.args["out_channels"] // self.args["groups"])
+            * prod(self.k)
+        )
 
     def flops(self) -> int:
         return 2 * self.macs() + (self.out_elements if self.args["bias"] else 0)

@@ -15,7 +15,8 @@ def broadcast(shapes: tuple[Shape, ...], what: str) -> Shape:
         sizes = {p[axis] for p in padded} - {1}
         if len(sizes) > 1:
             raise CnncalcError(
-                f"cannot {what} shapes " + " and ".join(fmt_shape(s) for s in shapes)
+                f"cannot {what} shapes "
+                + " and ".join(fmt_shape(s) for s in shapes)
                 + f": axis {axis} differs",
                 hint="shapes must be equal (or 1 where broadcast); a residual add needs a "
                 "projection shortcut when channels or stride change",
@@ -77,7 +78,8 @@ class Concat(Layer):
         first = in_shapes[0]
         if any(len(s) != len(first) for s in in_shapes):
             raise CnncalcError(
-                "cannot concat inputs of different ranks: " + ", ".join(fmt_shape(s) for s in in_shapes)
+                "cannot concat inputs of different ranks: "
+                + ", ".join(fmt_shape(s) for s in in_shapes)
             )
         ax = self.args["axis"]
         if not -len(first) <= ax < len(first):

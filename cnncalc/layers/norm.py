@@ -35,7 +35,9 @@ class BatchNorm(Layer):
             self.check_rank(x, min_rank=0)
         n = self.args["num_features"]
         if n is not None and n != x[0]:
-            raise CnncalcError(f"num_features={n} but the input has {x[0]} channels ({fmt_shape(x)})")
+            raise CnncalcError(
+                f"num_features={n} but the input has {x[0]} channels ({fmt_shape(x)})"
+            )
         return x
 
     def declare_weights(self) -> list[Weight]:
@@ -71,7 +73,9 @@ class FrozenBatchNorm(Layer):
 
     def declare_weights(self) -> list[Weight]:
         c = self.in_shapes[0][0]
-        return [Weight(n, (c,), "buffer") for n in ("weight", "bias", "running_mean", "running_var")]
+        return [
+            Weight(n, (c,), "buffer") for n in ("weight", "bias", "running_mean", "running_var")
+        ]
 
     def flops(self) -> int:
         return 2 * self.out_elements
@@ -88,7 +92,9 @@ class LayerNorm(Layer):
     NAMES = ("layernorm",)
     CATEGORY = "norm"
     ARGS = {
-        "normalized_shape": Arg("opt_ints", None, "trailing axes to normalise (default: last axis)", minimum=1),
+        "normalized_shape": Arg(
+            "opt_ints", None, "trailing axes to normalise (default: last axis)", minimum=1
+        ),
         "eps": Arg("float", 1e-5, "added to the variance"),
         "elementwise_affine": Arg("bool", True, "learn a scale (and bias) per element"),
         "bias": Arg("bool", True, "learn the bias (with elementwise_affine)"),
@@ -99,7 +105,7 @@ class LayerNorm(Layer):
         x = in_shapes[0]
         ns = self.args["normalized_shape"]
         ns = (x[-1],) if ns is None else ((ns,) if isinstance(ns, int) else ns)
-        if len(ns) > len(x) or tuple(x[-len(ns):]) != tuple(ns):
+        if len(ns) > len(x) or tuple(x[-len(ns) :]) != tuple(ns):
             raise CnncalcError(
                 f"normalized_shape {list(ns)} does not match the trailing axes of the input {fmt_shape(x)}"
             )
@@ -138,7 +144,9 @@ class GroupNorm(Layer):
         x = in_shapes[0]
         c, g = x[0], self.args["num_groups"]
         if self.args["num_channels"] is not None and self.args["num_channels"] != c:
-            raise CnncalcError(f"num_channels={self.args['num_channels']} but the input has {c} channels")
+            raise CnncalcError(
+                f"num_channels={self.args['num_channels']} but the input has {c} channels"
+            )
         if c % g:
             raise CnncalcError(f"num_groups={g} does not divide the {c} channels")
         return x

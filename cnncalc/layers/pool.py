@@ -74,7 +74,9 @@ class AvgPool(_Pool):
     RANKS = {"avgpool1d": 1, "avgpool2d": 2, "avgpool3d": 3}
     ARGS = {
         **_POOL_ARGS,
-        "count_include_pad": Arg("bool", True, "count padded zeros in the divisor (PyTorch default)"),
+        "count_include_pad": Arg(
+            "bool", True, "count padded zeros in the divisor (PyTorch default)"
+        ),
     }
 
     def flops(self) -> int:
@@ -118,8 +120,12 @@ class AdaptivePool(Layer):
     """
 
     NAMES = (
-        "adaptive_avgpool1d", "adaptive_avgpool2d", "adaptive_avgpool3d",
-        "adaptive_maxpool1d", "adaptive_maxpool2d", "adaptive_maxpool3d",
+        "adaptive_avgpool1d",
+        "adaptive_avgpool2d",
+        "adaptive_avgpool3d",
+        "adaptive_maxpool1d",
+        "adaptive_maxpool2d",
+        "adaptive_maxpool3d",
     )
     RANKS = {n: int(n[-2]) for n in NAMES}
     CATEGORY = "pool"
@@ -133,7 +139,9 @@ class AdaptivePool(Layer):
     def flops(self) -> int:
         per_axis = []
         for w, o in zip(self.in_shapes[0][1:], self.out_shape[1:]):
-            per_axis.append(sum(e - s for s, e in (windows.adaptive_window(w, o, i) for i in range(o))))
+            per_axis.append(
+                sum(e - s for s, e in (windows.adaptive_window(w, o, i) for i in range(o)))
+            )
         window_sum = self.out_shape[0] * prod(per_axis)
         if "max" in self.type_name:
             return window_sum - self.out_elements

@@ -62,7 +62,9 @@ class Crop(Layer):
         self.crops = resolve_padding(self, x[1:], ones, ones, ones, key="cropping")
         out = tuple(w - lo - hi for w, (lo, hi) in zip(x[1:], self.crops))
         if any(o <= 0 for o in out):
-            raise CnncalcError(f"cropping {[list(c) for c in self.crops]} removes all of {fmt_shape(x)}")
+            raise CnncalcError(
+                f"cropping {[list(c) for c in self.crops]} removes all of {fmt_shape(x)}"
+            )
         return (x[0], *out)
 
     def flops(self) -> int:
@@ -84,7 +86,11 @@ class CenterCrop(Layer):
     NAMES = ("center_crop",)
     CATEGORY = "reshape"
     MAX_INPUTS = 2
-    ARGS = {"size": Arg("opt_ints", None, "target spatial size (or give a second input as reference)", minimum=1)}
+    ARGS = {
+        "size": Arg(
+            "opt_ints", None, "target spatial size (or give a second input as reference)", minimum=1
+        )
+    }
     __slots__ = ("crops",)
 
     def infer(self, in_shapes: tuple[Shape, ...]) -> Shape:
@@ -96,7 +102,9 @@ class CenterCrop(Layer):
                 raise CnncalcError("give either size or a reference input, not both")
             ref = in_shapes[1]
             if len(ref) != len(x):
-                raise CnncalcError(f"reference shape {fmt_shape(ref)} has another rank than {fmt_shape(x)}")
+                raise CnncalcError(
+                    f"reference shape {fmt_shape(ref)} has another rank than {fmt_shape(x)}"
+                )
             target = tuple(ref[1:])
         elif size is None:
             raise CnncalcError("missing 'size' (or a second input whose spatial size to crop to)")
@@ -165,4 +173,6 @@ class Upsample(Layer):
             return None
         r = len(sp_in)
         k = 1 if self.args["mode"] == "nearest" else _TAPS[self.args["mode"]]
-        return Window((k,) * r, tuple(o // i for i, o in zip(sp_in, sp_out)), (1,) * r, (0,) * r, True)
+        return Window(
+            (k,) * r, tuple(o // i for i, o in zip(sp_in, sp_out)), (1,) * r, (0,) * r, True
+        )

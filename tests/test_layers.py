@@ -1,0 +1,510 @@
+"""The layer-case table: every rule, with expected values written as arithmetic.
+
+One row per case: (type, args, input shapes, output shape, params, MACs, FLOPs or None, buffers).
+Adding a layer type = adding its class and at least one row here.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import pytest
+
+from cnncalc.errors import CnncalcError
+from cnncalc.layers import REGISTRY
+
+from .conftest import buffer_count, make_layer, param_count
+
+
+class Case(NamedTuple):
+    type: str
+    args: dict
+    inputs: list
+    out: tuple
+    params: int = 0
+    macs: int = 0
+    flops: int | None = None
+    buffers: int = 0
+
+
+CASES = {
+    # ---- convolution ------------------------------------------------------------------------
+    "conv2d alexnet conv1 (seed 002)": Case(
+        "conv2d",
+        dict(out_channels=96, kernel_size=11, stride=4),
+        [(3, 227, 227)],
+        (96, 55, 55),
+        (11 * 11 * 3 + 1) * 96,
+        55 * 55 * 96 * 11 * 11 * 3,
+        2 * 55 * 55 * 96 * 11 * 11 * 3 + 55 * 55 * 96,
+    ),
+    "conv2d 7x7 input 3x3 filter (seed 002)": Case(
+        "conv2d", dict(out_channels=1, kernel_size=3), [(1, 7, 7)], (1, 5, 5), 3 * 3 + 1, 5 * 5 * 9
+    ),
+    "conv2d 50 filters on 64x64x3 (seed 001)": Case(
+        "conv2d",
+        dict(out_channels=50, kernel_size=3),
+        [(3, 64, 64)],
+        (50, 62, 62),
+        1400,
+        62 * 62 * 50 * 27,
+    ),
+    "conv2d 50 filters on 1080x1080x3 (seed 001)": Case(
+        "conv2d",
+        dict(out_channels=50, kernel_size=3),
+        [(3, 1080, 1080)],
+        (50, 1078, 1078),
+        1400,
+        1078 * 1078 * 50 * 27,
+    ),
+    "conv2d 3->6 maps (seed 000)": Case(
+        "conv2d",
+        dict(out_channels=6, kernel_size=3, padding=1),
+        [(3, 32, 32)],
+        (6, 32, 32),
+        3 * 6 * 9 + 6,
+        32 * 32 * 6 * 3 * 9,
+    ),
+    "conv2d 6->12 maps, no bias (seed 000: 6·12·9 = 648)": Case(
+        "conv2d",
+        dict(out_channels=12, kernel_size=3, padding=1, bias=False),
+        [(6, 32, 32)],
+        (12, 32, 32),
+        6 * 12 * 9,
+        32 * 32 * 12 * 6 * 9,
+        2 * 32 * 32 * 12 * 6 * 9,
+    ),
+    "conv2d seed 003 [3,16,3,3] on 32x32 → 30 (not 29)": Case(
+        "conv2d",
+        dict(out_channels=16, kernel_size=3),
+        [(3, 32, 32)],
+        (16, 32 - 3 + 1, 32 - 3 + 1),
+        16 * 3 * 9 + 16,
+        30 * 30 * 16 * 27,
+    ),
+    "conv2d same padding 12 filters (seed 002)": Case(
+        "conv2d",
+        dict(out_channels=12, kernel_size=3, padding="same"),
+        [(3, 32, 32)],
+        (12, 32, 32),
+        12 * 27 + 12,
+        32 * 32 * 12 * 27,
+    ),
+    "conv2d same, stride 2, odd pixel at end": Case(
+        "conv2d",
+        dict(out_channels=8, kernel_size=3, stride=2, padding="same"),
+        [(3, 224, 224)],
+        (8, 112, 112),
+        8 * 27 + 8,
+        112 * 112 * 8 * 27,
+    ),
+    "conv2d valid": Case(
+        "conv2d",
+        dict(out_channels=4, kernel_size=5, padding="valid", bias=False),
+        [(2, 9, 9)],
+        (4, 5, 5),
+        4 * 2 * 25,
+        5 * 5 * 4 * 2 * 25,
+    ),
+    "conv2d stride 2 with padding (resnet conv1)": Case(
+        "conv2d",
+        dict(out_channels=64, kernel_size=7, stride=2, padding=3, bias=False),
+        [(3, 224, 224)],
+        (64, 112, 112),
+        64 * 3 * 49,
+        112 * 112 * 64 * 3 * 49,
+    ),
+    "conv2d per-side padding [[0,1],[2,0]]": Case(
+        "conv2d",
+        dict(out_channels=1, kernel_size=3, padding=[[0, 1], [2, 0]], bias=False),
+        [(1, 10, 10)],
+        (1, (10 + 0 + 1 - 3) + 1, (10 + 2 + 0 - 3) + 1),
+        9,
+        9 * 10 * 9,
+    ),
+    "conv2d dilation 2 (effective kernel 5)": Case(
+        "conv2d",
+        dict(out_channels=8, kernel_size=3, dilation=2, bias=False),
+        [(4, 32, 32)],
+        (8, 32 - 5 + 1, 32 - 5 + 1),
+        8 * 4 * 9,
+        28 * 28 * 8 * 4 * 9,
+    ),
+    "conv2d rectangular kernel and stride": Case(
+        "conv2d",
+        dict(out_channels=2, kernel_size=[1, 7], stride=[1, 2], padding=[0, 3]),
+        [(4, 17, 17)],
+        (2, 17, (17 + 6 - 7) // 2 + 1),
+        (4 * 7 + 1) * 2,
+        17 * 9 * 2 * 4 * 7,
+    ),
+    "conv2d groups 2 (AlexNet 2012 conv2)": Case(
+        "conv2d",
+        dict(out_channels=256, kernel_size=5, padding=2, groups=2),
+        [(96, 27, 27)],
+        (256, 27, 27),
+        256 * (96 // 2) * 25 + 256,
+        27 * 27 * 256 * 48 * 25,
+    ),
+    "conv2d depthwise (groups = channels)": Case(
+        "conv2d",
+        dict(out_channels=32, kernel_size=3, padding=1, groups=32, bias=False),
+        [(32, 112, 112)],
+        (32, 112, 112),
+        32 * 1 * 9,
+        112 * 112 * 32 * 9,
+    ),
+    "conv1d": Case(
+        "conv1d",
+        dict(out_channels=8, kernel_size=5, stride=2),
+        [(4, 100)],
+        (8, (100 - 5) // 2 + 1),
+        8 * 4 * 5 + 8,
+        48 * 8 * 4 * 5,
+    ),
+    "conv3d": Case(
+        "conv3d",
+        dict(out_channels=16, kernel_size=3, padding=1),
+        [(3, 8, 32, 32)],
+        (16, 8, 32, 32),
+        16 * 3 * 27 + 16,
+        8 * 32 * 32 * 16 * 3 * 27,
+    ),
+    "conv (rank from input) on 1-d": Case(
+        "conv", dict(out_channels=2, kernel_size=3), [(1, 10)], (2, 8), 2 * 3 + 2, 8 * 2 * 3
+    ),
+    # ---- transposed convolution -------------------------------------------------------------
+    "conv_transpose2d x2 (k4 s2 p1)": Case(
+        "conv_transpose2d",
+        dict(out_channels=64, kernel_size=4, stride=2, padding=1),
+        [(128, 7, 7)],
+        (64, (7 - 1) * 2 - 2 + 4, (7 - 1) * 2 - 2 + 4),
+        128 * 64 * 16 + 64,
+        7 * 7 * 128 * 64 * 16,
+        2 * 7 * 7 * 128 * 64 * 16 + 64 * 14 * 14,
+    ),
+    "conv_transpose2d output_padding": Case(
+        "conv_transpose2d",
+        dict(out_channels=16, kernel_size=3, stride=2, padding=1, output_padding=1),
+        [(32, 7, 7)],
+        (16, (7 - 1) * 2 - 2 + 3 + 1, 14),
+        32 * 16 * 9 + 16,
+        7 * 7 * 32 * 16 * 9,
+    ),
+    "conv_transpose2d U-Net up-conv 2x2": Case(
+        "conv_transpose2d",
+        dict(out_channels=512, kernel_size=2, stride=2),
+        [(1024, 28, 28)],
+        (512, 56, 56),
+        1024 * 512 * 4 + 512,
+        28 * 28 * 1024 * 512 * 4,
+    ),
+    "conv_transpose2d groups and dilation": Case(
+        "conv_transpose2d",
+        dict(out_channels=8, kernel_size=3, dilation=2, groups=2, bias=False),
+        [(4, 5, 5)],
+        (8, (5 - 1) + 2 * 2 + 1, 9),
+        4 * (8 // 2) * 9,
+        5 * 5 * 4 * 4 * 9,
+    ),
+    "conv_transpose1d": Case(
+        "conv_transpose1d",
+        dict(out_channels=3, kernel_size=4, stride=4),
+        [(6, 10)],
+        (3, 9 * 4 + 4),
+        6 * 3 * 4 + 3,
+        10 * 6 * 3 * 4,
+    ),
+    # ---- pooling -----------------------------------------------------------------------------
+    "maxpool2d 2 (seed 002: 32 → 16)": Case(
+        "maxpool2d", dict(kernel_size=2), [(12, 32, 32)], (12, 16, 16), 0, 0, 12 * 16 * 16 * (4 - 1)
+    ),
+    "maxpool2d overlapping 3/2 (AlexNet)": Case(
+        "maxpool2d",
+        dict(kernel_size=3, stride=2),
+        [(96, 55, 55)],
+        (96, 27, 27),
+        0,
+        0,
+        96 * 27 * 27 * 8,
+    ),
+    "maxpool2d padding 1 (resnet)": Case(
+        "maxpool2d", dict(kernel_size=3, stride=2, padding=1), [(64, 112, 112)], (64, 56, 56)
+    ),
+    "maxpool2d ceil mode (googlenet 112 → 56)": Case(
+        "maxpool2d", dict(kernel_size=3, stride=2, ceil_mode=True), [(64, 112, 112)], (64, 56, 56)
+    ),
+    "maxpool2d ceil mode drops window in padding": Case(
+        "maxpool2d",
+        dict(kernel_size=2, stride=2, padding=1, ceil_mode=True),
+        [(1, 5, 5)],
+        (1, 3, 3),
+    ),
+    "maxpool2d dilation": Case(
+        "maxpool2d", dict(kernel_size=3, stride=1, dilation=2), [(1, 10, 10)], (1, 10 - 5 + 1, 6)
+    ),
+    "maxpool2d same padding (Keras)": Case(
+        "maxpool2d", dict(kernel_size=3, stride=2, padding="same"), [(8, 147, 147)], (8, 74, 74)
+    ),
+    "avgpool2d (LeNet)": Case(
+        "avgpool2d", dict(kernel_size=2), [(6, 28, 28)], (6, 14, 14), 0, 0, 6 * 14 * 14 * 4
+    ),
+    "avgpool2d 3/1/1 (inception branch)": Case(
+        "avgpool2d", dict(kernel_size=3, stride=1, padding=1), [(192, 35, 35)], (192, 35, 35)
+    ),
+    "maxpool1d": Case("maxpool1d", dict(kernel_size=2), [(3, 9)], (3, 4)),
+    "maxpool3d": Case("maxpool3d", dict(kernel_size=2), [(3, 8, 8, 8)], (3, 4, 4, 4)),
+    "global_avg_pool": Case("global_avg_pool", {}, [(2048, 7, 7)], (2048,), 0, 0, 2048 * 49),
+    "global_max_pool keepdims": Case(
+        "global_max_pool", dict(keepdims=True), [(512, 7, 7)], (512, 1, 1), 0, 0, 512 * 49 - 512
+    ),
+    "adaptive_avgpool2d 6x6 from 13 (alexnet)": Case(
+        "adaptive_avgpool2d",
+        dict(output_size=6),
+        [(256, 13, 13)],
+        (256, 6, 6),
+        0,
+        0,
+        # windows on 13 → 6: [0,3) [2,5) [4,7) [6,9) [8,11) [10,13): six windows of 3
+        256 * (6 * 3) * (6 * 3),
+    ),
+    "adaptive_avgpool2d identity 6 from 6": Case(
+        "adaptive_avgpool2d", dict(output_size=[6, 6]), [(256, 6, 6)], (256, 6, 6), 0, 0, 256 * 36
+    ),
+    "adaptive_maxpool1d": Case(
+        "adaptive_maxpool1d", dict(output_size=2), [(4, 10)], (4, 2), 0, 0, 4 * (10 - 2)
+    ),
+    # ---- linear ------------------------------------------------------------------------------
+    "linear 9216 → 4096 (alexnet fc6, seed 000)": Case(
+        "linear",
+        dict(out_features=4096),
+        [(9216,)],
+        (4096,),
+        9216 * 4096 + 4096,
+        9216 * 4096,
+        2 * 9216 * 4096 + 4096,
+    ),
+    "dense 64x64x3 → 50 (seed 001: 614,450)": Case(
+        "dense", dict(out_features=50), [(64 * 64 * 3,)], (50,), 614450, 64 * 64 * 3 * 50
+    ),
+    "dense 1080x1080x3 → 50 (seed 001: 174,960,050)": Case(
+        "dense", dict(out_features=50), [(1080 * 1080 * 3,)], (50,), 174960050, 1080 * 1080 * 3 * 50
+    ),
+    "linear on tokens (last axis of rank 2)": Case(
+        "linear",
+        dict(out_features=3072),
+        [(197, 768)],
+        (197, 3072),
+        768 * 3072 + 3072,
+        197 * 768 * 3072,
+    ),
+    "linear without bias": Case(
+        "linear", dict(out_features=10, bias=False), [(128,)], (10,), 1280, 1280, 2 * 1280
+    ),
+    # ---- normalisation -----------------------------------------------------------------------
+    "batchnorm2d": Case(
+        "batchnorm2d", {}, [(64, 56, 56)], (64, 56, 56), 2 * 64, 0, 2 * 64 * 56 * 56, 2 * 64
+    ),
+    "batchnorm1d on features": Case(
+        "batchnorm1d", {}, [(4096,)], (4096,), 2 * 4096, 0, 2 * 4096, 2 * 4096
+    ),
+    "batchnorm2d no affine": Case(
+        "batchnorm2d", dict(affine=False), [(8, 4, 4)], (8, 4, 4), 0, 0, 2 * 8 * 16, 16
+    ),
+    "frozen_batchnorm2d (all buffers)": Case(
+        "frozen_batchnorm2d", {}, [(256, 14, 14)], (256, 14, 14), 0, 0, 2 * 256 * 196, 4 * 256
+    ),
+    "layernorm on last axis (ViT)": Case(
+        "layernorm", dict(eps=1e-6), [(197, 768)], (197, 768), 2 * 768, 0, 7 * 197 * 768
+    ),
+    "layernorm normalized_shape 2 axes, no bias": Case(
+        "layernorm",
+        dict(normalized_shape=[4, 5], bias=False),
+        [(3, 4, 5)],
+        (3, 4, 5),
+        20,
+        0,
+        7 * 60,
+    ),
+    "groupnorm": Case(
+        "groupnorm", dict(num_groups=32), [(256, 7, 7)], (256, 7, 7), 2 * 256, 0, 7 * 256 * 49
+    ),
+    "local_response_norm (AlexNet 2012)": Case(
+        "local_response_norm",
+        dict(size=5, alpha=1e-4, beta=0.75, k=2.0),
+        [(96, 55, 55)],
+        (96, 55, 55),
+        0,
+        0,
+        (2 * 5 + 3) * 96 * 55 * 55,
+    ),
+    # ---- activations and regularisation --------------------------------------------------------
+    "relu": Case("relu", {}, [(64, 8, 8)], (64, 8, 8), 0, 0, 64 * 64),
+    "relu6": Case("relu6", {}, [(32, 4, 4)], (32, 4, 4), 0, 0, 2 * 32 * 16),
+    "leaky_relu slope 0.1 (YOLO)": Case(
+        "leaky_relu", dict(negative_slope=0.1), [(8, 2, 2)], (8, 2, 2), 0, 0, 2 * 32
+    ),
+    "sigmoid": Case("sigmoid", {}, [(10,)], (10,), 0, 0, 40),
+    "tanh": Case("tanh", {}, [(10,)], (10,), 0, 0, 50),
+    "silu": Case("silu", {}, [(10,)], (10,), 0, 0, 50),
+    "swish (Keras name of silu)": Case("swish", {}, [(10,)], (10,), 0, 0, 50),
+    "hardswish": Case("hardswish", {}, [(10,)], (10,), 0, 0, 40),
+    "hardsigmoid": Case("hardsigmoid", {}, [(10,)], (10,), 0, 0, 30),
+    "gelu": Case("gelu", {}, [(197, 768)], (197, 768), 0, 0, 8 * 197 * 768),
+    "elu": Case("elu", {}, [(10,)], (10,), 0, 0, 30),
+    "softmax": Case("softmax", {}, [(1000,)], (1000,), 0, 0, 4000),
+    "softmax over last axis": Case(
+        "softmax", dict(axis=-1), [(12, 197, 197)], (12, 197, 197), 0, 0, 4 * 12 * 197 * 197
+    ),
+    "dropout": Case("dropout", dict(p=0.5), [(4096,)], (4096,), 0, 0, 0),
+    "dropout2d": Case("dropout2d", dict(p=0.2), [(8, 4, 4)], (8, 4, 4), 0, 0, 0),
+    "identity": Case("identity", {}, [(3, 4)], (3, 4), 0, 0, 0),
+    # ---- merges --------------------------------------------------------------------------------
+    "add (residual)": Case(
+        "add", {}, [(256, 56, 56), (256, 56, 56)], (256, 56, 56), 0, 0, 256 * 56 * 56
+    ),
+    "add three inputs": Case("add", {}, [(4, 2, 2)] * 3, (4, 2, 2), 0, 0, 2 * 16),
+    "multiply SE broadcast (C,H,W)·(C,1,1)": Case(
+        "multiply", {}, [(64, 28, 28), (64, 1, 1)], (64, 28, 28), 0, 0, 64 * 28 * 28
+    ),
+    "concat channels (inception)": Case(
+        "concat",
+        {},
+        [(64, 28, 28), (128, 28, 28), (32, 28, 28), (32, 28, 28)],
+        (64 + 128 + 32 + 32, 28, 28),
+    ),
+    "concat tokens (class token)": Case("concat", dict(axis=0), [(1, 768), (196, 768)], (197, 768)),
+    "concat last axis": Case("concat", dict(axis=-1), [(2, 3, 4), (2, 3, 5)], (2, 3, 9)),
+    # ---- shape ops -----------------------------------------------------------------------------
+    "flatten 256·6·6 = 9216": Case("flatten", {}, [(256, 6, 6)], (256 * 6 * 6,)),
+    "flatten 6×3×512 = 9216 (seed 000)": Case("flatten", {}, [(512, 6, 3)], (6 * 3 * 512,)),
+    "flatten spatial only (ViT patches)": Case(
+        "flatten", dict(start_dim=1), [(768, 14, 14)], (768, 196)
+    ),
+    "reshape with -1": Case("reshape", dict(shape=[-1, 7, 7, 30]), [(1470,)], (1, 7, 7, 30)),
+    "reshape YOLO 7x7x30": Case("reshape", dict(shape=[7, 7, 30]), [(1470,)], (7, 7, 30)),
+    "permute CHW → HWC": Case("permute", dict(dims=[1, 2, 0]), [(3, 4, 5)], (4, 5, 3)),
+    "transpose tokens": Case("transpose", dict(dims=[1, 0]), [(768, 196)], (196, 768)),
+    # ---- padding, cropping, resizing -------------------------------------------------------------
+    "zero_pad2d 1": Case("zero_pad2d", dict(padding=1), [(3, 224, 224)], (3, 226, 226)),
+    "zero_pad2d Keras ((0,1),(0,1))": Case(
+        "zero_pad2d", dict(padding=[[0, 1], [0, 1]]), [(3, 224, 224)], (3, 225, 225)
+    ),
+    "crop2d": Case("crop2d", dict(cropping=[[2, 2], [1, 3]]), [(1, 10, 10)], (1, 6, 6)),
+    "center_crop to size (U-Net 64 → 56)": Case(
+        "center_crop", dict(size=56), [(512, 64, 64)], (512, 56, 56)
+    ),
+    "center_crop to a reference input": Case(
+        "center_crop", {}, [(64, 568, 568), (64, 392, 392)], (64, 392, 392)
+    ),
+    "upsample nearest ×2": Case(
+        "upsample", dict(scale_factor=2), [(256, 13, 13)], (256, 26, 26), 0, 0, 0
+    ),
+    "upsample bilinear to size": Case(
+        "upsample",
+        dict(size=[20, 30], mode="bilinear"),
+        [(3, 10, 10)],
+        (3, 20, 30),
+        0,
+        0,
+        (2 * 4 - 1) * 3 * 600,
+    ),
+    "upsample scale 1.5 floors": Case("upsample", dict(scale_factor=1.5), [(1, 5, 5)], (1, 7, 7)),
+}
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=list(CASES))
+def test_layer_case(case: Case):
+    layer = make_layer(case.type, case.args, *case.inputs)
+    assert layer.out_shape == tuple(case.out)
+    assert param_count(layer) == case.params
+    assert buffer_count(layer) == case.buffers
+    assert layer.macs() == case.macs
+    if case.flops is not None:
+        assert layer.flops() == case.flops
+
+
+def test_every_registered_type_has_a_case():
+    """Adding a layer type takes one class and one row: this test asks for the row."""
+    covered = {c.type for c in CASES.values()}
+    extra = (
+        getattr(__import__("tests.test_layers_zoo", fromlist=["CASES"]), "CASES", {})
+        if _has_zoo_cases()
+        else {}
+    )
+    covered |= {c.type for c in extra.values()}
+    classes_covered = {REGISTRY[t] for t in covered}
+    missing = sorted(
+        {cls.__name__ for cls in REGISTRY.values()} - {c.__name__ for c in classes_covered}
+    )
+    assert not missing, f"layer classes without a row in the case table: {missing}"
+
+
+def _has_zoo_cases() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("tests.test_layers_zoo") is not None
+
+
+@pytest.mark.parametrize(
+    "type_, args, inputs, fragment",
+    [
+        (
+            "conv2d",
+            dict(out_channels=8, kernel_size=11),
+            [(3, 8, 8)],
+            "larger than the padded input",
+        ),
+        (
+            "conv2d",
+            dict(out_channels=8, kernel_size=3, groups=3),
+            [(4, 8, 8)],
+            "groups=3 must divide",
+        ),
+        ("conv2d", dict(out_channels=8, kernel_size=3), [(4, 8)], "expects a 3-D input"),
+        ("conv2d", dict(out_channels=8, kernel_size=[3, 3, 3]), [(4, 8, 8)], "has 3 values"),
+        (
+            "conv2d",
+            dict(out_channels=8, kernel_size=3, in_channels=3),
+            [(4, 8, 8)],
+            "in_channels=3",
+        ),
+        ("conv2d", dict(out_channels=0, kernel_size=3), [(4, 8, 8)], "expects an integer ≥ 1"),
+        ("conv2d", dict(out_channels=True, kernel_size=3), [(4, 8, 8)], "expects an integer"),
+        ("conv2d", dict(out_channels=8), [(4, 8, 8)], "missing required argument 'kernel_size'"),
+        (
+            "conv2d",
+            dict(out_channels=8, kernel_size=3, strides=2),
+            [(4, 8, 8)],
+            "did you mean 'stride'",
+        ),
+        (
+            "conv2d",
+            dict(out_channels=8, kernel_size=3, padding="sam"),
+            [(4, 8, 8)],
+            "'same' or 'valid'",
+        ),
+        (
+            "conv_transpose2d",
+            dict(out_channels=8, kernel_size=3, stride=2, output_padding=2),
+            [(4, 8, 8)],
+            "output_padding 2",
+        ),
+        ("maxpool2d", dict(kernel_size=2, padding=2), [(4, 8, 8)], "more than half the kernel"),
+        ("linear", dict(out_features=10, in_features=9216), [(256, 6, 6)], "flatten first"),
+        ("add", {}, [(64, 56, 56), (128, 28, 28)], "(64, 56, 56) and (128, 28, 28)"),
+        ("concat", {}, [(64, 56, 56), (64, 28, 28)], "differ on axis 1"),
+        ("reshape", dict(shape=[7, 7, 31]), [(1470,)], "cannot reshape"),
+        ("permute", dict(dims=[0, 0, 1]), [(3, 4, 5)], "not a permutation"),
+        ("groupnorm", dict(num_groups=3), [(8, 4, 4)], "does not divide"),
+        ("layernorm", dict(normalized_shape=7), [(197, 768)], "does not match"),
+        ("center_crop", dict(size=10), [(3, 8, 8)], "larger size"),
+        ("upsample", {}, [(3, 8, 8)], "exactly one of scale_factor and size"),
+        ("dropout", dict(p=1.0), [(3,)], "must be < 1"),
+        ("relu", dict(negative_slope=0.2), [(3,)], "does not apply"),
+    ],
+)
+def test_layer_errors(type_, args, inputs, fragment):
+    with pytest.raises(CnncalcError) as exc:
+        make_layer(type_, args, *inputs)
+    assert fragment in str(exc.value)
