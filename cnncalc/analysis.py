@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import CnncalcError, did_you_mean
-from .graph import Graph
+from .graph import Graph, gc_paused
 from .report import DTYPE_BYTES, LayerRow, Report, Totals
 
 __all__ = ["analyze_graph", "CONVENTIONS"]
@@ -19,6 +19,11 @@ def analyze_graph(
     graph: Graph, *, batch: int = 1, dtype: str = "float32", convention: str = "pytorch"
 ) -> Report:
     """Count every layer of a built graph. Totals are sums of the rows."""
+    with gc_paused():
+        return _analyze(graph, batch, dtype, convention)
+
+
+def _analyze(graph: Graph, batch: int, dtype: str, convention: str) -> Report:
     if convention not in CONVENTIONS:
         raise CnncalcError(
             f"unknown convention '{convention}'", hint=did_you_mean(convention, CONVENTIONS)

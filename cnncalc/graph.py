@@ -11,7 +11,9 @@ Expressions see the spec's variables, the block's parameters, the repeat index `
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import gc
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -757,6 +759,20 @@ def _shape_value(raw: Any, env: Mapping[str, Any], what: str, spec: Spec, pos: P
         raise err.locate(file=spec.file, line=line, col=col) from None
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building: graph building allocates many small
+    objects and frees none, so the collector's periodic full scans only cost time (2–3× on
+    100k-layer specs). Reference counting still frees everything as usual."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def build_graph(
     spec: Spec,
     variant: str | None = None,
@@ -764,6 +780,16 @@ def build_graph(
     overrides: Mapping[str, Any] | None = None,
 ) -> Graph:
     """Build the layer graph of ``spec`` (optionally one variant, another input, variable overrides)."""
+    with gc_paused():
+        return _build_graph(spec, variant, input_shape, overrides)
+
+
+def _build_graph(
+    spec: Spec,
+    variant: str | None,
+    input_shape: Shape | list[int] | None,
+    overrides: Mapping[str, Any] | None,
+) -> Graph:
     if variant is not None and variant not in spec.variants:
         raise CnncalcError(
             f"'{variant}' is not a variant of {spec.name}",

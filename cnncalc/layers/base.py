@@ -344,7 +344,19 @@ class Layer:
         return prod(self.out_shape)
 
     def forward(self, inputs: list[Any], params: dict[str, Any]) -> Any:  # pragma: no cover
-        """NumPy forward: compute the output from the inputs and this layer's weights."""
+        """NumPy forward (inference): the output array computed from the inputs and the weights.
+
+        Contract, shared by every layer type:
+
+        * ``inputs``: one ``numpy.ndarray`` per input, **with the batch axis first**
+          (``(N, *in_shape)``), float32 by default;
+        * ``params``: ``{weight.name: array}`` for every tensor of :meth:`weights` (parameters and
+          buffers), each of exactly the declared shape;
+        * returns ``(N, *out_shape)``. It must compute from the definition and never read
+          ``self.out_shape`` or call the shape rule: the backend checks the analyzer with it.
+          Only argument normalisation (``self.k``, ``self.s``, the resolved ``self.pads``) is shared.
+        * ``import numpy as np`` inside the method: ``import cnncalc`` stays free of numpy.
+        """
         raise NotImplementedError(f"{type(self).__name__} has no NumPy forward yet")
 
 
