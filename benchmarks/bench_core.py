@@ -50,7 +50,7 @@ layers:
 
 def time_cmd(argv: list[str], env: dict[str, str]) -> float:
     t = time.perf_counter()
-    subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, check=True)
+    subprocess.run(argv, capture_output=True, env=env, check=True)
     return time.perf_counter() - t
 
 
@@ -58,8 +58,11 @@ def bench_cli(runs: int, cli: str) -> None:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     floor = [sys.executable, "-c", "import typer, rich, yaml"]
     cmd = [cli, "summary", "resnet152"]
-    subprocess.run([sys.executable, "-m", "compileall", "-q", os.path.dirname(__import__("cnncalc").__file__)],
-                   stdout=subprocess.DEVNULL, env=env)
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", os.path.dirname(__import__("cnncalc").__file__)],
+        stdout=subprocess.DEVNULL,
+        env=env,
+    )
     for argv in (floor, cmd):  # warm-up
         time_cmd(argv, env)
     a, b = [], []
@@ -67,12 +70,18 @@ def bench_cli(runs: int, cli: str) -> None:
         a.append(time_cmd(cmd, env))
         b.append(time_cmd(floor, env))
     ratios = sorted(x / y for x, y in zip(a, b))
-    print(f"CLI  cnncalc summary resnet152: median {statistics.median(a) * 1000:.0f} ms "
-          f"(min {min(a) * 1000:.0f})")
-    print(f"     floor import typer,rich,yaml: median {statistics.median(b) * 1000:.0f} ms "
-          f"(min {min(b) * 1000:.0f})")
-    print(f"     ratio (pairwise): median {statistics.median(ratios):.2f}× "
-          f"(min {ratios[0]:.2f}, max {ratios[-1]:.2f}); target ≤ 1.5×")
+    print(
+        f"CLI  cnncalc summary resnet152: median {statistics.median(a) * 1000:.0f} ms "
+        f"(min {min(a) * 1000:.0f})"
+    )
+    print(
+        f"     floor import typer,rich,yaml: median {statistics.median(b) * 1000:.0f} ms "
+        f"(min {min(b) * 1000:.0f})"
+    )
+    print(
+        f"     ratio (pairwise): median {statistics.median(ratios):.2f}× "
+        f"(min {ratios[0]:.2f}, max {ratios[-1]:.2f}); target ≤ 1.5×"
+    )
 
 
 def bench_analyzer() -> None:
@@ -93,8 +102,10 @@ def bench_analyzer() -> None:
             report = analyze_graph(graph)
             t2 = time.perf_counter()
             n = len(report.rows)
-            print(f"analyzer {label:>20}: {n:>7,} layers  build {t1 - t0:6.3f} s  "
-                  f"analyze {t2 - t1:6.3f} s  → {n / (t2 - t0):>9,.0f} layers/s")
+            print(
+                f"analyzer {label:>20}: {n:>7,} layers  build {t1 - t0:6.3f} s  "
+                f"analyze {t2 - t1:6.3f} s  → {n / (t2 - t0):>9,.0f} layers/s"
+            )
             del graph, report
 
 

@@ -404,15 +404,11 @@ class _Builder:
                     file=self.spec.file, line=line, col=col, layer=name, layer_type=t
                 ) from None
             if not cond:
+                # A skipped entry's name refers to its (first) input: a skipped residual add
+                # then means the main path, a skipped projection means the block input.
                 if name is not None:
-                    if len(in_names) != 1:
-                        raise self._err(
-                            "a skipped entry ('when' false) with a name must have one input",
-                            meta.where("when"),
-                            name,
-                            t,
-                        )
                     self._define(scope, name, in_names[0], meta.where("name"))
+                scope.last = in_names[0]  # a skipped entry acts as the identity
                 return
 
         trainable = scope.trainable and meta.get("trainable", True)

@@ -7,8 +7,8 @@ import pytest
 import cnncalc
 from cnncalc.errors import CnncalcError
 from cnncalc.expr import evaluate, make_divisible
-from cnncalc.spec import spec_from_text
 from cnncalc.graph import build_graph
+from cnncalc.spec import spec_from_text
 
 
 def analyze_text(text: str, **kw):
@@ -65,7 +65,9 @@ layers:
     r = analyze_text(text, overrides={"num_classes": "10"}, input_shape=(3, 64, 64))
     assert r.output_shape == (10,)
     assert r.rows[0].output_shape == (4, 64, 64)
-    with pytest.raises(CnncalcError, match="unknown variable 'num_clases'.*did you mean 'num_classes'"):
+    with pytest.raises(
+        CnncalcError, match="unknown variable 'num_clases'.*did you mean 'num_classes'"
+    ):
         analyze_text(text, overrides={"num_clases": "10"})
 
 
@@ -290,15 +292,27 @@ def test_safe_evaluator():
 @pytest.mark.parametrize(
     "text, fragment, line",
     [
-        ("input: [3, 8, 8]\nlayers:\n  - conv2: {out_channels: 4, kernel_size: 3}\n",
-         "unknown layer type 'conv2'; did you mean 'conv2d'", 3),
-        ("input: [3, 8, 8]\nlayers:\n  - conv2d: {out_channels: 4, kernal_size: 3}\n",
-         "did you mean 'kernel_size'", 3),
-        ("input: [3, 8, 8]\nlayers:\n  - relu\n  - add:\n    inputs: [relu_1, nope]\n",
-         "unknown input 'nope'", 5),
+        (
+            "input: [3, 8, 8]\nlayers:\n  - conv2: {out_channels: 4, kernel_size: 3}\n",
+            "unknown layer type 'conv2'; did you mean 'conv2d'",
+            3,
+        ),
+        (
+            "input: [3, 8, 8]\nlayers:\n  - conv2d: {out_channels: 4, kernal_size: 3}\n",
+            "did you mean 'kernel_size'",
+            3,
+        ),
+        (
+            "input: [3, 8, 8]\nlayers:\n  - relu\n  - add:\n    inputs: [relu_1, nope]\n",
+            "unknown input 'nope'",
+            5,
+        ),
         ("input: [3, 8, 8]\nlayrs: []\n", "unknown key 'layrs'", 2),
-        ("input: [3, 8, 8]\nlayers:\n  - conv2d: {out_channels: 4, kernel_size: 9}\n",
-         "larger than the padded input", 3),
+        (
+            "input: [3, 8, 8]\nlayers:\n  - conv2d: {out_channels: 4, kernel_size: 9}\n",
+            "larger than the padded input",
+            3,
+        ),
     ],
 )
 def test_errors_name_file_line_and_layer(text, fragment, line):
@@ -318,3 +332,29 @@ def test_error_inside_repeated_block_names_instance():
     msg = str(exc.value)
     assert "layer 'stage1.0.conv1' (conv2d)" in msg or "layer 'stage2.0.conv1' (conv2d)" in msg
     assert "groups=4 must divide" in msg
+
+
+def test_skipped_entry_acts_as_identity_for_wiring():
+    """A skipped projection (conv + bn) leaves the shortcut = the block input, not the main path."""
+    r = cnncalc.analyze("resnet50")
+    assert r.row("layer1.1.add_1").inputs == ("layer1.1.bn3", "layer1.0.relu3")
+    assert r.row("layer1.0.add_1").inputs == ("layer1.0.bn3", "layer1.0.downsample_bn")
+
+
+def test_skipped_two_input_entry_name_means_first_input():
+    r = analyze_text(
+        """
+input: [4, 8, 8]
+variables: {residual: false}
+layers:
+  - conv2d: {out_channels: 4, kernel_size: 3, padding: 1}
+    name: conv
+  - add:
+    inputs: [conv, input]
+    name: res
+    when: residual
+  - relu:
+    input: res
+"""
+    )
+    assert r.row("relu_1").inputs == ("conv",)
