@@ -5,7 +5,18 @@ Importing this package registers every built-in type. To add one: write a class 
 module here, and add a row to the layer-case table in ``tests/test_layers.py``.
 """
 
-from . import activation, conv, linear, merge, norm, pool, resize, shape_ops  # noqa: F401
+from . import (  # noqa: F401
+    activation,
+    attention,
+    conv,
+    detection,
+    linear,
+    merge,
+    norm,
+    pool,
+    resize,
+    shape_ops,
+)
 from .base import REGISTRY, Arg, Layer, Weight, Window, get_layer_class, register
 
 __all__ = ["REGISTRY", "Arg", "Layer", "Weight", "Window", "get_layer_class", "register"]
