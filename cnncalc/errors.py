@@ -4,7 +4,40 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-__all__ = ["CnncalcError", "did_you_mean"]
+__all__ = ["CnncalcError", "did_you_mean", "short", "MAX_MESSAGE"]
+
+#: Longest message printed; a spec can put any text in a name or value, and the message is one line.
+MAX_MESSAGE = 2000
+
+
+def short(value: object, limit: int = 80) -> str:
+    """``repr`` of a value, bounded in length and nesting (a value can be a huge YAML structure).
+
+    >>> short([[1, 2]] * 100)
+    '[[1, 2], [1, 2], [1, 2], [1, 2], [1, 2], [1, 2], …]'
+    """
+    import reprlib
+
+    r = reprlib.Repr()
+    r.maxlevel, r.maxlist, r.maxtuple, r.maxdict, r.maxstring, r.maxother = 3, 6, 6, 6, limit, limit
+    r.fillvalue = "…"
+    text = r.repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _printable(text: str) -> str:
+    """One line, no terminal control sequences: newlines/tabs become spaces, other controls \\xNN."""
+    if text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        if ch in "\n\r\t":
+            out.append(" ")
+        elif ch.isprintable():
+            out.append(ch)
+        else:
+            out.append(ascii(ch)[1:-1])
+    return "".join(out)
 
 
 class CnncalcError(Exception):
@@ -34,6 +67,8 @@ class CnncalcError(Exception):
         self.layer = layer
         self.layer_type = layer_type
         self.hint = hint
+        #: where the failing layer was reached from: block invocations, innermost first
+        self.via: list[str] = []
 
     def locate(
         self,
@@ -74,7 +109,13 @@ class CnncalcError(Exception):
         parts.append(self.message)
         if self.hint:
             parts.append(f"; {self.hint}")
-        return "".join(parts).replace("\n", " ")
+        if self.via:
+            shown = self.via[:3] + (["…"] if len(self.via) > 3 else [])
+            parts.append(" (" + "; ".join(shown) + ")")
+        text = _printable("".join(parts))
+        if len(text) > MAX_MESSAGE:
+            text = text[: MAX_MESSAGE - 1] + "…"
+        return text
 
 
 def did_you_mean(word: str, choices: Iterable[str], what: str = "") -> str:

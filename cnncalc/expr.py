@@ -4,8 +4,12 @@ Never ``eval``: the text is parsed with :func:`ast.parse` and only a whitelist o
 compiled into closures. Allowed: numbers, strings, ``True``/``False``/``None``, names of variables,
 ``+ - * / // % **``, unary ``- + not``, comparisons, ``and``/``or``, ``a if c else b``, list and tuple
 displays, indexing (``layers[0]``, ``sizes[-1]``), and calls to the functions in :data:`FUNCTIONS`.
-Rejected: attribute access, calls to anything else, lambdas, comprehensions, keyword unpacking,
-huge exponents and huge numbers. Compiled expressions are cached by their text.
+Rejected: attribute access, calls to anything else, names starting with ``__``, lambdas,
+comprehensions, keyword unpacking, huge exponents and huge numbers (|n| < 2**128), lists with more
+than 10 000 elements in all (nested lists count every element, so doubling a list through
+variables stops), ``round`` with more than 64 digits, ``sum`` of anything but numbers. Each
+evaluation therefore takes time and memory bounded by the expression's length. Compiled
+expressions are cached by their text.
 """
 
 from __future__ import annotations
@@ -15,17 +19,54 @@ import operator
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .errors import CnncalcError, did_you_mean
+from .errors import CnncalcError, did_you_mean, short
 
 if TYPE_CHECKING:
     import ast
 
-__all__ = ["FUNCTIONS", "evaluate", "compile_expr", "make_divisible", "is_expression"]
+__all__ = ["FUNCTIONS", "Env", "evaluate", "compile_expr", "make_divisible", "is_expression"]
 
 MAX_TEXT = 500  # characters in one expression
 MAX_INT_BITS = 128  # |value| < 2**128
 MAX_EXPONENT = 256
-MAX_SEQ = 10_000  # elements in a list built by an expression
+MAX_SEQ = 10_000  # elements (nested ones included) in a list built by an expression
+MAX_NDIGITS = 64  # round(x, n): |n| at most this (round(5, -10**9) would compute 10**10**9)
+MAX_CACHE = 20_000  # compiled expressions kept
+
+
+class Env(dict):
+    """Variables of one scope: its own values, then the enclosing scope's, without copying.
+
+    A block instance, a repeat index or an entry's ``in_channels`` each add a small layer on
+    top of the spec's variables; copying the whole mapping each time would cost
+    O(variables × layers), which a spec with 20 000 variables and a ``repeat`` turns into a hang.
+    Lookups of local names stay C-speed; a miss falls through ``__missing__`` to the parent.
+    """
+
+    __slots__ = ("parent",)
+
+    def __init__(self, parent: Mapping[str, Any], local: Mapping[str, Any] | None = None) -> None:
+        super().__init__(local or ())
+        self.parent = parent
+
+    def __missing__(self, key: str) -> Any:
+        return self.parent[key]
+
+    def __contains__(self, key: object) -> bool:
+        return dict.__contains__(self, key) or key in self.parent
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        if dict.__contains__(self, key):
+            return dict.__getitem__(self, key)
+        return self.parent.get(key, default)
+
+    def all_names(self) -> set[str]:
+        """Every visible name (for did-you-mean hints)."""
+        return set(self) | set(all_names(self.parent))
+
+
+def all_names(env: Mapping[str, Any]) -> set[str]:
+    return env.all_names() if isinstance(env, Env) else set(env)
 
 
 def make_divisible(v: float, divisor: int = 8, min_value: int | None = None) -> int:
@@ -49,7 +90,22 @@ def make_divisible(v: float, divisor: int = 8, min_value: int | None = None) -> 
 
 
 def _round_half_even(x: float, ndigits: int | None = None) -> float | int:
-    return round(x, ndigits) if ndigits is not None else round(x)
+    """Python's ``round`` (half to even), with ``|ndigits| ≤ 64``."""
+    if ndigits is None:
+        return round(x)
+    if isinstance(ndigits, int) and abs(ndigits) > MAX_NDIGITS:
+        raise CnncalcError(f"round: ndigits={ndigits} is out of range (at most ±{MAX_NDIGITS})")
+    return round(x, ndigits)
+
+
+def _sum(items: Any, start: Any = 0) -> Any:
+    """``sum`` of numbers only (``sum([a, a, …], [])`` would concatenate lists without bound)."""
+    if not isinstance(items, list):
+        raise CnncalcError(f"sum() expects a list of numbers, got {short(items)}")
+    for v in (*items, start):
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise CnncalcError(f"sum() adds numbers only, got {short(v)}")
+    return sum(items, start)
 
 
 FUNCTIONS: dict[str, Callable[..., Any]] = {
@@ -63,7 +119,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "float": float,
     "sqrt": math.sqrt,
     "len": len,
-    "sum": sum,
+    "sum": _sum,
     "make_divisible": make_divisible,
 }
 
@@ -109,6 +165,10 @@ class _Unknown(CnncalcError):
 
 
 def _check_num(v: Any) -> Any:
+    if isinstance(v, complex):
+        raise CnncalcError(
+            "expression gave a complex number (a negative number to a fractional power?)"
+        )
     if isinstance(v, int) and not isinstance(v, bool) and v.bit_length() > MAX_INT_BITS:
         raise CnncalcError(f"number too large in expression (more than {MAX_INT_BITS} bits)")
     if isinstance(v, float) and not math.isfinite(v):
@@ -135,9 +195,11 @@ def _compile(node: ast.AST, text: str) -> Compiled:  # noqa: C901 - one branch p
         if v is None or isinstance(v, (bool, int, float, str)):
             _check_num(v)
             return lambda env, v=v: v
-        raise CnncalcError(f"constant {v!r} is not allowed in expression '{text}'")
+        raise CnncalcError(f"constant {short(v)} is not allowed in expression '{text}'")
     if isinstance(node, ast.Name):
         name = node.id
+        if name.startswith("__"):
+            raise CnncalcError(f"names starting with '__' are not allowed in expression '{text}'")
         if name in ("True", "False", "None"):  # pragma: no cover - parsed as Constant
             val = {"True": True, "False": False, "None": None}[name]
             return lambda env: val
@@ -152,7 +214,7 @@ def _compile(node: ast.AST, text: str) -> Compiled:  # noqa: C901 - one branch p
                     ) from None
                 err = _Unknown(
                     f"unknown variable '{name}' in expression '{text}'",
-                    hint=did_you_mean(name, list(env), "variables"),
+                    hint=did_you_mean(name, all_names(env), "variables"),
                 )
                 raise err from None
 
@@ -231,7 +293,9 @@ def _compile(node: ast.AST, text: str) -> Compiled:  # noqa: C901 - one branch p
                     if not op_fn(a, b):  # type: ignore[misc]
                         return False
                 except TypeError:
-                    raise CnncalcError(f"cannot compare {a!r} with {b!r} in '{text}'") from None
+                    raise CnncalcError(
+                        f"cannot compare {short(a)} with {short(b)} in '{text}'"
+                    ) from None
                 a = b
             return True
 
@@ -243,7 +307,13 @@ def _compile(node: ast.AST, text: str) -> Compiled:  # noqa: C901 - one branch p
         if len(node.elts) > MAX_SEQ:
             raise CnncalcError(f"list too long in expression '{text[:40]}…'")
         elts = [_compile(e, text) for e in node.elts]
-        return lambda env: [e(env) for e in elts]
+
+        def display(env: Mapping[str, Any]) -> list[Any]:
+            out = [e(env) for e in elts]
+            _check_list(out, text)
+            return out
+
+        return display
     if isinstance(node, ast.Subscript):
         value = _compile(node.value, text)
         if isinstance(node.slice, ast.Slice):
@@ -253,9 +323,9 @@ def _compile(node: ast.AST, text: str) -> Compiled:  # noqa: C901 - one branch p
         def subscript(env: Mapping[str, Any]) -> Any:
             seq, i = value(env), index(env)
             if not isinstance(seq, list):
-                raise CnncalcError(f"cannot index {seq!r} in expression '{text}': not a list")
+                raise CnncalcError(f"cannot index {short(seq)} in expression '{text}': not a list")
             if not isinstance(i, int) or isinstance(i, bool):
-                raise CnncalcError(f"list index must be an integer in '{text}', got {i!r}")
+                raise CnncalcError(f"list index must be an integer in '{text}', got {short(i)}")
             try:
                 return seq[i]
             except IndexError:
@@ -295,13 +365,50 @@ def _compile(node: ast.AST, text: str) -> Compiled:  # noqa: C901 - one branch p
 
         return call
     if isinstance(node, ast.Attribute):
-        raise CnncalcError(f"attribute access is not allowed in expression '{text}'")
-    raise CnncalcError(f"'{type(node).__name__}' is not allowed in expression '{text}'")
+        raise CnncalcError(
+            f"attribute access ('.{node.attr}') is not allowed in expression '{text}'",
+            hint="expressions use numbers, variables, operators and "
+            + ", ".join(sorted(FUNCTIONS)),
+        )
+    what = _NODE_NAMES.get(type(node).__name__, f"'{type(node).__name__}'")
+    raise CnncalcError(f"{what} is not allowed in expression '{text}'")
+
+
+_NODE_NAMES = {
+    "Lambda": "a lambda",
+    "ListComp": "a list comprehension",
+    "SetComp": "a set comprehension",
+    "DictComp": "a dict comprehension",
+    "GeneratorExp": "a generator expression",
+    "NamedExpr": "assignment (:=)",
+    "Dict": "a dict",
+    "Set": "a set",
+    "JoinedStr": "an f-string",
+    "Starred": "unpacking (*)",
+    "Await": "await",
+    "Yield": "yield",
+    "YieldFrom": "yield",
+}
+
+
+def _check_list(out: list[Any], text: str) -> None:
+    """Bound the elements of a built list, nested ones included (stops after MAX_SEQ)."""
+    count = 0
+    stack = [out]
+    while stack:
+        x = stack.pop()
+        count += len(x)
+        if count > MAX_SEQ:
+            raise CnncalcError(
+                f"list with more than {MAX_SEQ:,} elements (nested lists included) "
+                f"in expression '{text}'"
+            )
+        stack.extend(y for y in x if isinstance(y, list))
 
 
 def _num(v: Any, text: str) -> Any:
     if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise CnncalcError(f"expected a number in expression '{text}', got {v!r}")
+        raise CnncalcError(f"expected a number in expression '{text}', got {short(v)}")
     return v
 
 
@@ -326,7 +433,7 @@ def compile_expr(text: str) -> Compiled:
         fn = _compile(tree, text)
     except RecursionError:
         raise CnncalcError(f"expression '{text[:40]}' is too deeply nested") from None
-    if len(_cache) < 100_000:
+    if len(_cache) < MAX_CACHE:
         _cache[text] = fn
     return fn
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from .errors import CnncalcError, did_you_mean
+from .errors import CnncalcError, did_you_mean, short
 from .yamlio import Map, Seq, load_yaml, load_yaml_file
 
 __all__ = ["Spec", "BlockDef", "parse_spec", "TOP_KEYS", "ENTRY_KEYS", "BLOCK_KEYS", "VARIANT_KEYS"]
@@ -23,6 +23,7 @@ TOP_KEYS = {
     "source": "where the architecture and figures come from",
     "year": "year of publication",
     "notes": "free text: conventions, differences from the source",
+    "caveats": "lines printed with every analysis (e.g. what a static model leaves out)",
     "input": "input shape without batch, channels first, e.g. [3, 224, 224]",
     "inputs": "several named inputs: {name: shape}",
     "variables": "named values usable in expressions, evaluated in order",
@@ -54,8 +55,7 @@ BLOCK_KEYS = {
 VARIANT_KEYS = {"input", "expected", "description", "year", "notes"}
 
 
-@dataclass
-class BlockDef:
+class BlockDef(NamedTuple):
     name: str
     params: Map
     inputs: list[str]
@@ -129,6 +129,33 @@ def parse_spec(doc: Any, file: str | None = None, default_name: str = "model") -
 
     name = doc.get("name", default_name)
     need(isinstance(name, str) and bool(name), "name", "'name' must be a non-empty string")
+    for key in ("family", "description", "source", "notes"):
+        if key in doc:
+            need(
+                isinstance(doc[key], str),
+                key,
+                f"'{key}' must be text, got {type(doc[key]).__name__}",
+            )
+    if "caveats" in doc:
+        cav = doc["caveats"]
+        need(
+            isinstance(cav, str)
+            or (isinstance(cav, list) and all(isinstance(c, str) for c in cav)),
+            "caveats",
+            "'caveats' must be text or a list of texts",
+        )
+    if "year" in doc:
+        need(
+            isinstance(doc["year"], (int, str)) and not isinstance(doc["year"], bool),
+            "year",
+            "'year' must be a year like 2015",
+        )
+    if "expected" in doc:
+        need(
+            isinstance(doc["expected"], Map),
+            "expected",
+            "'expected' must be a mapping of published figures (params: 25557032, …)",
+        )
 
     if "input" in doc and "inputs" in doc:
         need(
@@ -159,7 +186,7 @@ def parse_spec(doc: Any, file: str | None = None, default_name: str = "model") -
         if not isinstance(v, (list, str, int)) or isinstance(v, bool):
             line, col = pos or (None, None)
             raise CnncalcError(
-                f"input shape of '{k}' must be a list like [3, 224, 224], got {v!r}",
+                f"input shape of '{k}' must be a list like [3, 224, 224], got {short(v)}",
                 file=file,
                 line=line,
                 col=col,
@@ -287,7 +314,11 @@ def parse_spec(doc: Any, file: str | None = None, default_name: str = "model") -
             hint=did_you_mean(str(default_variant), variants),
         )
     expected = doc.get("expected")
-    meta = {k: doc[k] for k in ("family", "description", "source", "year", "notes") if k in doc}
+    meta = {
+        k: doc[k]
+        for k in ("family", "description", "source", "year", "notes", "caveats")
+        if k in doc
+    }
     return Spec(
         file=file,
         doc=doc,

@@ -5,24 +5,30 @@ with libyaml): no Python tags, no object construction. Mappings become :class:`M
 :class:`Seq`, plain ``dict``/``list`` subclasses that carry 1-based ``(line, col)`` positions so
 errors found late (in shape propagation, inside a repeated block) still name the line.
 
-Hostile input is bounded: the size of the document after alias expansion ("billion laughs"), and
-its nesting depth, are checked on the node graph before anything is built.
+Hostile input is bounded: the file size (:data:`MAX_BYTES`; at most that much is read, so
+``/dev/zero`` cannot exhaust memory, while ``/dev/stdin`` still works), the nesting depth (:data:`MAX_DEPTH`, checked while composing:
+libyaml's C composer recurses without limit and crashes the interpreter on ``[[[[…`` 100 000 deep,
+so nodes are composed by PyYAML's Python composer over libyaml's C events, with a depth guard),
+and the size of the document after alias expansion (:data:`MAX_NODES`, "billion laughs"),
+checked on the node graph before anything is constructed.
 """
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.composer import Composer
 
 from .errors import CnncalcError
 
 __all__ = ["Map", "Seq", "load_yaml", "load_yaml_file", "MAX_NODES", "MAX_DEPTH", "MAX_BYTES"]
 
-MAX_NODES = 2_000_000  # YAML nodes after alias expansion
-MAX_DEPTH = 200  # nesting of mappings and lists
-MAX_BYTES = 16 * 1024 * 1024  # a spec file
+MAX_NODES = 1_000_000  # YAML nodes after alias expansion
+MAX_DEPTH = 100  # nesting of mappings and lists (a real spec needs about 8)
+MAX_BYTES = 4 * 1024 * 1024  # a spec file (the largest bundled spec is a few KB)
 
 _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -68,7 +74,49 @@ def _pos(node: yaml.Node) -> Pos:
 
 
 class _Loader(_Base):  # type: ignore[misc, valid-type]
-    pass
+    """The safe loader, composing nodes in Python (depth-guarded) from libyaml's events."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.anchors: dict[str, yaml.Node] = {}
+        self._depth = 0
+
+    get_single_node = Composer.get_single_node
+    compose_document = Composer.compose_document
+    compose_scalar_node = Composer.compose_scalar_node
+    compose_sequence_node = Composer.compose_sequence_node
+    compose_mapping_node = Composer.compose_mapping_node
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise CnncalcError(
+                    f"nesting deeper than {MAX_DEPTH} levels",
+                    line=mark.line + 1,
+                    col=mark.column + 1,
+                    hint="a spec needs only a few levels of mappings and lists",
+                )
+            return Composer.compose_node(self, parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _construct(loader: yaml.BaseLoader, node: yaml.Node) -> Any:
+    """Construct one child, turning a bad scalar (an int of 5000 digits) into a located error."""
+    try:
+        return loader.construct_object(node, deep=True)
+    except (ValueError, OverflowError) as exc:
+        line, col = _pos(node)
+        reason = str(exc).split(";")[0]
+        raise CnncalcError(
+            f"cannot read the value {_clip(str(node.value))}: {reason}", line=line, col=col
+        ) from None
+
+
+def _clip(text: str, n: int = 40) -> str:
+    return repr(text if len(text) <= n else text[:n] + "…")
 
 
 def _construct_map(loader: yaml.BaseLoader, node: yaml.MappingNode) -> Map:
@@ -77,7 +125,7 @@ def _construct_map(loader: yaml.BaseLoader, node: yaml.MappingNode) -> Map:
     yield m
     loader.flatten_mapping(node)
     for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
+        key = _construct(loader, key_node)
         try:
             hash(key)
         except TypeError:
@@ -91,7 +139,7 @@ def _construct_map(loader: yaml.BaseLoader, node: yaml.MappingNode) -> Map:
                 col=col,
                 hint="each key may appear once; give layers distinct names",
             )
-        m[key] = loader.construct_object(value_node, deep=True)
+        m[key] = _construct(loader, value_node)
         m.key_pos[key] = _pos(key_node)
 
 
@@ -100,7 +148,7 @@ def _construct_seq(loader: yaml.BaseLoader, node: yaml.SequenceNode) -> Seq:
     s.pos = _pos(node)
     yield s
     for child in node.value:
-        s.append(loader.construct_object(child, deep=True))
+        s.append(_construct(loader, child))
         s.item_pos.append(_pos(child))
 
 
@@ -112,7 +160,6 @@ def _check_size(root: yaml.Node) -> None:
     """Bound the expanded size and depth of the node graph (aliases are shared nodes)."""
     sizes: dict[int, int] = {}
     stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
-    depth_of: dict[int, int] = {}
     while stack:
         node, depth, done = stack.pop()
         nid = id(node)
@@ -144,10 +191,6 @@ def _check_size(root: yaml.Node) -> None:
                 col=col,
                 hint="a spec needs only a few levels of mappings and lists",
             )
-        if depth_of.get(nid, 0) >= depth:
-            # already scheduled at this depth or deeper
-            pass
-        depth_of[nid] = depth
         stack.append((node, depth, True))
         if isinstance(node, yaml.MappingNode):
             for k, v in node.value:
@@ -180,11 +223,28 @@ def load_yaml(text: str, file: str | None = None) -> Any:
         line = mark.line + 1 if mark else None
         col = mark.column + 1 if mark else None
         problem = exc.problem or exc.context or "invalid YAML"
+        ctx = exc.context_mark
+        if exc.problem and exc.context and ctx is not None and (not mark or ctx.line != mark.line):
+            problem += f" ({exc.context} started at line {ctx.line + 1})"
         if isinstance(exc, yaml.constructor.ConstructorError) and "tag" in str(problem):
             problem = f"{problem} (only plain YAML is read: tags like !!python are refused)"
         raise CnncalcError(f"YAML syntax error: {problem}", file=file, line=line, col=col) from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1 if isinstance(exc.position, int) else None
+        col = exc.position - text.rfind("\n", 0, exc.position) if line else None
+        ch = exc.character
+        ch = f"U+{ch:04X}" if isinstance(ch, int) else f"U+{ord(ch):04X}" if ch else "?"
+        raise CnncalcError(
+            f"the file contains the control character {ch}, which YAML does not allow",
+            file=file,
+            line=line,
+            col=col,
+            hint="remove it (only tabs, newlines and printable characters may appear)",
+        ) from None
     except yaml.YAMLError as exc:
         raise CnncalcError(f"YAML error: {exc}", file=file) from None
+    except (ValueError, OverflowError) as exc:
+        raise CnncalcError(f"cannot read a value: {exc}", file=file) from None
     except RecursionError:
         raise CnncalcError("YAML nesting too deep", file=file) from None
     finally:
@@ -196,19 +256,33 @@ def load_yaml_file(path: str | Path) -> Any:
     p = Path(path)
     name = str(path)
     if not p.exists():
-        raise CnncalcError(f"no such file: {name}")
+        hint = None
+        if p.parent.is_dir():
+            from .errors import did_you_mean
+
+            near = [q.name for q in p.parent.glob("*.y*ml")]
+            if near:
+                hint = did_you_mean(p.name, near, "spec files")
+        raise CnncalcError(f"no such file: {name}", hint=hint)
     if p.is_dir():
         raise CnncalcError(
             f"{name} is a directory, not a spec file",
             hint="give the path of a .yaml file inside it",
         )
     try:
-        size = p.stat().st_size
-        if size > MAX_BYTES:
+        st = p.stat()
+        if stat.S_ISREG(st.st_mode) and st.st_size > MAX_BYTES:
             raise CnncalcError(
-                f"{name} is {size:,} bytes; specs are limited to {MAX_BYTES:,} bytes"
+                f"{name} is {st.st_size:,} bytes; specs are limited to {MAX_BYTES:,} bytes",
+                hint="a spec describes layers once and uses blocks and repeat for the rest",
             )
-        data = p.read_bytes()
+        with p.open("rb") as fh:
+            # bounded: /dev/zero reports size 0 and never ends; a pipe (/dev/stdin) has no size
+            data = fh.read((st.st_size if stat.S_ISREG(st.st_mode) else MAX_BYTES) + 1)
+        if len(data) > MAX_BYTES:
+            raise CnncalcError(
+                f"{name} is larger than {MAX_BYTES:,} bytes; specs are limited to that size"
+            )
     except OSError as exc:
         raise CnncalcError(f"cannot read {name}: {exc.strerror}") from None
     try:
