@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from .checks import check_graph
 from .errors import CnncalcError, did_you_mean
 from .graph import Graph, gc_paused
+from .memory import estimate_memory
+from .receptive import receptive_fields
 from .report import DTYPE_BYTES, LayerRow, Report, Totals
 
 __all__ = ["analyze_graph", "CONVENTIONS"]
@@ -38,6 +41,9 @@ def _analyze(graph: Graph, batch: int, dtype: str, convention: str) -> Report:
     with_weights = 0
     # Repeated identical layers share one object (see cnncalc.graph): count each object once.
     costs: dict[int, tuple[int, int, int, int, int, bool]] = {}
+    rfs = receptive_fields(graph)
+    rf_cache: dict[int, Any] = {}
+    new_row = tuple.__new__
     for node in graph.nodes:
         layer = node.layer
         c = costs.get(id(layer))
@@ -64,22 +70,27 @@ def _analyze(graph: Graph, batch: int, dtype: str, convention: str) -> Report:
         non = params - trainable
         macs *= batch
         flops *= batch
-        row = LayerRow(
-            name=node.name,
-            type=node.type,
-            inputs=node.inputs,
-            output_shape=node.out_shape,
-            params=params,
-            trainable_params=trainable,
-            non_trainable_params=non,
-            buffers=buffers,
-            macs=macs,
-            flops=flops,
-            output_elements=out_el,
-            trainable=node.trainable,
-            train_only=node.train_only,
-            shared_with=node.share,
-            line=node.pos[0] if node.pos else None,
+        # positional construction (field order of LayerRow): ~2× faster than keywords
+        row = new_row(
+            LayerRow,
+            (
+                node.name,
+                layer.type_name,
+                node.inputs,
+                node.out_shape,
+                params,
+                trainable,
+                non,
+                buffers,
+                macs,
+                flops,
+                out_el,
+                node.trainable,
+                node.train_only,
+                node.share,
+                node.pos[0] if node.pos else None,
+                _rf_dict(rfs.get(node.name), rf_cache),
+            ),
         )
         rows.append(row)
         t_params += params
@@ -110,7 +121,8 @@ def _analyze(graph: Graph, batch: int, dtype: str, convention: str) -> Report:
         layers=len(rows),
         layers_with_weights=with_weights,
     )
-    notes = []
+    caveats = graph.meta.get("caveats") or []
+    notes = [caveats] if isinstance(caveats, str) else list(caveats)
     if any(r.train_only for r in rows):
         notes.append(
             "train-only layers (e.g. auxiliary classifiers) are counted in params, "
@@ -122,6 +134,16 @@ def _analyze(graph: Graph, batch: int, dtype: str, convention: str) -> Report:
         notes.append(
             "Keras convention: batch-norm moving statistics counted as non-trainable params"
         )
+    warnings = check_graph(graph, {r.name: r.params for r in rows})
+    memory = estimate_memory(
+        graph,
+        batch=batch,
+        dtype=dtype,
+        bytes_per_element=nbytes,
+        params=t_params,
+        buffers=t_buf,
+        trainable_params=t_train,
+    )
     return Report(
         name=graph.name,
         input_shapes=dict(graph.inputs),
@@ -135,7 +157,20 @@ def _analyze(graph: Graph, batch: int, dtype: str, convention: str) -> Report:
         file=graph.file,
         meta={**graph.meta, "groups": dict(graph.groups)},
         notes=tuple(notes),
+        warnings=tuple(w.to_dict() for w in warnings),
+        memory=memory,
     )
+
+
+def _rf_dict(rf: Any, cache: dict[int, Any]) -> dict[str, Any] | None:
+    """The JSON form of a field; point-wise layers pass their input's field object on, so the
+    dict is built once per object (the dicts are read-only data, shared between rows)."""
+    if rf is None:
+        return None
+    d = cache.get(id(rf))
+    if d is None:
+        d = cache[id(rf)] = rf.to_dict()
+    return d
 
 
 def _prod(xs: Any) -> int:

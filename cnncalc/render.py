@@ -6,12 +6,8 @@ The plain-text table is hand-aligned (stable for golden tests and pipes); the te
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .report import LayerRow, Report
 
@@ -55,8 +51,7 @@ def fmt_shape(shape: Sequence[int]) -> str:
     return "[" + ", ".join(str(d) for d in shape) + "]"
 
 
-@dataclass(frozen=True)
-class Column:
+class Column(NamedTuple):
     """A table column described as data: header, how to get the cell, alignment."""
 
     key: str
@@ -72,12 +67,12 @@ COLUMNS = {
     "flops": Column("flops", "FLOPs"),
     "trainable": Column("trainable", "Trainable", "<"),
     "line": Column("line", "Line"),
+    "rf": Column("rf", "RF size/jump/start"),
 }
 DEFAULT_COLUMNS = ("name", "shape", "params", "macs", "flops")
 
 
-@dataclass(frozen=True)
-class DisplayRow:
+class DisplayRow(NamedTuple):
     """A row as shown: a layer, or a group of layers collapsed by ``--depth``."""
 
     name: str
@@ -91,6 +86,7 @@ class DisplayRow:
     count: int = 1
     train_only: bool = False
     shared_with: str | None = None
+    receptive_field: dict[str, Any] | None = None
 
 
 def group_rows(report: Report, depth: int | None = None) -> list[DisplayRow]:
@@ -122,6 +118,7 @@ def group_rows(report: Report, depth: int | None = None) -> list[DisplayRow]:
                     line=current[0].line,
                     count=len(current),
                     train_only=all(r.train_only for r in current),
+                    receptive_field=last.receptive_field,
                 )
             )
         current.clear()
@@ -150,6 +147,7 @@ def _display(r: LayerRow) -> DisplayRow:
         1,
         r.train_only,
         r.shared_with,
+        r.receptive_field,
     )
 
 
@@ -169,6 +167,8 @@ def _cell(row: DisplayRow, key: str) -> str:
         return fmt_ops(row.flops)
     if key == "trainable":
         return "yes" if row.trainable else "no"
+    if key == "rf":
+        return fmt_rf(row.receptive_field)
     if key == "line":
         return "" if row.line is None else str(row.line)
     raise KeyError(key)
@@ -178,7 +178,39 @@ def table_cells(report: Report, depth: int | None, columns: Sequence[str]) -> li
     return [[_cell(r, c) for c in columns] for r in group_rows(report, depth)]
 
 
-def totals_lines(report: Report) -> list[tuple[str, str]]:
+def fmt_rf(rf: dict[str, Any] | None) -> str:
+    """Receptive field cell: '212/32/-90' (size/jump/start), axes joined by × when they differ."""
+    if rf is None:
+        return "-"
+    parts = []
+    for key in ("size", "jump", "start"):
+        vals = rf[key]
+        parts.append(str(vals[0]) if len(set(vals)) == 1 else "×".join(str(v) for v in vals))
+    return "/".join(parts)
+
+
+def memory_lines(report: Report, optimizer: str = "adam") -> list[tuple[str, str]]:
+    """Inference peak and training estimate (cnncalc.memory), for the totals block."""
+    m = report.memory
+    if m is None:
+        return []
+    at = f", at {m.peak_at}" if m.peak_at else ""
+    return [
+        ("Peak activations", f"{fmt_bytes(m.peak_inference_bytes)} (inference{at})"),
+        (f"Training ({optimizer})", f"{fmt_bytes(m.training_bytes(optimizer))} (estimate)"),
+    ]
+
+
+def warning_lines(report: Report, limit: int = 12) -> list[str]:
+    """'warning [code] layer: message' lines, at most ``limit`` and a count of the rest."""
+    ws = report.warnings
+    out = [f"warning [{w['code']}] {w['layer']}: {w['message']}" for w in ws[:limit]]
+    if len(ws) > limit:
+        out.append(f"… and {len(ws) - limit} more warnings (all of them in --format json)")
+    return out
+
+
+def totals_lines(report: Report, optimizer: str = "adam") -> list[tuple[str, str]]:
     """(label, value) pairs of the totals block, shared by every text renderer."""
     t = report.totals
     dt = report.dtype
@@ -199,6 +231,7 @@ def totals_lines(report: Report) -> list[tuple[str, str]]:
             f"{fmt_bytes(t.activation_bytes)} ({fmt_count(t.activations)} elements)",
         ),
         ("Estimated total", fmt_bytes(t.total_bytes)),
+        *memory_lines(report, optimizer),
     ]
     return lines
 
@@ -232,7 +265,10 @@ def footer_lines(report: Report) -> list[str]:
 
 
 def summary_text(
-    report: Report, depth: int | None = None, columns: Sequence[str] = DEFAULT_COLUMNS
+    report: Report,
+    depth: int | None = None,
+    columns: Sequence[str] = DEFAULT_COLUMNS,
+    optimizer: str = "adam",
 ) -> str:
     """Plain-text summary table with totals (what the CLI prints when not on a terminal)."""
     cols = [COLUMNS[c] for c in columns]
@@ -248,9 +284,11 @@ def summary_text(
     out += [rule, line(headers), rule]
     out += [line(r) for r in body]
     out.append(rule)
-    lw = max(len(k) for k, _ in totals_lines(report))
-    out += [f"{k + ':':<{lw + 1}} {v}" for k, v in totals_lines(report)]
+    totals = totals_lines(report, optimizer)
+    lw = max(len(k) for k, _ in totals)
+    out += [f"{k + ':':<{lw + 1}} {v}" for k, v in totals]
     out.append(rule)
+    out += warning_lines(report)
     out += footer_lines(report)
     return "\n".join(out) + "\n"
 
@@ -259,6 +297,8 @@ def summary_json(report: Report, extra: dict[str, Any] | None = None) -> str:
     d = report.to_dict()
     if extra:
         d.update(extra)
+    import json
+
     return json.dumps(d, indent=2) + "\n"
 
 
@@ -281,6 +321,9 @@ CSV_FIELDS = (
 
 def summary_csv(report: Report) -> str:
     """One row per layer with raw integers; shapes as 'C×H×W' text (opens in a spreadsheet)."""
+    import csv
+    import io
+
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_FIELDS)

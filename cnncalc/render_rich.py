@@ -28,5 +28,7 @@ def print_summary(report: Report, depth: int | None = None) -> None:
     for k, v in render.totals_lines(report):
         totals.add_row(k, v)
     console.print(totals)
+    for line in render.warning_lines(report):
+        console.print(line, style="yellow", highlight=False)
     for line in render.footer_lines(report):
         console.print(line, style="dim", highlight=False)

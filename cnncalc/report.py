@@ -30,6 +30,9 @@ class LayerRow(NamedTuple):
     train_only: bool = False
     shared_with: str | None = None
     line: int | None = None
+    #: {"size", "jump", "start"}: lists over the spatial axes (cnncalc.receptive); None when the
+    #: output has no spatial axes (after flatten) or its layout was changed (reshape)
+    receptive_field: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -52,6 +55,7 @@ class LayerRow(NamedTuple):
             d["shared_with"] = self.shared_with
         if self.line is not None:
             d["line"] = self.line
+        d["receptive_field"] = self.receptive_field
         return d
 
 
@@ -93,6 +97,10 @@ class Report:
     file: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    #: {code, layer, message} dicts (cnncalc.checks)
+    warnings: tuple[dict[str, str], ...] = ()
+    #: the cnncalc.memory.Memory estimate (activations, inference peak, training)
+    memory: Any = None
 
     # Convenience attributes for library users: report.params, report.macs, …
     @property
@@ -149,5 +157,7 @@ class Report:
             "totals": self.totals.to_dict(),
             "layers": [r.to_dict() for r in self.rows],
             "notes": list(self.notes),
+            "warnings": list(self.warnings),
+            "memory": self.memory.to_dict() if self.memory is not None else None,
         }
         return out

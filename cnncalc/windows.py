@@ -17,6 +17,8 @@ __all__ = [
     "transposed_out",
     "adaptive_window",
     "uncovered",
+    "adaptive_window_sum",
+    "adaptive_window_max",
 ]
 
 
@@ -126,6 +128,36 @@ def adaptive_window(w: int, out: int, i: int) -> tuple[int, int]:
     ((0, 3), (10, 13))
     """
     return (i * w) // out, -(-((i + 1) * w) // out)
+
+
+def adaptive_window_sum(w: int, out: int) -> int:
+    """Total size of the ``out`` adaptive windows on an axis of size ``w``, without a loop.
+
+    Σᵢ (⌈(i+1)·W/out⌉ − ⌊i·W/out⌋) = out·W − 2·Σᵢ ⌊i·W/out⌋, because by symmetry
+    Σⱼ₌₁..out ⌈j·W/out⌉ = out·W − Σᵢ₌₀..out−1 ⌊i·W/out⌋, and
+    Σᵢ₌₀..out−1 ⌊i·W/out⌋ = ((W − 1)(out − 1) + gcd(W, out) − 1) / 2.
+
+    >>> adaptive_window_sum(13, 6)     # six windows of 3 (AlexNet's 13 → 6)
+    18
+    >>> adaptive_window_sum(5, 3)      # [0,2) [1,4) [3,5): 2 + 3 + 2
+    7
+    """
+    import math
+
+    floor_sum = ((w - 1) * (out - 1) + math.gcd(w, out) - 1) // 2
+    return out * w - 2 * floor_sum
+
+
+def adaptive_window_max(w: int, out: int) -> int:
+    """Kernel F of one regular window (stride ⌊W/out⌋) containing every adaptive window.
+
+    Window i ends at ⌈(i+1)·W/out⌉ and the regular window i starts at i·⌊W/out⌋; the gap
+    ⌈(i+1)·W/out⌉ − i·⌊W/out⌋ grows with i, so the last one gives F = W − (out − 1)·⌊W/out⌋.
+
+    >>> adaptive_window_max(13, 6), adaptive_window_max(12, 6)
+    (3, 2)
+    """
+    return w - (out - 1) * (w // out)
 
 
 def uncovered(w: int, f: int, s: int, lo: int = 0, hi: int | None = None, d: int = 1) -> int:

@@ -92,3 +92,28 @@ def test_adaptive_windows_cover_input():
             wins = [w.adaptive_window(n, out, i) for i in range(out)]
             assert wins[0][0] == 0 and wins[-1][1] == n
             assert all(a[1] >= b[0] for a, b in zip(wins, wins[1:]))  # no gaps
+
+
+def test_adaptive_closed_forms_equal_the_loops():
+    for n in range(1, 40):
+        for out in range(1, 45):
+            wins = [w.adaptive_window(n, out, i) for i in range(out)]
+            assert w.adaptive_window_sum(n, out) == sum(e - s for s, e in wins)
+            if out <= n:
+                s = n // out
+                assert w.adaptive_window_max(n, out) == max(
+                    e - i * s for i, (_, e) in enumerate(wins)
+                )
+
+
+def test_adaptive_pool_with_huge_output_size_is_instant():
+    import time
+
+    import cnncalc
+
+    t = time.perf_counter()
+    r = cnncalc.analyze(
+        {"input": [1, 8, 8], "layers": [{"adaptive_avgpool2d": {"output_size": 10**9}}]}
+    )
+    assert r.output_shape == (1, 10**9, 10**9)
+    assert time.perf_counter() - t < 2

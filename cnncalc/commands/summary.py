@@ -40,6 +40,14 @@ def summary(
         None, "--freeze", help="Freeze every layer up to and including this layer or block."
     ),
     variant: str = typer.Option(None, "--variant", help="Variant of a family spec file."),
+    rf: bool = typer.Option(
+        False, "--rf", help="Add a receptive-field column: size/jump/start in input pixels."
+    ),
+    optimizer: str = typer.Option(
+        "adam",
+        "--optimizer",
+        help="sgd, momentum or adam: optimizer state in the training estimate.",
+    ),
     output: Path = typer.Option(
         None, "--output", "-o", help="Write to this file instead of stdout."
     ),
@@ -48,6 +56,15 @@ def summary(
     from .. import analyze, parse_shape, render
 
     check_format(format)
+    from ..memory import OPTIMIZER_STATES
+
+    if optimizer not in OPTIMIZER_STATES:
+        from ..errors import CnncalcError, did_you_mean
+
+        raise CnncalcError(
+            f"unknown optimizer '{optimizer}'", hint=did_you_mean(optimizer, OPTIMIZER_STATES)
+        )
+    columns = (*render.DEFAULT_COLUMNS, "rf") if rf else render.DEFAULT_COLUMNS
     shape = parse_shape(input) if input else None
     report = analyze(
         spec,
@@ -64,13 +81,13 @@ def summary(
     elif format == "csv":
         write_output(render.summary_csv(report), output)
     elif format == "markdown":
-        write_output(render.summary_markdown(report, depth), output)
+        write_output(render.summary_markdown(report, depth, columns), output)
     elif use_rich(output):
         from ..render_rich import print_summary
 
         print_summary(report, depth)
     else:
-        write_output(render.summary_text(report, depth), output)
+        write_output(render.summary_text(report, depth, columns, optimizer), output)
 
 
 def register(app: typer.Typer) -> None:

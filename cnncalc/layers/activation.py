@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..errors import CnncalcError
 from .base import Arg, Layer, Shape, register
 
@@ -52,6 +54,67 @@ class Activation(Layer):
     def flops(self) -> int:
         return ACTIVATION_FLOPS[self.type_name] * self.out_elements
 
+    def explain(self) -> list[Any]:
+        """FLOPs = per-element cost × elements (the table :data:`ACTIVATION_FLOPS`)."""
+        from ..explain import Formula, mul, rule_formula
+
+        k = ACTIVATION_FLOPS[self.type_name]
+        return [
+            Formula("params", value=0, checks=("params",), note="no weights"),
+            rule_formula(self, "macs", 0),
+            Formula(
+                "FLOPs",
+                f"{k}·elements",
+                f"{k}·{mul(*self.out_shape)}",
+                self.flops(),
+                ("flops",),
+                f"{self.type_name} counted as {k} FLOP(s) per element",
+            ),
+        ]
+
+    def forward(self, inputs: list[Any], params: dict[str, Any]) -> Any:
+        """The activation's definition, element-wise (PyTorch's formulas).
+
+        hardsigmoid = relu6(x + 3) / 6, hardswish = x · hardsigmoid(x), silu = swish =
+        x · σ(x), mish = x · tanh(softplus(x)), elu = x if x > 0 else α·(eˣ − 1).
+        gelu = x/2 · (1 + erf(x/√2)) with erf from :func:`np_erfc` (relative error < 1.2e-7,
+        computed in float64), or with ``approximate: tanh`` x/2 · (1 + tanh(√(2/π)(x + 0.044715x³))).
+        """
+        import numpy as np
+
+        x = inputs[0]
+        t = self.type_name
+        if t == "relu":
+            return np.maximum(x, 0)
+        if t == "relu6":
+            return np.clip(x, 0, 6)
+        if t == "leaky_relu":
+            return np.where(x >= 0, x, x * x.dtype.type(self.args["negative_slope"]))
+        if t == "elu":
+            return np.where(x > 0, x, x.dtype.type(self.args["alpha"]) * np.expm1(np.minimum(x, 0)))
+        if t == "sigmoid":
+            return _sigmoid(x)
+        if t == "tanh":
+            return np.tanh(x)
+        if t in ("silu", "swish"):
+            y = _sigmoid(x)
+            y *= x
+            return y
+        if t == "hardsigmoid":
+            return np.clip(x + 3, 0, 6) / 6
+        if t == "hardswish":
+            return x * (np.clip(x + 3, 0, 6) / 6)
+        if t == "mish":
+            return x * np.tanh(np.logaddexp(0, x))
+        if t == "gelu":
+            if self.args["approximate"] == "tanh":
+                c = np.sqrt(2 / np.pi)
+                return 0.5 * x * (1 + np.tanh(x.dtype.type(c) * (x + 0.044715 * x**3)))
+            x64 = x.astype(np.float64)
+            # x/2·(1 + erf(x/√2)) = x/2 · erfc(−x/√2): accurate in the negative tail too
+            return (0.5 * x64 * np_erfc(-x64 / np.sqrt(2.0))).astype(x.dtype)
+        raise AssertionError(f"no forward for activation {t}")  # pragma: no cover
+
 
 @register
 class Softmax(Layer):
@@ -74,6 +137,19 @@ class Softmax(Layer):
     def flops(self) -> int:
         return 4 * self.out_elements
 
+    def forward(self, inputs: list[Any], params: dict[str, Any]) -> Any:
+        """softmax = e^(x − max) / Σ e^(x − max) along the axis; log_softmax its log, stably."""
+        import numpy as np
+
+        x = inputs[0]
+        ax = self.args["axis"]
+        ax = ax + 1 if ax >= 0 else ax  # batch axis first
+        z = x - x.max(axis=ax, keepdims=True)
+        if self.type_name == "log_softmax":
+            return z - np.log(np.exp(z).sum(axis=ax, keepdims=True))
+        e = np.exp(z)
+        return e / e.sum(axis=ax, keepdims=True)
+
 
 @register
 class Dropout(Layer):
@@ -91,6 +167,10 @@ class Dropout(Layer):
     def flops(self) -> int:
         return 0
 
+    def forward(self, inputs: list[Any], params: dict[str, Any]) -> Any:
+        """Inference: the identity (PyTorch's inverted dropout scales at training time only)."""
+        return inputs[0]
+
 
 @register
 class Identity(Layer):
@@ -102,3 +182,41 @@ class Identity(Layer):
 
     def flops(self) -> int:
         return 0
+
+    def forward(self, inputs: list[Any], params: dict[str, Any]) -> Any:
+        return inputs[0]
+
+
+def _sigmoid(x: Any) -> Any:
+    """σ(x) = 1 / (1 + e^(−x)), in place on one buffer (4 passes; 7× faster than the branchy form).
+
+    Accurate in both tails: for x ≪ 0, 1/(1 + e^(−x)) ≈ eˣ to full relative precision, and
+    e^(−x) overflowing to ∞ (x < −88 in float32) gives 0 where σ is below float32's range.
+    """
+    import numpy as np
+
+    t = np.negative(x)
+    with np.errstate(over="ignore"):
+        np.exp(t, out=t)
+    t += 1
+    return np.reciprocal(t, out=t)
+
+
+def np_erfc(x: Any) -> Any:
+    """Complementary error function, vectorised (NumPy has none; SciPy is not a dependency).
+
+    Numerical Recipes' ``erfcc`` (Chebyshev fit): relative error < 1.2·10⁻⁷ everywhere, which
+    is float32 precision. With z = |x|, t = 1/(1 + z/2):
+    erfc(z) = t·exp(−z² − 1.26551223 + t·(1.00002368 + t·(0.37409196 + …))), and
+    erfc(−z) = 2 − erfc(z).
+    """
+    import numpy as np
+
+    z = np.abs(x)
+    t = 1.0 / (1.0 + 0.5 * z)
+    poly = -0.82215223 + t * 0.17087277
+    for c in (1.48851587, -1.13520398, 0.27886807, -0.18628806, 0.09678418, 0.37409196):
+        poly = c + t * poly
+    poly = 1.00002368 + t * poly
+    r = t * np.exp(-z * z - 1.26551223 + t * poly)
+    return np.where(x >= 0, r, 2.0 - r)

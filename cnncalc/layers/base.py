@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from ..errors import CnncalcError, did_you_mean
 
@@ -58,8 +57,7 @@ def prod(xs: Sequence[int]) -> int:
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Arg:
+class Arg(NamedTuple):
     """One argument of a layer type: its kind, default and a one-line doc."""
 
     kind: str
@@ -178,8 +176,7 @@ def _as_int(value: Any) -> int:
     raise ValueError
 
 
-@dataclass(frozen=True)
-class Weight:
+class Weight(NamedTuple):
     """A tensor a layer owns. ``kind`` is ``"param"`` (learned) or ``"buffer"`` (running stats)."""
 
     name: str
@@ -191,8 +188,7 @@ class Weight:
         return prod(self.shape)
 
 
-@dataclass(frozen=True)
-class Window:
+class Window(NamedTuple):
     """The sliding-window geometry of a layer, per spatial axis, for receptive-field arithmetic.
 
     ``kernel``/``stride``/``dilation``/``pad_lo`` are tuples over the spatial axes. ``transposed``
@@ -204,6 +200,10 @@ class Window:
     dilation: Shape
     pad_lo: Shape
     transposed: bool = False
+    #: padding at the end of each axis (None = not stated); used by the warnings in cnncalc.checks
+    pad_hi: Shape | None = None
+    #: pooling's ceil mode (the last, partial window is kept if it starts inside the input)
+    ceil_mode: bool = False
 
 
 # --------------------------------------------------------------------------------------------
@@ -229,7 +229,7 @@ class Layer:
     #: True for layers whose weights count in the trainable total when the layer is trainable.
     SUMMARY: ClassVar[str] = ""
 
-    __slots__ = ("type_name", "args", "in_shapes", "out_shape", "_weights")
+    __slots__ = ("type_name", "args", "in_shapes", "out_shape", "_weights", "_geometry")
 
     def __init__(self, type_name: str, args: dict[str, Any]) -> None:
         self.type_name = type_name
@@ -335,9 +335,31 @@ class Layer:
         """FLOPs: ``2 × MACs`` plus element-wise work; each type states its rule."""
         return 2 * self.macs()
 
+    def geometry(self) -> Window | None:
+        """:meth:`window`, computed once per built layer (receptive fields and warnings share it)."""
+        try:
+            return self._geometry
+        except AttributeError:
+            self._geometry = self.window()
+            return self._geometry
+
     def window(self) -> Window | None:
         """Sliding-window geometry for receptive fields; None = point-wise (kernel 1, stride 1)."""
         return None
+
+    def explain(self) -> list[Any]:
+        """The arithmetic of this layer's figures as :class:`cnncalc.explain.Formula` lines.
+
+        Default: parameters as the sum of the weight shapes' products, and MACs and FLOPs with
+        the rule stated in the class docstring. Types with a shape rule worth showing override it.
+        """
+        from ..explain import rule_formula, weights_formulas
+
+        return [
+            *weights_formulas(self),
+            rule_formula(self, "macs", self.macs()),
+            rule_formula(self, "flops", self.flops()),
+        ]
 
     @property
     def out_elements(self) -> int:

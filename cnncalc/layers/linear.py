@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..errors import CnncalcError
 from .base import Arg, Layer, Shape, Weight, fmt_shape, prod, register
 
@@ -51,3 +53,53 @@ class Linear(Layer):
 
     def flops(self) -> int:
         return 2 * self.macs() + (self.out_elements if self.args["bias"] else 0)
+
+    def explain(self) -> list[Any]:
+        """in = the input's last axis; params = (in + 1)·out; MACs = rows·in·out."""
+        from ..explain import Formula, mul, num
+
+        x = self.in_shapes[0]
+        out, fin, bias = self.args["out_features"], self.fin, self.args["bias"]
+        lead = x[:-1]
+        f = [
+            Formula("in", "last axis of the input", value=fin, note=f"input shape {tuple(x)}"),
+            Formula("out", "out_features", value=out, checks=(f"shape[{len(x) - 1}]",)),
+        ]
+        if bias:
+            f.append(
+                Formula(
+                    "params",
+                    "(in + 1)·out",
+                    f"({num(fin)} + 1)·{num(out)}",
+                    sum(w.size for w in self.weights()),
+                    ("params",),
+                    "a weight per input and a bias, for each output unit",
+                )
+            )
+        else:
+            f.append(Formula("params", "in·out", mul(fin, out), fin * out, ("params",)))
+        rows_sym, rows_num = ("", "") if not lead else ("rows·", mul(*lead) + "·")
+        f.append(
+            Formula(
+                "MACs",
+                f"{rows_sym}in·out",
+                f"{rows_num}{mul(fin, out)}",
+                self.macs(),
+                ("macs",),
+                "rows = ∏ leading axes (tokens)" if lead else "",
+            )
+        )
+        rule, work = "2·MACs", f"2·{num(self.macs())}"
+        if bias:
+            rule, work = rule + " + out_elements", work + f" + {mul(*self.out_shape)}"
+        f.append(Formula("FLOPs", rule, work, self.flops(), ("flops",)))
+        return f
+
+    def forward(self, inputs: list[Any], params: dict[str, Any]) -> Any:
+        """y = x·Wᵀ + b on the last axis (one BLAS matmul)."""
+        import numpy as np
+
+        y = np.matmul(inputs[0], params["weight"].T)
+        if "bias" in params:
+            y += params["bias"]
+        return y

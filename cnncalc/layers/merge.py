@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..errors import CnncalcError
 from .base import Arg, Layer, Shape, fmt_shape, register
 
@@ -37,6 +39,44 @@ class _Elementwise(Layer):
 
     def flops(self) -> int:
         return (len(self.in_shapes) - 1) * self.out_elements
+
+    def explain(self) -> list[Any]:
+        """Broadcast shape of the inputs; FLOPs = (inputs − 1)·out_elements."""
+        from ..explain import Formula, mul, rule_formula
+
+        shapes = " and ".join(str(tuple(s)) for s in self.in_shapes)
+        n = len(self.in_shapes)
+        return [
+            Formula("output shape", note=f"{tuple(self.out_shape)}: broadcast of {shapes}"),
+            Formula("params", value=0, checks=("params",), note="no weights"),
+            rule_formula(self, "macs", 0),
+            Formula(
+                "FLOPs",
+                "(inputs − 1)·out_elements",
+                f"({n} − 1)·{mul(*self.out_shape)}",
+                self.flops(),
+                ("flops",),
+            ),
+        ]
+
+    def forward(self, inputs: list[Any], params: dict[str, Any]) -> Any:
+        """Fold the inputs with the operation, broadcasting after the batch axis.
+
+        Shapes exclude the batch, so a lower-rank input gets its missing leading axes inserted
+        *after* the batch axis ((N, C, 1, 1) · (N, C, H, W); (N, W) + (N, C, H, W)).
+        """
+        import numpy as np
+
+        rank = max(a.ndim for a in inputs)
+        arrs = [a.reshape(a.shape[:1] + (1,) * (rank - a.ndim) + a.shape[1:]) for a in inputs]
+        op = np.add if self.VERB == "add" else np.multiply
+        y = op(arrs[0], arrs[1])
+        for a in arrs[2:]:
+            if np.broadcast_shapes(y.shape, a.shape) == y.shape:
+                op(y, a, out=y)  # in place: no third temporary
+            else:
+                y = op(y, a)
+        return y
 
 
 @register
@@ -100,3 +140,29 @@ class Concat(Layer):
 
     def flops(self) -> int:
         return 0
+
+    def explain(self) -> list[Any]:
+        """The joined axis is the sum of the inputs' sizes on it (64 + 128 + 32 + 32 = 256)."""
+        from ..explain import Formula, num, rule_formula
+
+        ax = self.args["axis"] % len(self.out_shape)
+        sizes = [s[ax] for s in self.in_shapes]
+        return [
+            Formula(
+                "C_out" if ax == 0 else f"axis {ax}",
+                "Σ input sizes",
+                " + ".join(num(v) for v in sizes),
+                sum(sizes),
+                (f"shape[{ax}]",),
+                "the other axes must match",
+            ),
+            Formula("params", value=0, checks=("params",), note="no weights"),
+            rule_formula(self, "macs", 0),
+            Formula("FLOPs", value=0, checks=("flops",), note="a copy"),
+        ]
+
+    def forward(self, inputs: list[Any], params: dict[str, Any]) -> Any:
+        import numpy as np
+
+        ax = self.args["axis"]
+        return np.concatenate(inputs, axis=ax + 1 if ax >= 0 else ax)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..errors import CnncalcError
 from .base import Arg, Layer, Shape, Weight, fmt_shape, register
 
@@ -52,6 +54,60 @@ class BatchNorm(Layer):
     def flops(self) -> int:
         return 2 * self.out_elements
 
+    def explain(self) -> list[Any]:
+        """γ, β per channel (2·C params), running mean and variance (2·C buffers), 2 FLOPs/element."""
+        from ..explain import Formula, mul, rule_formula
+
+        c = self.in_shapes[0][0]
+        f = []
+        p = sum(w.size for w in self.weights() if w.kind == "param")
+        b = sum(w.size for w in self.weights() if w.kind == "buffer")
+        if p:
+            f.append(Formula("params", "2·C", f"2·{c}", p, ("params",), "γ and β per channel"))
+        else:
+            f.append(Formula("params", value=0, checks=("params",), note="affine=false"))
+        if b:
+            f.append(
+                Formula("buffers", "2·C", f"2·{c}", b, ("buffers",), "running mean and variance")
+            )
+        f.append(rule_formula(self, "macs", 0))
+        f.append(
+            Formula(
+                "FLOPs",
+                "2·elements",
+                f"2·{mul(*self.out_shape)}",
+                self.flops(),
+                ("flops",),
+                "at inference BN folds into one scale and one shift per element",
+            )
+        )
+        return f
+
+    def forward(self, inputs: list[Any], params: dict[str, Any]) -> Any:
+        """Inference: y = (x − μ) / √(σ² + ε) · γ + β per channel (axis 1 of the batch).
+
+        μ, σ² are the running statistics; without them (``track_running_stats: false``) PyTorch
+        uses the batch's own statistics even in eval mode, and so does this (biased variance).
+        """
+        import numpy as np
+
+        x = inputs[0]
+        shape = (x.shape[1],) + (1,) * (x.ndim - 2)
+        if "running_mean" in params:
+            mean = params["running_mean"].reshape(shape)
+            var = params["running_var"].reshape(shape)
+        else:
+            axes = (0, *range(2, x.ndim))
+            mean = x.mean(axis=axes, keepdims=True)[0]
+            var = x.var(axis=axes, keepdims=True)[0]
+        scale = 1.0 / np.sqrt(var + np.asarray(self.args["eps"], dtype=x.dtype))
+        if "weight" in params:
+            scale = scale * params["weight"].reshape(shape)
+        y = (x - mean) * scale
+        if "bias" in params:
+            y += params["bias"].reshape(shape)
+        return y
+
 
 @register
 class FrozenBatchNorm(Layer):
@@ -79,6 +135,16 @@ class FrozenBatchNorm(Layer):
 
     def flops(self) -> int:
         return 2 * self.out_elements
+
+    def forward(self, inputs: list[Any], params: dict[str, Any]) -> Any:
+        """y = x · s + (β − μ·s) with s = γ / √(σ² + ε) (torchvision's folded form)."""
+        import numpy as np
+
+        x = inputs[0]
+        shape = (x.shape[1],) + (1,) * (x.ndim - 2)
+        scale = params["weight"] / np.sqrt(params["running_var"] + np.float32(self.args["eps"]))
+        shift = params["bias"] - params["running_mean"] * scale
+        return x * scale.reshape(shape).astype(x.dtype) + shift.reshape(shape).astype(x.dtype)
 
 
 @register
@@ -123,6 +189,23 @@ class LayerNorm(Layer):
     def flops(self) -> int:
         return (5 + (2 if self.args["elementwise_affine"] else 0)) * self.out_elements
 
+    def forward(self, inputs: list[Any], params: dict[str, Any]) -> Any:
+        """y = (x − mean) / √(var + ε) · γ + β over the trailing normalised axes (biased var)."""
+        import numpy as np
+
+        x = inputs[0]
+        ns = self.args["normalized_shape"]
+        k = 1 if ns is None or isinstance(ns, int) else len(ns)
+        axes = tuple(range(x.ndim - k, x.ndim))
+        mean = x.mean(axis=axes, keepdims=True)
+        var = x.var(axis=axes, keepdims=True)
+        y = (x - mean) / np.sqrt(var + np.asarray(self.args["eps"], dtype=x.dtype))
+        if "weight" in params:
+            y *= params["weight"]
+        if "bias" in params:
+            y += params["bias"]
+        return y
+
 
 @register
 class GroupNorm(Layer):
@@ -160,6 +243,23 @@ class GroupNorm(Layer):
     def flops(self) -> int:
         return (5 + (2 if self.args["affine"] else 0)) * self.out_elements
 
+    def forward(self, inputs: list[Any], params: dict[str, Any]) -> Any:
+        """Normalise each (sample, group of C/G channels) over its channels and positions."""
+        import numpy as np
+
+        x = inputs[0]
+        n, c = x.shape[:2]
+        xg = x.reshape(n, self.args["num_groups"], -1)
+        mean = xg.mean(axis=2, keepdims=True)
+        var = xg.var(axis=2, keepdims=True)
+        y = ((xg - mean) / np.sqrt(var + np.asarray(self.args["eps"], dtype=x.dtype))).reshape(
+            x.shape
+        )
+        if "weight" in params:
+            shape = (c,) + (1,) * (x.ndim - 2)
+            y = y * params["weight"].reshape(shape) + params["bias"].reshape(shape)
+        return y
+
 
 @register
 class LocalResponseNorm(Layer):
@@ -181,3 +281,19 @@ class LocalResponseNorm(Layer):
 
     def flops(self) -> int:
         return (2 * self.args["size"] + 3) * self.out_elements
+
+    def forward(self, inputs: list[Any], params: dict[str, Any]) -> Any:
+        """b_c = a_c / (k + α/n · Σ a_j²)^β, j from c − ⌊n/2⌋ to c + ⌊(n−1)/2⌋ (zeros outside).
+
+        PyTorch's ``local_response_norm``: the sum is an average over n channels (padded zeros
+        included), i.e. α is divided by n.
+        """
+        import numpy as np
+        from numpy.lib.stride_tricks import sliding_window_view
+
+        x = inputs[0]
+        size = self.args["size"]
+        sq = np.pad(x * x, [(0, 0), (size // 2, (size - 1) // 2)] + [(0, 0)] * (x.ndim - 2))
+        sums = sliding_window_view(sq, size, axis=1).sum(axis=-1)
+        a = self.args
+        return x / (a["k"] + a["alpha"] / size * sums).astype(x.dtype) ** a["beta"]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from ..errors import CnncalcError
 from .base import Arg, Layer, Shape, Window, fmt_shape, register
-from .conv import resolve_padding
+from .conv import np_pad, resolve_padding
 
 _PER_SIDE = "an int (all sides), one int per spatial axis, or [lo, hi] pairs per axis"
 
@@ -37,6 +38,9 @@ class ZeroPad(Layer):
 
     def flops(self) -> int:
         return 0
+
+    def forward(self, inputs: list[Any], params: dict[str, Any]) -> Any:
+        return np_pad(inputs[0], self.pads)
 
     def window(self) -> Window:
         r = len(self.pads)
@@ -73,6 +77,13 @@ class Crop(Layer):
     def window(self) -> Window:
         r = len(self.crops)
         return Window((1,) * r, (1,) * r, (1,) * r, tuple(-lo for lo, _ in self.crops))
+
+    def forward(self, inputs: list[Any], params: dict[str, Any]) -> Any:
+        x = inputs[0]
+        return x[
+            (slice(None), slice(None))
+            + tuple(slice(lo, w - hi) for w, (lo, hi) in zip(x.shape[2:], self.crops))
+        ]
 
 
 @register
@@ -118,6 +129,16 @@ class CenterCrop(Layer):
 
     def flops(self) -> int:
         return 0
+
+    def forward(self, inputs: list[Any], params: dict[str, Any]) -> Any:
+        """Keep ``[⌊(W − T)/2⌋, ⌊(W − T)/2⌋ + T)`` on each axis; T from ``size`` or the reference."""
+        x = inputs[0]
+        sp = x.shape[2:]
+        target = inputs[1].shape[2:] if len(inputs) == 2 else self.per_axis("size", len(sp))
+        return x[
+            (slice(None), slice(None))
+            + tuple(slice((w - t) // 2, (w - t) // 2 + t) for w, t in zip(sp, target))
+        ]
 
     def window(self) -> Window:
         r = len(self.crops)
@@ -168,11 +189,100 @@ class Upsample(Layer):
         return (2 * taps**r - 1) * self.out_elements
 
     def window(self) -> Window | None:
+        """Integer scale s: the transposed-conv window (kernel F, stride s, padding P) that holds
+        every output's source pixels: output o reads inputs in [(o + P − F + 1)/s, (o + P)/s].
+
+        Nearest reads ⌊o/s⌋ (F = s, P = 0); linear modes read ⌊x⌋, ⌊x⌋ + 1 and bicubic
+        ⌊x⌋ − 1 … ⌊x⌋ + 2 with x = (o + ½)/s − ½ (bilinear ×2: F = 4, P = 1, the classic
+        bilinear ConvTranspose). None for a non-integer scale or ``align_corners`` (no regular
+        window describes them).
+        """
         sp_in, sp_out = self.in_shapes[0][1:], self.out_shape[1:]
-        if any(o % i for i, o in zip(sp_in, sp_out)):
+        mode = self.args["mode"]
+        if any(o % i for i, o in zip(sp_in, sp_out)) or (
+            self.args["align_corners"] and mode != "nearest"
+        ):
             return None
+        lo_tap, hi_tap = {1: (0, 0), 2: (0, 1), 4: (-1, 2)}[_TAPS[mode]]
+        ks, ss, pads = [], [], []
+        for i, o in zip(sp_in, sp_out):
+            s = o // i
+
+            def first(p: int, s: int = s) -> int:
+                return p // s if mode == "nearest" else (2 * p + 1 - s) // (2 * s)
+
+            ps = range(s, 3 * s)  # one period away from the clamped left edge
+            pad = max(s * (first(p) + hi_tap) - p for p in ps)
+            ks.append(max(p + pad - s * (first(p) + lo_tap) for p in ps) + 1)
+            ss.append(s)
+            pads.append(pad)
         r = len(sp_in)
-        k = 1 if self.args["mode"] == "nearest" else _TAPS[self.args["mode"]]
-        return Window(
-            (k,) * r, tuple(o // i for i, o in zip(sp_in, sp_out)), (1,) * r, (0,) * r, True
+        return Window(tuple(ks), tuple(ss), (1,) * r, tuple(pads), True)
+
+    def forward(self, inputs: list[Any], params: dict[str, Any]) -> Any:
+        """PyTorch's ``interpolate``, one spatial axis at a time (every mode is separable).
+
+        Output size: ``size``, or ⌊W·scale⌋. Source coordinate of output index i, with
+        ratio = 1/scale_factor when given (PyTorch uses the factor itself, not in/out), else W/out:
+
+        * nearest: ⌊i·ratio⌋ in float32 (PyTorch's ``nearest_idx``), at most W − 1;
+        * linear modes: align_corners → i·(W−1)/(out−1); else max((i + ½)·ratio − ½, 0); the two
+          neighbours ⌊src⌋ and ⌊src⌋ + 1 (clamped) weighted 1 − λ and λ;
+        * bicubic: the same coordinate without the clamp at 0, four taps ⌊src⌋ − 1 … ⌊src⌋ + 2
+          (clamped to the edge) with Keys' cubic convolution weights, A = −0.75.
+        """
+        import numpy as np
+
+        y = inputs[0]
+        a = self.args
+        sf, mode, ac = a["scale_factor"], a["mode"], a["align_corners"]
+        r = y.ndim - 2
+        sizes = (
+            self.per_axis("size", r)
+            if a["size"] is not None
+            else tuple(int(math.floor(w * sf)) for w in y.shape[2:])
         )
+        for axis, out in enumerate(sizes, start=2):
+            y = _resize_axis(np, y, axis, out, sf, mode, ac)
+        return y
+
+
+def _resize_axis(
+    np: Any, x: Any, axis: int, out: int, sf: float | None, mode: str, align_corners: bool
+) -> Any:
+    """Interpolate ``x`` along one axis to ``out`` samples (see :meth:`Upsample.forward`)."""
+    w = x.shape[axis]
+    dst = np.arange(out, dtype=np.float64)
+    ratio = (1.0 / sf) if sf is not None else w / out
+    if mode == "nearest":
+        r32 = np.float32(ratio)
+        src = np.floor(np.arange(out, dtype=np.float32) * r32).astype(np.int64)
+        return np.take(x, np.minimum(src, w - 1), axis=axis)
+    if align_corners:
+        src = dst * ((w - 1) / (out - 1) if out > 1 else 0.0)
+    else:
+        src = (dst + 0.5) * ratio - 0.5
+        if mode != "bicubic":
+            src = np.maximum(src, 0.0)
+    i0 = np.floor(src).astype(np.int64)
+    t = src - i0
+    bshape = (-1,) + (1,) * (x.ndim - axis - 1)
+    if mode != "bicubic":
+        i0 = np.minimum(i0, w - 1)
+        i1 = np.minimum(i0 + 1, w - 1)
+        lam = np.clip(t, 0.0, 1.0).reshape(bshape).astype(x.dtype)
+        return np.take(x, i0, axis=axis) * (1 - lam) + np.take(x, i1, axis=axis) * lam
+    A = -0.75
+
+    def near(z: Any) -> Any:  # |z| ≤ 1
+        return ((A + 2) * z - (A + 3)) * z * z + 1
+
+    def far(z: Any) -> Any:  # 1 < |z| < 2
+        return ((A * z - 5 * A) * z + 8 * A) * z - 4 * A
+
+    weights = (far(t + 1), near(t), near(1 - t), far(2 - t))
+    y = 0
+    for k, wk in enumerate(weights):
+        idx = np.clip(i0 - 1 + k, 0, w - 1)
+        y = y + np.take(x, idx, axis=axis) * wk.reshape(bshape).astype(x.dtype)
+    return y

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..errors import CnncalcError
 from .base import Arg, Layer, Shape, fmt_shape, prod, register
 
@@ -34,6 +36,34 @@ class Flatten(Layer):
     def flops(self) -> int:
         return 0
 
+    def explain(self) -> list[Any]:
+        """The merged axis is the product of the merged sizes: 256·6·6 = 9216."""
+        from ..explain import Formula, mul, rule_formula
+
+        x = self.in_shapes[0]
+        n = len(x)
+        s, e = self.args["start_dim"] % n, self.args["end_dim"] % n
+        return [
+            Formula(
+                f"axis {s}",
+                f"∏ input axes {s}…{e}",
+                mul(*x[s : e + 1]),
+                prod(x[s : e + 1]),
+                (f"shape[{s}]",),
+                f"flatten of {tuple(x)}: a reshape, no arithmetic",
+            ),
+            Formula("params", value=0, checks=("params",), note="no weights"),
+            rule_formula(self, "macs", 0),
+            Formula("FLOPs", value=0, checks=("flops",), note="a copy (or a view)"),
+        ]
+
+    def forward(self, inputs: list[Any], params: dict[str, Any]) -> Any:
+        """Merge axes start…end (batch excluded: array axes start+1 … end+1) by a C-order reshape."""
+        x = inputs[0]
+        n = x.ndim - 1
+        s, e = self.args["start_dim"] % n + 1, self.args["end_dim"] % n + 1
+        return x.reshape(x.shape[:s] + (-1,) + x.shape[e + 1 :])
+
 
 @register
 class Reshape(Layer):
@@ -65,6 +95,11 @@ class Reshape(Layer):
     def flops(self) -> int:
         return 0
 
+    def forward(self, inputs: list[Any], params: dict[str, Any]) -> Any:
+        """C-order reshape of each sample; NumPy resolves the −1."""
+        x = inputs[0]
+        return x.reshape((x.shape[0], *self.args["shape"]))
+
 
 @register
 class Permute(Layer):
@@ -85,3 +120,9 @@ class Permute(Layer):
 
     def flops(self) -> int:
         return 0
+
+    def forward(self, inputs: list[Any], params: dict[str, Any]) -> Any:
+        """Axis i of each sample is input axis dims[i] (the batch axis stays first)."""
+        x = inputs[0]
+        n = x.ndim - 1
+        return x.transpose((0, *(d % n + 1 for d in self.args["dims"])))

@@ -1,0 +1,81 @@
+"""``cnncalc explain SPEC``: every layer's formulas with the numbers substituted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ._common import parse_sets, write_output
+
+
+def explain(
+    spec: str = typer.Argument(..., help="Spec file, zoo model (alexnet) or family (vgg)."),
+    layer: str = typer.Option(None, "--layer", "-l", help="Only this layer (or block)."),
+    input: str = typer.Option(None, "--input", "-i", help="Input shape without batch."),
+    set_: list[str] = typer.Option(None, "--set", "-s", help="Override a variable: name=value."),
+    variant: str = typer.Option(None, "--variant", help="Variant of a family spec file."),
+    dtype: str = typer.Option("float32", "--dtype", help="Element type for the byte counts."),
+    format: str = typer.Option("text", "--format", "-f", help="text or json."),
+    output: Path = typer.Option(None, "--output", "-o", help="Write to this file."),
+) -> None:
+    """Show the arithmetic: output sizes, parameters, MACs, FLOPs, receptive field, warnings."""
+    from .. import build, parse_shape
+    from ..errors import CnncalcError, did_you_mean
+    from ..explain import explain_graph
+    from ..report import DTYPE_BYTES
+
+    if format not in ("text", "json"):
+        raise CnncalcError(f"unknown format '{format}'", hint="use text or json")
+    if dtype not in DTYPE_BYTES:
+        raise CnncalcError(f"unknown dtype '{dtype}'", hint=did_you_mean(dtype, DTYPE_BYTES))
+    graph = build(
+        spec, parse_shape(input) if input else None, variant=variant, variables=parse_sets(set_)
+    )
+    records = explain_graph(graph, layer, dtype=dtype)
+    if format == "json":
+        import json
+
+        doc = {
+            "name": graph.name,
+            "variant": graph.variant,
+            "layers": [r.to_dict() for r in records],
+        }
+        write_output(json.dumps(doc, indent=2) + "\n", output)
+        return
+    write_output(render_explain(records), output)
+
+
+def render_explain(records: list) -> str:
+    """Plain text: a heading per layer, then one formula per line with its note."""
+    out = []
+    for r in records:
+        ins = ", ".join(str(tuple(s)) for s in r.input_shapes)
+        out.append(f"{r.name} ({r.type}): {ins} → {tuple(r.output_shape)}")
+        for f in r.formulas:
+            line = f"  {f.text}"
+            if f.note and f.value is not None:
+                line += f"    ({f.note})"
+            out.append(line)
+        rf = r.receptive_field
+        if rf is not None:
+            size, jump, start = (_axes(rf[k]) for k in ("size", "jump", "start"))
+            via = f", widest via {rf['via']}" if "via" in rf else ""
+            out.append(
+                f"  receptive field: {size} input pixels, jump {jump}, first pixel {start}{via}"
+            )
+        else:
+            out.append("  receptive field: none (no spatial axes, or their layout was changed)")
+        for w in r.warnings:
+            out.append(f"  warning [{w['code']}]: {w['message']}")
+        out.append("")
+    return "\n".join(out)
+
+
+def _axes(vals: list) -> str:
+    """One number when every spatial axis agrees, else 'a×b'."""
+    return str(vals[0]) if len(set(vals)) == 1 else "×".join(map(str, vals))
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(explain)

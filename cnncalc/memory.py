@@ -1,0 +1,165 @@
+"""Memory estimates: activations, the inference peak with tensors freed after their last use,
+and a training estimate. Pure integer arithmetic over the graph (O(layers + edges)).
+
+Model (stated once, in the README too):
+
+* Every layer writes a new output tensor of ``elements × batch × dtype bytes``; nothing is
+  in-place and no view is shared (a framework that runs ReLU in place or returns a view for
+  flatten uses less). Weights, buffers and tensors are all in ``dtype``.
+* **Inference peak**: layers run in graph (topological) order; a tensor is freed right after the
+  last layer that reads it; graph outputs are kept to the end; the input is held until its last
+  reader. While a layer runs, its inputs and its output are both alive. Train-only layers do not
+  run. Peak = the largest sum of live activations at any step (weights not included;
+  ``peak_inference_total_bytes`` adds them). Kernel workspace (im2col buffers) is not counted.
+* **Training** (one step, batch as given): weights and buffers + one gradient per trainable
+  parameter + optimizer state (SGD 0, momentum 1, Adam 2 tensors per trainable parameter) +
+  every activation kept for the backward pass (the input and all layer outputs, train-only
+  layers included) + the gradient buffers of the largest layer's output and input during the
+  backward pass (2 × the largest activation).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .graph import Graph
+
+__all__ = ["Memory", "estimate_memory", "OPTIMIZER_STATES", "liveness_peak"]
+
+#: optimizer state tensors per trainable parameter
+OPTIMIZER_STATES = {"sgd": 0, "momentum": 1, "adam": 2}
+
+
+class Memory(NamedTuple):
+    """Byte counts for the whole batch; ``peak_at`` names the layer running at the peak."""
+
+    dtype: str
+    bytes_per_element: int
+    batch: int
+    input_bytes: int
+    activation_bytes: int
+    peak_inference_bytes: int
+    peak_at: str | None
+    weights_bytes: int
+    gradient_bytes: int
+    saved_activation_bytes: int
+    backward_workspace_bytes: int
+
+    @property
+    def peak_inference_total_bytes(self) -> int:
+        return self.peak_inference_bytes + self.weights_bytes
+
+    def optimizer_bytes(self, optimizer: str) -> int:
+        return OPTIMIZER_STATES[optimizer] * self.gradient_bytes
+
+    def training_bytes(self, optimizer: str = "adam") -> int:
+        """Weights + gradients + optimizer state + saved activations + backward workspace."""
+        return (
+            self.weights_bytes
+            + self.gradient_bytes
+            + self.optimizer_bytes(optimizer)
+            + self.saved_activation_bytes
+            + self.backward_workspace_bytes
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dtype": self.dtype,
+            "bytes_per_element": self.bytes_per_element,
+            "batch": self.batch,
+            "input_bytes": self.input_bytes,
+            "activation_bytes": self.activation_bytes,
+            "peak_inference_bytes": self.peak_inference_bytes,
+            "peak_inference_total_bytes": self.peak_inference_total_bytes,
+            "peak_at": self.peak_at,
+            "weights_bytes": self.weights_bytes,
+            "training": {
+                "saved_activation_bytes": self.saved_activation_bytes,
+                "backward_workspace_bytes": self.backward_workspace_bytes,
+                "gradient_bytes": self.gradient_bytes,
+                "optimizer_state_bytes": {o: self.optimizer_bytes(o) for o in OPTIMIZER_STATES},
+                "total_bytes": {o: self.training_bytes(o) for o in OPTIMIZER_STATES},
+            },
+        }
+
+
+def _elements(shape: Any) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def liveness_peak(graph: Graph) -> tuple[int, str | None]:
+    """Peak live activation elements (one sample) of an inference pass, and the layer at the peak."""
+    nodes = [n for n in graph.nodes if not n.train_only]
+    last: dict[str, int] = {}
+    end = len(nodes)
+    for i, n in enumerate(nodes):
+        for src in n.inputs:
+            last[src] = i
+    for o in graph.outputs:
+        last[o] = end
+    size = {name: _elements(s) for name, s in graph.inputs.items()}
+    live = sum(size.values())
+    alive = set(size)
+    for name in list(alive):
+        if name not in last:  # an input nobody reads
+            alive.discard(name)
+            live -= size[name]
+    peak, peak_at = live, None
+    get_last = last.get
+    for i, n in enumerate(nodes):
+        name = n.name
+        e = size[name] = n.layer.out_elements
+        live += e
+        if live > peak:
+            peak, peak_at = live, name
+        for src in n.inputs:  # free inputs whose last reader this is (each once)
+            if src in alive and get_last(src, -1) <= i:
+                alive.discard(src)
+                live -= size[src]
+        if get_last(name, -1) <= i:  # an output nobody reads is freed at once
+            live -= e
+        else:
+            alive.add(name)
+    return peak, peak_at
+
+
+def estimate_memory(
+    graph: Graph,
+    *,
+    batch: int,
+    dtype: str,
+    bytes_per_element: int,
+    params: int,
+    buffers: int,
+    trainable_params: int,
+) -> Memory:
+    """Memory figures of a graph (see the module docstring for the model)."""
+    b = bytes_per_element * batch
+    inputs = sum(_elements(s) for s in graph.inputs.values())
+    act = 0
+    saved = inputs
+    largest = inputs
+    for n in graph.nodes:
+        e = _elements(n.out_shape)
+        saved += e
+        largest = max(largest, e)
+        if not n.train_only:
+            act += e
+    peak, peak_at = liveness_peak(graph)
+    return Memory(
+        dtype=dtype,
+        bytes_per_element=bytes_per_element,
+        batch=batch,
+        input_bytes=inputs * b,
+        activation_bytes=act * b,
+        peak_inference_bytes=peak * b,
+        peak_at=peak_at,
+        weights_bytes=(params + buffers) * bytes_per_element,
+        gradient_bytes=trainable_params * bytes_per_element,
+        saved_activation_bytes=saved * b,
+        backward_workspace_bytes=2 * largest * b,
+    )

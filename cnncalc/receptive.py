@@ -1,0 +1,217 @@
+"""Receptive fields: which input pixels each layer's output can see, per spatial axis.
+
+For every layer and spatial axis three numbers (Araujo et al., "Computing receptive fields of
+convolutional neural networks", Distill 2019; google-research/receptive_field):
+
+* ``size``: how many input pixels one output position depends on (the span, gaps of dilated
+  kernels included);
+* ``jump``: the distance in input pixels between neighbouring output positions (the effective
+  stride, the product of the strides so far);
+* ``start``: the input coordinate of the first pixel of output 0's field (negative = it reaches
+  into the padding; ``−start`` is google-research's "effective padding").
+
+Output ``o``'s field is ``[start + o·jump, start + o·jump + size − 1]``. Recurrence through a
+window of kernel F, stride S, dilation D and left padding P (from :meth:`Layer.window`)::
+
+    size  += D·(F − 1)·jump      start −= P·jump      jump *= S
+
+A transposed window (transposed conv, upsampling) divides instead: output o reads inputs
+``[(o + P − D·(F−1))/S, (o + P)/S]``, so ``jump /= S``, ``start += (P − D·(F−1))·jump_in/S``,
+``size += D·(F−1)·jump_in/S``. Jumps below 1 are fractions; the field is then a bound, and the
+reported ``size`` is the widest integer interval the bound allows. A merge (add, concat,
+multiply) takes the union of its inputs' fields: the maximum over paths, and ``via`` names the
+input that attains it. Layers without spatial axes (after flatten) have no field (None).
+
+VGG-16 at pool5: size 212, jump 32, start −90 (REFERENCE.md).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .graph import Graph
+
+__all__ = ["ReceptiveField", "receptive_fields", "receptive_path"]
+
+Num = Any  # int, or fractions.Fraction after a transposed window
+
+
+class ReceptiveField(NamedTuple):
+    """Exact (possibly fractional) size, jump and start per spatial axis; ``via``: the input the
+    maximum came through at a merge (None for one input)."""
+
+    size_x: tuple[Num, ...]
+    jump_x: tuple[Num, ...]
+    start_x: tuple[Num, ...]
+    via: str | None = None
+
+    @property
+    def size(self) -> tuple[int, ...]:
+        """Widest field of any output position, in input pixels (integers)."""
+        return tuple(_width(s, j, z) for s, j, z in zip(self.start_x, self.jump_x, self.size_x))
+
+    @property
+    def jump(self) -> tuple[int | float, ...]:
+        return tuple(_plain(j) for j in self.jump_x)
+
+    @property
+    def start(self) -> tuple[int, ...]:
+        """First input pixel of output 0's field (⌈exact start⌉)."""
+        return tuple(-((-s.numerator) // s.denominator) if _frac(s) else s for s in self.start_x)
+
+    def bounds(self, o: int, axis: int = 0) -> tuple[int, int]:
+        """Input pixels ``(first, last)`` that output position ``o`` may depend on (on ``axis``)."""
+        lo = self.start_x[axis] + o * self.jump_x[axis]
+        hi = lo + self.size_x[axis] - 1
+        return math.ceil(lo), math.floor(hi)
+
+    def to_dict(self) -> dict[str, Any]:
+        if not any(map(_frac, self.jump_x)) and not any(map(_frac, self.start_x)):
+            d: dict[str, Any] = {  # all integers (no transposed window on the path): as stored
+                "size": list(self.size_x),
+                "jump": list(self.jump_x),
+                "start": list(self.start_x),
+            }
+            if self.via is not None:
+                d["via"] = self.via
+            return d
+        d = {
+            "size": list(self.size),
+            "jump": list(self.jump),
+            "start": list(self.start),
+        }
+        if self.via is not None:
+            d["via"] = self.via
+        return d
+
+
+def _frac(x: Num) -> bool:
+    return not isinstance(x, int)
+
+
+def _plain(x: Num) -> int | float:
+    if isinstance(x, int):
+        return x
+    return int(x) if x.denominator == 1 else float(x)
+
+
+def _norm(x: Num) -> Num:
+    return int(x) if _frac(x) and x.denominator == 1 else x
+
+
+def _width(start: Num, jump: Num, size: Num) -> int:
+    if not (_frac(start) or _frac(jump) or _frac(size)):
+        return size
+    # The fractional parts of start + o·jump repeat with period = jump's denominator.
+    period = jump.denominator if _frac(jump) else 1
+    best = 0
+    for o in range(min(period, 4096)):
+        lo = start + o * jump
+        best = max(best, math.floor(lo + size - 1) - math.ceil(lo) + 1)
+    return best
+
+
+def receptive_fields(graph: Graph) -> dict[str, ReceptiveField | None]:
+    """Receptive field of every graph input and node, in graph order: O(layers) arithmetic."""
+    out: dict[str, ReceptiveField | None] = {}
+    for name, shape in graph.inputs.items():
+        r = len(shape) - 1
+        out[name] = ReceptiveField((1,) * r, (1,) * r, (0,) * r) if r >= 1 else None
+    windows: dict[int, Any] = {}  # identical repeated layers share one object: one window each
+    for node in graph.nodes:
+        out[node.name] = _through(node, out, graph, windows)
+    return out
+
+
+def _through(
+    node: Any, known: dict[str, ReceptiveField | None], graph: Graph, windows: dict[int, Any]
+) -> Any:
+    layer = node.layer
+    out_sp = node.out_shape[1:]
+    if not out_sp:
+        return None
+    key = id(layer)
+    if key in windows:
+        win = windows[key]
+    else:
+        win = windows[key] = layer.geometry()
+    if win is not None:
+        src = known.get(node.inputs[0])
+        if src is None or len(src.size_x) != len(win.kernel):
+            return None
+        return _apply(src, win)
+    # Point-wise on the spatial axes: every input keeps its field, merges take the union.
+    ins = node.inputs
+    if len(ins) == 1 and layer.in_shapes[0][1:] == out_sp:
+        return known.get(ins[0])  # fast path: BN, activations, dropout, 1-input identity
+    fields = []
+    for name in node.inputs:
+        sp = graph.shape_of(name)[1:]
+        rf = known.get(name)
+        if rf is None or len(sp) != len(out_sp):
+            return None
+        if any(a != b for a, b in zip(sp, out_sp)) and not all(a == 1 for a in sp):
+            return None  # the spatial layout changed (reshape, linear on a spatial axis, …)
+        fields.append((name, rf, all(a == 1 for a in sp) and any(b > 1 for b in out_sp)))
+    if len(fields) == 1:
+        return fields[0][1]
+    return _union(fields)
+
+
+def _apply(rf: ReceptiveField, w: Any) -> ReceptiveField:
+    sizes, jumps, starts = [], [], []
+    for size, jump, start, k, s, d, p in zip(
+        rf.size_x, rf.jump_x, rf.start_x, w.kernel, w.stride, w.dilation, w.pad_lo
+    ):
+        span = d * (k - 1)
+        if not w.transposed:
+            sizes.append(size + span * jump)
+            starts.append(start - p * jump)
+            jumps.append(jump * s)
+            continue
+        from fractions import Fraction
+
+        step = Fraction(jump) / s
+        sizes.append(_norm(size + span * step))
+        starts.append(_norm(start + (p - span) * step))
+        jumps.append(_norm(step))
+    return ReceptiveField(tuple(sizes), tuple(jumps), tuple(starts))
+
+
+def _union(fields: list[tuple[str, ReceptiveField, bool]]) -> ReceptiveField:
+    """Union of the inputs' fields. Inputs of equal jump: exact hull. A broadcast input (spatial
+    size 1) covers the same pixels for every output. Unequal jumps: the largest field's path."""
+    main = [f for f in fields if not f[2]] or fields
+    r = len(fields[0][1].size_x)
+    via = max(fields, key=lambda f: sum(f[1].size_x))[0]
+    sizes, jumps, starts = [], [], []
+    for a in range(r):
+        jump = main[0][1].jump_x[a]
+        if any(f[1].jump_x[a] != jump for f in main):
+            name, rf, _ = max(main, key=lambda f: f[1].size_x[a])
+            sizes.append(rf.size_x[a])
+            jumps.append(rf.jump_x[a])
+            starts.append(rf.start_x[a])
+            continue
+        start = min(f[1].start_x[a] for f in fields)
+        end = max(f[1].start_x[a] + f[1].size_x[a] for f in fields)
+        sizes.append(end - start)
+        jumps.append(jump)
+        starts.append(start)
+    return ReceptiveField(tuple(sizes), tuple(jumps), tuple(starts), via=via)
+
+
+def receptive_path(graph: Graph, name: str) -> list[str]:
+    """The chain of layers, input first, along which ``name``'s receptive field is the largest."""
+    rfs = receptive_fields(graph)
+    path = [name]
+    while name in graph.by_name:
+        node = graph.by_name[name]
+        if not node.inputs:
+            break
+        rf = rfs.get(name)
+        name = rf.via if rf is not None and rf.via else node.inputs[0]
+        path.append(name)
+    return path[::-1]
