@@ -9,15 +9,24 @@ the file whose name is the longest prefix of NAME; then any file's variant; fami
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import CnncalcError, did_you_mean
 from .spec import Spec, read_spec
 
-__all__ = ["specs_dir", "resolve", "Resolved", "zoo_names", "FAMILY_ALIASES"]
+__all__ = [
+    "specs_dir",
+    "resolve",
+    "Resolved",
+    "zoo_names",
+    "zoo_members",
+    "ZooMember",
+    "CatalogEntry",
+    "catalog",
+    "FAMILY_ALIASES",
+]
 
 #: Family names that are not a spec file's name, mapped to their canonical member.
 FAMILY_ALIASES = {
@@ -43,8 +52,7 @@ def specs_dir() -> Path:
     return here / "specs"
 
 
-@dataclass(frozen=True)
-class Resolved:
+class Resolved(NamedTuple):
     spec: Spec
     variant: str | None
     note: str | None = None  # e.g. "vgg → vgg16 (the family's canonical member)"
@@ -132,3 +140,108 @@ def zoo_names() -> list[str]:
         except CnncalcError:
             continue
     return sorted(set(names))
+
+
+class ZooMember(NamedTuple):
+    """One addressable model of the zoo: a file without variants, or one variant of a family file.
+
+    ``spec`` is None (and ``error`` says why) when the file does not parse, so a listing can
+    show every file even while one is broken.
+    """
+
+    name: str
+    file: Path
+    variant: str | None
+    canonical: bool  # the member its file's name (resnet) resolves to, when named otherwise
+    spec: Spec | None
+    error: str | None = None
+
+
+def zoo_members() -> list[ZooMember]:
+    """Every model of the bundled zoo, one per variant, in file order (files sorted by name)."""
+    out: list[ZooMember] = []
+    for f in _files():
+        try:
+            spec = _load(str(f))
+        except CnncalcError as err:
+            out.append(ZooMember(f.stem, f, None, False, None, str(err)))
+            continue
+        if spec.variants:
+            for v in spec.variants:
+                out.append(ZooMember(v, f, v, v == spec.default_variant and v != f.stem, spec))
+        else:
+            out.append(ZooMember(spec.name, f, None, False, spec))
+    return out
+
+
+class CatalogEntry(NamedTuple):
+    """A zoo member with its metadata and headline figures (``cnncalc list``)."""
+
+    name: str
+    family: str
+    year: int | None
+    params: int | None
+    macs: int | None
+    input_shape: tuple[int, ...] | None
+    output_shape: tuple[int, ...] | None
+    description: str
+    canonical: bool
+    file: str
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dict(self._asdict())
+        for k in ("input_shape", "output_shape"):
+            d[k] = list(d[k]) if d[k] is not None else None
+        return d
+
+
+def catalog() -> list[CatalogEntry]:
+    """Every zoo member analysed at its own input: metadata from the spec (a variant's own
+    description/year win), params and MACs from the analysis. A member that fails to build is
+    listed with its error instead of stopping the listing."""
+    from .analysis import analyze_graph
+    from .graph import build_graph
+
+    out: list[CatalogEntry] = []
+    for m in zoo_members():
+        fam = m.file.stem
+        if m.spec is None:
+            out.append(
+                CatalogEntry(
+                    m.name, fam, None, None, None, None, None, "", False, m.file.name, m.error
+                )
+            )
+            continue
+        meta = dict(m.spec.meta)
+        fam = str(meta.get("family", fam))
+        try:
+            rep = analyze_graph(build_graph(m.spec, m.variant))
+        except CnncalcError as err:
+            out.append(
+                CatalogEntry(
+                    m.name, fam, _year(meta.get("year")), None, None, None, None,
+                    str(meta.get("description", "")), m.canonical, m.file.name, str(err),
+                )
+            )  # fmt: skip
+            continue
+        meta = rep.meta
+        out.append(
+            CatalogEntry(
+                name=m.name,
+                family=fam,
+                year=_year(meta.get("year")),
+                params=rep.params,
+                macs=rep.macs,
+                input_shape=tuple(rep.input_shape),
+                output_shape=tuple(rep.output_shape),
+                description=" ".join(str(meta.get("description", "")).split()),
+                canonical=m.canonical,
+                file=m.file.name,
+            )
+        )
+    return out
+
+
+def _year(v: Any) -> int | None:
+    return v if isinstance(v, int) and not isinstance(v, bool) else None

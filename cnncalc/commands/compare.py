@@ -1,0 +1,74 @@
+"""``cnncalc compare A B [C …]``: models side by side, with ratios to the first one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ._common import check_format, use_rich, write_output
+
+LAYOUTS = ("auto", "columns", "rows")
+
+
+def compare(
+    models: list[str] = typer.Argument(
+        ..., help="Zoo models (resnet50), families (vgg) or spec files; the first is the baseline."
+    ),
+    input: str = typer.Option(
+        None, "--input", "-i", help="One input shape for all models, e.g. 3x224x224."
+    ),
+    batch: int = typer.Option(1, "--batch", "-b", min=1, help="Batch size."),
+    format: str = typer.Option("table", "--format", "-f", help="table, json, csv or markdown."),
+    sort: str = typer.Option(
+        None,
+        "--sort",
+        help="Order by params, macs, flops, activations, params_bytes, depth, name, … "
+        "(largest first; ratios stay relative to the first model given).",
+    ),
+    reverse: bool = typer.Option(False, "--reverse", help="Reverse the --sort order."),
+    stages: bool = typer.Option(
+        False,
+        "--stages",
+        help="Also show channels @ spatial size at each downsampling stage and its share "
+        "of params and MACs.",
+    ),
+    layout: str = typer.Option(
+        "auto", "--layout", help="columns (one per model), rows (one per model), or auto."
+    ),
+    bars: bool = typer.Option(True, "--bars/--no-bars", help="Bar charts of params and MACs."),
+    dtype: str = typer.Option("float32", "--dtype", help="Element type for memory sizes."),
+    convention: str = typer.Option(
+        "pytorch", "--convention", help="pytorch (BN stats are buffers) or keras."
+    ),
+    output: Path = typer.Option(
+        None, "--output", "-o", help="Write to this file instead of stdout."
+    ),
+) -> None:
+    """Compare models: params, MACs, FLOPs, memory, depth and shapes, with ratios to the first."""
+    from .. import render_compare as rc
+    from ..comparison import compare as run_compare
+    from ..errors import CnncalcError, did_you_mean
+
+    check_format(format)
+    if layout not in LAYOUTS:
+        raise CnncalcError(
+            f"unknown layout '{layout}'", hint=did_you_mean(layout, LAYOUTS, "layouts")
+        )
+    c = run_compare(
+        models, input, batch=batch, dtype=dtype, convention=convention, sort=sort, reverse=reverse
+    )
+    if format == "json":
+        write_output(rc.compare_json(c, stages), output)
+    elif format == "csv":
+        write_output(rc.compare_csv(c, stages), output)
+    elif format == "markdown":
+        write_output(rc.compare_markdown(c, stages), output)
+    elif use_rich(output):
+        rc.print_rich(c, layout, bars, stages)
+    else:
+        write_output(rc.compare_text(c, layout, bars, stages), output)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(compare)

@@ -1,0 +1,381 @@
+"""Several models side by side: totals, ratios to a baseline, depth and downsampling stages.
+
+Plain data only (raw integers and floats); the renderers are in :mod:`cnncalc.render_compare`.
+
+Definitions used here:
+
+* **ratio** of a metric = the model's value / the baseline's value (the baseline is the first
+  model given), e.g. vgg16 vs resnet50: params 138,357,544 / 25,557,032 = 5.41×. ``None`` where
+  the baseline's value is 0.
+* **depth** = the number of layers that do multiply-accumulates (conv, linear, matmul-like) on
+  the longest path from an input to an output. This is how papers name their networks: VGG-16 has
+  13 convs + 3 FC = 16; ResNet-50 has 1 + 16·3 + 1 = 50 (a projection shortcut is a parallel,
+  shorter path); GoogLeNet is 22 deep. ``Totals.layers_with_weights`` (every layer that owns a
+  tensor, batch norms included) is kept beside it as ``weighted_layers``.
+* **stage** = a run of layers at one spatial size. A layer joins the latest stage of an input
+  with the same spatial size (so the branches of an inception module stay in their stage), else
+  the latest stage if it has that size, else it opens a new stage. Train-only layers (auxiliary
+  classifiers) join the stage they branch from. Stages are keyed for alignment across models by
+  their downsampling factor relative to the input: ``/1``, ``/2``, ``/4`` … (``round(log2(in/out))``
+  per axis), ``1×1`` when every spatial axis is 1 (global pooling), ``flat`` when no spatial
+  axis is left (after flatten: the fully connected head), ``seq`` for layers whose shape has
+  another rank than the input (a transformer's token sequence: one stage). A stage's channels
+  are the widest of its layers (ResNet-50's 56×56 stage: 256).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import CnncalcError, did_you_mean
+from .report import Report, Totals
+
+__all__ = [
+    "compare",
+    "Comparison",
+    "ModelRecord",
+    "Stage",
+    "SORT_KEYS",
+    "RATIO_KEYS",
+    "depth_of",
+    "stages_of",
+]
+
+#: Metrics that get a ratio to the baseline.
+RATIO_KEYS = (
+    "params",
+    "trainable_params",
+    "macs",
+    "flops",
+    "activations",
+    "activation_bytes",
+    "params_bytes",
+    "total_bytes",
+    "depth",
+)
+
+#: ``--sort`` keys: every totals field, depth, weighted layers, name, input size.
+SORT_KEYS = (*Totals._fields, "depth", "weighted_layers", "name", "input")
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of a model: the layers at one spatial size (see the module docstring)."""
+
+    key: str  # alignment key: "/1", "/2", …, "1×1", "flat" (with "#2" when it recurs)
+    spatial: tuple[int, ...]
+    channels: int  # the widest channel count in the stage (flat head: its output features)
+    first: str  # first and last layer names (execution order)
+    last: str
+    layers: int
+    params: int
+    macs: int
+    params_share: float  # fraction of the model's params (0..1)
+    macs_share: float
+    shape: tuple[int, ...] = ()  # output shape of the stage's last (inference) layer
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dict(self.__dict__)
+        d["spatial"] = list(self.spatial)
+        d["shape"] = list(self.shape)
+        return d
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    """One model of a comparison: its totals, depth, ratios to the baseline and stages."""
+
+    name: str
+    source: str  # what was asked for: a zoo name, a family name or a path
+    input_shape: tuple[int, ...]
+    output_shape: tuple[int, ...]
+    totals: Totals
+    depth: int
+    ratios: dict[str, float | None]
+    stages: tuple[Stage, ...]
+    baseline: bool = False
+    resolved: str | None = None  # "vgg → vgg16 (the family's canonical member)"
+    variant: str | None = None
+    report: Report | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def weighted_layers(self) -> int:
+        return self.totals.layers_with_weights
+
+    def value(self, key: str) -> Any:
+        """A metric by name: a totals field, ``depth``, ``weighted_layers``, ``name`` or ``input``."""
+        if key == "name":
+            return self.name
+        if key == "input":
+            return math.prod(self.input_shape)
+        if key == "depth":
+            return self.depth
+        if key == "weighted_layers":
+            return self.weighted_layers
+        return getattr(self.totals, key)
+
+    def to_dict(self, stages: bool = True) -> dict[str, Any]:
+        """``summary --format json``'s totals keys, plus name, shapes, depth, ratios (and stages)."""
+        d: dict[str, Any] = {
+            "name": self.name,
+            "source": self.source,
+            "variant": self.variant,
+            "input_shape": list(self.input_shape),
+            "output_shape": list(self.output_shape),
+            **self.totals.to_dict(),
+            "depth": self.depth,
+            "weighted_layers": self.weighted_layers,
+            "baseline": self.baseline,
+            "ratios": dict(self.ratios),
+        }
+        if self.resolved:
+            d["resolved"] = self.resolved
+        if stages:
+            d["stages"] = [s.to_dict() for s in self.stages]
+        return d
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What :func:`compare` returns: the records (in display order) and how they were made."""
+
+    models: tuple[ModelRecord, ...]
+    baseline: str
+    input_shape: tuple[int, ...] | None
+    batch: int
+    dtype: str
+    convention: str
+    sort: str | None = None
+
+    @property
+    def base(self) -> ModelRecord:
+        return next(m for m in self.models if m.baseline)
+
+    def stage_keys(self) -> list[str]:
+        """The stage keys of every model merged into one order (for the side-by-side table)."""
+        return merge_orders([[s.key for s in m.stages] for m in self.models])
+
+    def to_list(self, stages: bool = True) -> list[dict[str, Any]]:
+        return [m.to_dict(stages) for m in self.models]
+
+
+def compare(
+    sources: Sequence[str | Path | dict[str, Any] | Report],
+    input_shape: tuple[int, ...] | list[int] | str | None = None,
+    *,
+    batch: int = 1,
+    dtype: str = "float32",
+    convention: str = "pytorch",
+    sort: str | None = None,
+    reverse: bool = False,
+) -> Comparison:
+    """Analyze each model and line them up against the first one (the baseline).
+
+    ``sources`` mixes zoo names, family names (``"vgg"``: the canonical member, noted in
+    ``resolved``), spec paths, spec dicts or ready :class:`Report` objects. ``input_shape``
+    applies one input to all; a model that cannot take it raises a :class:`CnncalcError`
+    naming the model and the failing layer. ``sort`` orders the records by a metric
+    (descending; ``name`` ascending; ``reverse`` flips); ratios stay relative to the baseline.
+    """
+    from . import analyze, parse_shape
+
+    if isinstance(sources, (str, Path, dict)) or not sources:
+        raise CnncalcError(
+            f"compare needs a list of models, got {sources!r}",
+            hint="e.g. cnncalc.compare(['resnet50', 'vgg16'])",
+        )
+    shape = parse_shape(input_shape) if isinstance(input_shape, str) else input_shape
+    if sort is not None and sort not in SORT_KEYS:
+        raise CnncalcError(
+            f"unknown sort key '{sort}'",
+            hint=did_you_mean(sort, SORT_KEYS, "sort keys")
+            + f" (accepted: {', '.join(SORT_KEYS)})",
+        )
+    reports: list[tuple[str, Report]] = []
+    for src in sources:
+        label = src.name if isinstance(src, Report) else _label(src)
+        if isinstance(src, Report):
+            reports.append((label, src))
+            continue
+        try:
+            rep = analyze(src, shape, batch=batch, dtype=dtype, convention=convention)
+        except CnncalcError as err:
+            if shape is None:
+                raise
+            raise CnncalcError(
+                f"{label} cannot take the input {'x'.join(map(str, shape))}: {err}"
+            ) from None
+        reports.append((label, rep))
+
+    base_rep = reports[0][1]
+    base_depth = depth_of(base_rep)
+    records = []
+    for i, (label, rep) in enumerate(reports):
+        depth = depth_of(rep)
+        ratios = {
+            k: _ratio(_metric(rep, depth, k), _metric(base_rep, base_depth, k)) for k in RATIO_KEYS
+        }
+        records.append(
+            ModelRecord(
+                name=rep.name,
+                source=label,
+                input_shape=tuple(rep.input_shape),
+                output_shape=tuple(rep.output_shape),
+                totals=rep.totals,
+                depth=depth,
+                ratios=ratios,
+                stages=tuple(stages_of(rep)),
+                baseline=i == 0,
+                resolved=rep.meta.get("resolved"),
+                variant=rep.variant,
+                report=rep,
+            )
+        )
+    if sort is not None:
+        if sort == "name":
+            records.sort(key=lambda m: m.name, reverse=reverse)
+        else:
+            records.sort(key=lambda m: m.value(sort), reverse=not reverse)
+    return Comparison(
+        models=tuple(records),
+        baseline=next(m.name for m in records if m.baseline),
+        input_shape=tuple(shape) if shape is not None else None,
+        batch=batch,
+        dtype=dtype,
+        convention=convention,
+        sort=sort,
+    )
+
+
+def _label(src: Any) -> str:
+    if isinstance(src, dict):
+        return str(src.get("name", "model"))
+    return str(src)
+
+
+def _metric(rep: Report, depth: int, key: str) -> int:
+    return depth if key == "depth" else getattr(rep.totals, key)
+
+
+def _ratio(value: int, base: int) -> float | None:
+    return value / base if base else None
+
+
+def depth_of(report: Report) -> int:
+    """Layers with MACs (conv, linear, matmul-like) on the longest input → output path.
+
+    Dynamic programming over the rows in execution order: d(layer) = max d(inputs) + [MACs > 0].
+    Train-only branches never reach an output, so they do not count.
+    """
+    d: dict[str, int] = {}
+    for r in report.rows:
+        d[r.name] = max((d.get(i, 0) for i in r.inputs), default=0) + (1 if r.macs > 0 else 0)
+    return max((d.get(o, 0) for o in report.output_shapes), default=0)
+
+
+_SEQ = object()
+
+
+def _stage_key(spatial: tuple[int, ...], in_spatial: tuple[int, ...]) -> str:
+    if not spatial:
+        return "flat"
+    if all(s == 1 for s in spatial) and any(s != 1 for s in in_spatial):
+        return "1×1"
+    if len(spatial) != len(in_spatial):
+        return "×".join(map(str, spatial))
+    exps = {round(math.log2(i / s)) for i, s in zip(in_spatial, spatial)}
+    e = max(exps, key=abs)
+    return f"/{2**e}" if e >= 0 else f"×{2 ** (-e)}"
+
+
+def stages_of(report: Report) -> list[Stage]:
+    """Split a report's rows into stages of one spatial size (see the module docstring)."""
+    in_spatial = tuple(report.input_shape[1:])
+    spatial_of: list[tuple[int, ...]] = []
+    members: list[list[int]] = []  # row indices per stage
+    where: dict[str, int] = {}
+    for idx, r in enumerate(report.rows):
+        sp: Any = tuple(r.output_shape[1:])
+        if sp and len(sp) != len(in_spatial):
+            sp = _SEQ  # another rank (a token sequence): one stage, whatever its sizes
+        input_stages = [where[i] for i in r.inputs if i in where]
+        if r.train_only and input_stages:
+            s = max(input_stages)
+        else:
+            same = [s for s in input_stages if spatial_of[s] == sp]
+            if same:
+                s = max(same)
+            elif spatial_of and spatial_of[-1] == sp:
+                s = len(spatial_of) - 1
+            else:
+                spatial_of.append(sp)
+                members.append([])
+                s = len(spatial_of) - 1
+        members[s].append(idx)
+        where[r.name] = s
+    total_p = report.totals.params or 1
+    total_m = report.totals.macs or 1
+    out: list[Stage] = []
+    seen: dict[str, int] = {}
+    for sp, idxs in zip(spatial_of, members):
+        rows = [report.rows[i] for i in idxs]
+        ran = [r for r in rows if not r.train_only] or rows
+        last = ran[-1].output_shape
+        if sp is _SEQ:
+            key, sp = "seq", tuple(last[1:])
+        else:
+            key = _stage_key(sp, in_spatial)
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] > 1:
+            key = f"{key} #{seen[key]}"
+        params = sum(r.params for r in rows)
+        macs = sum(r.macs for r in rows if not r.train_only)
+        out.append(
+            Stage(
+                key=key,
+                spatial=sp,
+                channels=_stage_channels(rows, sp),
+                shape=tuple(last),
+                first=rows[0].name,
+                last=rows[-1].name,
+                layers=len(rows),
+                params=params,
+                macs=macs,
+                params_share=params / total_p,
+                macs_share=macs / total_m,
+            )
+        )
+    return out
+
+
+def _stage_channels(rows: Sequence[Any], spatial: tuple[int, ...]) -> int:
+    """The widest channel count in a stage (ResNet-50's 56×56 stage: 256, its blocks' output),
+    train-only branches aside; for the flat head, its last layer's features (the classes)."""
+    if not spatial:
+        last = rows[-1].output_shape
+        return last[-1] if last else 0
+    ran = [r for r in rows if not r.train_only] or list(rows)
+    return max(r.output_shape[0] for r in ran)
+
+
+def merge_orders(orders: Sequence[Sequence[str]]) -> list[str]:
+    """Merge several sequences of keys into one order that respects each (where possible).
+
+    Greedy: take a head that appears in no other sequence's tail; ties go to the earliest
+    sequence. If every head is blocked (the orders disagree), take the first sequence's head.
+    """
+    seqs = [list(dict.fromkeys(o)) for o in orders]
+    out: list[str] = []
+    while any(seqs):
+        heads = [s[0] for s in seqs if s]
+        pick = next(
+            (h for h in heads if not any(h in s[1:] for s in seqs)),
+            heads[0],
+        )
+        out.append(pick)
+        seqs = [[k for k in s if k != pick] for s in seqs]
+    return out

@@ -1,0 +1,577 @@
+"""Renderers of a :class:`~cnncalc.comparison.Comparison`: text table, bars, stages, JSON, CSV, markdown.
+
+Human units come from :mod:`cnncalc.render`'s helpers, so ``compare`` and ``summary`` print
+numbers the same way. Rich is imported only by :func:`print_rich` (stdout is a terminal).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .comparison import Comparison, ModelRecord, Stage
+from .render import fmt_bytes, fmt_count, fmt_ops, fmt_shape
+
+__all__ = [
+    "fmt_ratio",
+    "fmt_share",
+    "compare_text",
+    "compare_json",
+    "compare_csv",
+    "compare_markdown",
+    "stages_text",
+    "stages_markdown",
+    "bar_lines",
+    "print_rich",
+    "METRICS",
+    "DEPTH_NOTE",
+]
+
+DEPTH_NOTE = (
+    "Depth: conv/linear/matmul layers on the longest input→output path (VGG-16: 16, "
+    "ResNet-50: 50); weighted layers: every layer with weights (batch norms included)."
+)
+MACS_NOTE = (
+    'MACs: multiply-accumulates of conv/linear/matmul (torchvision\'s "GFLOPS"); '
+    "FLOPs: 2×MACs + element-wise work."
+)
+BAR_WIDTH = 40
+_EIGHTHS = " ▏▎▍▌▋▊▉"
+
+
+def fmt_ratio(r: float | None) -> str:
+    """A ratio to the baseline: 5.41×, 12.1×, 224×, 0.181×; '—' when the baseline is 0."""
+    if r is None:
+        return "—"
+    if r >= 100:
+        return f"{r:,.0f}×"
+    if r >= 10:
+        return f"{r:.1f}×"
+    if r >= 1:
+        return f"{r:.2f}×"
+    return f"{r:.3g}×"
+
+
+def fmt_share(x: float) -> str:
+    """A fraction as a percentage: 0.8931 → '89.3%'; tiny non-zero shares show as '<0.1%'."""
+    if x == 0:
+        return "0%"
+    if x < 0.0005:
+        return "<0.1%"
+    return f"{100 * x:.1f}%"
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A compared quantity described as data: label, value getter, formatter, ratio key."""
+
+    key: str
+    label: str
+    get: Callable[[ModelRecord], Any]
+    fmt: Callable[[Any], str]
+    ratio: bool = True
+
+
+def _t(key: str) -> Callable[[ModelRecord], Any]:
+    return lambda m: getattr(m.totals, key)
+
+
+METRICS: tuple[Metric, ...] = (
+    Metric("input_shape", "Input", lambda m: m.input_shape, fmt_shape, False),
+    Metric("output_shape", "Output", lambda m: m.output_shape, fmt_shape, False),
+    Metric("params", "Params", _t("params"), fmt_count),
+    Metric("trainable_params", "Trainable params", _t("trainable_params"), fmt_count),
+    Metric("macs", "MACs", _t("macs"), fmt_ops),
+    Metric("flops", "FLOPs", _t("flops"), fmt_ops),
+    Metric("activation_bytes", "Activations (forward)", _t("activation_bytes"), fmt_bytes),
+    Metric("params_bytes", "Params size", _t("params_bytes"), fmt_bytes),
+    Metric("total_bytes", "Estimated total", _t("total_bytes"), fmt_bytes),
+    Metric("depth", "Depth", lambda m: m.depth, str),
+    Metric("weighted_layers", "Weighted layers", lambda m: m.weighted_layers, str, False),
+)
+
+
+def _cell(metric: Metric, m: ModelRecord, with_ratio: bool = True) -> str:
+    text = metric.fmt(metric.get(m))
+    if with_ratio and metric.ratio and not m.baseline:
+        text += f" ({fmt_ratio(m.ratios.get(metric.key))})"
+    return text
+
+
+def _label(metric: Metric, c: Comparison) -> str:
+    return f"Params size ({c.dtype})" if metric.key == "params_bytes" else metric.label
+
+
+def header_lines(c: Comparison) -> list[str]:
+    """What was compared, at which input, against which baseline; how family names resolved."""
+    names = ", ".join(m.name + (" (baseline)" if m.baseline else "") for m in c.models)
+    where = (
+        f"all at input {fmt_shape(c.input_shape)}"
+        if c.input_shape is not None
+        else "each at its own input"
+    )
+    lines = [
+        f"Comparing {names}: {where}; batch {c.batch}, {c.dtype}, {c.convention} convention",
+        f"(×) = ratio to {c.baseline}" + (f"; sorted by {c.sort}" if c.sort else ""),
+    ]
+    lines += [f"resolved: {m.resolved}" for m in c.models if m.resolved]
+    return lines
+
+
+def _align(rows: Sequence[Sequence[str]], aligns: Sequence[str]) -> tuple[list[str], int]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(aligns))]
+    out = [
+        "  ".join(f"{cell:{a}{w}}" for cell, a, w in zip(r, aligns, widths)).rstrip() for r in rows
+    ]
+    return out, sum(widths) + 2 * (len(widths) - 1)
+
+
+def columns_table(c: Comparison) -> list[str]:
+    """One column per model, one row per metric; ratios in parentheses."""
+    head = ["", *(m.name for m in c.models)]
+    body = [[_label(k, c), *(_cell(k, m) for m in c.models)] for k in METRICS]
+    lines, width = _align([head, *body], "<" + ">" * len(c.models))
+    rule = "-" * width
+    return [rule, lines[0], rule, *lines[1:], rule]
+
+
+ROW_COLUMNS = (
+    ("Model", "<"),
+    ("Input", "<"),
+    ("Output", "<"),
+    ("Params", ">"),
+    ("×", ">"),
+    ("MACs", ">"),
+    ("×", ">"),
+    ("FLOPs", ">"),
+    ("Activations", ">"),
+    ("Params size", ">"),
+    ("Depth", ">"),
+)
+
+
+def _row_cells(m: ModelRecord) -> list[str]:
+    t = m.totals
+    return [
+        m.name + (" *" if m.baseline else ""),
+        fmt_shape(m.input_shape),
+        fmt_shape(m.output_shape),
+        fmt_count(t.params),
+        fmt_ratio(m.ratios["params"]),
+        fmt_ops(t.macs),
+        fmt_ratio(m.ratios["macs"]),
+        fmt_ops(t.flops),
+        fmt_bytes(t.activation_bytes),
+        fmt_bytes(t.params_bytes),
+        str(m.depth),
+    ]
+
+
+def rows_table(c: Comparison) -> list[str]:
+    """One row per model (for many models): the main metrics and ratios of params and MACs."""
+    head = [h for h, _ in ROW_COLUMNS]
+    lines, width = _align([head, *(_row_cells(m) for m in c.models)], [a for _, a in ROW_COLUMNS])
+    rule = "-" * width
+    return [rule, lines[0], rule, *lines[1:], rule, "* baseline"]
+
+
+def _bar(value: int, top: int, width: int = BAR_WIDTH) -> str:
+    """A horizontal bar of ``value/top·width`` characters, in eighths of a character."""
+    if top <= 0 or value <= 0:
+        return ""
+    eighths = max(1, round(8 * width * value / top))
+    full, part = divmod(eighths, 8)
+    return "█" * full + (_EIGHTHS[part] if part else "")
+
+
+def bar_lines(
+    c: Comparison, keys: Sequence[tuple[str, str]] = (("params", "Params"), ("macs", "MACs"))
+) -> list[str]:
+    """Plain-text bar charts of params and MACs, scaled to the largest model."""
+    out: list[str] = []
+    nw = max(len(m.name) for m in c.models)
+    for key, label in keys:
+        values = [getattr(m.totals, key) for m in c.models]
+        top = max(values)
+        if top <= 0:
+            continue
+        fmt = fmt_count if key == "params" else fmt_ops
+        out.append(label)
+        for m, v in zip(c.models, values):
+            out.append(f"  {m.name:<{nw}}  {_bar(v, top):<{BAR_WIDTH}}  {fmt(v)}".rstrip())
+    return out
+
+
+def compare_text(
+    c: Comparison, layout: str = "auto", bars: bool = True, stages: bool = False
+) -> str:
+    """The plain-text comparison (what the CLI prints when stdout is not a terminal).
+
+    ``layout``: ``columns`` (one column per model, ratios beside each value), ``rows`` (one row
+    per model), or ``auto`` (columns for up to 4 models).
+    """
+    if layout == "auto":
+        layout = "columns" if len(c.models) <= 4 else "rows"
+    out = header_lines(c)
+    out += columns_table(c) if layout == "columns" else rows_table(c)
+    if bars:
+        out += bar_lines(c)
+    if stages:
+        out.append("")
+        out += stages_lines(c)
+    out += [DEPTH_NOTE, MACS_NOTE]
+    return "\n".join(out) + "\n"
+
+
+# --- stages ---------------------------------------------------------------------------------
+
+
+def fmt_stage_size(s: Stage) -> str:
+    """'256 @ 56×56' (channels @ spatial size); the flat head shows its features ('1000'),
+    a token-sequence stage its last shape ('197×768')."""
+    if s.key.startswith("seq"):
+        return "×".join(map(str, s.shape))
+    if not s.spatial:
+        return str(s.channels)
+    return f"{s.channels} @ " + "×".join(map(str, s.spatial))
+
+
+def stage_grid(c: Comparison) -> tuple[list[str], list[list[Stage | None]]]:
+    """Stage keys in merged order and, per key, each model's stage (None where it has none)."""
+    keys = c.stage_keys()
+    by_model = [{s.key: s for s in m.stages} for m in c.models]
+    return keys, [[bm.get(k) for bm in by_model] for k in keys]
+
+
+def stages_lines(c: Comparison) -> list[str]:
+    keys, grid = stage_grid(c)
+    head1 = ["Stage"]
+    head2 = [""]
+    for m in c.models:
+        head1 += [m.name, "", ""]
+        head2 += ["Size", "Params", "MACs"]
+    rows = [head1, head2]
+    for key, stages in zip(keys, grid):
+        row = [key]
+        for s in stages:
+            if s is None:
+                row += ["—", "", ""]
+            else:
+                row += [fmt_stage_size(s), fmt_share(s.params_share), fmt_share(s.macs_share)]
+        rows.append(row)
+    aligns = "<" + "<>>" * len(c.models)
+    lines, width = _align(rows, aligns)
+    rule = "-" * width
+    return [
+        "Stages: channels @ spatial size where the spatial size changes (key: downsampling factor); "
+        "share of each model's params and MACs",
+        rule,
+        lines[0],
+        lines[1],
+        rule,
+        *lines[2:],
+        rule,
+    ]
+
+
+def stages_text(c: Comparison) -> str:
+    return "\n".join(stages_lines(c)) + "\n"
+
+
+def stages_markdown(c: Comparison) -> str:
+    keys, grid = stage_grid(c)
+    head = ["Stage"]
+    for m in c.models:
+        head += [f"{m.name} size", "params", "MACs"]
+    out = ["| " + " | ".join(head) + " |", "|:---|" + ":---|---:|---:|" * len(c.models)]
+    for key, stages in zip(keys, grid):
+        cells = [key]
+        for s in stages:
+            cells += (
+                ["—", "", ""]
+                if s is None
+                else [fmt_stage_size(s), fmt_share(s.params_share), fmt_share(s.macs_share)]
+            )
+        out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out) + "\n"
+
+
+# --- machine formats ------------------------------------------------------------------------
+
+
+def compare_json(c: Comparison, stages: bool = False) -> str:
+    """A JSON list, one object per model: ``summary --format json``'s totals keys plus name,
+    source, variant, input_shape, output_shape, depth, weighted_layers, baseline, ratios
+    (and stages with ``stages``)."""
+    return json.dumps(c.to_list(stages), indent=2, ensure_ascii=False) + "\n"
+
+
+def csv_fields() -> list[str]:
+    from .report import Totals
+
+    return [
+        "name",
+        "source",
+        "input_shape",
+        "output_shape",
+        *Totals._fields,
+        "depth",
+        "weighted_layers",
+        "baseline",
+        *(f"{k}_ratio" for k in ("params", "macs", "flops", "activation_bytes", "depth")),
+    ]
+
+
+def compare_csv(c: Comparison, stages: bool = False) -> str:
+    """One row per model with raw integers (shapes as '3x224x224'); ratios as decimals.
+
+    With ``stages``: one row per (model, stage) instead.
+    """
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    if stages:
+        w.writerow(
+            ["model", "stage", "spatial", "channels", "first", "last", "layers", "params",
+             "macs", "params_share", "macs_share"]
+        )  # fmt: skip
+        for m in c.models:
+            for s in m.stages:
+                w.writerow(
+                    [m.name, s.key, "x".join(map(str, s.spatial)), s.channels, s.first, s.last,
+                     s.layers, s.params, s.macs, f"{s.params_share:.6f}", f"{s.macs_share:.6f}"]
+                )  # fmt: skip
+        return buf.getvalue()
+    w.writerow(csv_fields())
+    for m in c.models:
+        ratios = [m.ratios[k] for k in ("params", "macs", "flops", "activation_bytes", "depth")]
+        w.writerow(
+            [
+                m.name,
+                m.source,
+                "x".join(map(str, m.input_shape)),
+                "x".join(map(str, m.output_shape)),
+                *m.totals,
+                m.depth,
+                m.weighted_layers,
+                str(m.baseline).lower(),
+                *("" if r is None else f"{r:.6g}" for r in ratios),
+            ]
+        )
+    return buf.getvalue()
+
+
+MD_COLUMNS = (
+    ("Model", ":---"),
+    ("Input", ":---"),
+    ("Output", ":---"),
+    ("Params", "---:"),
+    ("Params ×", "---:"),
+    ("MACs", "---:"),
+    ("MACs ×", "---:"),
+    ("FLOPs", "---:"),
+    ("Activations", "---:"),
+    ("Params size", "---:"),
+    ("Depth", "---:"),
+)
+
+
+def compare_markdown(c: Comparison, stages: bool = False) -> str:
+    """A GitHub table, one row per model (the baseline in bold), then notes (and stages)."""
+    out = [
+        "| " + " | ".join(h for h, _ in MD_COLUMNS) + " |",
+        "|" + "|".join(a for _, a in MD_COLUMNS) + "|",
+    ]
+    for m in c.models:
+        cells = _row_cells(m)
+        cells[0] = f"**{m.name}**" if m.baseline else m.name
+        out.append("| " + " | ".join(x.replace("|", "\\|") for x in cells) + " |")
+    out.append("")
+    where = (
+        f"All at input {fmt_shape(c.input_shape)}"
+        if c.input_shape is not None
+        else "Each model at its own input"
+    )
+    out.append(
+        f"{where}; batch {c.batch}, {c.dtype}, {c.convention} convention; × = ratio to "
+        f"**{c.baseline}**."
+    )
+    out += [f"Resolved: {m.resolved}." for m in c.models if m.resolved]
+    out.append(DEPTH_NOTE)
+    out.append("")
+    if stages:
+        out += [stages_markdown(c)]
+    return "\n".join(out)
+
+
+# --- terminal -------------------------------------------------------------------------------
+
+
+def print_rich(
+    c: Comparison, layout: str = "auto", bars: bool = True, stages: bool = False
+) -> None:
+    """The comparison as rich tables with coloured bars (only when stdout is a terminal)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    for line in header_lines(c):
+        console.print(line, highlight=False)
+    if layout == "auto":
+        layout = "columns" if len(c.models) <= 4 else "rows"
+    table = Table(header_style="bold")
+    if layout == "columns":
+        table.add_column("")
+        for m in c.models:
+            table.add_column(m.name + (" (baseline)" if m.baseline else ""), justify="right")
+        for k in METRICS:
+            table.add_row(_label(k, c), *(_cell(k, m) for m in c.models))
+    else:
+        for h, a in ROW_COLUMNS:
+            table.add_column(h, justify="left" if a == "<" else "right")
+        for m in c.models:
+            table.add_row(*_row_cells(m))
+    console.print(table)
+    if bars:
+        chart = Table.grid(padding=(0, 2))
+        chart.add_column(style="bold")
+        chart.add_column()
+        chart.add_column(justify="right")
+        for key, label, colour in (("params", "Params", "cyan"), ("macs", "MACs", "magenta")):
+            values = [getattr(m.totals, key) for m in c.models]
+            top = max(values)
+            if top <= 0:
+                continue
+            chart.add_row(label, "", "")
+            fmt = fmt_count if key == "params" else fmt_ops
+            for m, v in zip(c.models, values):
+                chart.add_row(f"  {m.name}", f"[{colour}]{_bar(v, top)}[/]", fmt(v))
+        console.print(chart)
+    if stages:
+        keys, grid = stage_grid(c)
+        st = Table(title="Stages (channels @ size; share of params / MACs)", header_style="bold")
+        st.add_column("Stage")
+        for m in c.models:
+            st.add_column(m.name)
+            st.add_column("params", justify="right")
+            st.add_column("MACs", justify="right")
+        for key, row in zip(keys, grid):
+            cells = [key]
+            for s in row:
+                cells += (
+                    ["—", "", ""]
+                    if s is None
+                    else [fmt_stage_size(s), fmt_share(s.params_share), fmt_share(s.macs_share)]
+                )
+            st.add_row(*cells)
+        console.print(st)
+    console.print(DEPTH_NOTE, style="dim", highlight=False)
+    console.print(MACS_NOTE, style="dim", highlight=False)
+
+
+# --- the zoo listing (``cnncalc list``) -----------------------------------------------------
+
+LIST_COLUMNS = (
+    ("Name", "<"),
+    ("Family", "<"),
+    ("Year", ">"),
+    ("Params", ">"),
+    ("MACs", ">"),
+    ("Input", "<"),
+    ("Description", "<"),
+)
+DESCRIPTION_WIDTH = 70
+
+
+def _shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
+def _list_cells(e: Any, width: int | None) -> list[str]:
+    desc = e.description if e.error is None else f"error: {e.error}"
+    return [
+        e.name + (" *" if e.canonical else ""),
+        e.family,
+        "" if e.year is None else str(e.year),
+        "" if e.params is None else fmt_count(e.params),
+        "" if e.macs is None else fmt_ops(e.macs),
+        "" if e.input_shape is None else "×".join(map(str, e.input_shape)),
+        desc if width is None else _shorten(desc, width),
+    ]
+
+
+def list_footer(entries: Sequence[Any], aliases: dict[str, str]) -> list[str]:
+    names = {e.name for e in entries}
+    shown = {k: v for k, v in aliases.items() if v in names}
+    canon = ", ".join(f"{Path(e.file).stem} → {e.name}" for e in entries if e.canonical)
+    lines = [f"{len(entries)} models."]
+    if canon:
+        lines[0] += f" * = the family's canonical member, what its family name gives: {canon}."
+    if shown:
+        lines.append("Aliases: " + ", ".join(f"{k} → {v}" for k, v in sorted(shown.items())))
+    lines.append("MACs at each model's own input, batch 1 (`cnncalc summary NAME` for the layers).")
+    return lines
+
+
+def list_text(entries: Sequence[Any], aliases: dict[str, str]) -> str:
+    rows = [[h for h, _ in LIST_COLUMNS], *(_list_cells(e, DESCRIPTION_WIDTH) for e in entries)]
+    lines, width = _align(rows, [a for _, a in LIST_COLUMNS])
+    rule = "-" * width
+    out = [rule, lines[0], rule, *lines[1:], rule, *list_footer(entries, aliases)]
+    return "\n".join(out) + "\n"
+
+
+def list_markdown(entries: Sequence[Any], aliases: dict[str, str]) -> str:
+    out = [
+        "| " + " | ".join(h for h, _ in LIST_COLUMNS) + " |",
+        "|" + "|".join(":---" if a == "<" else "---:" for _, a in LIST_COLUMNS) + "|",
+    ]
+    for e in entries:
+        out.append("| " + " | ".join(x.replace("|", "\\|") for x in _list_cells(e, None)) + " |")
+    out += ["", *list_footer(entries, aliases), ""]
+    return "\n".join(out)
+
+
+def list_json(entries: Sequence[Any]) -> str:
+    return json.dumps([e.to_dict() for e in entries], indent=2, ensure_ascii=False) + "\n"
+
+
+def list_csv(entries: Sequence[Any]) -> str:
+    """One row per model; raw integers; shapes as '3x224x224'."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    fields = ["name", "family", "year", "params", "macs", "input_shape", "output_shape",
+              "canonical", "file", "description", "error"]  # fmt: skip
+    w.writerow(fields)
+    for e in entries:
+        d = e.to_dict()
+        for k in ("input_shape", "output_shape"):
+            d[k] = "" if d[k] is None else "x".join(map(str, d[k]))
+        d["canonical"] = str(e.canonical).lower()
+        w.writerow(["" if d[k] is None else d[k] for k in fields])
+    return buf.getvalue()
+
+
+def print_list_rich(entries: Sequence[Any], aliases: dict[str, str]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(header_style="bold")
+    for h, a in LIST_COLUMNS:
+        table.add_column(
+            h,
+            justify="left" if a == "<" else "right",
+            no_wrap=h != "Description",
+            overflow="fold" if h == "Description" else "ellipsis",
+        )
+    for e in entries:
+        cells = _list_cells(e, None)
+        table.add_row(*cells, style="red" if e.error else None)
+    console.print(table)
+    for line in list_footer(entries, aliases):
+        console.print(line, style="dim", highlight=False)
