@@ -42,18 +42,21 @@ def _root(
     _state["debug"] = debug
 
 
-def _register() -> None:
+def _register(argv: list[str]) -> None:
     from . import commands
 
-    commands.register_all(app)
+    first = argv[0] if argv and not argv[0].startswith("-") else None
+    commands.register_all(app, only=first)
 
 
-_register()
+_register(sys.argv[1:])
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``cnncalc`` console script and ``python -m cnncalc``."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    if argv is not None:
+        _register(argv)  # called in-process with other arguments than the process's own
     try:
         app(args=argv, prog_name="cnncalc")
     except CnncalcError as err:

@@ -15,20 +15,33 @@ import gc
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
-from .errors import CnncalcError, did_you_mean
-from .expr import evaluate
+from .errors import CnncalcError, did_you_mean, short
+from .expr import Env, evaluate
 from .layers import REGISTRY
 from .layers.base import Arg, Layer, Shape, fmt_shape
 from .spec import ENTRY_KEYS, BlockDef, Spec
 from .yamlio import Map, Seq, load_yaml
 
-__all__ = ["Node", "Graph", "build_graph", "MAX_LAYERS", "MAX_REPEAT", "MAX_BLOCK_DEPTH"]
+__all__ = [
+    "Node",
+    "Graph",
+    "build_graph",
+    "MAX_LAYERS",
+    "MAX_REPEAT",
+    "MAX_BLOCK_DEPTH",
+    "MAX_STEPS",
+]
 
-MAX_LAYERS = 2_000_000
-MAX_REPEAT = 1_000_000
+#: Bounds on expansion, so that a small hostile spec (a block repeated 10**6 times that repeats
+#: another 10**6 times, ten blocks that each use the previous one ten times, …) is refused at
+#: once rather than hanging: a static count before building (:func:`_static_count`), a
+#: projection at the end of each repeat instance, and hard caps while building.
+MAX_LAYERS = 250_000  # the CLI needs ~1-5 KB per layer (JSON); real networks have < 10 000
+MAX_REPEAT = MAX_LAYERS
 MAX_BLOCK_DEPTH = 64
+MAX_STEPS = 2 * MAX_LAYERS  # entries visited (skipped ones and repeat instances included)
 
 Pos = tuple[int, int]
 
@@ -190,6 +203,31 @@ def _value(raw: Any, env: Mapping[str, Any], arg: Arg | None = None) -> Any:
     return raw
 
 
+_ARG_IN_MESSAGE = None
+
+
+def _arg_pos(err: CnncalcError, raw_args: Map) -> Pos | None:
+    """Line of the argument a layer's error is about (``argument 'stride'``, ``groups=3``).
+
+    A layer's shape rule knows no lines; when its message names an argument the entry gave, the
+    error points at that argument's line (inside a block definition for a block's layers).
+    """
+    global _ARG_IN_MESSAGE
+    if not raw_args or err.line is not None:
+        return None
+    if _ARG_IN_MESSAGE is None:
+        import re
+
+        _ARG_IN_MESSAGE = re.compile(r"argument '(\w+)'|\b(\w+)=|\b(kernel)\b")
+    for m in _ARG_IN_MESSAGE.finditer(err.message):
+        key = m.group(1) or m.group(2) or ("kernel_size" if m.group(3) else None)
+        if key in raw_args:
+            where = raw_args.where(key)
+            if where is not None:
+                return where
+    return None
+
+
 def _int_value(raw: Any, env: Mapping[str, Any], what: str) -> int:
     v = _value(raw, env)
     if (
@@ -197,12 +235,11 @@ def _int_value(raw: Any, env: Mapping[str, Any], what: str) -> int:
         or not isinstance(v, (int, float))
         or (isinstance(v, float) and not v.is_integer())
     ):
-        raise CnncalcError(f"{what} must be an integer, got {v!r}")
+        raise CnncalcError(f"{what} must be an integer, got {short(v)}")
     return int(v)
 
 
-@dataclass
-class _Plan:
+class _Plan(NamedTuple):
     item: Any
     type: str
     args: Map
@@ -225,6 +262,10 @@ class _Builder:
         #: built layers keyed by (type, resolved args, input shapes): layers are immutable after
         #: build, so identical repeated layers share one object (and the analysis counts it once).
         self._layers: dict[Any, Layer] = {}
+        #: entries visited so far (bounded by MAX_STEPS), and the enclosing repeat loops:
+        #: [count, index, nodes at instance start, size of the previous instance, pos, name, type]
+        self.steps = 0
+        self._reps: list[list[Any]] = []
 
     # -- errors ---------------------------------------------------------------------------------
     def _err(
@@ -255,7 +296,8 @@ class _Builder:
             return item, None, Map()
         if not isinstance(item, Map):
             raise self._err(
-                f"a layer entry must be a type name or a mapping like '- conv2d: {{...}}', got {item!r}",
+                "a layer entry must be a type name or a mapping like "
+                f"'- conv2d: {{...}}', got {short(item)}",
                 pos,
             )
         type_keys = [k for k in item if k not in ENTRY_KEYS]
@@ -266,6 +308,18 @@ class _Builder:
                     pos,
                     hint="write '- relu' or '- conv2d: {out_channels: 64, kernel_size: 3}'; "
                     f"reserved keys: {', '.join(ENTRY_KEYS)}",
+                )
+            known = [k for k in type_keys if k in REGISTRY or k in self.spec.blocks]
+            if len(known) == 1:
+                other = next(k for k in type_keys if k != known[0])
+                raise self._err(
+                    f"unknown key '{short(other)[1:-1] if isinstance(other, str) else short(other)}'"
+                    f" in the entry of '{known[0]}'",
+                    item.where(other) or pos,
+                    item.get("name") if isinstance(item.get("name"), str) else None,
+                    known[0],
+                    hint=did_you_mean(str(other), ENTRY_KEYS, "entry keys")
+                    + f" (an entry has one type key; the others are among: {', '.join(ENTRY_KEYS)})",
                 )
             raise self._err(
                 f"layer entry has several type keys: {', '.join(map(str, type_keys))}",
@@ -280,7 +334,7 @@ class _Builder:
                 meta[k] = item[k]
                 meta.key_pos[k] = item.key_pos.get(k)
         if not isinstance(t, str):
-            raise self._err(f"layer type must be a name, got {t!r}", pos)
+            raise self._err(f"layer type must be a name, got {short(t)}", pos)
         return t, item[t], meta
 
     def _resolve_type(self, t: str, scope: _Scope, pos: Pos | None) -> str:
@@ -298,7 +352,9 @@ class _Builder:
 
     def _ref(self, ref: Any, scope: _Scope, pos: Pos | None, owner: str | None) -> str:
         if not isinstance(ref, str):
-            raise self._err(f"an input reference must be a layer name, got {ref!r}", pos, owner)
+            raise self._err(
+                f"an input reference must be a layer name, got {short(ref)}", pos, owner
+            )
         if ref in scope.names:
             return scope.names[ref]
         if scope.top and (ref in self.by_name or ref in self.shapes):
@@ -334,15 +390,17 @@ class _Builder:
         t, raw_args, meta = self._split(item, pos)
         name = meta.get("name")
         if name is not None and (not isinstance(name, (str, int)) or isinstance(name, bool)):
-            raise self._err(f"layer name must be a word, got {name!r}", meta.where("name"))
+            raise self._err(f"layer name must be a word, got {short(name)}", meta.where("name"))
         name = str(name) if name is not None else None
         if name is not None and (not name or any(c in name for c in " .,[]{}:")):
             raise self._err(
-                f"layer name {name!r} may not contain spaces, dots or brackets", meta.where("name")
+                f"layer name {short(name)} may not contain spaces, dots or brackets",
+                meta.where("name"),
             )
         if raw_args is not None and not isinstance(raw_args, Map):
             raise self._err(
-                f"arguments of '{t}' must be a mapping like {{out_channels: 64}}, got {raw_args!r}",
+                f"arguments of '{t}' must be a mapping like {{out_channels: 64}}, "
+                f"got {short(raw_args)}",
                 pos,
                 name,
                 t,
@@ -352,7 +410,7 @@ class _Builder:
                 "give either 'input' or 'inputs', not both", meta.where("inputs"), name, t
             )
         refs = meta.get("inputs", meta.get("input"))
-        refs_pos = meta.where("inputs") or meta.where("input")
+        refs_pos = meta.where("inputs" if "inputs" in meta else "input")
         if refs is not None:
             if isinstance(refs, str):
                 refs = [refs]
@@ -366,7 +424,10 @@ class _Builder:
         for key in ("trainable", "train_only"):
             if key in meta and not isinstance(meta[key], bool):
                 raise self._err(
-                    f"'{key}' must be true or false, got {meta[key]!r}", meta.where(key), name, t
+                    f"'{key}' must be true or false, got {short(meta[key])}",
+                    meta.where(key),
+                    name,
+                    t,
                 )
         first = meta.get("first")
         if first is not None and not isinstance(first, Map):
@@ -389,6 +450,15 @@ class _Builder:
     def expand_entry(self, item: Any, pos: Pos | None, scope: _Scope, idx: int) -> None:
         plan = self._plan(item, pos)
         t, meta, name = plan.type, plan.meta, plan.name
+        self.steps += 1
+        if self.steps > MAX_STEPS:
+            raise self._err(
+                f"expanding the spec visits more than {MAX_STEPS:,} entries",
+                pos,
+                scope.prefix + (name or t),
+                t,
+                hint="blocks that use other blocks, and repeats, multiply; check the repeat counts",
+            )
         if plan.refs is None:
             in_names = [scope.last]
         else:
@@ -441,6 +511,14 @@ class _Builder:
             base = f"{t}_{k}"
         else:
             base = name
+            if base in scope.names:
+                raise self._err(
+                    f"duplicate layer name '{base}'",
+                    meta.where("name"),
+                    scope.prefix + base,
+                    t,
+                    hint="names must be unique within a layer list or block",
+                )
         full_base = scope.prefix + base
         if repeated and count == 0:
             if name is not None:
@@ -456,8 +534,15 @@ class _Builder:
         args, first = plan.args, plan.first
         out = in_names[0]
         block = self.spec.blocks.get(rtype)
+        frame: list[Any] | None = None
+        if repeated:
+            frame = [count, 0, len(self.nodes), 0, meta.where("repeat") or pos, full_base, rtype]
+            self._reps.append(frame)
         for i in range(count):
-            ivars = {**env, "i": i} if repeated else env
+            if frame is not None:
+                frame[1], frame[2] = i, len(self.nodes)
+                self.steps += 1
+            ivars = Env(env, {"i": i}) if repeated else env
             iargs = args
             if first is not None and i == 0:
                 iargs = Map(args)
@@ -473,10 +558,39 @@ class _Builder:
                 out = self.add_layer(
                     rtype, iargs, inst, ins, pos, ivars, trainable, train_only, share
                 )
+            if frame is not None:
+                frame[3] = len(self.nodes) - frame[2]
+                if i + 1 < count:
+                    self._project()
+        if frame is not None:
+            self._reps.pop()
         self._define(scope, base, out, meta.where("name") or pos, check=name is not None)
         if repeated:
             self.groups[full_base] = f"{rtype} ×{count}"
         scope.last = out
+
+    def _project(self) -> None:
+        """Refuse early a repeat whose remaining instances would pass MAX_LAYERS.
+
+        From the innermost loop out: the current instance of a loop is expected to end with at
+        least its partial size plus what the inner loops still add, and each remaining instance
+        to be as large (the previous instance's size if larger). Instances of a repeat are
+        normally alike, so a 1 KB file asking for 10**12 layers stops after the first instance.
+        """
+        n = len(self.nodes)
+        rem = 0
+        for count, i, start, prev, pos, name, rtype in reversed(self._reps):
+            est = max(n - start + rem, prev)
+            rem += (count - i - 1) * est
+            if n + rem > MAX_LAYERS:
+                raise self._err(
+                    f"'repeat: {count:,}' would create about {n + rem:,} layers "
+                    f"(each instance has about {est:,}); the limit is {MAX_LAYERS:,}",
+                    pos,
+                    name,
+                    rtype,
+                    hint="check the repeat counts",
+                )
 
     def _define(
         self, scope: _Scope, local: str, target: str, pos: Pos | None, check: bool = True
@@ -492,7 +606,7 @@ class _Builder:
 
     def _env(self, env: Mapping[str, Any], in_names: list[str]) -> dict[str, Any]:
         shape = self.shapes[in_names[0]]
-        return {**env, "in_channels": shape[0], "in_shape": list(shape)}
+        return Env(env, {"in_channels": shape[0], "in_shape": list(shape)})
 
     def invoke_block(
         self,
@@ -537,10 +651,12 @@ class _Builder:
                 )
         caller_env = self._env(env, in_names)
         params: dict[str, Any] = {}
+        #: defaults see the caller's names and the parameters before them (filled as we go)
+        default_env = Env(caller_env)
         for pname, default in bdef.params.items():
             try:
                 if pname in raw_args:
-                    params[pname] = _value(raw_args[pname], caller_env)
+                    params[pname] = default_env[pname] = _value(raw_args[pname], caller_env)
                 elif default is None:
                     raise self._err(
                         f"block '{bdef.name}' needs parameter '{pname}'",
@@ -553,7 +669,7 @@ class _Builder:
                         ),
                     )
                 else:
-                    params[pname] = _value(default, {**self.gvars, **caller_env, **params})
+                    params[pname] = default_env[pname] = _value(default, default_env)
             except CnncalcError as err:
                 p = raw_args.where(pname) if pname in raw_args else bdef.params.where(pname)
                 line, col = p or pos or (None, None)
@@ -562,7 +678,7 @@ class _Builder:
                 ) from None
         self.groups[inst] = bdef.name
         child = _Scope(
-            vars={**self.gvars, **params},
+            vars=Env(self.gvars, params),
             names={n: r for n, r in zip(bdef.inputs, in_names)},
             prefix=inst + ".",
             last=in_names[0],
@@ -571,7 +687,12 @@ class _Builder:
             stack=(*scope.stack, bdef.name),
             top=False,
         )
-        self.expand_list(bdef.layers, child)
+        try:
+            self.expand_list(bdef.layers, child)
+        except CnncalcError as err:
+            if pos is not None and len(err.via) < 8:
+                err.via.append(f"in block '{bdef.name}' as '{inst}', used at line {pos[0]}")
+            raise
         if bdef.output is not None:
             if bdef.output not in child.names:
                 raise self._err(
@@ -628,11 +749,10 @@ class _Builder:
                 for k, v in raw_args.items():
                     if isinstance(v, (str, list)):
                         if lenv is None:
-                            lenv = {
-                                **env,
-                                "in_channels": in_shapes[0][0],
-                                "in_shape": list(in_shapes[0]),
-                            }
+                            lenv = Env(
+                                env,
+                                {"in_channels": in_shapes[0][0], "in_shape": list(in_shapes[0])},
+                            )
                         try:
                             v = _value(v, lenv, cls.ARGS.get(k))
                         except CnncalcError as err:
@@ -641,9 +761,16 @@ class _Builder:
                             raise err.locate(file=self.spec.file, line=line, col=col) from None
                         if isinstance(v, list):
                             frozen = False
+                    elif isinstance(v, dict):  # not hashable: no sharing (normalize refuses it)
+                        frozen = False
                     args[k] = v
             key = (t, tuple(args.items()), in_shapes) if frozen else None
-            layer = self._layers.get(key) if key is not None else None
+            layer = None
+            if key is not None:
+                try:
+                    layer = self._layers.get(key)
+                except TypeError:  # an unhashable argument value (normalize refuses it below)
+                    key = None
             if layer is None:
                 layer = cls(t, cls.normalize_args(args))
                 layer.build(in_shapes)
@@ -654,7 +781,7 @@ class _Builder:
                         pass
             out = layer.out_shape
         except CnncalcError as err:
-            line, col = pos or (None, None)
+            line, col = _arg_pos(err, raw_args) or pos or (None, None)
             raise err.locate(
                 file=self.spec.file, line=line, col=col, layer=full, layer_type=t
             ) from None
@@ -734,7 +861,7 @@ def _shape_value(raw: Any, env: Mapping[str, Any], what: str, spec: Spec, pos: P
         if isinstance(v, int) and not isinstance(v, bool):
             v = [v]
         if not isinstance(v, list) or not v:
-            raise CnncalcError(f"{what} must be a list of sizes like [3, 224, 224], got {v!r}")
+            raise CnncalcError(f"{what} must be a list of sizes like [3, 224, 224], got {short(v)}")
         out = []
         for d in v:
             if (
@@ -742,7 +869,7 @@ def _shape_value(raw: Any, env: Mapping[str, Any], what: str, spec: Spec, pos: P
                 or not isinstance(d, (int, float))
                 or (isinstance(d, float) and not d.is_integer())
             ):
-                raise CnncalcError(f"{what} sizes must be positive integers, got {d!r}")
+                raise CnncalcError(f"{what} sizes must be positive integers, got {short(d)}")
             if d <= 0:
                 raise CnncalcError(
                     f"{what} sizes must be positive, got {int(d)}",
@@ -767,6 +894,134 @@ def gc_paused() -> Iterator[None]:
     finally:
         if was:
             gc.enable()
+
+
+class _Unknowable(Exception):
+    """Raised by any use of a value the static count cannot know (a block parameter, ``i``)."""
+
+
+class _UnknownValue:
+    """Stands for a value known only while building; every operation on it is unknowable."""
+
+    __slots__ = ()
+
+    def _no(self, *args: Any) -> Any:
+        raise _Unknowable
+
+    __bool__ = __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = __hash__ = _no  # type: ignore[assignment]
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = _no
+    __rtruediv__ = __floordiv__ = __rfloordiv__ = __mod__ = __rmod__ = __pow__ = __rpow__ = _no
+    __neg__ = __pos__ = __abs__ = __index__ = __int__ = __float__ = __len__ = __iter__ = _no
+    __round__ = __trunc__ = __floor__ = __ceil__ = __contains__ = __getitem__ = _no
+
+
+_UNKNOWN = _UnknownValue()
+_STATIC_CAP = 10**30  # keeps the products of nested counts small; far above every limit
+
+
+def _static_count(spec: Spec, env: Mapping[str, Any]) -> None:
+    """Refuse, before building anything, a spec that certainly expands past the limits.
+
+    Counts layers and visited entries as the builder will, from what is known before shapes
+    exist: literal and variable-valued ``repeat`` counts and ``when`` conditions, block sizes.
+    What depends on block parameters, ``i`` or ``in_channels`` counts as the least it could be
+    (``repeat`` 1, ``when`` false), so the result is a lower bound and never refuses a spec the
+    builder would accept; the projection in the repeat loops and the hard caps catch the rest.
+    Linear in the size of the spec (block sizes are memoised).
+    """
+    hidden = {"i": _UNKNOWN, "in_channels": _UNKNOWN, "in_shape": _UNKNOWN}
+    top_env = Env(env, hidden)
+    memo: dict[str, tuple[int, int]] = {}
+
+    def known(raw: Any, venv: Mapping[str, Any]) -> Any:
+        try:
+            v = _value(raw, venv)
+            if isinstance(v, _UnknownValue):
+                return _UNKNOWN
+            return v
+        except Exception:  # noqa: BLE001 - unknowable or invalid: the builder will say which
+            return _UNKNOWN
+
+    def entry(item: Any, venv: Mapping[str, Any], stack: tuple[str, ...]) -> tuple[int, int, int]:
+        """(layers, steps, repeat count) of one entry: lower bounds."""
+        if isinstance(item, str):
+            t, meta = item, None
+        elif isinstance(item, Map):
+            keys = [k for k in item if k not in ENTRY_KEYS]
+            if len(keys) != 1 or not isinstance(keys[0], str):
+                return 0, 1, 1
+            t, meta = keys[0], item
+        else:
+            return 0, 1, 1
+        if meta is not None and "when" in meta:
+            cond = known(meta["when"], venv)
+            try:
+                if cond is _UNKNOWN or not cond:
+                    return 0, 1, 1
+            except Exception:  # noqa: BLE001
+                return 0, 1, 1
+        rep = 1
+        if meta is not None and "repeat" in meta:
+            r = known(meta["repeat"], venv)
+            if isinstance(r, float) and r.is_integer():
+                r = int(r)
+            rep = r if isinstance(r, int) and not isinstance(r, bool) and r >= 0 else 1
+            rep = min(rep, _STATIC_CAP)
+        bname = t if t in spec.blocks else None
+        if bname is None and t not in REGISTRY:
+            v = venv.get(t) if t not in spec.blocks else None
+            if isinstance(v, str) and v in spec.blocks:
+                bname = v
+            elif not (isinstance(v, str) and v in REGISTRY):
+                return 0, 1, rep
+        if bname is None:
+            layers, steps = 1, 0
+        else:
+            layers, steps = block(bname, stack)
+        inst = 1 if meta is not None and "repeat" in meta else 0
+        return (
+            min(rep * layers, _STATIC_CAP),
+            min(1 + rep * (inst + steps), _STATIC_CAP),
+            rep,
+        )
+
+    def block(bname: str, stack: tuple[str, ...]) -> tuple[int, int]:
+        if bname in memo:
+            return memo[bname]
+        if bname in stack or len(stack) >= MAX_BLOCK_DEPTH:
+            return 0, 0  # the builder reports the cycle or the depth
+        bdef = spec.blocks[bname]
+        benv = Env(env, {**hidden, **{p: _UNKNOWN for p in bdef.params}})
+        layers = steps = 0
+        for item in bdef.layers:
+            el, es, _ = entry(item, benv, (*stack, bname))
+            layers, steps = min(layers + el, _STATIC_CAP), min(steps + es, _STATIC_CAP)
+        memo[bname] = (layers, steps)
+        return layers, steps
+
+    layers = steps = 0
+    for idx, item in enumerate(spec.layers):
+        el, es, rep = entry(item, top_env, ())
+        layers += el
+        steps += es
+        if layers > MAX_LAYERS or steps > MAX_STEPS:
+            pos = item.pos if isinstance(item, Map) and item.pos else spec.layers.where(idx)
+            if isinstance(item, Map) and "repeat" in item:
+                pos = item.where("repeat")
+            if layers > MAX_LAYERS:
+                what = f"at least {layers:,} layers (limit {MAX_LAYERS:,})"
+                each = f"{rep:,} × {el // max(rep, 1):,} layers" if rep > 1 else f"{el:,} layers"
+            else:
+                what = f"at least {steps:,} entries to visit (limit {MAX_STEPS:,})"
+                each = f"{es:,} of them"
+            line, col = pos or (None, None)
+            raise CnncalcError(
+                f"the spec expands to {what}; this entry alone makes {each}",
+                file=spec.file,
+                line=line,
+                col=col,
+                hint="check the repeat counts, and blocks that use other blocks (sizes multiply)",
+            )
 
 
 def build_graph(
@@ -815,6 +1070,7 @@ def _build_graph(
         if not shape or any(isinstance(d, bool) or not isinstance(d, int) or d <= 0 for d in shape):
             raise CnncalcError(f"input shape must be positive integers, got {list(shape)}")
         inputs[first] = shape
+    _static_count(spec, env)
     b = _Builder(spec, env)
     b.shapes.update(inputs)
     first_input = next(iter(inputs))

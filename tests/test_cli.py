@@ -51,8 +51,20 @@ def test_summary_csv_and_markdown():
 
 
 def test_options_input_batch_set_freeze(tmp_path):
-    p = run_cli("summary", "resnet18", "--input", "3x299x299", "--batch", "4", "--set", "num_classes=10",
-                "--freeze", "layer4", "-f", "json")
+    p = run_cli(
+        "summary",
+        "resnet18",
+        "--input",
+        "3x299x299",
+        "--batch",
+        "4",
+        "--set",
+        "num_classes=10",
+        "--freeze",
+        "layer4",
+        "-f",
+        "json",
+    )
     d = json.loads(p.stdout)
     assert d["input_shape"] == [3, 299, 299] and d["output_shape"] == [10] and d["batch"] == 4
     assert d["totals"]["trainable_params"] == 512 * 10 + 10
@@ -76,7 +88,9 @@ def test_keras_convention():
 
 def test_bad_spec_is_one_line_exit_1(tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text("input: [3, 32, 32]\nlayers:\n  - conv2d: {out_channels: 8, kernel_size: 3, strides: 2}\n")
+    bad.write_text(
+        "input: [3, 32, 32]\nlayers:\n  - conv2d: {out_channels: 8, kernel_size: 3, strides: 2}\n"
+    )
     p = run_cli("summary", str(bad))
     assert p.returncode == 1
     assert p.stdout == ""

@@ -30,7 +30,9 @@ def test_readme_library_example():
     assert (r.params, r.trainable_params) == (25557032, 25557032)  # torchvision's num_params
     assert round(r.macs / 1e9, 3) == 4.089  # torchvision's published GFLOPS (MACs)
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert f"# {r.params} {r.trainable_params} {r.macs}" in readme  # the README shows what it prints
+    assert (
+        f"# {r.params} {r.trainable_params} {r.macs}" in readme
+    )  # the README shows what it prints
     assert r.row("layer3.0.conv2").output_shape == (256, 14, 14)
     r = cnncalc.analyze("resnet18", (3, 64, 64), num_classes=10, batch=8)
     assert r.output_shape == (10,) and r.to_dict()["batch"] == 8

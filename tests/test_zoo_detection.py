@@ -224,3 +224,13 @@ def test_roi_counts_are_variables():
     assert base.macs - fewer.macs == 700 * per_box + 90 * per_mask
     assert fewer.params == base.params
     assert list(fewer.row("mask_logits").output_shape) == [10, 91, 28, 28]
+
+
+def test_output_says_the_static_model_is_a_static_model():
+    """Issue: a fixed RoI count is an honest static model of a dynamic network; say so in the output."""
+    import cnncalc
+
+    for name in ("fasterrcnn_resnet50_fpn", "maskrcnn_resnet50_fpn"):
+        r = cnncalc.analyze(name)
+        text = " ".join(r.to_dict()["notes"])
+        assert "static model of a dynamic network" in text and "NMS" in text
