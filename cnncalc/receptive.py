@@ -146,6 +146,14 @@ def _through(
     ins = node.inputs
     if len(ins) == 1 and layer.in_shapes[0][1:] == out_sp:
         return known.get(ins[0])  # fast path: BN, activations, dropout, 1-input identity
+    if all(sh[1:] == out_sp for sh in layer.in_shapes):
+        # a merge of equal-size inputs (residual add, concat): no broadcast input
+        srcs = [known.get(name) for name in ins]
+        if any(rf is None for rf in srcs):
+            return None
+        if all(rf is srcs[0] for rf in srcs):
+            return srcs[0]
+        return _union([(name, rf, False) for name, rf in zip(ins, srcs)])
     fields = []
     for name in node.inputs:
         sp = graph.shape_of(name)[1:]
@@ -183,6 +191,17 @@ def _apply(rf: ReceptiveField, w: Any) -> ReceptiveField:
 def _union(fields: list[tuple[str, ReceptiveField, bool]]) -> ReceptiveField:
     """Union of the inputs' fields. Inputs of equal jump: exact hull. A broadcast input (spatial
     size 1) covers the same pixels for every output. Unequal jumps: the largest field's path."""
+    if len(fields) == 2 and not fields[0][2] and not fields[1][2]:
+        (na, a, _), (nb, b, _) = fields
+        if a.jump_x == b.jump_x:  # the common case (a residual add): the exact hull, per axis
+            starts = tuple(map(min, a.start_x, b.start_x))
+            ends = tuple(
+                max(sa + za, sb + zb)
+                for sa, za, sb, zb in zip(a.start_x, a.size_x, b.start_x, b.size_x)
+            )
+            via = na if sum(a.size_x) >= sum(b.size_x) else nb
+            sizes = tuple(e - st for e, st in zip(ends, starts))
+            return ReceptiveField(sizes, a.jump_x, starts, via=via)
     main = [f for f in fields if not f[2]] or fields
     r = len(fields[0][1].size_x)
     via = max(fields, key=lambda f: sum(f[1].size_x))[0]
