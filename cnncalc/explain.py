@@ -269,7 +269,9 @@ def weights_formulas(layer: Layer) -> list[Formula]:
                 out.append(Formula("params", value=0, checks=("params",), note="no weights"))
             continue
         terms = [
-            f"{w.name} {mul(*w.shape)}" if len(w.shape) > 1 else f"{w.name} {num(w.shape[0])}"
+            f"{w.name} {mul(*w.shape)}"
+            if len(w.shape) > 1
+            else f"{w.name} {num(w.shape[0]) if w.shape else '1 (a scalar)'}"
             for w in ws
         ]
         out.append(

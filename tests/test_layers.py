@@ -311,6 +311,16 @@ CASES = {
     "batchnorm2d no affine": Case(
         "batchnorm2d", dict(affine=False), [(8, 4, 4)], (8, 4, 4), 0, 0, 2 * 8 * 16, 16
     ),
+    "batchnorm2d Keras scale=False (β only)": Case(
+        "batchnorm2d",
+        dict(scale=False, eps=1e-3),
+        [(32, 8, 8)],
+        (32, 8, 8),
+        32,
+        0,
+        2 * 32 * 64,
+        2 * 32,
+    ),
     "frozen_batchnorm2d (all buffers)": Case(
         "frozen_batchnorm2d", {}, [(256, 14, 14)], (256, 14, 14), 0, 0, 2 * 256 * 196, 4 * 256
     ),
@@ -338,6 +348,10 @@ CASES = {
         0,
         (2 * 5 + 3) * 96 * 55 * 55,
     ),
+    "normalization (Keras; mean, variance per channel + count)": Case(
+        "normalization", {}, [(3, 224, 224)], (3, 224, 224), 0, 0, 2 * 3 * 224 * 224, 3 + 3 + 1
+    ),
+    "rescaling 1/255": Case("rescaling", dict(scale=1 / 255), [(3, 8, 8)], (3, 8, 8), 0, 0, 3 * 64),
     # ---- activations and regularisation --------------------------------------------------------
     "relu": Case("relu", {}, [(64, 8, 8)], (64, 8, 8), 0, 0, 64 * 64),
     "relu6": Case("relu6", {}, [(32, 4, 4)], (32, 4, 4), 0, 0, 2 * 32 * 16),

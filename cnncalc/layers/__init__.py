@@ -14,6 +14,7 @@ from . import (  # noqa: F401
     merge,
     norm,
     pool,
+    preprocessing,
     resize,
     shape_ops,
 )

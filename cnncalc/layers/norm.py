@@ -12,7 +12,8 @@ from .base import Arg, Layer, Shape, Weight, fmt_shape, register
 class BatchNorm(Layer):
     """Batch normalisation over channels (axis 0 of the batch-excluded shape).
 
-    Params: weight γ and bias β ``[C]`` (if ``affine``); buffers: running mean and variance ``[C]``
+    Params: weight γ and bias β ``[C]`` (if ``affine``; Keras's ``scale: false`` / ``center:
+    false`` drop γ or β alone); buffers: running mean and variance ``[C]``
     (if ``track_running_stats``). PyTorch also keeps a scalar ``num_batches_tracked`` counter,
     which is not counted. Keras counts the running statistics as non-trainable parameters
     (``--convention keras``). FLOPs at inference = 2 per element (scale and shift, folded).
@@ -27,6 +28,8 @@ class BatchNorm(Layer):
         "momentum": Arg("opt_float", 0.1, "running-statistics momentum"),
         "affine": Arg("bool", True, "learn γ and β"),
         "track_running_stats": Arg("bool", True, "keep running mean/variance buffers"),
+        "scale": Arg("bool", True, "learn γ (Keras's scale; false in Keras's Inception v3)"),
+        "center": Arg("bool", True, "learn β (Keras's center)"),
     }
 
     def infer(self, in_shapes: tuple[Shape, ...]) -> Shape:
@@ -45,8 +48,10 @@ class BatchNorm(Layer):
     def declare_weights(self) -> list[Weight]:
         c = self.in_shapes[0][0]
         ws = []
-        if self.args["affine"]:
-            ws += [Weight("weight", (c,)), Weight("bias", (c,))]
+        if self.args["affine"] and self.args["scale"]:
+            ws.append(Weight("weight", (c,)))
+        if self.args["affine"] and self.args["center"]:
+            ws.append(Weight("bias", (c,)))
         if self.args["track_running_stats"]:
             ws += [Weight("running_mean", (c,), "buffer"), Weight("running_var", (c,), "buffer")]
         return ws
@@ -62,8 +67,11 @@ class BatchNorm(Layer):
         f = []
         p = sum(w.size for w in self.weights() if w.kind == "param")
         b = sum(w.size for w in self.weights() if w.kind == "buffer")
-        if p:
+        if p == 2 * c:
             f.append(Formula("params", "2·C", f"2·{c}", p, ("params",), "γ and β per channel"))
+        elif p:
+            which = "γ" if self.args["center"] is False else "β"
+            f.append(Formula("params", "C", f"{c}", p, ("params",), f"{which} per channel only"))
         else:
             f.append(Formula("params", value=0, checks=("params",), note="affine=false"))
         if b:
