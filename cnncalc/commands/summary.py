@@ -85,7 +85,7 @@ def summary(
     elif use_rich(output):
         from ..render_rich import print_summary
 
-        print_summary(report, depth)
+        print_summary(report, depth, columns, optimizer)
     else:
         write_output(render.summary_text(report, depth, columns, optimizer), output)
 
