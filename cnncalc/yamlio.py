@@ -228,7 +228,19 @@ def load_yaml(text: str, file: str | None = None) -> Any:
             problem += f" ({exc.context} started at line {ctx.line + 1})"
         if isinstance(exc, yaml.constructor.ConstructorError) and "tag" in str(problem):
             problem = f"{problem} (only plain YAML is read: tags like !!python are refused)"
-        raise CnncalcError(f"YAML syntax error: {problem}", file=file, line=line, col=col) from None
+        hint = None
+        if "mapping values are not allowed" in str(problem) and line is not None:
+            lines = text.splitlines()
+            prev = lines[line - 2].split(" #")[0].strip() if line >= 2 else ""
+            if prev.startswith("- ") and ":" not in prev:
+                here = lines[line - 1].split(" #")[0].strip()
+                hint = (
+                    f"a layer with other keys needs a colon after its type: "
+                    f"'{prev}:' and then '{here}'"
+                )
+        raise CnncalcError(
+            f"YAML syntax error: {problem}", file=file, line=line, col=col, hint=hint
+        ) from None
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1 if isinstance(exc.position, int) else None
         col = exc.position - text.rfind("\n", 0, exc.position) if line else None
