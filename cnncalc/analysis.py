@@ -43,8 +43,9 @@ def _analyze(graph: Graph, batch: int, dtype: str, convention: str) -> Report:
     costs: dict[int, tuple[int, int, int, int, int, bool]] = {}
     rfs = receptive_fields(graph)
     rf_cache: dict[int, Any] = {}
+    rf_dicts = [_rf_dict(rfs.get(n.name), rf_cache) for n in graph.nodes]
     new_row = tuple.__new__
-    for node in graph.nodes:
+    for i, node in enumerate(graph.nodes):
         layer = node.layer
         c = costs.get(id(layer))
         if c is None:
@@ -89,7 +90,7 @@ def _analyze(graph: Graph, batch: int, dtype: str, convention: str) -> Report:
                 node.train_only,
                 node.share,
                 node.pos[0] if node.pos else None,
-                _rf_dict(rfs.get(node.name), rf_cache),
+                rf_dicts[i],
             ),
         )
         rows.append(row)
