@@ -120,8 +120,22 @@ def receptive_fields(graph: Graph) -> dict[str, ReceptiveField | None]:
         r = len(shape) - 1
         out[name] = ReceptiveField((1,) * r, (1,) * r, (0,) * r) if r >= 1 else None
     windows: dict[int, Any] = {}  # identical repeated layers share one object: one window each
+    passthrough: dict[int, bool] = {}  # per layer object: point-wise with one same-size input
     for node in graph.nodes:
-        out[node.name] = _through(node, out, graph, windows)
+        layer = node.layer
+        same = passthrough.get(id(layer))
+        if same is None:
+            sp = layer.out_shape[1:]
+            same = passthrough[id(layer)] = (
+                bool(sp)
+                and len(layer.in_shapes) == 1
+                and layer.in_shapes[0][1:] == sp
+                and layer.geometry() is None
+            )
+        if same:  # BN, activations, dropout: the field passes through unchanged
+            out[node.name] = out.get(node.inputs[0])
+        else:
+            out[node.name] = _through(node, out, graph, windows)
     return out
 
 

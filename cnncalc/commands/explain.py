@@ -61,9 +61,8 @@ def render_explain(records: list) -> str:
         if rf is not None:
             size, jump, start = (_axes(rf[k]) for k in ("size", "jump", "start"))
             via = f", widest via {rf['via']}" if "via" in rf else ""
-            out.append(
-                f"  receptive field: {size} input pixels, jump {jump}, first pixel {start}{via}"
-            )
+            unit = "input pixel" if size == "1" else "input pixels"
+            out.append(f"  receptive field: {size} {unit}, jump {jump}, first pixel {start}{via}")
         else:
             out.append("  receptive field: none (no spatial axes, or their layout was changed)")
         for w in r.warnings:
