@@ -57,8 +57,20 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     if argv is not None:
         _register(argv)  # called in-process with other arguments than the process's own
+    click_error, no_args_error = _click_errors()
     try:
-        app(args=argv, prog_name="cnncalc")
+        rv = app(args=argv, prog_name="cnncalc", standalone_mode=False)
+    except no_args_error as err:  # `cnncalc` alone: the help, as a usage error (exit 2)
+        app(args=["--help"], prog_name="cnncalc", standalone_mode=False)
+        sys.exit(err.exit_code)
+    except click_error as err:  # bad options or values: one line too, exit 2
+        if debug or _state["debug"]:
+            raise
+        ctx = getattr(err, "ctx", None)
+        path = ctx.command_path if ctx is not None else "cnncalc"
+        message = " ".join(err.format_message().split()).rstrip(".")
+        print(f"error: {message}; see '{path} --help'", file=sys.stderr)
+        sys.exit(err.exit_code)
     except CnncalcError as err:
         if debug or _state["debug"]:
             raise
@@ -84,3 +96,19 @@ def main(argv: list[str] | None = None) -> None:
             file=sys.stderr,
         )
         sys.exit(1)
+    if isinstance(rv, int) and rv:
+        sys.exit(rv)
+
+
+def _click_errors() -> tuple[type[Exception], type[Exception]]:
+    """Click's exception classes: vendored as ``typer._click`` since typer 0.26, else click's."""
+    try:
+        from typer._click import exceptions as ce
+    except ImportError:  # pragma: no cover - typer < 0.26 depends on click
+        from click import exceptions as ce  # type: ignore[no-redef]
+    no_args = getattr(ce, "NoArgsIsHelpError", None)
+    return ce.ClickException, no_args or _Never
+
+
+class _Never(Exception):
+    """Stands in for an exception class the installed click does not have."""

@@ -120,3 +120,22 @@ def test_import_is_light():
     code = "import sys, cnncalc; cnncalc.analyze('lenet5'); print(sorted({'numpy', 'rich', 'typer'} & set(sys.modules)))"
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert p.stdout.strip() == "[]", p.stdout + p.stderr
+
+
+def test_usage_errors_are_one_line_exit_2():
+    for args, fragment in (
+        (("summary", "lenet5", "--batch", "0"), "Invalid value for '--batch'"),
+        (("summary", "lenet5", "--bogus"), "No such option: --bogus"),
+        (("sumary", "lenet5"), "Did you mean 'summary'"),
+    ):
+        p = run_cli(*args)
+        assert p.returncode == 2, p.stderr
+        assert p.stderr.count("\n") == 1 and p.stderr.startswith("error: ")
+        assert fragment in p.stderr and "--help" in p.stderr
+
+
+def test_verify_exit_code_passes_through(tmp_path):
+    import pytest
+
+    pytest.importorskip("numpy")
+    assert run_cli("verify", "lenet5", "--quiet").returncode == 0
