@@ -81,7 +81,25 @@ def test_alexnet_2012_params_layer_by_layer(variant, groups):
 
 
 def test_alexnet_2012_grouped_figure_is_the_usual_60_million():
-    assert cnncalc.analyze("alexnet_2012_grouped").params == 60_965_224
+    grouped = (
+        (11 * 11 * 3 + 1) * 96  # conv1: 34,944
+        + 256 * (96 // 2) * 5 * 5
+        + 256  # conv2, two groups: 307,456
+        + 384 * 256 * 3 * 3
+        + 384  # conv3 sees both halves: 885,120
+        + 384 * (384 // 2) * 3 * 3
+        + 384  # conv4, two groups: 663,936
+        + 256 * (384 // 2) * 3 * 3
+        + 256  # conv5, two groups: 442,624
+        + 6 * 6 * 256 * 4096
+        + 4096  # fc6: 37,752,832
+        + 4096 * 4096
+        + 4096  # fc7: 16,781,312
+        + 4096 * 1000
+        + 1000  # fc8: 4,097,000
+    )
+    assert grouped == 60_965_224  # the figure usually quoted for the paper's AlexNet
+    assert cnncalc.analyze("alexnet_2012_grouped").params == grouped
 
 
 # --------------------------------------------------------------------------------------------
@@ -290,12 +308,42 @@ def test_densenet121_keras_figure_is_bn_statistics():
 # --------------------------------------------------------------------------------------------
 
 
+def _mobilenet_v2_params(width: float) -> int:
+    """MobileNetV2's parameters from torchvision's configuration table, written out here.
+
+    Inverted residual (t, c, n, s): expand 1×1 (when t ≠ 1) + BN, depthwise 3×3 + BN, project 1×1
+    + BN; channels rounded with the reference implementation's _make_divisible(v, 8); last conv
+    to max(1280, 1280·width); classifier 1000-way linear.
+    """
+
+    def divisible(v: float, d: int = 8) -> int:
+        new = max(d, int(v + d / 2) // d * d)
+        return new + d if new < 0.9 * v else new
+
+    def conv_bn(cin: int, cout: int, k: int = 1, groups: int = 1) -> int:
+        return cout * (cin // groups) * k * k + 2 * cout  # conv without bias, BN γ and β
+
+    table = [(1, 16, 1), (6, 24, 2), (6, 32, 3), (6, 64, 4), (6, 96, 3), (6, 160, 3), (6, 320, 1)]
+    cin = divisible(32 * width)
+    total = conv_bn(3, cin, 3)
+    for t, c, n in table:
+        cout = divisible(c * width)
+        for _ in range(n):
+            hidden = cin * t
+            total += (conv_bn(cin, hidden) if t != 1 else 0) + conv_bn(hidden, hidden, 3, hidden)
+            total += conv_bn(hidden, cout)
+            cin = cout
+    last = divisible(1280 * max(1.0, width))
+    return total + conv_bn(cin, last) + last * 1000 + 1000
+
+
 @pytest.mark.parametrize(
     "width, params",
-    # torchvision 0.29.1: sum(p.numel() for p in mobilenet_v2(width_mult=w).parameters())
-    [(0.5, 1_968_680), (1.4, 6_108_776)],
+    # cross-check: torchvision 0.29.1, sum(p.numel() for p in mobilenet_v2(width_mult=w).parameters())
+    [(1.0, 3_504_872), (0.5, 1_968_680), (1.4, 6_108_776)],
 )
 def test_mobilenet_v2_width_multiplier(width, params):
+    assert _mobilenet_v2_params(width) == params
     assert cnncalc.analyze("mobilenet_v2", width_mult=width).params == params
 
 
