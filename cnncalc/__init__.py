@@ -17,8 +17,10 @@ from .errors import CnncalcError
 from .graph import Graph, Node, build_graph
 from .report import LayerRow, Report, Totals
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .comparison import Comparison
+if TYPE_CHECKING:  # pragma: no cover - for type checkers; at run time see __getattr__
+    from .backend.run import run
+    from .backend.verify import verify
+    from .comparison import Comparison, compare
 
 __version__ = "0.1.0"
 
@@ -94,72 +96,6 @@ def analyze(
     return analyze_graph(graph, batch=batch, dtype=dtype, convention=convention)
 
 
-def compare(sources: Any, input_shape: Any = None, **options: Any) -> Comparison:
-    """Compare models side by side: totals, ratios to the first, depth, stages.
-
-    ``sources`` is a list of zoo names, family names, spec paths or dicts; ``input_shape`` applies
-    one input to all. Options: ``batch``, ``dtype``, ``convention``, ``sort``, ``reverse``.
-    See :func:`cnncalc.comparison.compare`.
-    """
-    from .comparison import compare as _compare
-
-    return _compare(sources, input_shape, **options)
-
-
-def verify(
-    source: str | Path | dict[str, Any] | Graph,
-    input_shape: tuple[int, ...] | list[int] | str | None = None,
-    *,
-    seed: int = 0,
-    batch: int = 1,
-    variant: str | None = None,
-    variables: dict[str, Any] | None = None,
-    max_memory: int | str | None = None,
-    dtype: str = "float32",
-    progress: Any = None,
-) -> Any:
-    """Run the spec with NumPy (random weights) and check the analyzer: a ``VerifyResult``.
-
-    Allocates every declared weight (their total must equal params + buffers), runs a forward
-    pass on a seeded random input and compares each layer's output shape with the analyzer's;
-    ``result.ok``, ``result.layers``, ``result.failures``. Needs numpy (``cnncalc[numpy]``).
-    See :func:`cnncalc.backend.verify.verify`.
-    """
-    from .backend.verify import verify as _verify
-
-    shape = parse_shape(input_shape) if isinstance(input_shape, str) else input_shape
-    return _verify(
-        source,
-        shape,
-        seed=seed,
-        batch=batch,
-        variant=variant,
-        variables=variables,
-        max_memory=max_memory,
-        dtype=dtype,
-        progress=progress,
-    )
-
-
-def run(
-    graph_or_spec: str | Path | dict[str, Any] | Graph,
-    x: Any = None,
-    *,
-    return_intermediates: bool = False,
-    seed: int = 0,
-    **options: Any,
-) -> Any:
-    """Forward pass with NumPy and seeded random weights: the output array.
-
-    ``x`` is ``(N, *input_shape)`` (None: a random input); with ``return_intermediates`` returns
-    ``(output, {layer name: array})``. Options: batch, weights, include_train_only, dtype,
-    variant. See :func:`cnncalc.backend.run.run`.
-    """
-    from .backend.run import run as _run
-
-    return _run(graph_or_spec, x, return_intermediates=return_intermediates, seed=seed, **options)
-
-
 def parse_shape(text: str) -> tuple[int, ...]:
     """``"3x224x224"`` (or ``3,224,224``) → ``(3, 224, 224)``."""
     parts = [
@@ -180,10 +116,24 @@ def parse_shape(text: str) -> tuple[int, ...]:
     return shape
 
 
-def __getattr__(name: str) -> Any:
-    """Lazy attributes: ``cnncalc.Comparison`` without importing the comparison module up front."""
-    if name == "Comparison":
-        from .comparison import Comparison
+#: Lazily imported entry points (numpy and the comparison code stay out of ``import cnncalc``):
+#: ``compare`` (:func:`cnncalc.comparison.compare`), ``Comparison``, ``verify``
+#: (:func:`cnncalc.backend.verify.verify`) and ``run`` (:func:`cnncalc.backend.run.run`).
+_LAZY = {
+    "compare": ("comparison", "compare"),
+    "Comparison": ("comparison", "Comparison"),
+    "verify": ("backend.verify", "verify"),
+    "run": ("backend.run", "run"),
+}
 
-        return Comparison
+
+def __getattr__(name: str) -> Any:
+    """Import a lazy entry point on first use (see ``_LAZY``)."""
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        value = getattr(importlib.import_module(f".{module}", __name__), attr)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'cnncalc' has no attribute {name!r}")

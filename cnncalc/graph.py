@@ -56,7 +56,6 @@ class Node:
         "out_shape",
         "trainable",
         "pos",
-        "block",
         "train_only",
         "share",
         "index",
@@ -70,7 +69,6 @@ class Node:
         out_shape: Shape,
         trainable: bool,
         pos: Pos | None,
-        block: str | None,
         train_only: bool,
         share: str | None,
         index: int,
@@ -81,7 +79,6 @@ class Node:
         self.out_shape = out_shape
         self.trainable = trainable
         self.pos = pos
-        self.block = block
         self.train_only = train_only
         self.share = share
         self.index = index
@@ -808,7 +805,6 @@ class _Builder:
             out,
             trainable,
             pos,
-            None,
             train_only,
             share,
             len(self.nodes),

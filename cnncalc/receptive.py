@@ -68,20 +68,11 @@ class ReceptiveField(NamedTuple):
         return math.ceil(lo), math.floor(hi)
 
     def to_dict(self) -> dict[str, Any]:
-        if not any(map(_frac, self.jump_x)) and not any(map(_frac, self.start_x)):
-            d: dict[str, Any] = {  # all integers (no transposed window on the path): as stored
-                "size": list(self.size_x),
-                "jump": list(self.jump_x),
-                "start": list(self.start_x),
-            }
-            if self.via is not None:
-                d["via"] = self.via
-            return d
-        d = {
-            "size": list(self.size),
-            "jump": list(self.jump),
-            "start": list(self.start),
-        }
+        if any(map(_frac, (*self.size_x, *self.jump_x, *self.start_x))):
+            size, jump, start = self.size, self.jump, self.start  # integer views of fractions
+        else:  # all integers (no transposed window on the path): as stored
+            size, jump, start = self.size_x, self.jump_x, self.start_x
+        d: dict[str, Any] = {"size": list(size), "jump": list(jump), "start": list(start)}
         if self.via is not None:
             d["via"] = self.via
         return d

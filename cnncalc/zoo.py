@@ -33,7 +33,6 @@ FAMILY_ALIASES = {
     "inception": "inception_v3",
     "inceptionv3": "inception_v3",
     "yolo": "yolov1",
-    "vit": "vit_b_16",
     "mobilenet": "mobilenet_v2",
     "mobilenetv2": "mobilenet_v2",
     "lenet": "lenet5",

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -22,6 +23,30 @@ def make_layer(type_name: str, args: dict, *in_shapes: tuple[int, ...]) -> Layer
     layer = cls(type_name, cls.normalize_args(dict(args)))
     layer.build([tuple(s) for s in in_shapes])
     return layer
+
+
+class Case(NamedTuple):
+    """A row of the layer-case tables: type, args, input shapes → output shape and counts."""
+
+    type: str
+    args: dict
+    inputs: list
+    out: tuple
+    params: int = 0
+    macs: int = 0
+    flops: int | None = None
+    buffers: int = 0
+
+
+def check_case(case: Case) -> None:
+    """Build the row's layer and compare every figure with the row's arithmetic."""
+    layer = make_layer(case.type, case.args, *case.inputs)
+    assert layer.out_shape == tuple(case.out)
+    assert param_count(layer) == case.params
+    assert buffer_count(layer) == case.buffers
+    assert layer.macs() == case.macs
+    if case.flops is not None:
+        assert layer.flops() == case.flops
 
 
 def param_count(layer: Layer) -> int:

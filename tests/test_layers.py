@@ -6,26 +6,13 @@ Adding a layer type = adding its class and at least one row here.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import pytest
 
 from cnncalc.errors import CnncalcError
 from cnncalc.layers import REGISTRY
 
-from .conftest import buffer_count, make_layer, param_count
-
-
-class Case(NamedTuple):
-    type: str
-    args: dict
-    inputs: list
-    out: tuple
-    params: int = 0
-    macs: int = 0
-    flops: int | None = None
-    buffers: int = 0
-
+from .conftest import Case, check_case, make_layer
+from .test_layers_zoo import CASES as ZOO_CASES
 
 CASES = {
     # ---- convolution ------------------------------------------------------------------------
@@ -429,35 +416,14 @@ CASES = {
 
 @pytest.mark.parametrize("case", CASES.values(), ids=list(CASES))
 def test_layer_case(case: Case):
-    layer = make_layer(case.type, case.args, *case.inputs)
-    assert layer.out_shape == tuple(case.out)
-    assert param_count(layer) == case.params
-    assert buffer_count(layer) == case.buffers
-    assert layer.macs() == case.macs
-    if case.flops is not None:
-        assert layer.flops() == case.flops
+    check_case(case)
 
 
 def test_every_registered_type_has_a_case():
     """Adding a layer type takes one class and one row: this test asks for the row."""
-    covered = {c.type for c in CASES.values()}
-    extra = (
-        getattr(__import__("tests.test_layers_zoo", fromlist=["CASES"]), "CASES", {})
-        if _has_zoo_cases()
-        else {}
-    )
-    covered |= {c.type for c in extra.values()}
-    classes_covered = {REGISTRY[t] for t in covered}
-    missing = sorted(
-        {cls.__name__ for cls in REGISTRY.values()} - {c.__name__ for c in classes_covered}
-    )
+    covered = {REGISTRY[c.type] for c in (*CASES.values(), *ZOO_CASES.values())}
+    missing = sorted({cls.__name__ for cls in REGISTRY.values()} - {c.__name__ for c in covered})
     assert not missing, f"layer classes without a row in the case table: {missing}"
-
-
-def _has_zoo_cases() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("tests.test_layers_zoo") is not None
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import buffer_count, make_layer, param_count
-from .test_layers import Case
+from .conftest import Case, check_case, make_layer
 
 # ViT-B/16 sizes: N = 197 tokens (196 patches + class token), D = 768, H = 12 heads.
 N, D, H = 197, 768, 12
@@ -81,13 +80,7 @@ CASES = {
 
 @pytest.mark.parametrize("case", CASES.values(), ids=list(CASES))
 def test_zoo_layer_case(case: Case):
-    layer = make_layer(case.type, case.args, *case.inputs)
-    assert layer.out_shape == tuple(case.out)
-    assert param_count(layer) == case.params
-    assert buffer_count(layer) == case.buffers
-    assert layer.macs() == case.macs
-    if case.flops is not None:
-        assert layer.flops() == case.flops
+    check_case(case)
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 import textwrap
@@ -29,15 +28,11 @@ from cnncalc.layers.base import Layer, Weight, prod
 
 from .conftest import ROOT, buffer_count, make_layer, param_count, run_cli
 from .test_layers import CASES
+from .test_layers_zoo import CASES as ZOO_CASES
 
 
 def _all_cases() -> dict:
-    cases = dict(CASES)
-    if importlib.util.find_spec("tests.test_layers_zoo") is not None:
-        from .test_layers_zoo import CASES as ZOO_CASES
-
-        cases.update(ZOO_CASES)
-    return cases
+    return {**CASES, **ZOO_CASES}
 
 
 def _cheapest_case_per_class() -> dict[str, tuple[str, object]]:

@@ -6,9 +6,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import typer
+
 from ..errors import CnncalcError
 
 FORMATS = ("table", "json", "csv", "markdown")
+
+# Options that mean the same in every command, declared once.
+OUTPUT = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout.")
+SET = typer.Option(None, "--set", "-s", help="Override a spec variable: name=value (repeatable).")
+VARIANT = typer.Option(None, "--variant", help="Variant of a family spec file.")
 
 
 def parse_sets(items: list[str] | None) -> dict[str, Any]:

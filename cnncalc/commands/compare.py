@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ._common import check_format, use_rich, write_output
+from ._common import OUTPUT, check_format, use_rich, write_output
 
 LAYOUTS = ("auto", "columns", "rows")
 
@@ -41,9 +41,7 @@ def compare(
     convention: str = typer.Option(
         "pytorch", "--convention", help="pytorch (BN stats are buffers) or keras."
     ),
-    output: Path = typer.Option(
-        None, "--output", "-o", help="Write to this file instead of stdout."
-    ),
+    output: Path = OUTPUT,
 ) -> None:
     """Compare models: params, MACs, FLOPs, memory, depth and shapes, with ratios to the first."""
     from .. import render_compare as rc

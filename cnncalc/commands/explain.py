@@ -6,18 +6,18 @@ from pathlib import Path
 
 import typer
 
-from ._common import parse_sets, write_output
+from ._common import OUTPUT, SET, VARIANT, parse_sets, write_output
 
 
 def explain(
     spec: str = typer.Argument(..., help="Spec file, zoo model (alexnet) or family (vgg)."),
     layer: str = typer.Option(None, "--layer", "-l", help="Only this layer (or block)."),
     input: str = typer.Option(None, "--input", "-i", help="Input shape without batch."),
-    set_: list[str] = typer.Option(None, "--set", "-s", help="Override a variable: name=value."),
-    variant: str = typer.Option(None, "--variant", help="Variant of a family spec file."),
+    set_: list[str] = SET,
+    variant: str = VARIANT,
     dtype: str = typer.Option("float32", "--dtype", help="Element type for the byte counts."),
     format: str = typer.Option("text", "--format", "-f", help="text or json."),
-    output: Path = typer.Option(None, "--output", "-o", help="Write to this file."),
+    output: Path = OUTPUT,
 ) -> None:
     """Show the arithmetic: output sizes, parameters, MACs, FLOPs, receptive field, warnings."""
     from .. import build, parse_shape

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ._common import check_format, write_output
+from ._common import OUTPUT, check_format, write_output
 
 
 def layers(
@@ -19,9 +19,7 @@ def layers(
         "-f",
         help="table (an index, or one type in full), markdown (the docs), json.",
     ),
-    output: Path = typer.Option(
-        None, "--output", "-o", help="Write to this file instead of stdout."
-    ),
+    output: Path = OUTPUT,
 ) -> None:
     """Layer types: names, arguments with defaults, shape rule and parameter/MAC/FLOP formulas."""
     from .. import reference as ref

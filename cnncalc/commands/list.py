@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from ._common import check_format, use_rich, write_output
+from ._common import OUTPUT, check_format, use_rich, write_output
 
 LIST_SORT_KEYS = ("name", "family", "year", "params", "macs")
 
@@ -18,9 +18,7 @@ def list_(
         None, "--sort", help="name, family, year, params or macs (numbers: largest first)."
     ),
     format: str = typer.Option("table", "--format", "-f", help="table, json, csv or markdown."),
-    output: Path = typer.Option(
-        None, "--output", "-o", help="Write to this file instead of stdout."
-    ),
+    output: Path = OUTPUT,
 ) -> None:
     """The model zoo: name, family, year, params, MACs, input and a one-line description."""
     from .. import render_compare as rc

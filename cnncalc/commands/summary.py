@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ._common import check_format, parse_sets, use_rich, write_output
+from ._common import OUTPUT, SET, VARIANT, check_format, parse_sets, use_rich, write_output
 
 
 def summary(
@@ -18,9 +18,7 @@ def summary(
         1, "--batch", "-b", min=1, help="Batch size (scales MACs, FLOPs, activations)."
     ),
     format: str = typer.Option("table", "--format", "-f", help="table, json, csv or markdown."),
-    set_: list[str] = typer.Option(
-        None, "--set", "-s", help="Override a spec variable: name=value (repeatable)."
-    ),
+    set_: list[str] = SET,
     depth: int = typer.Option(
         None,
         "--depth",
@@ -39,7 +37,7 @@ def summary(
     freeze: str = typer.Option(
         None, "--freeze", help="Freeze every layer up to and including this layer or block."
     ),
-    variant: str = typer.Option(None, "--variant", help="Variant of a family spec file."),
+    variant: str = VARIANT,
     rf: bool = typer.Option(
         False, "--rf", help="Add a receptive-field column: size/jump/start in input pixels."
     ),
@@ -48,9 +46,7 @@ def summary(
         "--optimizer",
         help="sgd, momentum or adam: optimizer state in the training estimate.",
     ),
-    output: Path = typer.Option(
-        None, "--output", "-o", help="Write to this file instead of stdout."
-    ),
+    output: Path = OUTPUT,
 ) -> None:
     """Per-layer output shape, parameters, MACs and FLOPs, with totals and memory."""
     from .. import analyze, parse_shape, render

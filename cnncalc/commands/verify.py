@@ -11,7 +11,7 @@ from typing import Any
 
 import typer
 
-from ._common import parse_sets
+from ._common import SET, VARIANT, parse_sets
 
 #: Show a progress bar (on a terminal) above this many multiply-accumulates: about a second.
 PROGRESS_MACS = 2_000_000_000
@@ -33,10 +33,8 @@ def verify(
         "--max-memory",
         help="Refuse to run above this estimated peak (4G, 512M; default 60% of available RAM).",
     ),
-    set_: list[str] = typer.Option(
-        None, "--set", "-s", help="Override a spec variable: name=value (repeatable)."
-    ),
-    variant: str = typer.Option(None, "--variant", help="Variant of a family spec file."),
+    set_: list[str] = SET,
+    variant: str = VARIANT,
 ) -> None:
     """Run a forward pass with NumPy (random weights) and check the analyzer's shapes and counts.
 

@@ -18,7 +18,7 @@ Counting convention (stated once here, and in the README):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, ClassVar, NamedTuple
 
 from ..errors import CnncalcError, did_you_mean
@@ -204,6 +204,22 @@ class Window(NamedTuple):
     pad_hi: Shape | None = None
     #: pooling's ceil mode (the last, partial window is kept if it starts inside the input)
     ceil_mode: bool = False
+
+    @classmethod
+    def of(
+        cls,
+        kernel: Shape,
+        stride: Shape,
+        dilation: Shape,
+        pads: tuple[tuple[int, int], ...],
+        *,
+        transposed: bool = False,
+        ceil_mode: bool = False,
+    ) -> Window:
+        """The window of a layer whose padding was resolved to ``(lo, hi)`` pairs per axis."""
+        lo = tuple(p for p, _ in pads)
+        hi = tuple(p for _, p in pads)
+        return cls(kernel, stride, dilation, lo, transposed, hi, ceil_mode)
 
 
 # --------------------------------------------------------------------------------------------
@@ -408,6 +424,3 @@ def register(cls: type[Layer]) -> type[Layer]:
 
 def get_layer_class(name: str) -> type[Layer] | None:
     return REGISTRY.get(name)
-
-
-LayerFactory = Callable[[str, dict[str, Any]], Layer]

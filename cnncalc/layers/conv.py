@@ -156,13 +156,7 @@ class Conv(Layer):
         return 2 * self.macs() + (self.out_elements if self.args["bias"] else 0)
 
     def window(self) -> Window:
-        return Window(
-            self.k,
-            self.s,
-            self.d,
-            tuple(lo for lo, _ in self.pads),
-            pad_hi=tuple(hi for _, hi in self.pads),
-        )
+        return Window.of(self.k, self.s, self.d, self.pads)
 
     def explain(self) -> list[Any]:
         """Output size per axis, then params = (∏F·C_in/g + 1)·C_out, MACs, FLOPs, numbers shown."""
@@ -362,14 +356,7 @@ class ConvTranspose(Layer):
         return 2 * self.macs() + (self.out_elements if self.args["bias"] else 0)
 
     def window(self) -> Window:
-        return Window(
-            self.k,
-            self.s,
-            self.d,
-            tuple(lo for lo, _ in self.pads),
-            transposed=True,
-            pad_hi=tuple(hi for _, hi in self.pads),
-        )
+        return Window.of(self.k, self.s, self.d, self.pads, transposed=True)
 
     def explain(self) -> list[Any]:
         """Output size per axis (PyTorch's rule), params = C_in·(C_out/g)·∏F + C_out, MACs, FLOPs."""

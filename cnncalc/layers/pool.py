@@ -45,14 +45,7 @@ class _Pool(Layer):
         return (x[0], *out)
 
     def window(self) -> Window:
-        return Window(
-            self.k,
-            self.s,
-            self.d,
-            tuple(lo for lo, _ in self.pads),
-            pad_hi=tuple(hi for _, hi in self.pads),
-            ceil_mode=self.args["ceil_mode"],
-        )
+        return Window.of(self.k, self.s, self.d, self.pads, ceil_mode=self.args["ceil_mode"])
 
     def explain(self) -> list[Any]:
         """Output size per axis (floor, or ceil with the last-window check), then FLOPs."""
