@@ -41,7 +41,7 @@ def fmt_ops(n: int) -> str:
 
 def fmt_bytes(n: int) -> str:
     """Binary units: 102760448 → '98.00 MiB'."""
-    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+    for unit, scale in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if n >= scale:
             return f"{n / scale:.2f} {unit}"
     return f"{n} B"

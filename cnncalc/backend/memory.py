@@ -24,7 +24,6 @@ __all__ = [
     "available_memory",
     "default_budget",
     "parse_size",
-    "fmt_bytes",
     "DEFAULT_SHARE",
 ]
 
@@ -152,11 +151,3 @@ def parse_size(text: str | int) -> int:
     if value <= 0:
         raise CnncalcError(f"memory size must be positive, got '{text}'")
     return value
-
-
-def fmt_bytes(n: int) -> str:
-    """Bytes in binary units: ``fmt_bytes(3 * 1024**3) == '3.00 GiB'``."""
-    for unit, size in (("TiB", 1024**4), ("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
-        if n >= size:
-            return f"{n / size:.2f} {unit}"
-    return f"{n} B"

@@ -22,7 +22,8 @@ from typing import Any
 from ..errors import CnncalcError
 from ..graph import Graph
 from ..layers.base import fmt_shape
-from .memory import default_budget, estimate_memory, fmt_bytes, parse_size
+from ..render import fmt_bytes
+from .memory import default_budget, estimate_memory, parse_size
 from .run import NodeOutcome, allocate_weights, execute, missing_forwards, random_inputs
 from .run import require_numpy as _require_numpy
 
