@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from math import prod
 from typing import Any
 
 from .checks import check_graph
@@ -105,7 +106,7 @@ def _analyze(graph: Graph, batch: int, dtype: str, convention: str) -> Report:
             t_flops += flops
             t_act += out_el * batch
     nbytes = DTYPE_BYTES[dtype]
-    in_el = sum(_prod(s) for s in graph.inputs.values()) * batch
+    in_el = sum(prod(s) for s in graph.inputs.values()) * batch
     totals = Totals(
         params=t_params,
         trainable_params=t_train,
@@ -172,10 +173,3 @@ def _rf_dict(rf: Any, cache: dict[int, Any]) -> dict[str, Any] | None:
     if d is None:
         d = cache[id(rf)] = rf.to_dict()
     return d
-
-
-def _prod(xs: Any) -> int:
-    out = 1
-    for x in xs:
-        out *= x
-    return out

@@ -20,6 +20,7 @@ Model (stated once, in the README too):
 
 from __future__ import annotations
 
+from math import prod
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -84,13 +85,6 @@ class Memory(NamedTuple):
         }
 
 
-def _elements(shape: Any) -> int:
-    n = 1
-    for d in shape:
-        n *= d
-    return n
-
-
 def liveness_peak(graph: Graph) -> tuple[int, str | None]:
     """Peak live activation elements (one sample) of an inference pass, and the layer at the peak."""
     nodes = [n for n in graph.nodes if not n.train_only]
@@ -101,7 +95,7 @@ def liveness_peak(graph: Graph) -> tuple[int, str | None]:
             last[src] = i
     for o in graph.outputs:
         last[o] = end
-    size = {name: _elements(s) for name, s in graph.inputs.items()}
+    size = {name: prod(s) for name, s in graph.inputs.items()}
     live = sum(size.values())
     alive = set(size)
     for name in list(alive):
@@ -139,12 +133,12 @@ def estimate_memory(
 ) -> Memory:
     """Memory figures of a graph (see the module docstring for the model)."""
     b = bytes_per_element * batch
-    inputs = sum(_elements(s) for s in graph.inputs.values())
+    inputs = sum(prod(s) for s in graph.inputs.values())
     act = 0
     saved = inputs
     largest = inputs
     for n in graph.nodes:
-        e = _elements(n.out_shape)
+        e = prod(n.out_shape)
         saved += e
         largest = max(largest, e)
         if not n.train_only:

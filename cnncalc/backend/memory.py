@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from typing import Any
+from math import prod
 
 from ..errors import CnncalcError
 from ..graph import Graph
@@ -44,13 +44,6 @@ class MemoryEstimate:
     total_bytes: int
 
 
-def _prod(xs: Any) -> int:
-    out = 1
-    for x in xs:
-        out *= x
-    return out
-
-
 def estimate_memory(
     graph: Graph,
     *,
@@ -66,14 +59,14 @@ def estimate_memory(
         for x in n.inputs:
             last_use[x] = i
     keep = set(graph.outputs)
-    live = {name: _prod(s) * batch for name, s in graph.inputs.items()}
+    live = {name: prod(s) * batch for name, s in graph.inputs.items()}
     weights = 0
     for n in graph.nodes:
         if n.share is None:
             weights += sum(w.size for w in n.layer.weights())
     peak, peak_at = sum(live.values()), next(iter(graph.inputs))
     for i, n in enumerate(nodes):
-        out = _prod(n.out_shape) * batch
+        out = prod(n.out_shape) * batch
         ws = getattr(n.layer, "forward_workspace", None)
         work = ws() * batch if ws is not None else out
         now = sum(live.values()) + out + work
