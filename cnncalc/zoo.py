@@ -70,15 +70,14 @@ def _load(path: str) -> Spec:
 
 
 def _from_file(path: Path, requested: str, alias_note: str | None) -> Resolved:
+    """The spec in ``path`` at the variant named ``requested``, else at its canonical member."""
     spec = _load(str(path))
-    if spec.variants and spec.default_variant:
-        v = spec.default_variant
-        note = alias_note or (
-            f"{requested} → {v} (the family's canonical member)" if v != requested else None
-        )
-        return Resolved(spec, v, note)
     if requested in spec.variants:
         return Resolved(spec, requested, alias_note)
+    if spec.default_variant:
+        v = spec.default_variant
+        note = alias_note or f"{requested} → {v} (the family's canonical member)"
+        return Resolved(spec, v, note)
     return Resolved(spec, None, alias_note)
 
 
@@ -104,15 +103,7 @@ def resolve(source: Any) -> Resolved:
     files = _files()
     by_stem = {f.stem: f for f in files}
     if name in by_stem:
-        res = _from_file(by_stem[name], name, note)
-        if (
-            res.variant is None
-            or res.variant == name
-            or not res.spec.variants
-            or name not in res.spec.variants
-        ):
-            return res
-        return Resolved(res.spec, name, note)
+        return _from_file(by_stem[name], name, note)
     for stem in sorted(by_stem, key=len, reverse=True):
         if name.startswith(stem):
             spec = _load(str(by_stem[stem]))
