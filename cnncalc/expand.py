@@ -74,6 +74,17 @@ class _Scope:
         self.top = top
 
 
+def _flow(v: Any) -> str:
+    """A value as YAML flow text, for showing a fixed entry in a hint."""
+    if isinstance(v, list):
+        return "[" + ", ".join(_flow(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}: {_flow(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return short(v, 40) if not isinstance(v, str) else v
+
+
 class _Plan(NamedTuple):
     item: Any
     type: str
@@ -158,11 +169,45 @@ class _Builder(GraphWiring):
         if isinstance(v, str) and (v in self.spec.blocks or v in REGISTRY):
             return v
         known = list(REGISTRY) + list(self.spec.blocks)
-        raise self._err(
-            f"unknown layer type '{t}'",
-            pos,
-            hint=did_you_mean(t, known, "layer types and blocks") + " (see `cnncalc layers`)",
-        )
+        if t in scope.vars:  # a parameter or variable used as the type: its value is wrong
+            return self._unknown_type(
+                v,
+                f"'{t}' = {short(v)} is not a layer type or block (the type comes from the "
+                f"{'block parameter' if not scope.top else 'variable'} '{t}')",
+                pos,
+                known,
+            )
+        return self._unknown_type(t, f"unknown layer type '{t}'", pos, known)
+
+    def _unknown_type(self, word: Any, message: str, pos: Pos | None, known: list[str]) -> str:
+        """Refuse a type: the closest known names (not an alphabetical list) and where all are."""
+        import difflib
+
+        close = difflib.get_close_matches(str(word), sorted(set(known)), n=4, cutoff=0.5)
+        if not close:  # 'RE' → relu: a prefix or an abbreviation
+            low = str(word).lower()
+            close = [k for k in sorted(set(known)) if low and k.startswith(low)][:4]
+        where = f"`cnncalc layers` lists all {len(REGISTRY)} layer types"
+        hint = "did you mean " + " or ".join(f"'{c}'" for c in close) + "? " if close else ""
+        raise self._err(message, pos, hint=hint + where)
+
+    def _check_entry_keys_in_args(self, plan: _Plan, rtype: str) -> None:
+        """``conv2d: {kernel_size: 3, name: c1}``: an entry key written among the arguments."""
+        block = self.spec.blocks.get(rtype)
+        accepted = block.params if block is not None else REGISTRY[rtype].ARGS
+        for key in plan.args:
+            if key in ENTRY_KEYS and key not in accepted:
+                rest = ", ".join(f"{k}: {_flow(v)}" for k, v in plan.args.items() if k != key)
+                fixed = f"'- {plan.type}: {{{rest}}}'" if rest else f"'- {plan.type}:'"
+                raise self._err(
+                    f"'{key}' is an entry key, not an argument of '{rtype}'",
+                    plan.args.where(key),
+                    plan.name,
+                    rtype,
+                    hint=f"write it beside the layer type, not inside its arguments: {fixed} and "
+                    f"on the next line, aligned with '{plan.type}', '{key}: {_flow(plan.args[key])}'"
+                    f" (entry keys: {', '.join(ENTRY_KEYS)})",
+                )
 
     def _ref(self, ref: Any, scope: _Scope, pos: Pos | None, owner: str | None) -> str:
         if not isinstance(ref, str):
@@ -302,6 +347,7 @@ class _Builder(GraphWiring):
             share = self._ref(share, scope, meta.where("share"), name)
 
         rtype = self._resolve_type(t, scope, pos)
+        self._check_entry_keys_in_args(plan, rtype)
         repeated = "repeat" in meta
         count = 1
         if repeated:
@@ -319,10 +365,10 @@ class _Builder(GraphWiring):
                     name,
                     t,
                 )
-        if name is None:
-            k = scope.counts.get(t, 0) + 1
-            scope.counts[t] = k
-            base = f"{t}_{k}"
+        if name is None:  # auto-names use the resolved type: relu_1, not act_1
+            k = scope.counts.get(rtype, 0) + 1
+            scope.counts[rtype] = k
+            base = f"{rtype}_{k}"
         else:
             base = name
             if base in scope.names:
