@@ -7,7 +7,7 @@ from typing import Any
 
 from .checks import check_graph
 from .errors import CnncalcError, did_you_mean
-from .graph import Graph, gc_paused
+from .graph import MAX_TOTAL, Graph, gc_paused
 from .memory import estimate_memory
 from .receptive import receptive_fields
 from .report import DTYPE_BYTES, LayerRow, Report, Totals
@@ -107,6 +107,15 @@ def _analyze(graph: Graph, batch: int, dtype: str, convention: str) -> Report:
             t_act += out_el * batch
     nbytes = DTYPE_BYTES[dtype]
     in_el = sum(prod(s) for s in graph.inputs.values()) * batch
+    _check_totals(
+        graph.name,
+        batch,
+        params=t_params + t_buf,
+        MACs=t_macs,
+        FLOPs=t_flops,
+        activations=t_act,
+        bytes=(in_el + t_params + t_buf + t_act) * nbytes,
+    )
     totals = Totals(
         params=t_params,
         trainable_params=t_train,
@@ -162,6 +171,17 @@ def _analyze(graph: Graph, batch: int, dtype: str, convention: str) -> Report:
         warnings=tuple(w.to_dict() for w in warnings),
         memory=memory,
     )
+
+
+def _check_totals(name: str, batch: int, **totals: int) -> None:
+    """Refuse totals above 2⁵³: a JSON reader (float64) would no longer hold them exactly."""
+    for what, v in totals.items():
+        if v > MAX_TOTAL:
+            raise CnncalcError(
+                f"{name}: {what} total {v:,} is above the limit of 2⁵³ = {MAX_TOTAL:,} "
+                "(figures beyond it are not exact in JSON)",
+                hint=f"a smaller batch ({batch} now) or input" if batch > 1 else "a smaller input",
+            )
 
 
 def _rf_dict(rf: Any, cache: dict[int, Any]) -> dict[str, Any] | None:

@@ -25,6 +25,7 @@ from .graph import (
     Graph,
     GraphWiring,
     Pos,
+    check_axes,
 )
 from .layers import REGISTRY
 from .layers.base import Shape
@@ -756,6 +757,7 @@ def expand_spec(
         shape = tuple(input_shape)
         if not shape or any(isinstance(d, bool) or not isinstance(d, int) or d <= 0 for d in shape):
             raise CnncalcError(f"input shape must be positive integers, got {list(shape)}")
+        check_axes(shape, "the input")
         inputs[first] = shape
     _static_count(spec, env)
     b = _Builder(spec, env)

@@ -33,6 +33,9 @@ __all__ = [
     "MAX_REPEAT",
     "MAX_BLOCK_DEPTH",
     "MAX_STEPS",
+    "MAX_AXIS",
+    "MAX_TOTAL",
+    "check_axes",
 ]
 
 #: Bounds on expansion, so that a small hostile spec (a block repeated 10**6 times that repeats
@@ -43,6 +46,30 @@ MAX_LAYERS = 250_000  # the CLI needs ~1-5 KB per layer (JSON); real networks ha
 MAX_REPEAT = MAX_LAYERS
 MAX_BLOCK_DEPTH = 64
 MAX_STEPS = 2 * MAX_LAYERS  # entries visited (skipped ones and repeat instances included)
+#: Largest size of one axis (int32, what frameworks index tensors with) and largest total
+#: (params, MACs, FLOPs, elements): 2**53 is the largest integer a JSON reader (a float64)
+#: holds exactly, so every figure cnncalc prints stays exact for its consumers.
+MAX_AXIS = 2**31 - 1
+MAX_TOTAL = 2**53
+
+
+def check_axes(shape: Shape, what: str) -> None:
+    """Refuse a shape with an axis above :data:`MAX_AXIS` or more than :data:`MAX_TOTAL` elements."""
+    for d in shape:
+        if d > MAX_AXIS:
+            raise CnncalcError(
+                f"{what} has an axis of {d:,}, above the limit of 2³¹ − 1 = {MAX_AXIS:,}",
+                hint="sizes are per axis, batch excluded: [channels, height, width]",
+            )
+    n = 1
+    for d in shape:
+        n *= d
+    if n > MAX_TOTAL:
+        raise CnncalcError(
+            f"{what} {fmt_shape(shape)} has {n:,} elements, above the limit of 2⁵³ "
+            f"= {MAX_TOTAL:,} (figures beyond it are not exact in JSON)"
+        )
+
 
 Pos = tuple[int, int]
 
@@ -241,6 +268,8 @@ class GraphWiring:
                     except TypeError:  # an unhashable argument value: no sharing
                         pass
             out = layer.out_shape
+            if layer.out_elements > MAX_TOTAL or max(out, default=0) > MAX_AXIS:
+                check_axes(out, "the output")
         except CnncalcError as err:
             line, col = _arg_pos(err, raw_args) or pos or (None, None)
             raise err.locate(

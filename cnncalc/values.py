@@ -113,6 +113,9 @@ def _shape_value(raw: Any, env: Mapping[str, Any], what: str, spec: Any, pos: Po
                     hint="shapes exclude the batch: [channels, height, width]",
                 )
             out.append(int(d))
+        from .graph import check_axes
+
+        check_axes(tuple(out), what)
         return tuple(out)
     except CnncalcError as err:
         line, col = pos or (None, None)

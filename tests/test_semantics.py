@@ -79,3 +79,32 @@ def test_multiply_error_has_no_residual_advice(tmp_path: Path) -> None:
     assert "residual" not in msg and "projection" not in msg
     add = error_of(tmp_path, text.replace("multiply", "add"))
     assert "a residual add needs a projection shortcut" in add
+
+
+# -- 27: axes above 2³¹ − 1 and totals above 2⁵³ are refused; P and E units ---------------------------
+def test_huge_axis_refused(tmp_path: Path) -> None:
+    msg = error_of(tmp_path, "input: [3, 99999999999999999999, 224]\nlayers:\n  - relu\n")
+    assert "net.yaml:1:" in msg and f"{2**31 - 1:,}" in msg
+    with pytest.raises(CnncalcError, match="2³¹ − 1"):
+        cnncalc.analyze("lenet5", (1, 2**31, 1))
+    # 2³¹ − 1 itself is allowed
+    assert cnncalc.analyze(
+        spec_file(tmp_path, "input: [1, 2147483647]\nlayers:\n  - relu\n")
+    ).totals.activations == 2**31 - 1
+
+
+def test_total_above_2_53_refused(tmp_path: Path) -> None:
+    # 3 → 2,000,000 channels, 1×1 kernel, 60000×60000: 2e6·3·3.6e9 = 2.16e16 MACs > 2⁵³ ≈ 9.007e15
+    text = "input: [3, 60000, 60000]\nlayers:\n  - conv2d: {out_channels: 2000000, kernel_size: 1}\n"
+    msg = error_of(tmp_path, text)
+    assert f"MACs total {2_000_000 * 3 * 60000 * 60000:,}" in msg and f"{2**53:,}" in msg
+    # resnet50: 4,089,184,256 MACs (torchvision) × 2²² = 1.7e16 > 2⁵³
+    with pytest.raises(CnncalcError, match="smaller batch"):
+        cnncalc.analyze("resnet50", batch=2**22)
+
+
+def test_peta_and_exa_units() -> None:
+    from cnncalc.render import fmt_ops
+
+    assert fmt_ops(1_547_026_432_000_000) == "1.547 P"
+    assert fmt_ops(2 * 10**18) == "2.000 E"
