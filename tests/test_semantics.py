@@ -88,14 +88,19 @@ def test_huge_axis_refused(tmp_path: Path) -> None:
     with pytest.raises(CnncalcError, match="2³¹ − 1"):
         cnncalc.analyze("lenet5", (1, 2**31, 1))
     # 2³¹ − 1 itself is allowed
-    assert cnncalc.analyze(
-        spec_file(tmp_path, "input: [1, 2147483647]\nlayers:\n  - relu\n")
-    ).totals.activations == 2**31 - 1
+    assert (
+        cnncalc.analyze(
+            spec_file(tmp_path, "input: [1, 2147483647]\nlayers:\n  - relu\n")
+        ).totals.activations
+        == 2**31 - 1
+    )
 
 
 def test_total_above_2_53_refused(tmp_path: Path) -> None:
     # 3 → 2,000,000 channels, 1×1 kernel, 60000×60000: 2e6·3·3.6e9 = 2.16e16 MACs > 2⁵³ ≈ 9.007e15
-    text = "input: [3, 60000, 60000]\nlayers:\n  - conv2d: {out_channels: 2000000, kernel_size: 1}\n"
+    text = (
+        "input: [3, 60000, 60000]\nlayers:\n  - conv2d: {out_channels: 2000000, kernel_size: 1}\n"
+    )
     msg = error_of(tmp_path, text)
     assert f"MACs total {2_000_000 * 3 * 60000 * 60000:,}" in msg and f"{2**53:,}" in msg
     # resnet50: 4,089,184,256 MACs (torchvision) × 2²² = 1.7e16 > 2⁵³
