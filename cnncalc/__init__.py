@@ -43,18 +43,29 @@ __all__ = [
 
 def build(
     source: str | Path | dict[str, Any],
-    input_shape: tuple[int, ...] | list[int] | str | None = None,
+    input_shape: tuple[int, ...] | list[int] | str | dict[str, Any] | None = None,
     *,
     variant: str | None = None,
     variables: dict[str, Any] | None = None,
     freeze: str | None = None,
+    channels_last_ok: bool = False,
 ) -> Graph:
-    """Build the layer graph of a spec (path, zoo name, family name or dict)."""
+    """Build the layer graph of a spec (path, zoo name, family name or dict).
+
+    ``input_shape``: ``(3, 64, 64)`` or ``"3x64x64"`` for the first input; ``"mask=1x32x32"`` or
+    ``{"mask": (1, 32, 32)}`` for named inputs. A shape that looks channels-last
+    (``224x224x3``) is refused unless ``channels_last_ok``."""
     from .zoo import resolve
 
     res = resolve(source)
-    shape = parse_shape(input_shape) if isinstance(input_shape, str) else input_shape
-    graph = build_graph(res.spec, variant or res.variant, shape, variables or {})
+    shape = parse_inputs(input_shape) if isinstance(input_shape, str) else input_shape
+    graph = build_graph(
+        res.spec,
+        variant or res.variant,
+        shape,
+        variables or {},
+        channels_last_ok=channels_last_ok,
+    )
     if freeze:
         graph.freeze(freeze)
     if res.note:
@@ -69,17 +80,21 @@ def analyze(
     variant: str | None = None,
     batch: int = 1,
     dtype: str = "float32",
-    convention: str = "pytorch",
+    convention: str | None = None,
     freeze: str | None = None,
     variables: dict[str, Any] | None = None,
+    warn: str | None = None,
+    channels_last_ok: bool = False,
     **more_variables: Any,
 ) -> Report:
     """Analyze a spec: per-layer shapes, parameters, buffers, MACs, FLOPs and memory.
 
     ``source`` is a spec path, a zoo model or family name (``"resnet50"``, ``"vgg"``), a dict
     with the spec's content, or a built :class:`Graph`. ``input_shape`` overrides the first
-    input (``(3, 299, 299)`` or ``"3x299x299"``, batch excluded). Extra keyword arguments set
-    spec variables (``num_classes=10``).
+    input (``(3, 299, 299)`` or ``"3x299x299"``, batch excluded; ``"mask=1x32x32"`` a named one).
+    Extra keyword arguments set spec variables (``num_classes=10``). ``convention`` None is the
+    spec's own (pytorch unless it says ``convention: keras``); ``warn``: ``"none"``, ``"all"`` or
+    codes (default: all but the spec's ``expected_warnings``).
     """
     from .analysis import analyze_graph
 
@@ -92,8 +107,26 @@ def analyze(
             variant=variant,
             variables={**(variables or {}), **more_variables},
             freeze=freeze,
+            channels_last_ok=channels_last_ok,
         )
-    return analyze_graph(graph, batch=batch, dtype=dtype, convention=convention)
+    return analyze_graph(graph, batch=batch, dtype=dtype, convention=convention, warn=warn)
+
+
+def parse_inputs(text: str) -> tuple[int, ...] | dict[str, tuple[int, ...]]:
+    """``"3x224x224"`` → a shape; ``"mask=1x32x32"`` (several separated by spaces or ``;``) →
+    ``{"mask": (1, 32, 32)}``: named inputs of a multi-input spec."""
+    if "=" not in text:
+        return parse_shape(text)
+    out: dict[str, tuple[int, ...]] = {}
+    for part in text.replace(";", " ").split():
+        name, _, shape = part.partition("=")
+        if not name.isidentifier() or not shape:
+            raise CnncalcError(
+                f"cannot read the input '{part}'",
+                hint="write a shape (3x224x224) or name=shape (mask=1x32x32)",
+            )
+        out[name] = parse_shape(shape)
+    return out
 
 
 def parse_shape(text: str) -> tuple[int, ...]:

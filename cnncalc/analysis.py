@@ -5,7 +5,7 @@ from __future__ import annotations
 from math import prod
 from typing import Any
 
-from .checks import check_graph
+from .checks import check_graph, select_warnings
 from .errors import CnncalcError, did_you_mean
 from .graph import MAX_TOTAL, Graph, gc_paused
 from .memory import estimate_memory
@@ -20,14 +20,29 @@ CONVENTIONS = ("pytorch", "keras")
 
 
 def analyze_graph(
-    graph: Graph, *, batch: int = 1, dtype: str = "float32", convention: str = "pytorch"
+    graph: Graph,
+    *,
+    batch: int = 1,
+    dtype: str = "float32",
+    convention: str | None = None,
+    warn: str | None = None,
 ) -> Report:
-    """Count every layer of a built graph. Totals are sums of the rows."""
+    """Count every layer of a built graph. Totals are sums of the rows.
+
+    ``convention`` None: the spec's own (``convention: keras``), else pytorch. ``warn``: None
+    shows every warning but the spec's ``expected_warnings``; ``"none"``, ``"all"`` or codes
+    ``"uncovered,param_share"`` (see :mod:`cnncalc.checks`)."""
+    from .checks import parse_warn
+
+    if convention is None:
+        convention = str(graph.meta.get("convention") or "pytorch")
     with gc_paused():
-        return _analyze(graph, batch, dtype, convention)
+        return _analyze(graph, batch, dtype, convention, parse_warn(warn))
 
 
-def _analyze(graph: Graph, batch: int, dtype: str, convention: str) -> Report:
+def _analyze(
+    graph: Graph, batch: int, dtype: str, convention: str, warn: frozenset[str] | None
+) -> Report:
     if convention not in CONVENTIONS:
         raise CnncalcError(
             f"unknown convention '{convention}'", hint=did_you_mean(convention, CONVENTIONS)
@@ -145,7 +160,17 @@ def _analyze(graph: Graph, batch: int, dtype: str, convention: str) -> Report:
         notes.append(
             "Keras convention: batch-norm moving statistics counted as non-trainable params"
         )
-    warnings = check_graph(graph, {r.name: r.params for r in rows})
+    warnings, hidden = select_warnings(
+        check_graph(graph, {r.name: r.params for r in rows}),
+        warn,
+        graph.meta.get("expected_warnings"),
+    )
+    if hidden:
+        codes = ", ".join(dict.fromkeys(w.code for w in hidden))
+        notes.append(
+            f"{len(hidden)} warning{'s' if len(hidden) > 1 else ''} the design intends not shown "
+            f"(the spec's expected_warnings: {codes}; --warn all shows them)"
+        )
     memory = estimate_memory(
         graph,
         batch=batch,

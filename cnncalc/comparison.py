@@ -134,6 +134,7 @@ class ModelRecord:
         }
         if self.resolved:
             d["resolved"] = self.resolved
+        d["warnings"] = list(self.report.warnings) if self.report is not None else []
         if stages:
             d["stages"] = [s.to_dict() for s in self.stages]
         return d
@@ -155,6 +156,15 @@ class Comparison:
     def base(self) -> ModelRecord:
         return next(m for m in self.models if m.baseline)
 
+    def warning_lines(self) -> list[str]:
+        """'warning [code] model: layer: message' for every model (params_depend_on_input, …)."""
+        return [
+            f"warning [{w['code']}] {m.name}: {w['layer']}: {w['message']}"
+            for m in self.models
+            if m.report is not None
+            for w in m.report.warnings
+        ]
+
     def stage_keys(self) -> list[str]:
         """The stage keys of every model merged into one order (for the side-by-side table)."""
         return merge_orders([[s.key for s in m.stages] for m in self.models])
@@ -169,9 +179,11 @@ def compare(
     *,
     batch: int = 1,
     dtype: str = "float32",
-    convention: str = "pytorch",
+    convention: str | None = None,
     sort: str | None = None,
     reverse: bool = False,
+    warn: str | None = None,
+    channels_last_ok: bool = False,
 ) -> Comparison:
     """Analyze each model and line them up against the first one (the baseline).
 
@@ -181,14 +193,14 @@ def compare(
     naming the model and the failing layer. ``sort`` orders the records by a metric
     (descending; ``name`` ascending; ``reverse`` flips); ratios stay relative to the baseline.
     """
-    from . import analyze, parse_shape
+    from . import analyze, parse_inputs
 
     if isinstance(sources, (str, Path, dict)) or not sources:
         raise CnncalcError(
             f"compare needs a list of models, got {sources!r}",
             hint="e.g. cnncalc.compare(['resnet50', 'vgg16'])",
         )
-    shape = parse_shape(input_shape) if isinstance(input_shape, str) else input_shape
+    shape = parse_inputs(input_shape) if isinstance(input_shape, str) else input_shape
     if sort is not None and sort not in SORT_KEYS:
         raise CnncalcError(
             f"unknown sort key '{sort}'",
@@ -202,14 +214,32 @@ def compare(
             reports.append((label, src))
             continue
         try:
-            rep = analyze(src, shape, batch=batch, dtype=dtype, convention=convention)
+            rep = analyze(
+                src,
+                shape,
+                batch=batch,
+                dtype=dtype,
+                convention=convention,
+                warn=warn,
+                channels_last_ok=channels_last_ok,
+            )
         except CnncalcError as err:
-            if shape is None:
+            if shape is None or " cannot take the input " in err.message:
                 raise
-            raise CnncalcError(
-                f"{label} cannot take the input {'x'.join(map(str, shape))}: {err}"
-            ) from None
+            given = shape if isinstance(shape, dict) else "x".join(map(str, shape))
+            raise CnncalcError(f"{label} cannot take the input {given}: {err}") from None
         reports.append((label, rep))
+    if convention is None:
+        # one convention for every column: the models' own when they agree, else pytorch
+        own = {rep.convention for _, rep in reports}
+        convention = own.pop() if len(own) == 1 else "pytorch"
+        reports = [
+            (label, rep)
+            if rep.convention == convention or isinstance(src, Report)
+            else (label, analyze(src, shape, batch=batch, dtype=dtype, convention=convention,
+                                 warn=warn, channels_last_ok=channels_last_ok))
+            for src, (label, rep) in zip(sources, reports)
+        ]  # fmt: skip
 
     base_rep = reports[0][1]
     base_depth = depth_of(base_rep)

@@ -135,6 +135,8 @@ class Graph:
     by_name: dict[str, Node] = field(default_factory=dict)
     #: block-instance and repeat-group names → what they are ("bottleneck", "bottleneck ×3")
     groups: dict[str, str] = field(default_factory=dict)
+    #: warnings found while building (cnncalc.checks.Warning_: params_depend_on_input)
+    warnings: list[Any] = field(default_factory=list)
 
     def shape_of(self, name: str) -> Shape:
         if name in self.inputs:
@@ -325,11 +327,17 @@ def gc_paused() -> Iterator[None]:
 def build_graph(
     spec: Spec,
     variant: str | None = None,
-    input_shape: Shape | list[int] | None = None,
+    input_shape: Shape | list[int] | Mapping[str, Any] | None = None,
     overrides: Mapping[str, Any] | None = None,
+    *,
+    channels_last_ok: bool = False,
 ) -> Graph:
-    """Build the layer graph of ``spec`` (optionally one variant, another input, variable overrides)."""
+    """Build the layer graph of ``spec`` (optionally one variant, another input, variable overrides).
+
+    ``input_shape`` overrides the first input, or named inputs given as ``{name: shape}``; the
+    variables an input is written in follow it (:func:`cnncalc.expand.expand_spec`).
+    """
     from .expand import expand_spec
 
     with gc_paused():
-        return expand_spec(spec, variant, input_shape, overrides)
+        return expand_spec(spec, variant, input_shape, overrides, channels_last_ok=channels_last_ok)

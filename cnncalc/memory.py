@@ -13,9 +13,15 @@ Model (stated once, in the README too):
   ``peak_inference_total_bytes`` adds them). Kernel workspace (im2col buffers) is not counted.
 * **Training** (one step, batch as given): weights and buffers + one gradient per trainable
   parameter + optimizer state (SGD 0, momentum 1, Adam 2 tensors per trainable parameter) +
-  every activation kept for the backward pass (the input and all layer outputs, train-only
-  layers included) + the gradient buffers of the largest layer's output and input during the
-  backward pass (2 × the largest activation).
+  the activations kept for the backward pass + the gradient buffers of the largest layer's
+  output and input during the backward pass (2 × the largest kept activation).
+  **Kept activations**: the backward pass runs through every layer that has trainable
+  parameters and every layer after one (downstream in the graph: the gradient reaches a
+  trainable layer through them); each of those layers keeps its inputs and its output.
+  Layers before the first trainable one (a frozen backbone, ``--freeze layer4``) run as in
+  inference and keep nothing. With nothing frozen this is the input and every layer output
+  (train-only layers included). The activation term is at least the inference peak: the
+  frozen layers still run forward.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 if TYPE_CHECKING:  # pragma: no cover
     from .graph import Graph
 
-__all__ = ["Memory", "estimate_memory", "OPTIMIZER_STATES", "liveness_peak"]
+__all__ = ["Memory", "estimate_memory", "OPTIMIZER_STATES", "liveness_peak", "saved_for_backward"]
 
 #: optimizer state tensors per trainable parameter
 OPTIMIZER_STATES = {"sgd": 0, "momentum": 1, "adam": 2}
@@ -55,13 +61,16 @@ class Memory(NamedTuple):
         return OPTIMIZER_STATES[optimizer] * self.gradient_bytes
 
     def training_bytes(self, optimizer: str = "adam") -> int:
-        """Weights + gradients + optimizer state + saved activations + backward workspace."""
+        """Weights + gradients + optimizer state + the larger of (saved activations + backward
+        workspace) and the inference peak (a frozen backbone still runs forward)."""
         return (
             self.weights_bytes
             + self.gradient_bytes
             + self.optimizer_bytes(optimizer)
-            + self.saved_activation_bytes
-            + self.backward_workspace_bytes
+            + max(
+                self.saved_activation_bytes + self.backward_workspace_bytes,
+                self.peak_inference_bytes,
+            )
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -121,6 +130,27 @@ def liveness_peak(graph: Graph) -> tuple[int, str | None]:
     return peak, peak_at
 
 
+def saved_for_backward(graph: Graph) -> tuple[int, int]:
+    """(elements kept for the backward pass, the largest of those tensors), one sample.
+
+    The layers the backward pass runs through: those with trainable parameters and every layer
+    downstream of one. Each keeps its inputs and its output (each tensor counted once)."""
+    trains: dict[int, bool] = {}
+    on_path: set[str] = set()
+    kept: dict[str, int] = {}
+    for n in graph.nodes:
+        t = trains.get(id(n.layer))
+        if t is None:
+            t = trains[id(n.layer)] = any(w.kind == "param" for w in n.layer.weights())
+        if (n.trainable and t) or any(i in on_path for i in n.inputs):
+            on_path.add(n.name)
+            kept[n.name] = n.layer.out_elements
+            for i in n.inputs:
+                if i not in kept:
+                    kept[i] = prod(graph.shape_of(i))
+    return sum(kept.values()), max(kept.values(), default=0)
+
+
 def estimate_memory(
     graph: Graph,
     *,
@@ -135,14 +165,10 @@ def estimate_memory(
     b = bytes_per_element * batch
     inputs = sum(prod(s) for s in graph.inputs.values())
     act = 0
-    saved = inputs
-    largest = inputs
     for n in graph.nodes:
-        e = prod(n.out_shape)
-        saved += e
-        largest = max(largest, e)
         if not n.train_only:
-            act += e
+            act += prod(n.out_shape)
+    saved, largest = saved_for_backward(graph)
     peak, peak_at = liveness_peak(graph)
     return Memory(
         dtype=dtype,

@@ -120,6 +120,7 @@ def header_lines(c: Comparison) -> list[str]:
         f"(×) = ratio to {c.baseline}" + (f"; sorted by {c.sort}" if c.sort else ""),
     ]
     lines += [f"resolved: {m.resolved}" for m in c.models if m.resolved]
+    lines += c.warning_lines()
     return lines
 
 
@@ -401,6 +402,7 @@ def compare_markdown(c: Comparison, stages: bool = False) -> str:
         f"**{c.baseline}**."
     )
     out += [f"Resolved: {m.resolved}." for m in c.models if m.resolved]
+    out += [f"{line}." for line in c.warning_lines()]
     out.append(DEPTH_NOTE)
     out.append("")
     if stages:

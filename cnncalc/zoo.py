@@ -81,20 +81,23 @@ def _from_file(path: Path, requested: str, alias_note: str | None) -> Resolved:
     return Resolved(spec, None, alias_note)
 
 
+def _own_default(spec: Spec) -> Resolved:
+    """A spec given by path or content: its ``default_variant`` applies, as for zoo names."""
+    return Resolved(spec, spec.default_variant)
+
+
 def resolve(source: Any) -> Resolved:
     """Resolve a path, a dict, a zoo model name or a family name to a spec (and variant)."""
     if isinstance(source, Spec):
-        return Resolved(source, None)
-    if isinstance(source, dict):
-        return Resolved(read_spec(source), None)
-    if isinstance(source, Path):
-        return Resolved(read_spec(source), None)
+        return _own_default(source)
+    if isinstance(source, (dict, Path)):
+        return _own_default(read_spec(source))
     if not isinstance(source, str) or not source:
         raise CnncalcError(f"expected a spec path, a zoo name or a dict, got {source!r}")
     p = Path(source)
     looks_like_path = source.endswith((".yaml", ".yml")) or "/" in source or "\\" in source
     if p.exists() or looks_like_path:
-        return Resolved(read_spec(p), None)
+        return _own_default(read_spec(p))
     name = source.lower()
     note = None
     if name in FAMILY_ALIASES:

@@ -16,6 +16,23 @@ FORMATS = ("table", "json", "csv", "markdown")
 OUTPUT = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout.")
 SET = typer.Option(None, "--set", "-s", help="Override a spec variable: name=value (repeatable).")
 VARIANT = typer.Option(None, "--variant", help="Variant of a family spec file.")
+WARN = typer.Option(
+    None,
+    "--warn",
+    help="Warnings to show: none, all, or codes (uncovered,param_share,…). Default: all but "
+    "those the spec expects (expected_warnings).",
+)
+CHANNELS_LAST_OK = typer.Option(
+    False,
+    "--channels-last-ok",
+    help="Keep an input like 224x224x3 as given (otherwise refused as channels-last).",
+)
+CONVENTION = typer.Option(
+    None,
+    "--convention",
+    help="pytorch (BN stats are buffers) or keras (non-trainable params). Default: the "
+    "spec's own (convention: keras), else pytorch.",
+)
 
 
 def parse_sets(items: list[str] | None) -> dict[str, Any]:

@@ -6,7 +6,15 @@ from pathlib import Path
 
 import typer
 
-from ._common import OUTPUT, check_format, use_rich, write_output
+from ._common import (
+    CHANNELS_LAST_OK,
+    CONVENTION,
+    OUTPUT,
+    WARN,
+    check_format,
+    use_rich,
+    write_output,
+)
 
 LAYOUTS = ("auto", "columns", "rows")
 
@@ -38,9 +46,9 @@ def compare(
     ),
     bars: bool = typer.Option(True, "--bars/--no-bars", help="Bar charts of params and MACs."),
     dtype: str = typer.Option("float32", "--dtype", help="Element type for memory sizes."),
-    convention: str = typer.Option(
-        "pytorch", "--convention", help="pytorch (BN stats are buffers) or keras."
-    ),
+    convention: str = CONVENTION,
+    warn: str = WARN,
+    channels_last_ok: bool = CHANNELS_LAST_OK,
     output: Path = OUTPUT,
 ) -> None:
     """Compare models: params, MACs, FLOPs, memory, depth and shapes, with ratios to the first."""
@@ -54,7 +62,15 @@ def compare(
             f"unknown layout '{layout}'", hint=did_you_mean(layout, LAYOUTS, "layouts")
         )
     c = run_compare(
-        models, input, batch=batch, dtype=dtype, convention=convention, sort=sort, reverse=reverse
+        models,
+        input,
+        batch=batch,
+        dtype=dtype,
+        convention=convention,
+        sort=sort,
+        reverse=reverse,
+        warn=warn,
+        channels_last_ok=channels_last_ok,
     )
     if format == "json":
         write_output(rc.compare_json(c, stages), output)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ._common import OUTPUT, SET, VARIANT, parse_sets, write_output
+from ._common import CHANNELS_LAST_OK, OUTPUT, SET, VARIANT, WARN, parse_sets, write_output
 
 
 def explain(
@@ -17,10 +17,12 @@ def explain(
     variant: str = VARIANT,
     dtype: str = typer.Option("float32", "--dtype", help="Element type for the byte counts."),
     format: str = typer.Option("text", "--format", "-f", help="text or json."),
+    warn: str = WARN,
+    channels_last_ok: bool = CHANNELS_LAST_OK,
     output: Path = OUTPUT,
 ) -> None:
     """Show the arithmetic: output sizes, parameters, MACs, FLOPs, receptive field, warnings."""
-    from .. import build, parse_shape
+    from .. import build, parse_inputs
     from ..errors import CnncalcError, did_you_mean
     from ..explain import explain_graph
     from ..report import DTYPE_BYTES
@@ -30,9 +32,13 @@ def explain(
     if dtype not in DTYPE_BYTES:
         raise CnncalcError(f"unknown dtype '{dtype}'", hint=did_you_mean(dtype, DTYPE_BYTES))
     graph = build(
-        spec, parse_shape(input) if input else None, variant=variant, variables=parse_sets(set_)
+        spec,
+        parse_inputs(input) if input else None,
+        variant=variant,
+        variables=parse_sets(set_),
+        channels_last_ok=channels_last_ok,
     )
-    records = explain_graph(graph, layer, dtype=dtype)
+    records = explain_graph(graph, layer, dtype=dtype, warn=warn)
     if format == "json":
         import json
 

@@ -6,7 +6,18 @@ from pathlib import Path
 
 import typer
 
-from ._common import OUTPUT, SET, VARIANT, check_format, parse_sets, use_rich, write_output
+from ._common import (
+    CHANNELS_LAST_OK,
+    CONVENTION,
+    OUTPUT,
+    SET,
+    VARIANT,
+    WARN,
+    check_format,
+    parse_sets,
+    use_rich,
+    write_output,
+)
 
 
 def summary(
@@ -29,11 +40,7 @@ def summary(
     dtype: str = typer.Option(
         "float32", "--dtype", help="float32, float16, bfloat16, float64, int8 (memory sizes)."
     ),
-    convention: str = typer.Option(
-        "pytorch",
-        "--convention",
-        help="pytorch (BN stats are buffers) or keras (non-trainable params).",
-    ),
+    convention: str = CONVENTION,
     freeze: str = typer.Option(
         None, "--freeze", help="Freeze every layer up to and including this layer or block."
     ),
@@ -46,10 +53,12 @@ def summary(
         "--optimizer",
         help="sgd, momentum or adam: optimizer state in the training estimate.",
     ),
+    warn: str = WARN,
+    channels_last_ok: bool = CHANNELS_LAST_OK,
     output: Path = OUTPUT,
 ) -> None:
     """Per-layer output shape, parameters, MACs and FLOPs, with totals and memory."""
-    from .. import analyze, parse_shape, render
+    from .. import analyze, parse_inputs, render
 
     check_format(format)
     from ..memory import OPTIMIZER_STATES
@@ -61,7 +70,7 @@ def summary(
             f"unknown optimizer '{optimizer}'", hint=did_you_mean(optimizer, OPTIMIZER_STATES)
         )
     columns = (*render.DEFAULT_COLUMNS, "rf") if rf else render.DEFAULT_COLUMNS
-    shape = parse_shape(input) if input else None
+    shape = parse_inputs(input) if input else None
     report = analyze(
         spec,
         shape,
@@ -71,6 +80,8 @@ def summary(
         convention=convention,
         freeze=freeze,
         variables=parse_sets(set_),
+        warn=warn,
+        channels_last_ok=channels_last_ok,
     )
     if format == "json":
         write_output(render.summary_json(report), output)
