@@ -65,6 +65,7 @@ def build(
         shape,
         variables or {},
         channels_last_ok=channels_last_ok,
+        bundled=res.by_name,
     )
     if freeze:
         graph.freeze(freeze)

@@ -904,6 +904,7 @@ def expand_spec(
     *,
     channels_last_ok: bool = False,
     compare_own_input: bool = True,
+    bundled: bool = False,
 ) -> Graph:
     """Build a spec's graph. ``input_shape`` overrides the first input (a shape) or named inputs
     (``{name: shape}``); the variables an input is written in follow it (``input: [3, height,
@@ -952,14 +953,22 @@ def expand_spec(
             check_axes(shape, "the input")
             if not channels_last_ok:
                 _refuse_channels_last(shape, "--input", spec, None, written=False)
-        bound = _bind_input_variables(spec, raw_inputs, given, own, env, overrides)
+        bound = _bind_input_variables(
+            spec,
+            raw_inputs,
+            given,
+            own,
+            env,
+            overrides,
+            lambda extra: resolve_variables(spec, variant, {**overrides, **extra}),
+        )
         if bound:
             env = resolve_variables(spec, variant, {**overrides, **bound})
             inputs = shapes_at(env)
         inputs = {**inputs, **given}
     _static_count(spec, env)
     if given and compare_own_input and inputs != own:
-        return _build_at_other_input(spec, variant, input_shape, overrides, given, own)
+        return _build_at_other_input(spec, variant, input_shape, overrides, given, own, bundled)
     b = _Builder(spec, env)
     b.shapes.update(inputs)
     first_input = next(iter(inputs))
@@ -1020,6 +1029,7 @@ def _build_at_other_input(
     overrides: dict[str, Any],
     given: dict[str, Shape],
     own: dict[str, Shape],
+    bundled: bool,
 ) -> Graph:
     """Build at the caller's input; compare the parameters with the model at its own input (a
     ``params_depend_on_input`` warning), and when only the caller's input fails, say so with the
@@ -1033,7 +1043,7 @@ def _build_at_other_input(
     try:
         graph = at(input_shape)
     except CnncalcError as err:
-        raise _input_failure(err, spec, variant, given, own, at) from None
+        raise _input_failure(err, spec, variant, given, own, at, bundled) from None
     try:
         at_own = at(None)
     except CnncalcError:
@@ -1051,6 +1061,7 @@ def _input_failure(
     given: dict[str, Shape],
     own: dict[str, Shape],
     at: Any,
+    bundled: bool,
 ) -> CnncalcError:
     """``vgg16 --input 3x16x16``: the model, the input and its smallest one, not a path inside
     the installed package. The smallest input keeps the channels and the own input's aspect
@@ -1059,8 +1070,6 @@ def _input_failure(
         at(None)
     except CnncalcError:
         return err  # the spec fails at its own input too: the error is about the spec
-    from .zoo import specs_dir
-
     model = variant or spec.name
     name, shape = next(iter(given.items()))
     mine = own[name]
@@ -1091,7 +1100,7 @@ def _input_failure(
         if builds(lo):
             hi = lo
         smallest = "x".join(map(str, sized(hi)))
-    in_zoo = spec.file is not None and _inside(spec.file, specs_dir())
+    in_zoo = bundled
     where = str(err.message)
     if err.layer:
         where = (
@@ -1112,16 +1121,6 @@ def _input_failure(
     )
     out.via = [] if in_zoo else err.via
     return out
-
-
-def _inside(file: str, folder: Any) -> bool:
-    from pathlib import Path
-
-    try:
-        Path(file).resolve().relative_to(Path(folder).resolve())
-        return True
-    except (ValueError, OSError):
-        return False
 
 
 def _given_inputs(
@@ -1236,13 +1235,15 @@ def _bind_input_variables(
     own: dict[str, Shape],
     env: Mapping[str, Any],
     overrides: Mapping[str, Any],
+    resolve: Any,
 ) -> dict[str, Any]:
     """Variables the overridden inputs are written in, bound to the given sizes.
 
     An axis written as a variable holding a number (``height``) is set (as ``--set`` would).
-    An axis computed by an expression is refused when the override changes it and the
-    variables it reads shape the model elsewhere; an input variable nothing else reads needs
-    no binding."""
+    An axis computed by an expression (``padded_height: ceil(height / 32) * 32``) sets the one
+    number variable it reads that, set to the size, gives the size (height = 640 → 640); when
+    none does, it is refused if the variables it reads shape the model elsewhere. An input
+    variable nothing else reads needs no binding."""
     model_vars: set[str] | None = None
     bound: dict[str, Any] = {}
     where: dict[str, str] = {}
@@ -1274,21 +1275,58 @@ def _bind_input_variables(
                     raise CnncalcError(
                         f"--input gives the variable '{r}' two sizes: {bound[r]} ({where[r]}) "
                         f"and {want} ({text})",
-                        file=spec.file,
                         hint=f"the spec ties these axes together; use sizes that agree, or "
                         f"--set {r}=…",
                     )
                 bound[r], where[r] = want, text
             elif want != had:
+                root = _solving_root(spec, r, want, deps, env, {**bound}, resolve)
+                if root is not None:
+                    if root in overrides and env[root] != want:
+                        raise CnncalcError(
+                            f"--input sets {text} through '{root}' = {want}, but --set "
+                            f"{root}={env[root]}",
+                            hint="give the size once: --input or --set",
+                        )
+                    bound[root], where[root] = want, text
+                    continue
                 names = ", ".join(sorted(deps & model_vars)) or r
                 raise CnncalcError(
                     f"--input cannot set {text}: it is computed from {names}, which the model "
                     f"also uses",
-                    file=spec.file,
                     hint="set the variables instead: "
                     + " ".join(f"--set {n}=…" for n in sorted(deps & model_vars) or [r]),
                 )
     return bound
+
+
+def _solving_root(
+    spec: Spec,
+    raw: str,
+    want: int,
+    deps: set[str],
+    env: Mapping[str, Any],
+    bound: dict[str, Any],
+    resolve: Any,
+) -> str | None:
+    """The variable (defined by a number) among ``deps`` that, set to ``want``, makes the axis
+    ``raw`` evaluate to ``want``; None when no such variable does (or several do)."""
+    names = set(spec.variables)
+    roots = [
+        v
+        for v in sorted(deps)
+        if not _words(spec.variables[v]) & names
+        and isinstance(env.get(v), int)
+        and not isinstance(env.get(v), bool)
+    ]
+    found = []
+    for v in roots:
+        try:
+            if _value(raw, resolve({**bound, v: want})) == want:
+                found.append(v)
+        except CnncalcError:
+            continue
+    return found[0] if len(found) == 1 else None
 
 
 def _params_differ(own: Graph, new: Graph) -> Any:

@@ -331,13 +331,22 @@ def build_graph(
     overrides: Mapping[str, Any] | None = None,
     *,
     channels_last_ok: bool = False,
+    bundled: bool = False,
 ) -> Graph:
     """Build the layer graph of ``spec`` (optionally one variant, another input, variable overrides).
 
     ``input_shape`` overrides the first input, or named inputs given as ``{name: shape}``; the
-    variables an input is written in follow it (:func:`cnncalc.expand.expand_spec`).
+    variables an input is written in follow it (:func:`cnncalc.expand.expand_spec`). ``bundled``:
+    the spec was found by zoo name, so an input it cannot take names the model, not its file.
     """
     from .expand import expand_spec
 
     with gc_paused():
-        return expand_spec(spec, variant, input_shape, overrides, channels_last_ok=channels_last_ok)
+        return expand_spec(
+            spec,
+            variant,
+            input_shape,
+            overrides,
+            channels_last_ok=channels_last_ok,
+            bundled=bundled,
+        )

@@ -55,6 +55,8 @@ class Resolved(NamedTuple):
     spec: Spec
     variant: str | None
     note: str | None = None  # e.g. "vgg → vgg16 (the family's canonical member)"
+    #: found by zoo name (not a path): errors name the model rather than the bundled file
+    by_name: bool = False
 
 
 def _files() -> list[Path]:
@@ -73,12 +75,12 @@ def _from_file(path: Path, requested: str, alias_note: str | None) -> Resolved:
     """The spec in ``path`` at the variant named ``requested``, else at its canonical member."""
     spec = _load(str(path))
     if requested in spec.variants:
-        return Resolved(spec, requested, alias_note)
+        return Resolved(spec, requested, alias_note, True)
     if spec.default_variant:
         v = spec.default_variant
         note = alias_note or f"{requested} → {v} (the family's canonical member)"
-        return Resolved(spec, v, note)
-    return Resolved(spec, None, alias_note)
+        return Resolved(spec, v, note, True)
+    return Resolved(spec, None, alias_note, True)
 
 
 def _own_default(spec: Spec) -> Resolved:
@@ -111,11 +113,11 @@ def resolve(source: Any) -> Resolved:
         if name.startswith(stem):
             spec = _load(str(by_stem[stem]))
             if name in spec.variants:
-                return Resolved(spec, name, note)
+                return Resolved(spec, name, note, True)
     for f in files:
         spec = _load(str(f))
         if name in spec.variants:
-            return Resolved(spec, name, note)
+            return Resolved(spec, name, note, True)
     raise CnncalcError(
         f"'{source}' is neither a spec file nor a zoo model",
         hint=did_you_mean(name, zoo_names() + list(FAMILY_ALIASES), "zoo models")

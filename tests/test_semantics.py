@@ -219,11 +219,20 @@ def test_input_binds_the_variables_it_is_written_in(tmp_path: Path) -> None:
         cnncalc.analyze(spec_file(tmp_path, UPSAMPLE), "3x50x70", height=60)
 
 
+def test_input_sets_the_variable_a_computed_axis_reads() -> None:
+    # input: [3, padded_height, padded_width], padded_height = ceil(height / 32) · 32; roi_align
+    # reads height and width: 640 = 20·32 is reached with height = 640
+    g = cnncalc.build("fasterrcnn_resnet50_fpn", (3, 640, 640))
+    assert (g.variables["height"], g.variables["width"]) == (640, 640)
+    assert g.by_name["box_roi_pool"].layer.args["image_size"] == (640, 640)
+
+
 def test_input_refused_when_it_cannot_set_the_variables() -> None:
-    # torchvision pads the image to a multiple of 32; roi_align reads height and width
+    # ceil(650 / 32)·32 = 672: no height gives a padded height of 650
     with pytest.raises(CnncalcError) as exc:
-        cnncalc.analyze("fasterrcnn_resnet50_fpn", (3, 640, 640))
+        cnncalc.analyze("fasterrcnn_resnet50_fpn", (3, 650, 640))
     assert "--input cannot set" in str(exc.value) and "--set height=" in str(exc.value)
+    assert ".yaml" not in str(exc.value)
 
 
 # -- 12: default_variant applies to a spec given by path -------------------------------------------------
@@ -444,3 +453,15 @@ def test_run_fully_convolutional_net_at_another_size() -> None:
     assert y.shape == (2, 2, 32, 48)
     with pytest.raises(CnncalcError, match="input_shape="):
         cnncalc.run(cnncalc.build("unet_padded"), np.zeros((1, 3, 32, 32), dtype="float32"))
+
+
+def test_warn_option_cli() -> None:
+    r = run_cli("summary", "lenet5", "--warn", "uncoverd")
+    assert r.returncode == 2 and "did you mean 'uncovered'" in r.stderr
+    out = run_cli("explain", "squeezenet1_0", "--layer", "conv1", "--warn", "all").stdout
+    assert "warning [uncovered]" in out and "(224 + 0 + 0 − 7) mod 2 = 1" in out
+    out = run_cli("explain", "squeezenet1_0", "--layer", "conv1").stdout
+    assert "warning [" not in out
+    args = ("compare", "resnet18", "alexnet_2012", "--input", "3x259x259", "--no-bars")
+    assert "warning [params_depend_on_input] alexnet_2012: fc6" in run_cli(*args).stdout
+    assert "warning [" not in run_cli(*args, "--warn", "none").stdout

@@ -35,6 +35,17 @@ CONVENTION = typer.Option(
 )
 
 
+def check_warn(value: str | None) -> str | None:
+    """``--warn``: an unknown code is a usage error (exit 2), naming the closest codes."""
+    from ..checks import parse_warn
+
+    try:
+        parse_warn(value)
+    except CnncalcError as err:
+        raise typer.BadParameter(str(err).removeprefix("--warn: "), param_hint="'--warn'") from None
+    return value
+
+
 def parse_sets(items: list[str] | None) -> dict[str, Any]:
     """``--set name=value`` options → {name: value-text}."""
     out: dict[str, Any] = {}

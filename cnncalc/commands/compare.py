@@ -12,6 +12,7 @@ from ._common import (
     OUTPUT,
     WARN,
     check_format,
+    check_warn,
     use_rich,
     write_output,
 )
@@ -56,6 +57,7 @@ def compare(
     from ..comparison import compare as run_compare
     from ..errors import CnncalcError, did_you_mean
 
+    check_warn(warn)
     check_format(format)
     if layout not in LAYOUTS:
         raise CnncalcError(

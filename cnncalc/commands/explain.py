@@ -6,7 +6,16 @@ from pathlib import Path
 
 import typer
 
-from ._common import CHANNELS_LAST_OK, OUTPUT, SET, VARIANT, WARN, parse_sets, write_output
+from ._common import (
+    CHANNELS_LAST_OK,
+    OUTPUT,
+    SET,
+    VARIANT,
+    WARN,
+    check_warn,
+    parse_sets,
+    write_output,
+)
 
 
 def explain(
@@ -27,6 +36,7 @@ def explain(
     from ..explain import explain_graph
     from ..report import DTYPE_BYTES
 
+    check_warn(warn)
     if format not in ("text", "json"):
         raise CnncalcError(f"unknown format '{format}'", hint="use text or json")
     if dtype not in DTYPE_BYTES:

@@ -14,6 +14,7 @@ from ._common import (
     VARIANT,
     WARN,
     check_format,
+    check_warn,
     parse_sets,
     use_rich,
     write_output,
@@ -60,6 +61,7 @@ def summary(
     """Per-layer output shape, parameters, MACs and FLOPs, with totals and memory."""
     from .. import analyze, parse_inputs, render
 
+    check_warn(warn)
     check_format(format)
     from ..memory import OPTIMIZER_STATES
 
