@@ -212,6 +212,8 @@ class _Builder(GraphWiring):
 
     def _check_entry_keys_in_args(self, plan: _Plan, rtype: str) -> None:
         """``conv2d: {kernel_size: 3, name: c1}``: an entry key written among the arguments."""
+        if not plan.args or ENTRY_KEYS.keys().isdisjoint(plan.args):
+            return
         block = self.spec.blocks.get(rtype)
         accepted = block.params if block is not None else REGISTRY[rtype].ARGS
         for key in plan.args:

@@ -415,6 +415,13 @@ def _unknown_hint(name: str, text: str, env: Mapping[str, Any]) -> str:
     close = difflib.get_close_matches(name, sorted(names), n=3, cutoff=0.75)
     if close:
         return "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
+    if name == "i":
+        return (
+            "'i' is the repeat index: it exists in the arguments of the entry that has "
+            "'repeat' (pass it into a block as a parameter, e.g. {index: i})"
+        )
+    if not re.search(r"==|!=|\bif\b|\bin\b", text):  # not a text context: list the names
+        return did_you_mean(name, names, "variables")
     if "'" in text or '"' in text:
         return f"inside an expression a word that names no variable must be quoted: '{name}'"
 

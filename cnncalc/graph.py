@@ -264,14 +264,14 @@ class GraphWiring:
             if layer is None:
                 layer = cls(t, cls.normalize_args(args))
                 layer.build(in_shapes)
+                if layer.out_elements > MAX_TOTAL or max(layer.out_shape, default=0) > MAX_AXIS:
+                    check_axes(layer.out_shape, "the output")
                 if key is not None:
                     try:
                         self._layers[key] = layer
                     except TypeError:  # an unhashable argument value: no sharing
                         pass
             out = layer.out_shape
-            if layer.out_elements > MAX_TOTAL or max(out, default=0) > MAX_AXIS:
-                check_axes(out, "the output")
         except CnncalcError as err:
             line, col = _arg_pos(err, raw_args) or pos or (None, None)
             raise err.locate(

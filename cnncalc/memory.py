@@ -136,18 +136,26 @@ def saved_for_backward(graph: Graph) -> tuple[int, int]:
     The layers the backward pass runs through: those with trainable parameters and every layer
     downstream of one. Each keeps its inputs and its output (each tensor counted once)."""
     trains: dict[int, bool] = {}
+    size = {name: prod(s) for name, s in graph.inputs.items()}
     on_path: set[str] = set()
     kept: dict[str, int] = {}
     for n in graph.nodes:
-        t = trains.get(id(n.layer))
+        layer, name = n.layer, n.name
+        e = size[name] = layer.out_elements
+        t = trains.get(id(layer))
         if t is None:
-            t = trains[id(n.layer)] = any(w.kind == "param" for w in n.layer.weights())
-        if (n.trainable and t) or any(i in on_path for i in n.inputs):
-            on_path.add(n.name)
-            kept[n.name] = n.layer.out_elements
+            t = trains[id(layer)] = any(w.kind == "param" for w in layer.weights())
+        if not (t and n.trainable):
             for i in n.inputs:
-                if i not in kept:
-                    kept[i] = prod(graph.shape_of(i))
+                if i in on_path:
+                    break
+            else:
+                continue  # before every trainable layer: nothing kept
+        on_path.add(name)
+        kept[name] = e
+        for i in n.inputs:
+            if i not in kept:
+                kept[i] = size[i]
     return sum(kept.values()), max(kept.values(), default=0)
 
 
