@@ -7,6 +7,7 @@ their structure; the last is usually the largest), each drawn in full and with `
 
 from __future__ import annotations
 
+import math
 import os
 
 import pytest
@@ -39,6 +40,27 @@ def test_zoo_model_draws_without_overlaps(name: str) -> None:
         svg = draw_graph(graph, report, depth=depth)
         found = problems(svg)
         assert not found, f"{name} depth={depth}: " + "; ".join(found[:5])
+
+
+@pytest.mark.parametrize("name", ["lenet5", "alexnet", "vgg16", "vit_b_16", "unet"])
+def test_volumes_style_without_overlaps(name: str) -> None:
+    svg = draw_graph(build(name), analyze_graph(build(name)), style="volumes")
+    found = problems(svg)
+    assert not found, "; ".join(found[:5])
+
+
+def test_volumes_sizes_follow_log_channels_and_size() -> None:
+    from cnncalc.draw.volumes import box_size
+
+    # thickness 4 + 4·log2(C), height 8 + 12·log2(H), recess (8 + 12·log2(W)) / 2
+    assert box_size((64, 56, 56)) == (
+        4 + 4 * 6,
+        8 + 12 * math.log2(56),
+        (8 + 12 * math.log2(56)) / 2,
+    )
+    t1, h1, _ = box_size((3, 224, 224))
+    t2, h2, _ = box_size((512, 7, 7))
+    assert t2 > t1 and h1 > h2
 
 
 def test_checker_finds_overlap_and_overflow() -> None:
