@@ -134,3 +134,23 @@ def test_draw_train_only_dashed(tmp_path) -> None:
 def test_draw_bad_style() -> None:
     p = run_cli("draw", "lenet5", "--style", "cubes")
     assert p.returncode == 1 and "unknown style 'cubes'" in p.stderr
+
+
+def test_summary_and_compare_html_cli(tmp_path) -> None:
+    pytest.importorskip("grandalf", reason="drawing needs the [draw] extra (grandalf)")
+    out = tmp_path / "b0.html"
+    p = run_cli("summary", "lenet5", "--format", "html", "-o", str(out))
+    assert p.returncode == 0, p.stderr
+    html = out.read_text()
+    assert html.startswith("<!DOCTYPE html>") and "<script src" not in html
+    assert "<link" not in html and "@import" not in html and "url(http" not in html
+    # every LeNet-5 layer has its row; the totals as the paper's arithmetic gives them
+    assert html.count("<tr data-name=") == len(build("lenet5").nodes)
+    assert "61,706" in html  # 156 + 2,416 + 48,120 + 10,164 + 850
+    assert 'class="cnncalc-diagram"' in html
+    out2 = tmp_path / "cmp.html"
+    p = run_cli("compare", "lenet5", "alexnet", "--format", "html", "-o", str(out2))
+    assert p.returncode == 0, p.stderr
+    html = out2.read_text()
+    assert html.count('class="cnncalc-diagram"') >= 2
+    assert "(baseline)" in html

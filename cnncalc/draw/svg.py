@@ -156,7 +156,8 @@ def diagram_svg(d: Diagram, title: str | None = None) -> str:
                 path += f" C{ax:.1f},{my:.1f} {bx:.1f},{my:.1f} {bx:.1f},{by:.1f}"
         dash = ' stroke-dasharray="5,4"' if e.train_only else ""
         edges_svg.append(
-            f'<path class="edge" data-src="{esc(e.src)}" data-dst="{esc(e.dst)}" d="{path}"{dash}/>'
+            f'<path class="edge" data-src="{esc(e.src)}" data-dst="{esc(e.dst)}" d="{path}"'
+            f' marker-end="url(#arrow)"{dash}/>'
         )
     for i, s in slots.items():
         n = s.n
@@ -192,7 +193,7 @@ def diagram_svg(d: Diagram, title: str | None = None) -> str:
         f'font-family="{FONT}">\n'
         '<defs><marker id="arrow" viewBox="0 0 8 8" refX="8" refY="4" markerWidth="7" '
         'markerHeight="7" orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="#555"/></marker>'
-        "</defs>\n<style>.edge{fill:none;stroke:#555;stroke-width:1.2;marker-end:url(#arrow)}"
+        "</defs>\n<style>.edge{fill:none;stroke:#555;stroke-width:1.2}"
         ".nm{font-weight:bold}.st,.sh{fill:#444}.tt{font-weight:bold}</style>\n"
         f'<rect width="100%" height="100%" fill="white"/>\n'
         + "\n".join(head)
