@@ -176,12 +176,15 @@ def diagram_of(graph: Graph, report: Report, depth: int | None = None) -> Diagra
             continue
         ran = [rows[m.name] for m in ns if not m.train_only]
         last = ns[-1]
+        # a block with one conv/linear layer (conv-bn-relu) shows that layer's arguments
+        main = [m for m in ns if m.layer.CATEGORY in ("conv", "linear")]
+        args = key_args(main[0].layer) + " " if len(main) == 1 else ""
         nodes[key] = DNode(
             id=key,
             name=key,
             kind=graph.groups.get(key, "block"),
             category="block",
-            args=f"· {len(ns)} layers",
+            args=f"{args}· {len(ns)} layers",
             params=sum(rows[m.name].params for m in ns),
             macs=sum(r.macs for r in ran),
             out_shape=tuple(last.out_shape),
