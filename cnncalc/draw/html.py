@@ -100,6 +100,7 @@ requestAnimationFrame(function(){
   rows+=t.tBodies[0].rows.length;});
  var boxes=[];document.querySelectorAll('.diagram:not(.hidden) svg').forEach(function(s){
   var r=s.getBoundingClientRect();boxes.push(Math.round(r.width)+'x'+Math.round(r.height));});
+ st.setAttribute('data-ms',String(Math.round(performance.now())));
  st.textContent='ok rows='+rows+' diagram='+(boxes.join(',')||'none');});
 })();
 """
