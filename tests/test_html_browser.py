@@ -60,6 +60,46 @@ def test_summary_report_renders(tmp_path) -> None:
     assert png.stat().st_size > 20_000  # a blank page compresses to a few KB
 
 
+PROBE = """<p id="probe">none</p><script>
+requestAnimationFrame(function () { requestAnimationFrame(function () {
+  var t = document.querySelector('table.layers'), th = t.tHead.rows[0].cells[4];
+  th.click(); th.click();  // params: ascending, then descending
+  var first = t.tBodies[0].rows[0].getAttribute('data-name');
+  var inp = document.querySelector('input[data-filter]');
+  inp.value = 'conv'; inp.dispatchEvent(new Event('input'));
+  var shown = Array.prototype.filter.call(t.tBodies[0].rows,
+    function (r) { return r.style.display !== 'none'; }).length;
+  document.querySelector('input[data-collapse]').click();
+  var view = document.querySelector('.diagram:not(.hidden)');
+  var boxes = view.querySelectorAll('g.node').length;
+  document.getElementById('probe').textContent = first + ' ' + shown + ' ' + boxes;
+}); });
+</script>"""
+
+
+def test_report_sorts_filters_and_collapses(tmp_path) -> None:
+    """Click the params header twice, type 'conv' in the filter, tick 'collapse blocks'."""
+    graph = build("resnet18")
+    html = summary_html(graph, analyze(graph)).replace("</body>", PROBE + "</body>")
+    page = tmp_path / "probe.html"
+    page.write_text(html, encoding="utf-8")
+    dom, console = dump_dom(page)
+    assert console == [], console
+    m = re.search(r'id="probe">([^<]*)<', dom)
+    first, shown, boxes = m.group(1).split()
+    # the largest layers: layer4's 3×3 convs, 512·512·3·3 = 2,359,296 params each
+    assert graph.by_name[first].type == "conv2d"
+    assert first in {"layer4.0.conv2", "layer4.1.conv1", "layer4.1.conv2"}
+    assert analyze(graph).row(first).params == 512 * 512 * 3 * 3
+    # the filter matches name or type: every conv2d, plus names containing 'conv'
+    expected = sum("conv" in (n.name + " " + n.type).lower() for n in graph.nodes)
+    assert int(shown) == expected
+    # collapsed: conv1 bn1 relu maxpool, 4 stages of 2 blocks → layer1 … layer4, avgpool,
+    # flatten, fc, and the input; depth 1 keeps the top-level names
+    top = {n.name.split(".")[0] for n in graph.nodes}
+    assert int(boxes) == len(top) + 1
+
+
 def test_compare_report_renders(tmp_path) -> None:
     from cnncalc.comparison import compare
 
