@@ -61,7 +61,7 @@ def test_summary_report_renders(tmp_path) -> None:
 
 
 PROBE = """<p id="probe">none</p><script>
-requestAnimationFrame(function () { requestAnimationFrame(function () {
+window.addEventListener('load', function () { setTimeout(function () {
   var t = document.querySelector('table.layers'), th = t.tHead.rows[0].cells[4];
   th.click(); th.click();  // params: ascending, then descending
   var first = t.tBodies[0].rows[0].getAttribute('data-name');
@@ -73,7 +73,7 @@ requestAnimationFrame(function () { requestAnimationFrame(function () {
   var view = document.querySelector('.diagram:not(.hidden)');
   var boxes = view.querySelectorAll('g.node').length;
   document.getElementById('probe').textContent = first + ' ' + shown + ' ' + boxes;
-}); });
+}, 10); });
 </script>"""
 
 

@@ -94,14 +94,14 @@ document.querySelectorAll('.dg').forEach(function(box){
   if(!g)return;var r=document.querySelector('tr[data-name="'+g.getAttribute('data-name')+'"]');
   if(!r)return;document.querySelectorAll('tr.hl').forEach(function(x){x.classList.remove('hl');});
   r.classList.add('hl');r.scrollIntoView({block:'center'});});});
-requestAnimationFrame(function(){
+setTimeout(function(){
  if(errs.length)return;
  var rows=0;document.querySelectorAll('table.layers').forEach(function(t){
   rows+=t.tBodies[0].rows.length;});
  var boxes=[];document.querySelectorAll('.diagram:not(.hidden) svg').forEach(function(s){
   var r=s.getBoundingClientRect();boxes.push(Math.round(r.width)+'x'+Math.round(r.height));});
  st.setAttribute('data-ms',String(Math.round(performance.now())));
- st.textContent='ok rows='+rows+' diagram='+(boxes.join(',')||'none');});
+ st.textContent='ok rows='+rows+' diagram='+(boxes.join(',')||'none');},0);
 })();
 """
 
