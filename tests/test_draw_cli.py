@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from cnncalc import build
+from cnncalc.errors import CnncalcError
 from cnncalc.explain import explain_graph
 
 from .conftest import run_cli
@@ -154,3 +155,50 @@ def test_summary_and_compare_html_cli(tmp_path) -> None:
     html = out2.read_text()
     assert html.count('class="cnncalc-diagram"') >= 2
     assert "(baseline)" in html
+
+
+def _pty_run(*args: str) -> tuple[int, str]:
+    """Run the CLI with stdout and stderr on a pseudo-terminal of 80 columns; (exit code, text)."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    master, slave = pty.openpty()
+    env = {**os.environ, "COLUMNS": "80", "TERM": "xterm-256color"}
+    env.pop("NO_COLOR", None)
+    p = subprocess.Popen(
+        [sys.executable, "-m", "cnncalc", *args], stdout=slave, stderr=slave, env=env
+    )
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    return p.wait(), b"".join(chunks).decode()
+
+
+def test_draw_to_a_terminal_asks_for_a_file() -> None:
+    code, text = _pty_run("draw", "resnet18")
+    assert code == 1
+    assert "<svg" not in text
+    assert "error: draw writes SVG, which a terminal cannot show" in text
+    assert "cnncalc draw resnet18 -o resnet18.svg" in text
+    assert "Traceback" not in text
+
+
+def test_draw_without_grandalf_says_what_to_install(monkeypatch) -> None:
+    import sys
+
+    from cnncalc.draw.layout import require_grandalf
+
+    monkeypatch.setitem(sys.modules, "grandalf", None)  # import grandalf → ImportError
+    with pytest.raises(CnncalcError) as err:
+        require_grandalf()
+    assert 'pip install "cnncalc[draw]"' in str(err.value.hint)

@@ -30,8 +30,18 @@ def draw(
     output: Path = OUTPUT,
 ) -> None:
     """Draw the network as SVG: layers (or blocks) with shapes, params and MACs."""
+    import sys
+
     from .. import build, parse_shape
     from ..analysis import analyze_graph
+    from ..errors import CnncalcError
+
+    if output is None and sys.stdout.isatty():
+        raise CnncalcError(
+            "draw writes SVG, which a terminal cannot show",
+            hint=f"give a file: cnncalc draw {spec} -o {spec.split('/')[-1].split('.')[0]}.svg "
+            "(or pipe the output)",
+        )
 
     graph = build(
         spec, parse_shape(input) if input else None, variant=variant, variables=parse_sets(set_)
