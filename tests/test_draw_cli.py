@@ -202,3 +202,19 @@ def test_draw_without_grandalf_says_what_to_install(monkeypatch) -> None:
     with pytest.raises(CnncalcError) as err:
         require_grandalf()
     assert 'pip install "cnncalc[draw]"' in str(err.value.hint)
+
+
+def test_too_many_boxes_refused_with_a_hint() -> None:
+    from cnncalc.draw import MAX_BOXES, draw
+
+    spec = {
+        "name": "deep",
+        "input": [4, 8, 8],
+        "blocks": {"unit": {"layers": [{"conv2d": {"out_channels": 4, "kernel_size": 1}}]}},
+        "layers": [{"repeat": MAX_BOXES, "unit": {}, "name": "stack"}],
+    }
+    with pytest.raises(CnncalcError, match="too many to draw") as err:
+        draw(spec)
+    assert "--depth" in err.value.hint
+    # collapsed, the same network is one box (and the input)
+    assert draw(spec, depth=1).count('class="node"') == 2

@@ -13,9 +13,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..graph import Graph
     from ..report import Report
 
-__all__ = ["STYLES", "draw_graph", "draw"]
+__all__ = ["STYLES", "MAX_BOXES", "draw_graph", "draw"]
 
 STYLES = ("graph", "volumes")
+#: More boxes than this make a picture nobody reads (and a layout that takes minutes): the
+#: largest zoo model has 816 layers.
+MAX_BOXES = 5000
 
 
 def draw_graph(
@@ -29,6 +32,11 @@ def draw_graph(
     if style not in STYLES:
         raise CnncalcError(f"unknown style '{style}'", hint=did_you_mean(style, STYLES, "styles"))
     d = diagram_of(graph, report, depth)
+    if len(d.nodes) > MAX_BOXES:
+        raise CnncalcError(
+            f"{len(d.nodes):,} boxes are too many to draw (at most {MAX_BOXES:,})",
+            hint="collapse blocks with --depth 1 (or 2)",
+        )
     if style == "volumes":
         from .volumes import volumes_svg
 
