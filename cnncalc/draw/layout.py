@@ -63,7 +63,7 @@ class _View:
 def layout(boxes: Sequence[Box], edges: Sequence[tuple[str, str]], sweeps: int = 2) -> Placed:
     """Place ``boxes`` in ranks top to bottom so that every edge points down."""
     require_grandalf()
-    from grandalf.graphs import Edge, Graph, Vertex
+    from grandalf.graphs import Edge, Vertex, graph_core
     from grandalf.layouts import DummyVertex, SugiyamaLayout
 
     verts = {}
@@ -71,14 +71,31 @@ def layout(boxes: Sequence[Box], edges: Sequence[tuple[str, str]], sweeps: int =
         v = Vertex(b.id)
         v.view = _View(b.w, b.h)
         verts[b.id] = v
-    es = [Edge(verts[s], verts[d]) for s, d in edges]
-    g = Graph(list(verts.values()), es)
+    # Connected components by union-find, each handed to grandalf's graph_core directly:
+    # grandalf's Graph() finds them with list searches, quadratic in the layers (0.3 s of 0.5
+    # for 800 layers).
+    parent = {i: i for i in verts}
+
+    def root(i: str) -> str:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for s, d in edges:
+        parent[root(s)] = root(d)
+    comps: dict[str, tuple[list, list]] = {}
+    for i, v in verts.items():
+        comps.setdefault(root(i), ([], []))[0].append(v)
+    for s, d in edges:
+        comps[root(s)][1].append(Edge(verts[s], verts[d]))
     xy: dict[str, tuple[float, float]] = {}
     paths: dict[tuple[str, str], list[tuple[float, float]]] = {}
     rank: dict[str, int] = {}
     x_off = 0.0
     height = 0.0
-    for comp in g.C:
+    for vs, es in comps.values():
+        comp = graph_core(vs, es)
         sug = SugiyamaLayout(comp)
         sug.xspace, sug.yspace = XGAP, YGAP
         sug.dw, sug.dh = DUMMY_W, 1.0
