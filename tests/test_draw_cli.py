@@ -130,6 +130,13 @@ def test_draw_train_only_dashed(tmp_path) -> None:
         if e.get("class") == "edge" and e.get("stroke-dasharray")
     ]
     assert set(dashed) == {"aux1", "aux2"}
+    legend = [
+        t.text
+        for g in root.iter(f"{NS}g")
+        if g.get("class") == "legend"
+        for t in g.iter(f"{NS}text")
+    ]
+    assert "train only" in legend and "block (collapsed)" in legend
 
 
 def test_draw_bad_style() -> None:

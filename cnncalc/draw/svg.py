@@ -114,7 +114,10 @@ def diagram_svg(d: Diagram, title: str | None = None) -> str:
     cats = d.categories()
     row_y = y0
     max_w = max(placed.width, 480.0)
-    for c in cats:
+    items = [(c, CATEGORY_COLORS.get(c, "#eee"), "") for c in cats]
+    if any(n.train_only for n in d.nodes):
+        items.append(("train only", "#ffffff", ' stroke-dasharray="3,2"'))
+    for c, color, dash in items:
         label = "block (collapsed)" if c == "block" else c
         w = 14 + 6 + text_width(label, FS_SMALL) + 2 * PAD_X
         if x + w > MARGIN + max_w and x > MARGIN:
@@ -124,7 +127,7 @@ def diagram_svg(d: Diagram, title: str | None = None) -> str:
             f'<g class="legend"><rect x="{x:.1f}" y="{row_y:.1f}" width="{w:.1f}" '
             f'height="{leg_h:.1f}" fill="none" stroke="none"/>'
             f'<rect class="sw" x="{x + PAD_X:.1f}" y="{row_y + leg_h / 2 - 7:.1f}" width="14" '
-            f'height="14" rx="3" fill="{CATEGORY_COLORS.get(c, "#eee")}" stroke="#555"/>'
+            f'height="14" rx="3" fill="{color}" stroke="#555"{dash}/>'
         )
         head += _text_block([(label, FS_SMALL, "lg")], x + PAD_X + 20, row_y, "start")
         head.append("</g>")
