@@ -69,16 +69,20 @@ window.addEventListener('load', function () { setTimeout(function () {
   inp.value = 'conv'; inp.dispatchEvent(new Event('input'));
   var shown = Array.prototype.filter.call(t.tBodies[0].rows,
     function (r) { return r.style.display !== 'none'; }).length;
+  var box = document.querySelector('.diagram g.node[data-name="layer2.0.conv1"] rect');
+  box.dispatchEvent(new MouseEvent('click', {bubbles: true}));
+  var hl = document.querySelector('tr.hl').getAttribute('data-name');
   document.querySelector('input[data-collapse]').click();
   var view = document.querySelector('.diagram:not(.hidden)');
   var boxes = view.querySelectorAll('g.node').length;
-  document.getElementById('probe').textContent = first + ' ' + shown + ' ' + boxes;
+  document.getElementById('probe').textContent = [first, shown, boxes, hl].join(' ');
 }, 10); });
 </script>"""
 
 
 def test_report_sorts_filters_and_collapses(tmp_path) -> None:
-    """Click the params header twice, type 'conv' in the filter, tick 'collapse blocks'."""
+    """Click the params header twice, type 'conv' in the filter, click a box of the diagram,
+    tick 'collapse blocks'."""
     graph = build("resnet18")
     html = summary_html(graph, analyze(graph)).replace("</body>", PROBE + "</body>")
     page = tmp_path / "probe.html"
@@ -86,7 +90,8 @@ def test_report_sorts_filters_and_collapses(tmp_path) -> None:
     dom, console = dump_dom(page)
     assert console == [], console
     m = re.search(r'id="probe">([^<]*)<', dom)
-    first, shown, boxes = m.group(1).split()
+    first, shown, boxes, hl = m.group(1).split()
+    assert hl == "layer2.0.conv1"  # clicking a box highlights its table row
     # the largest layers: layer4's 3×3 convs, 512·512·3·3 = 2,359,296 params each
     assert graph.by_name[first].type == "conv2d"
     assert first in {"layer4.0.conv2", "layer4.1.conv1", "layer4.1.conv2"}

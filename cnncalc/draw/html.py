@@ -91,7 +91,8 @@ document.querySelectorAll('.dg').forEach(function(box){
  if(cb)cb.addEventListener('change',function(){views[0].classList.toggle('hidden',cb.checked);
   views[1].classList.toggle('hidden',!cb.checked);});
  box.addEventListener('click',function(e){var g=e.target.closest&&e.target.closest('g.node');
-  if(!g)return;var r=document.querySelector('tr[data-name="'+g.getAttribute('data-name')+'"]');
+  if(!g)return;var scope=box.closest('.model')||document;
+  var r=scope.querySelector('tr[data-name="'+g.getAttribute('data-name')+'"]');
   if(!r)return;document.querySelectorAll('tr.hl').forEach(function(x){x.classList.remove('hl');});
   r.classList.add('hl');r.scrollIntoView({block:'center'});});});
 setTimeout(function(){
@@ -294,7 +295,7 @@ def summary_html(graph: Graph, report: Report) -> str:
         f"{report.convention} convention; "
         f"{report.totals.params:,} params, {fmt_ops(report.totals.macs)} MACs"
     )
-    body = _model_sections(graph, report, "m0")
+    body = ['<div class="model">', *_model_sections(graph, report, "m0"), "</div>"]
     body.append(_data_tag({"name": report.name, "layers": len(report.rows)}))
     return _page(f"cnncalc: {report.name}", sub, body)
 
@@ -354,7 +355,7 @@ def compare_html(c: Comparison) -> str:
         report = m.report
         assert report is not None
         cols.append(
-            f"<section><h2>{esc(m.name)}</h2>"
+            f'<section class="model"><h2>{esc(m.name)}</h2>'
             + "".join(_model_sections(graph, report, f"m{i}"))
             + "</section>"
         )
