@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -62,9 +63,10 @@ def bench_draw(name: str, runs: int) -> None:
         f"{statistics.median(cpu):.2f} s CPU (the first run imports grandalf; "
         f"{len(svg) / 1e6:.1f} MB of SVG)"
     )
-    cli = []
+    cli, cli_cpu = [], []
     with tempfile.TemporaryDirectory() as d:
         for _ in range(runs):
+            r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             t = time.perf_counter()
             subprocess.run(
                 [sys.executable, "-m", "cnncalc", "draw", name, "-o", os.path.join(d, "x.svg")],
@@ -72,7 +74,12 @@ def bench_draw(name: str, runs: int) -> None:
                 capture_output=True,
             )
             cli.append(time.perf_counter() - t)
-    print(f"cnncalc draw {name} -o FILE (CLI, wall): median {statistics.median(cli):.2f} s")
+            r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cli_cpu.append(r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime)
+    print(
+        f"cnncalc draw {name} -o FILE (CLI): median {statistics.median(cli):.2f} s wall, "
+        f"{statistics.median(cli_cpu):.2f} s CPU"
+    )
 
 
 def bench_html(runs: int) -> None:
