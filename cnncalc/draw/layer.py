@@ -172,7 +172,9 @@ def layer_svg(graph: Graph, name: str, *, seconds_per_step: float = 0.6) -> str:
         plans = [axis_plan(1, 1), plans[0]]
     rows, cols = plans
     cs = max(2.0, min(28.0, 520.0 / max(rows.frame, cols.frame)))
-    oc = max(2.0, min(28.0, 300.0 / max(rows.out, cols.out)))
+    n_out = max(rows.out, cols.out)
+    # the output at the input's scale when that is legible and fits, else on its own scale
+    oc = cs if cs >= 8 and n_out * cs <= 520 else max(2.0, min(28.0, 300.0 / n_out))
     x0, y0 = 20.0, 20.0
     lines = _caption(node, plans)
     fs = 13.0
