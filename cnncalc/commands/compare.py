@@ -28,7 +28,9 @@ def compare(
         None, "--input", "-i", help="One input shape for all models, e.g. 3x224x224."
     ),
     batch: int = typer.Option(1, "--batch", "-b", min=1, help="Batch size."),
-    format: str = typer.Option("table", "--format", "-f", help="table, json, csv or markdown."),
+    format: str = typer.Option(
+        "table", "--format", "-f", help="table, json, csv, markdown or html (one-file report)."
+    ),
     sort: str = typer.Option(
         None,
         "--sort",
@@ -74,7 +76,11 @@ def compare(
         warn=warn,
         channels_last_ok=channels_last_ok,
     )
-    if format == "json":
+    if format == "html":
+        from ..draw.html import compare_html
+
+        write_output(compare_html(c), output)
+    elif format == "json":
         write_output(rc.compare_json(c, stages), output)
     elif format == "csv":
         write_output(rc.compare_csv(c, stages), output)

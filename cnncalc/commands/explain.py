@@ -29,6 +29,9 @@ def explain(
     warn: str = WARN,
     channels_last_ok: bool = CHANNELS_LAST_OK,
     output: Path = OUTPUT,
+    svg: Path = typer.Option(
+        None, "--svg", help="Also draw --layer's windows as an animated SVG file (conv, pooling)."
+    ),
 ) -> None:
     """Show the arithmetic: output sizes, parameters, MACs, FLOPs, receptive field, warnings."""
     from .. import build, parse_inputs
@@ -49,6 +52,12 @@ def explain(
         channels_last_ok=channels_last_ok,
     )
     records = explain_graph(graph, layer, dtype=dtype, warn=warn)
+    if svg is not None:
+        if layer is None:
+            raise CnncalcError("--svg draws one layer", hint="add --layer NAME, e.g. --layer conv1")
+        from ..draw.layer import layer_svg
+
+        write_output(layer_svg(graph, layer), svg)
     if format == "json":
         import json
 
