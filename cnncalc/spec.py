@@ -313,8 +313,18 @@ def parse_spec(doc: Any, file: str | None = None, default_name: str = "model") -
                         str(key), list(variables) + sorted(VARIANT_KEYS), "variables"
                     ),
                 )
+        if "expected" in v and not isinstance(v["expected"], Map):
+            line, col = v.where("expected") or (None, None)
+            raise CnncalcError(
+                f"'expected' of variant '{vname}' must be a mapping of published figures",
+                file=file,
+                line=line,
+                col=col,
+            )
         variants[str(vname)] = v
     default_variant = doc.get("default_variant")
+    if default_variant is not None and not isinstance(default_variant, str):
+        need(False, "default_variant", "'default_variant' must be the name of a variant")
     if default_variant is not None and default_variant not in variants:
         line, col = doc.where("default_variant") or (None, None)
         raise CnncalcError(
