@@ -465,3 +465,11 @@ def test_warn_option_cli() -> None:
     args = ("compare", "resnet18", "alexnet_2012", "--input", "3x259x259", "--no-bars")
     assert "warning [params_depend_on_input] alexnet_2012: fc6" in run_cli(*args).stdout
     assert "warning [" not in run_cli(*args, "--warn", "none").stdout
+
+
+# -- 20, 22: the spec reference says where quoting is needed ------------------------------------------
+def test_specs_readme_says_when_to_quote() -> None:
+    text = (Path(__file__).resolve().parent.parent / "specs" / "README.md").read_text("utf-8")
+    assert "quote an expression that holds commas or brackets inside `{…}` or `[…]`" in text
+    assert "only when it is the whole value" in text
+    assert '`{out_channels: "max(1, 4)", kernel_size: 1}`' in text
