@@ -139,3 +139,60 @@ def test_verify_exit_code_passes_through(tmp_path):
 
     pytest.importorskip("numpy")
     assert run_cli("verify", "lenet5", "--quiet").returncode == 0
+
+
+def _closed_pipe_run(*args: str) -> subprocess.CompletedProcess:
+    """Run with stdout a pipe whose reader is already gone (what `| head -1` becomes)."""
+    import os
+
+    r, w = os.pipe()
+    os.close(r)
+    try:
+        p = subprocess.run(
+            [sys.executable, "-m", "cnncalc", *args],
+            stdout=w,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            timeout=120,
+        )
+    finally:
+        os.close(w)
+    return p
+
+
+def test_closed_pipe_exits_0_quietly():
+    for args in (
+        ("--help",),
+        ("summary", "resnet50"),
+        ("summary", "resnet50", "-f", "json"),
+        ("list",),
+        ("compare", "lenet5", "mnist_cnn"),
+    ):
+        p = _closed_pipe_run(*args)
+        assert p.returncode == 0, (args, p.stderr)
+        assert p.stderr == "", (args, p.stderr)  # no "Exception ignored … BrokenPipeError"
+
+
+def test_no_arguments_prints_the_help_once():
+    p = run_cli()
+    assert p.returncode == 2
+    out = p.stdout + p.stderr
+    assert out.count("Usage:") == 1, out
+    assert "summary" in out
+
+
+def test_debug_is_accepted_anywhere(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("input: [3, 8, 8]\nlayers:\n  - conv2d: {out_channels: 4, kernel_size: 9}\n")
+    for args in (
+        ("summary", str(bad), "--debug"),
+        ("summary", "--debug", str(bad)),
+        ("--debug", "summary", str(bad)),
+    ):
+        p = run_cli(*args)
+        assert p.returncode == 1
+        assert "Traceback" in p.stderr and "CnncalcError" in p.stderr, args
+        assert "No such option" not in p.stderr
+    p = run_cli("summary", "lenet5", "--debug")
+    assert p.returncode == 0 and "61,706" in p.stdout
