@@ -70,7 +70,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.stdout.flush()  # a closed pipe shows here, not as noise at interpreter exit
     except BrokenPipeError:
         _quiet_pipe()
-    except SystemExit as err:  # rich ends a closed pipe with SystemExit(1): `| head` is not an error
+    except SystemExit as err:
+        # rich ends a closed pipe with SystemExit(1): `| head` is not an error
         if isinstance(err.__context__, BrokenPipeError):
             _quiet_pipe()
         raise
