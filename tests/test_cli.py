@@ -23,7 +23,7 @@ def test_summary_json_contract():
     p = run_cli("summary", "resnet50", "--format", "json")
     assert p.returncode == 0, p.stderr
     d = json.loads(p.stdout)  # only JSON on stdout
-    assert d["schema_version"] == 1
+    assert d["schema_version"] == 2
     assert d["name"] == "resnet50"
     assert d["input_shape"] == [3, 224, 224] and d["output_shape"] == [1000]
     t = d["totals"]
@@ -106,7 +106,7 @@ def test_unknown_model_and_usage_errors():
     p = run_cli("summary")
     assert p.returncode == 2
     p = run_cli("summary", "lenet5", "--format", "yaml")
-    assert p.returncode == 1 and "unknown format 'yaml'" in p.stderr
+    assert p.returncode == 2 and "unknown format 'yaml'" in p.stderr
 
 
 def test_help_and_version():
