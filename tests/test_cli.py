@@ -8,6 +8,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from .conftest import ROOT, run_cli
 
 
@@ -135,8 +137,6 @@ def test_usage_errors_are_one_line_exit_2():
 
 
 def test_verify_exit_code_passes_through(tmp_path):
-    import pytest
-
     pytest.importorskip("numpy")
     assert run_cli("verify", "lenet5", "--quiet").returncode == 0
 
@@ -196,3 +196,133 @@ def test_debug_is_accepted_anywhere(tmp_path):
         assert "No such option" not in p.stderr
     p = run_cli("summary", "lenet5", "--debug")
     assert p.returncode == 0 and "61,706" in p.stdout
+
+
+# --- issue 10: formats carry the same rows and facts; format from -o; choice errors ----------
+
+
+def test_json_and_csv_honour_depth():
+    d = json.loads(run_cli("summary", "resnet18", "--depth", "1", "-f", "json").stdout)
+    names = [row["name"] for row in d["layers"]]
+    assert "layer1" in names and "layer1.0.conv1" not in names and d["display_depth"] == 1
+    layer1 = next(row for row in d["layers"] if row["name"] == "layer1")
+    # two basic blocks of two 3×3 convs 64→64 and two BNs each (γ, β): 2·2·(64·64·9 + 2·64)
+    assert layer1["params"] == 2 * 2 * (64 * 64 * 9 + 2 * 64) and layer1["layer_count"] == 14
+    assert sum(row["params"] for row in d["layers"]) == 11_689_512  # rows still sum to the total
+    rows = list(
+        csv.DictReader(io.StringIO(run_cli("summary", "resnet18", "-d", "1", "-f", "csv").stdout))
+    )
+    assert [r["name"] for r in rows] == names
+    assert next(r for r in rows if r["name"] == "layer1")["layer_count"] == "14"
+
+
+def test_csv_honours_rf_and_columns():
+    rows = list(
+        csv.DictReader(io.StringIO(run_cli("summary", "lenet5", "--rf", "-f", "csv").stdout))
+    )
+    c3 = next(r for r in rows if r["name"] == "c3")
+    # C1 5×5 stride 1, S2 2×2 stride 2, C3 5×5: size 5 + (2−1)·1 + (5−1)·2 = 14, jump 2
+    assert c3["rf_size"] == "14x14" and c3["rf_jump"] == "2x2"
+    p = run_cli("summary", "lenet5", "--columns", "name,kernel,params_pct,connected", "-f", "csv")
+    rows = list(csv.DictReader(io.StringIO(p.stdout)))
+    c1 = next(r for r in rows if r["name"] == "c1")
+    assert c1["kernel"] == "5x5" and c1["params_percent"] == f"{100 * 156 / 61706:.6f}"
+
+
+def test_markdown_has_warnings_and_notes():
+    md = run_cli("summary", "lenet5", "-f", "markdown").stdout
+    assert "warning [param_share] f5:" in md
+    assert "Convention: pytorch" in md
+    md = run_cli("summary", "googlenet_aux", "-f", "markdown").stdout
+    assert "train-only layers" in md  # the note the table prints
+    p = run_cli("summary", "fasterrcnn_resnet50_fpn", "-f", "markdown")
+    text = run_cli("summary", "fasterrcnn_resnet50_fpn").stdout
+    for line in text.splitlines():
+        if line.startswith("Note: "):  # detection caveats: the same notes in both
+            assert line in p.stdout.replace("  \n", "\n")
+
+
+def test_output_extension_picks_the_format(tmp_path):
+    for ext, check in (
+        ("json", lambda t: json.loads(t)["totals"]["params"] == 61706),
+        ("csv", lambda t: t.startswith("name,type,")),
+        ("md", lambda t: t.startswith("### lenet5")),
+        ("txt", lambda t: "Total params:          61,706" in t),
+    ):
+        out = tmp_path / f"r.{ext}"
+        p = run_cli("summary", "lenet5", "-o", str(out))
+        assert p.returncode == 0, p.stderr
+        assert check(out.read_text(encoding="utf-8")), ext
+    out = tmp_path / "r.json"  # an explicit -f wins over the extension
+    run_cli("summary", "lenet5", "-f", "csv", "-o", str(out))
+    assert out.read_text(encoding="utf-8").startswith("name,type,")
+    out = tmp_path / "c.json"
+    assert run_cli("compare", "lenet5", "mnist_cnn", "-o", str(out)).returncode == 0
+    assert json.loads(out.read_text(encoding="utf-8"))["schema_version"] == 2
+
+
+def test_bad_choices_are_usage_errors_exit_2_one_line():
+    for args, fragment in (
+        (("summary", "lenet5", "--format", "yaml"), "unknown format 'yaml'"),
+        (("summary", "lenet5", "--dtype", "f16"), "did you mean 'float16'"),
+        (("summary", "lenet5", "--convention", "tf"), "unknown convention 'tf'"),
+        (("summary", "lenet5", "--optimizer", "adamw"), "did you mean 'adam'"),
+        (("summary", "lenet5", "--columns", "name,parms"), "did you mean 'params'"),
+        (("compare", "lenet5", "mnist_cnn", "--sort", "foo"), "unknown sort key 'foo'"),
+        (("compare", "lenet5", "mnist_cnn", "--dtype", "fp8"), "unknown dtype 'fp8'"),
+        (("list", "--format", "xml"), "unknown format 'xml'"),
+    ):
+        p = run_cli(*args)
+        assert p.returncode == 2, (args, p.stderr)
+        assert p.stderr.count("\n") == 1 and p.stderr.startswith("error: "), p.stderr
+        assert fragment in p.stderr, p.stderr
+    p = run_cli("compare", "lenet5", "mnist_cnn", "--sort", "foo")
+    assert p.stderr.count("weighted_layers") == 1  # the key list once
+
+
+def test_explain_format_table_is_the_text():
+    p = run_cli("explain", "lenet5", "--layer", "c1", "--format", "table")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == run_cli("explain", "lenet5", "--layer", "c1").stdout
+
+
+def test_columns_choose_what_is_shown():
+    p = run_cli("summary", "lenet5", "--columns", "name,type,input_shape,kernel,params,params_pct")
+    assert p.returncode == 0, p.stderr
+    head = next(line for line in p.stdout.splitlines() if line.startswith("Layer"))
+    assert head.split() == ["Layer", "Type", "Input", "shape", "Kernel", "Params", "Params", "%"]
+    c3 = next(line for line in p.stdout.splitlines() if line.startswith("c3 "))
+    # C3: 16 filters 5×5×6 + bias = 2,416 of 61,706 = 3.9 %; its input is S2's 6×14×14
+    assert c3.split() == ["c3", "conv2d", "[6,", "14,", "14]", "5×5", "2,416", "3.9%"]
+    assert f"{2416 / 61706:.1%}" == "3.9%"
+    # defaults unchanged without --columns
+    head = next(
+        line for line in run_cli("summary", "lenet5").stdout.splitlines() if "Layer" in line
+    )
+    assert head.split() == ["Layer", "(type)", "Output", "shape", "Params", "MACs", "FLOPs"]
+
+
+def test_connected_to_names_the_inputs_of_merges():
+    p = run_cli("summary", "resnet18", "--columns", "name,connected", "--depth", "2")
+    lines = p.stdout.splitlines()
+    row = next(line for line in lines if line.startswith("layer1.0 "))
+    assert row.split()[-1] == "maxpool" or "maxpool" not in row  # the first block follows maxpool
+    p = run_cli("summary", "resnet18", "--columns", "name,connected")
+    add = next(line for line in p.stdout.splitlines() if line.startswith("layer1.0.add_1 "))
+    assert add.split()[-2:] == ["layer1.0.bn2,", "maxpool"]  # the residual: main path + shortcut
+    plain = next(line for line in p.stdout.splitlines() if line.startswith("layer1.0.bn1 "))
+    assert plain.split() == ["layer1.0.bn1", "(batchnorm2d)"]  # previous layer only: blank
+
+
+def test_tree_shows_blocks_with_their_totals_and_collapses_with_depth():
+    p = run_cli("summary", "resnet18", "--tree")
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    block = next(line for line in lines if "├─layer1 (basic ×2" in line)
+    assert f"{2 * 2 * (64 * 64 * 9 + 2 * 64):,}" in block  # layer1's params (see above)
+    assert any(line.startswith("│   ├─0 (basic") for line in lines)
+    assert any(line.startswith("│   │   ├─conv1 (conv2d)") for line in lines)
+    assert any(line.startswith("└─fc (linear)") for line in lines)
+    short = run_cli("summary", "resnet18", "--tree", "--depth", "1").stdout
+    assert "├─layer1 (basic ×2" in short and "│   ├─0" not in short
+    assert "Total params:          11,689,512" in short
