@@ -629,8 +629,10 @@ def summary_csv(
         values = {
             "input_shapes": " ".join(_xs(s) for s in r.input_shapes),
             "kernel": _xs(r.kernel),
-            "params_percent": f"{r.params / t.params:.6f}" if t.params else "0",
-            "macs_percent": ("" if r.train_only else f"{r.macs / t.macs:.6f}" if t.macs else "0"),
+            "params_percent": f"{100 * r.params / t.params:.6f}" if t.params else "0",
+            "macs_percent": (
+                "" if r.train_only else f"{100 * r.macs / t.macs:.6f}" if t.macs else "0"
+            ),
             "rf_size": _xs(rf.get("size")),
             "rf_jump": _xs(rf.get("jump")),
             "rf_start": _xs(rf.get("start")),
