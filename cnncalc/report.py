@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-__all__ = ["LayerRow", "Totals", "Report", "SCHEMA_VERSION", "DTYPE_BYTES"]
+__all__ = ["LayerRow", "Totals", "Report", "Explanation", "SCHEMA_VERSION", "DTYPE_BYTES"]
 
 #: The JSON contract's version (docs/schema.json). 2: compare is an object with ``models``;
 #: ``totals.activation_elements`` (was ``activations``), ``layer_count`` (was ``layers``),
@@ -211,3 +211,33 @@ class Report:
             "memory": self.memory.to_dict() if self.memory is not None else None,
         }
         return out
+
+
+class Explanation(tuple):
+    """What :func:`cnncalc.explain` returns: the :class:`cnncalc.explain.LayerExplanation`
+    records of the layers asked for (plain data); ``str()`` is the ``cnncalc explain`` text."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        from .commands.explain import render_explain
+
+        return render_explain(list(self)).rstrip("\n") + "\n"
+
+    def __repr__(self) -> str:
+        return f"Explanation({', '.join(r.name for r in self)})"
+
+    def layer(self, name: str) -> Any:
+        """The record of one layer; a CnncalcError with the closest names when there is none."""
+        for r in self:
+            if r.name == name:
+                return r
+        from .errors import CnncalcError, did_you_mean
+
+        raise CnncalcError(
+            f"no layer '{name}' in this explanation",
+            hint=did_you_mean(name, [r.name for r in self], "layers"),
+        )
+
+    def to_dict(self) -> list[dict[str, Any]]:
+        return [r.to_dict() for r in self]
