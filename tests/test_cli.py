@@ -326,3 +326,22 @@ def test_tree_shows_blocks_with_their_totals_and_collapses_with_depth():
     short = run_cli("summary", "resnet18", "--tree", "--depth", "1").stdout
     assert "├─layer1 (basic ×2" in short and "│   ├─0" not in short
     assert "Total params:          11,689,512" in short
+
+
+def test_show_prints_a_bundled_spec_to_start_from(tmp_path):
+    from .conftest import SPECS
+
+    p = run_cli("show", "lenet5")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == (SPECS / "lenet5.yaml").read_text(encoding="utf-8")
+    out = tmp_path / "mine.yaml"
+    assert run_cli("show", "lenet5", "-o", str(out)).returncode == 0
+    d = json.loads(run_cli("summary", str(out), "-f", "json").stdout)
+    assert d["totals"]["params"] == 61706  # LeNet-5 as in REFERENCE.md
+    again = run_cli("show", "lenet5", "-o", str(out))
+    assert again.returncode == 1 and "exists" in again.stderr and "--force" in again.stderr
+    p = run_cli("show", "resnet50")  # a variant: its family file, and how to pick the variant
+    assert p.stdout == (SPECS / "resnet.yaml").read_text(encoding="utf-8")
+    assert "--variant resnet50" in p.stderr
+    p = run_cli("show", "resnt50")
+    assert p.returncode == 1 and "did you mean 'resnet50'" in p.stderr
