@@ -622,8 +622,9 @@ def summary_csv(
     grouped = depth is not None or tree
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow([*CSV_FIELDS, *(("level", "layer_count") if grouped else ()), *extra])
+    w.writerow([*CSV_FIELDS, *(("level", "layer_count") if grouped else ()), *extra, "warnings"])
     t = report.totals
+    notes = _warnings_by_row(report, rows)
     for r, (connected,) in zip(rows, cells):
         rf = r.receptive_field or {}
         values = {
@@ -656,9 +657,27 @@ def summary_csv(
                 str(r.train_only).lower(),
                 *((r.level, r.count) if grouped else ()),
                 *(values[f] for f in extra),
+                notes.get(id(r), ""),
             ]
         )
     return buf.getvalue()
+
+
+def _warnings_by_row(report: Report, rows: Sequence[DisplayRow]) -> dict[int, str]:
+    """Each row's warnings as '[code] layer: message' joined by '; ' (a group's: its layers');
+    a warning no row names goes to the first row, so that none is lost."""
+    out: dict[int, list[str]] = {}
+    for wd in report.warnings:
+        text = f"[{wd['code']}] {wd['layer']}: {wd['message']}"
+        layer = str(wd.get("layer", ""))
+        row = next(
+            (r for r in rows if r.name == layer and not (r.group and r.prefix)), None
+        ) or next((r for r in rows if r.group and layer.startswith(r.name + ".")), None)
+        if row is None and rows:
+            row = rows[0]
+        if row is not None:
+            out.setdefault(id(row), []).append(text)
+    return {k: "; ".join(v) for k, v in out.items()}
 
 
 def _md_escape(s: str) -> str:

@@ -133,6 +133,18 @@ def header_lines(c: Comparison) -> list[str]:
     return lines
 
 
+def model_warning_lines(c: Comparison, limit: int = 6) -> list[str]:
+    """Each model's warnings (codes kept), prefixed with its label."""
+    from .render import warning_lines
+
+    return [
+        f"{m.label}: {line}"
+        for m in c.ok
+        if m.report is not None
+        for line in warning_lines(m.report, limit)
+    ]
+
+
 def error_lines(c: Comparison) -> list[str]:
     """One line per model that could not take the comparison's settings: which, and why."""
     return [f"{m.label}: {m.error}" for m in c.models if m.error is not None]
@@ -238,6 +250,7 @@ def compare_text(
     out = header_lines(c)
     out += columns_table(c) if layout == "columns" else rows_table(c)
     out += error_lines(c)
+    out += model_warning_lines(c)
     if bars:
         out += bar_lines(c)
     if stages:
@@ -341,6 +354,7 @@ def csv_fields() -> list[str]:
         "baseline",
         *(f"{k}_ratio" for k in ("params", "macs", "flops", "activation_bytes", "depth")),
         "error",
+        "warnings",
     ]
 
 
@@ -370,7 +384,7 @@ def compare_csv(c: Comparison, stages: bool = False) -> str:
             w.writerow(
                 [m.name, m.label, m.source, "x".join(map(str, m.input_shape)), ""]
                 + [""] * len(Totals._fields)
-                + ["false", *([""] * len(ratios)), m.error]
+                + ["false", *([""] * len(ratios)), m.error, ""]
             )
             continue
         w.writerow(
@@ -384,6 +398,10 @@ def compare_csv(c: Comparison, stages: bool = False) -> str:
                 str(m.baseline).lower(),
                 *("" if r is None else f"{r:.6g}" for r in ratios),
                 "",
+                "; ".join(
+                    f"[{w['code']}] {w['layer']}: {w['message']}"
+                    for w in (m.report.warnings if m.report is not None else ())
+                ),
             ]
         )
     return buf.getvalue()
@@ -426,6 +444,7 @@ def compare_markdown(c: Comparison, stages: bool = False) -> str:
     )
     out += [f"Resolved: {m.resolved}." for m in c.models if m.resolved]
     out += [line.replace("|", "\\|") + "  " for line in error_lines(c)]
+    out += [f"- {line.replace('|', chr(92) + '|')}" for line in model_warning_lines(c)]
     out.append(DEPTH_NOTE)
     out.append("")
     if stages:
@@ -473,6 +492,8 @@ def print_rich(
             con.print(Text(dropped_note(fitted.dropped, width), style="dim"))
     for line in error_lines(c):
         con.print(Text(line, style="red"))
+    for line in model_warning_lines(c):
+        con.print(Text(line, style="yellow"))
     if bars:
         nw = max(len(m.label) for m in c.models) + 2
         vw = 11

@@ -345,3 +345,17 @@ def test_show_prints_a_bundled_spec_to_start_from(tmp_path):
     assert "--variant resnet50" in p.stderr
     p = run_cli("show", "resnt50")
     assert p.returncode == 1 and "did you mean 'resnet50'" in p.stderr
+
+
+def test_warning_codes_in_every_format():
+    """A warning (code, layer, message) reaches every format of summary and compare."""
+    code = "[param_share] f5:"  # LeNet-5's F5 holds 48,120 = 120·400 + 120 of its 61,706 params
+    assert 120 * 400 + 120 == 48_120
+    for fmt in ("table", "csv", "markdown"):
+        assert code in run_cli("summary", "lenet5", "-f", fmt).stdout, fmt
+        assert code in run_cli("compare", "lenet5", "mnist_cnn", "-f", fmt).stdout, fmt
+    d = json.loads(run_cli("summary", "lenet5", "-f", "json").stdout)
+    assert {"code": "param_share", "layer": "f5"}.items() <= d["warnings"][0].items()
+    d = json.loads(run_cli("compare", "lenet5", "mnist_cnn", "-f", "json").stdout)
+    assert d["models"][0]["warnings"][0]["code"] == "param_share"
+    assert code in run_cli("summary", "lenet5", "-f", "csv", "--depth", "1").stdout
