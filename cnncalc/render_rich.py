@@ -113,7 +113,7 @@ def _widths(
             cells = max([c.min_width] + [_words(r[i]) for r in rows])
         else:
             cells = max(_lines(r[i]) for r in rows) if rows else 0
-        mins.append(min(natural[i], max(cells, _words(c.header))))
+        mins.append(min(natural[i], max(cells, _header_words(c.header))))
     if sum(mins) > room:
         return None
     widths = list(mins)
@@ -126,13 +126,30 @@ def _widths(
     return widths
 
 
-def _wrap_header(text: str, width: int) -> str:
-    """A header broken at spaces to ``width`` (words whole): 'RF size/jump/start' → 2 lines."""
-    import textwrap
+def _header_segments(text: str) -> tuple[str, ...]:
+    """A header may break at spaces and after a '/': 'RF size/jump/start' → RF, size/, jump/, start."""
+    import re
 
+    return tuple(p for p in re.split(r"(?<=/)|\s+", text) if p)
+
+
+def _header_words(text: str) -> int:
+    return max((cell_len(w) for w in _header_segments(text)), default=0)
+
+
+def _wrap_header(text: str, width: int) -> str:
+    """A header broken to ``width`` at spaces and after slashes (words whole)."""
     if cell_len(text) <= width:
         return text
-    return "\n".join(textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False))
+    lines: list[str] = []
+    for k, word in enumerate(text.split(" ")):
+        for j, part in enumerate(_header_segments(word)):
+            sep = " " if j == 0 and k > 0 else ""
+            if lines and cell_len(lines[-1] + sep + part) <= width:
+                lines[-1] += sep + part
+            else:
+                lines.append(part)
+    return "\n".join(lines)
 
 
 class Fitted(NamedTuple):
@@ -199,12 +216,26 @@ def plain(console_: Console, text: str) -> None:
     console_.print(Text(text.rstrip("\n")), soft_wrap=True)
 
 
+#: Summary columns that make way when the table cannot fit, the lower number first (FLOPs is in
+#: the totals and ≈ 2×MACs; percentages follow from the numbers shown). Name, type, output
+#: shape, params, MACs, receptive field and "Connected to" always stay.
+OPTIONAL = {
+    "flops": 1,
+    "line": 2,
+    "trainable": 2,
+    "params_pct": 3,
+    "macs_pct": 3,
+    "kernel": 4,
+    "input_shape": 5,
+}
+
+
 def _summary_cols(columns: Sequence[str]) -> list[Col]:
     out = []
     for key, header in zip(columns, render.column_headers(columns)):
         c = render.COLUMNS[key]
         # FLOPs and the other optional columns make way before anything else is squeezed out
-        drop = {"flops": 1, "line": 2, "trainable": 2, "params_pct": 3, "macs_pct": 3}.get(key, 0)
+        drop = OPTIONAL.get(key, 0)
         out.append(Col(header, c.align, c.wrap, drop))
     return out
 
@@ -220,7 +251,13 @@ def print_summary(
     con = console()
     width = con.width
     rows = render.display_rows(report, depth, tree)
-    cells = render.table_cells(report, depth, columns, tree, rows)
+    cells: list[list[Any]] = render.table_cells(report, depth, columns, tree, rows)
+    if "input_shape" in columns:  # several input shapes break between shapes, never inside one
+        i = list(columns).index("input_shape")
+        for r in cells:
+            r[i] = tuple(
+                x + ("]," if j < r[i].count("], ") else "") for j, x in enumerate(r[i].split("], "))
+            )
     cols = _summary_cols(columns)
     if tree and "name" in columns:  # the drawing must stay on one line
         i = list(columns).index("name")
