@@ -1,4 +1,4 @@
-"""The JSON outputs against the published schema, docs/schema.json (draft 2020-12).
+"""The JSON outputs (summary, compare, list, explain) against docs/schema.json (draft 2020-12).
 
 With the ``jsonschema`` package the documents are validated in full; without it, a small
 checker of the keywords the schema uses (type, required, properties, additionalProperties,
@@ -87,7 +87,8 @@ def errors(value: Any, schema: dict, path: str = "$") -> list[str]:
 
 
 def _documents() -> list[tuple[str, Any]]:
-    """Every JSON document the CLI writes for summary and compare, in its option variants."""
+    """Every JSON document the CLI writes (summary and compare in their option variants, list,
+    explain) and the library's dicts."""
     docs = []
     for args in (
         ("summary", "resnet50"),
@@ -103,8 +104,14 @@ def _documents() -> list[tuple[str, Any]]:
         p = run_cli(*args, "--format", "json")
         assert p.returncode == 0, (args, p.stderr)
         docs.append((" ".join(args), json.loads(p.stdout)))
+    for args in (("list",), ("explain", "googlenet", "--layer", "inception3a")):
+        p = run_cli(*args, "--format", "json")
+        assert p.returncode == 0, (args, p.stderr)
+        docs.append((" ".join(args), json.loads(p.stdout)))
     docs.append(("Report.to_dict()", cnncalc.analyze("vgg16").to_dict()))
     docs.append(("Comparison.to_dict()", cnncalc.compare(["alexnet", "vgg11"]).to_dict(True)))
+    e = cnncalc.explain("lenet5")
+    docs.append(("Explanation", {"name": "lenet5", "variant": None, "layers": e.to_dict()}))
     return docs
 
 
