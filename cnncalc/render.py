@@ -642,7 +642,7 @@ def summary_csv(
         }
         w.writerow(
             [
-                r.prefix + (r.label or r.name) if tree else r.name,
+                r.name,
                 r.type,
                 " ".join(r.inputs),
                 _xs(r.output_shape),
