@@ -611,7 +611,8 @@ def summary_csv(
     tree: bool = False,
 ) -> str:
     """One row per displayed row (layer, or group with ``--depth``/``--tree``) with raw integers;
-    shapes as 'CxHxW' text (opens in a spreadsheet). Columns beyond the fixed ones follow
+    shapes as 'CxHxW' text (opens in a spreadsheet). With ``--tree`` a block's row (group=true)
+    holds the sums of the rows under it (sum the rows with group=false for the totals). Columns beyond the fixed ones follow
     ``columns`` (``rf`` → rf_size, rf_jump, rf_start; per axis joined by 'x')."""
     import csv
     import io
@@ -655,7 +656,7 @@ def summary_csv(
                 r.output_elements,
                 str(r.trainable).lower(),
                 str(r.train_only).lower(),
-                *((r.level, r.count) if grouped else ()),
+                *((r.level, r.count, str(r.group).lower()) if grouped else ()),
                 *(values[f] for f in extra),
                 notes.get(id(r), ""),
             ]
