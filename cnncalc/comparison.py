@@ -135,8 +135,6 @@ class ModelRecord:
         if self.error is not None or self.report is None:
             return {"name": self.name, **head, "error": self.error}
         d: dict[str, Any] = {**self.report.to_dict(), **head, "ratios": dict(self.ratios)}
-        if self.resolved:
-            d["resolved"] = self.resolved
         if stages:
             d["stages"] = [s.to_dict() for s in self.stages]
         return d

@@ -197,6 +197,7 @@ class Report:
             "schema_version": SCHEMA_VERSION,
             "name": self.name,
             "variant": self.variant,
+            "resolved": self.meta.get("resolved"),
             "input_shape": list(self.input_shape),
             "input_shapes": {k: list(v) for k, v in self.input_shapes.items()},
             "output_shape": list(self.output_shape),
