@@ -133,16 +133,21 @@ def header_lines(c: Comparison) -> list[str]:
     return lines
 
 
-def model_warning_lines(c: Comparison, limit: int = 6) -> list[str]:
-    """Each model's warnings (codes kept), prefixed with its label."""
-    from .render import warning_lines
-
-    return [
-        f"{m.label}: {line}"
-        for m in c.ok
-        if m.report is not None
-        for line in warning_lines(m.report, limit)
-    ]
+def model_warning_lines(c: Comparison) -> list[str]:
+    """Each model's warnings, one line per code (codes kept): the first one in full, and how
+    many more there are (``cnncalc summary MODEL`` lists them all)."""
+    out = []
+    for m in c.ok:
+        if m.report is None:
+            continue
+        by_code: dict[str, list[dict[str, str]]] = {}
+        for w in m.report.warnings:
+            by_code.setdefault(w["code"], []).append(w)
+        for code, ws in by_code.items():
+            w = ws[0]
+            more = f" (and {len(ws) - 1} more like it)" if len(ws) > 1 else ""
+            out.append(f"{m.label}: warning [{code}] {w['layer']}: {w['message']}{more}")
+    return out
 
 
 def error_lines(c: Comparison) -> list[str]:
