@@ -426,7 +426,7 @@ def warning_lines(report: Report, limit: int = 12) -> list[str]:
     ws = report.warnings
     out = [f"warning [{w['code']}] {w['layer']}: {w['message']}" for w in ws[:limit]]
     if len(ws) > limit:
-        out.append(f"… and {len(ws) - limit} more warnings (all of them in --format json)")
+        out.append(f"… and {len(ws) - limit} more warnings (all of them in --format json or csv)")
     return out
 
 
