@@ -303,15 +303,20 @@ def test_columns_choose_what_is_shown():
 
 
 def test_connected_to_names_the_inputs_of_merges():
-    p = run_cli("summary", "resnet18", "--columns", "name,connected", "--depth", "2")
-    lines = p.stdout.splitlines()
-    row = next(line for line in lines if line.startswith("layer1.0 "))
-    assert row.split()[-1] == "maxpool" or "maxpool" not in row  # the first block follows maxpool
     p = run_cli("summary", "resnet18", "--columns", "name,connected")
     add = next(line for line in p.stdout.splitlines() if line.startswith("layer1.0.add_1 "))
     assert add.split()[-2:] == ["layer1.0.bn2,", "maxpool"]  # the residual: main path + shortcut
     plain = next(line for line in p.stdout.splitlines() if line.startswith("layer1.0.bn1 "))
     assert plain.split() == ["layer1.0.bn1", "(batchnorm2d)"]  # previous layer only: blank
+    # GoogLeNet's inception (3a) concatenates its 4 branches: 64 + 128 + 32 + 32 = 256 channels
+    p = run_cli("summary", "googlenet", "--columns", "name,output_shape,connected", "-d", "2")
+    cat = next(line for line in p.stdout.splitlines() if line.startswith("inception3a.cat "))
+    assert f"[{64 + 128 + 32 + 32}, 28, 28]" in cat
+    branches = ["inception3a.branch1", "inception3a.branch2_1", "inception3a.branch3_1"]
+    assert cat.split()[-4:] == [b + "," for b in branches] + ["inception3a.branch4_1"]
+    # with --depth, inputs name the rows as shown: a branch's first block takes the pool
+    row = next(line for line in p.stdout.splitlines() if line.startswith("inception3a.branch3_0 "))
+    assert row.split()[-1] == "maxpool2"
 
 
 def test_tree_shows_blocks_with_their_totals_and_collapses_with_depth():
