@@ -48,7 +48,7 @@ def summary(
         "-c",
         help="Columns, comma-separated: name, type, input_shape, output_shape, kernel, params, "
         "params_pct, macs, macs_pct, flops, rf, trainable, connected (Keras's 'Connected to'), "
-        "line. Default: name,output_shape,params,macs,flops.",
+        "line. Default: name, output_shape, params, macs, flops.",
     ),
     dtype: str = typer.Option(
         "float32", "--dtype", help="float32, float16, bfloat16, float64, int8 (memory sizes)."
