@@ -10,7 +10,7 @@ import typer
 
 from ..errors import CnncalcError
 
-FORMATS = ("table", "json", "csv", "markdown")
+FORMATS = ("table", "json", "csv", "markdown", "html")
 
 # Options that mean the same in every command, declared once.
 OUTPUT = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout.")
@@ -18,7 +18,8 @@ FORMAT = typer.Option(
     None,
     "--format",
     "-f",
-    help="table, json, csv or markdown (default: from -o FILE's extension, else table).",
+    help="table, json, csv, markdown or html (one-file report); default: from -o FILE's "
+    "extension, else table.",
 )
 SET = typer.Option(None, "--set", "-s", help="Override a spec variable: name=value (repeatable).")
 VARIANT = typer.Option(None, "--variant", help="Variant of a family spec file.")
@@ -74,6 +75,8 @@ EXTENSIONS = {
     ".markdown": "markdown",
     ".txt": "table",
     ".text": "table",
+    ".html": "html",
+    ".htm": "html",
 }
 
 
@@ -81,7 +84,7 @@ def resolve_format(
     fmt: str | None, output: Path | None, formats: Any = FORMATS, default: str = "table"
 ) -> str:
     """The output format: ``-f`` when given (checked; 'text' and 'table' are one), else the
-    extension of ``-o FILE`` (out.json → json, .csv, .md, .txt), else ``default``. An explicit
+    extension of ``-o FILE`` (out.json → json, .csv, .md, .txt, .html), else ``default``. An explicit
     ``-f`` wins over the extension (``-f json -o notes.txt`` writes JSON)."""
     if fmt is None:
         if output is not None and output.suffix.lower() in EXTENSIONS:

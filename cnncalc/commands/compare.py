@@ -80,7 +80,11 @@ def compare(
         variables=parse_sets(set_),
         variant=variant,
     )
-    if format == "json":
+    if format == "html":
+        from ..draw.html import compare_html
+
+        write_output(compare_html(c), output)
+    elif format == "json":
         write_output(rc.compare_json(c, stages), output)
     elif format == "csv":
         write_output(rc.compare_csv(c, stages), output)

@@ -23,9 +23,13 @@ def explain(
         help="text (or table: the same) or json; default: from -o's extension.",
     ),
     output: Path = OUTPUT,
+    svg: Path = typer.Option(
+        None, "--svg", help="Also draw --layer's windows as an animated SVG file (conv, pooling)."
+    ),
 ) -> None:
     """Show the arithmetic: output sizes, parameters, MACs, FLOPs, receptive field, warnings."""
     from .. import build, parse_shape
+    from ..errors import CnncalcError
     from ..explain import explain_graph
     from ..report import DTYPE_BYTES
 
@@ -35,6 +39,12 @@ def explain(
         spec, parse_shape(input) if input else None, variant=variant, variables=parse_sets(set_)
     )
     records = explain_graph(graph, layer, dtype=dtype)
+    if svg is not None:
+        if layer is None:
+            raise CnncalcError("--svg draws one layer", hint="add --layer NAME, e.g. --layer conv1")
+        from ..draw.layer import layer_svg
+
+        write_output(layer_svg(graph, layer), svg)
     if format == "json":
         import json
 

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import typer
 
-from ._common import FORMAT, FORMATS, OUTPUT, choice, resolve_format, use_rich, write_output
+from ._common import OUTPUT, choice, resolve_format, use_rich, write_output
 
 LIST_SORT_KEYS = ("name", "family", "year", "params", "macs")
+LIST_FORMATS = ("table", "json", "csv", "markdown")
 
 
 def list_(
@@ -17,7 +18,12 @@ def list_(
     sort: str = typer.Option(
         None, "--sort", help="name, family, year, params or macs (numbers: largest first)."
     ),
-    format: str = FORMAT,
+    format: str = typer.Option(
+        None,
+        "--format",
+        "-f",
+        help="table, json, csv or markdown (default: from -o FILE's extension, else table).",
+    ),
     output: Path = OUTPUT,
 ) -> None:
     """The model zoo: name, family, year, params, MACs, input and a one-line description."""
@@ -25,7 +31,7 @@ def list_(
     from ..errors import CnncalcError, did_you_mean
     from ..zoo import FAMILY_ALIASES, catalog
 
-    format = resolve_format(format, output, FORMATS)
+    format = resolve_format(format, output, LIST_FORMATS)
     if sort is not None:
         choice(sort, LIST_SORT_KEYS, "--sort", "sort keys")
     entries = catalog()

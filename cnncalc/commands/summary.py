@@ -88,6 +88,13 @@ def summary(
     except CnncalcError as err:  # an unknown column is a usage error
         raise typer.BadParameter(str(err), param_hint="'--columns'") from None
     shape = parse_shape(input) if input else None
+    if format == "html":
+        from ..draw.html import summary_html_of
+
+        opts = dict(variant=variant, batch=batch, dtype=dtype, convention=convention)
+        html = summary_html_of(spec, shape, freeze=freeze, variables=parse_sets(set_), **opts)
+        write_output(html, output)
+        return
     report = analyze(
         spec,
         shape,
