@@ -290,3 +290,11 @@ def test_rich_renderers_run(capsys):
         assert "resnet50" in out and "25,557,032" in out and "2048 @ 7×7" in out
     rc.print_list_rich([e for e in catalog() if e.family == "resnet"], FAMILY_ALIASES)
     assert "resnet152" in capsys.readouterr().out
+
+
+def test_cli_html_report_keeps_a_failed_model_and_the_labels(tmp_path):
+    out = tmp_path / "c.html"
+    r = run_cli("compare", "resnet50", "lenet5", "resnet50", "--input", "1x8x8", "-o", str(out))
+    assert r.returncode == 0, r.stderr  # the format comes from the extension
+    html = out.read_text(encoding="utf-8")
+    assert "lenet5: cannot take the input 1x8x8" in html and "resnet50 (2)" in html
