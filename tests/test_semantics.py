@@ -164,7 +164,7 @@ def test_params_depend_on_input_alexnet_2012() -> None:
 
 
 def test_params_depend_on_input_in_every_format() -> None:
-    for fmt in ("table", "json"):  # markdown: with the term helper's markdown warnings
+    for fmt in ("table", "json", "markdown", "csv"):
         out = run_cli("summary", "yolov1", "--input", "3x224x224", "-f", fmt).stdout
         if fmt == "json":
             out = " ".join(f"{w['code']} {w['message']}" for w in json.loads(out)["warnings"])
@@ -180,7 +180,12 @@ def test_params_depend_on_input_in_compare() -> None:
     # LeNet-5's c1: 6·1·5·5 + 6 at its own 1×32×32; 6·3·5·5 + 6 at 3×32×32
     assert "c1 in_channels 1 → 3" in w["message"]
     assert f"{61_706:,} → {61_706 + 6 * 5 * 5 * 2:,}" in w["message"]
-    assert any("lenet5: c1: params differ" in line for line in c.warning_lines())
+    from cnncalc.render_compare import model_warning_lines
+
+    assert any(
+        "lenet5: warning [params_depend_on_input] c1: params differ" in line
+        for line in model_warning_lines(c)
+    )
     assert lenet.to_dict()["warnings"] == [w]
 
 
@@ -463,7 +468,7 @@ def test_warn_option_cli() -> None:
     out = run_cli("explain", "squeezenet1_0", "--layer", "conv1").stdout
     assert "warning [" not in out
     args = ("compare", "resnet18", "alexnet_2012", "--input", "3x259x259", "--no-bars")
-    assert "warning [params_depend_on_input] alexnet_2012: fc6" in run_cli(*args).stdout
+    assert "alexnet_2012: warning [params_depend_on_input] fc6" in run_cli(*args).stdout
     assert "warning [" not in run_cli(*args, "--warn", "none").stdout
 
 
@@ -473,3 +478,14 @@ def test_specs_readme_says_when_to_quote() -> None:
     assert "quote an expression that holds commas or brackets inside `{…}` or `[…]`" in text
     assert "only when it is the whole value" in text
     assert '`{out_channels: "max(1, 4)", kernel_size: 1}`' in text
+
+
+def test_params_warning_on_a_terminal() -> None:
+    """What a person sees: the warning with its code, at 80 columns, colour on."""
+    from .pty_util import run_in_pty
+
+    r = run_in_pty("summary", "alexnet_2012", "--input", "3x259x259", columns=80)
+    assert r.returncode == 0, r.text
+    text = " ".join(r.text.split())  # the terminal wraps long lines
+    assert "warning [params_depend_on_input] fc6" in text
+    assert f"fc6 in_features {256 * 6 * 6:,} → {256 * 7 * 7:,}" in text

@@ -9,10 +9,16 @@ import typer
 from ._common import (
     CHANNELS_LAST_OK,
     CONVENTION,
+    FORMAT,
+    FORMATS,
     OUTPUT,
+    SET,
+    VARIANT,
     WARN,
-    check_format,
     check_warn,
+    choice,
+    parse_sets,
+    resolve_format,
     use_rich,
     write_output,
 )
@@ -28,9 +34,9 @@ def compare(
         None, "--input", "-i", help="One input shape for all models, e.g. 3x224x224."
     ),
     batch: int = typer.Option(1, "--batch", "-b", min=1, help="Batch size."),
-    format: str = typer.Option(
-        "table", "--format", "-f", help="table, json, csv, markdown or html (one-file report)."
-    ),
+    format: str = FORMAT,
+    set_: list[str] = SET,
+    variant: str = VARIANT,
     sort: str = typer.Option(
         None,
         "--sort",
@@ -56,15 +62,19 @@ def compare(
 ) -> None:
     """Compare models: params, MACs, FLOPs, memory, depth and shapes, with ratios to the first."""
     from .. import render_compare as rc
+    from ..analysis import CONVENTIONS
+    from ..comparison import SORT_ALIASES, SORT_KEYS
     from ..comparison import compare as run_compare
-    from ..errors import CnncalcError, did_you_mean
+    from ..report import DTYPE_BYTES
 
     check_warn(warn)
-    check_format(format)
-    if layout not in LAYOUTS:
-        raise CnncalcError(
-            f"unknown layout '{layout}'", hint=did_you_mean(layout, LAYOUTS, "layouts")
-        )
+    format = resolve_format(format, output, FORMATS)
+    choice(layout, LAYOUTS, "--layout", "layouts")
+    choice(dtype, DTYPE_BYTES, "--dtype", "dtypes")
+    if convention is not None:
+        choice(convention, CONVENTIONS, "--convention", "conventions")
+    if sort is not None:
+        choice(SORT_ALIASES.get(sort, sort), SORT_KEYS, "--sort", "sort keys")
     c = run_compare(
         models,
         input,
@@ -73,6 +83,8 @@ def compare(
         convention=convention,
         sort=sort,
         reverse=reverse,
+        variables=parse_sets(set_),
+        variant=variant,
         warn=warn,
         channels_last_ok=channels_last_ok,
     )

@@ -13,7 +13,9 @@ from ._common import (
     VARIANT,
     WARN,
     check_warn,
+    choice,
     parse_sets,
+    resolve_format,
     write_output,
 )
 
@@ -25,7 +27,12 @@ def explain(
     set_: list[str] = SET,
     variant: str = VARIANT,
     dtype: str = typer.Option("float32", "--dtype", help="Element type for the byte counts."),
-    format: str = typer.Option("text", "--format", "-f", help="text or json."),
+    format: str = typer.Option(
+        None,
+        "--format",
+        "-f",
+        help="text (or table: the same) or json; default: from -o's extension.",
+    ),
     warn: str = WARN,
     channels_last_ok: bool = CHANNELS_LAST_OK,
     output: Path = OUTPUT,
@@ -35,15 +42,13 @@ def explain(
 ) -> None:
     """Show the arithmetic: output sizes, parameters, MACs, FLOPs, receptive field, warnings."""
     from .. import build, parse_inputs
-    from ..errors import CnncalcError, did_you_mean
+    from ..errors import CnncalcError
     from ..explain import explain_graph
     from ..report import DTYPE_BYTES
 
     check_warn(warn)
-    if format not in ("text", "json"):
-        raise CnncalcError(f"unknown format '{format}'", hint="use text or json")
-    if dtype not in DTYPE_BYTES:
-        raise CnncalcError(f"unknown dtype '{dtype}'", hint=did_you_mean(dtype, DTYPE_BYTES))
+    format = resolve_format(format, output, ("text", "json"), default="text")
+    choice(dtype, DTYPE_BYTES, "--dtype", "dtypes")
     graph = build(
         spec,
         parse_inputs(input) if input else None,
