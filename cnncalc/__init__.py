@@ -141,6 +141,7 @@ def explain(
     variant: str | None = None,
     variables: dict[str, Any] | None = None,
     dtype: str = "float32",
+    warn: str | None = None,
     **more_variables: Any,
 ) -> Explanation:
     """The arithmetic of every layer (or of ``layer``, a layer or block name), as
@@ -154,11 +155,11 @@ def explain(
     if isinstance(source, Graph):
         graph = source
     else:
-        shape = parse_shape(input_shape) if isinstance(input_shape, str) else input_shape
+        shape = parse_inputs(input_shape) if isinstance(input_shape, str) else input_shape
         graph = build(
             source, shape, variant=variant, variables={**(variables or {}), **more_variables}
         )
-    return Explanation(explain_graph(graph, layer, dtype=dtype))
+    return Explanation(explain_graph(graph, layer, dtype=dtype, warn=warn))
 
 
 def parse_shape(text: str) -> tuple[int, ...]:
