@@ -52,12 +52,15 @@ def build(
     variables: dict[str, Any] | None = None,
     freeze: str | None = None,
     channels_last_ok: bool = False,
+    compare_own_input: bool = True,
 ) -> Graph:
     """Build the layer graph of a spec (path, zoo name, family name or dict).
 
     ``input_shape``: ``(3, 64, 64)`` or ``"3x64x64"`` for the first input; ``"mask=1x32x32"`` or
     ``{"mask": (1, 32, 32)}`` for named inputs. A shape that looks channels-last
-    (``224x224x3``) is refused unless ``channels_last_ok``."""
+    (``224x224x3``) is refused unless ``channels_last_ok``. Another input than the spec's own is
+    compared with it (a ``params_depend_on_input`` warning; one more build) unless
+    ``compare_own_input`` is false (sweeps)."""
     from .zoo import resolve
 
     res = resolve(source)
@@ -69,6 +72,7 @@ def build(
         variables or {},
         channels_last_ok=channels_last_ok,
         bundled=res.by_name,
+        compare_own_input=compare_own_input,
     )
     if freeze:
         graph.freeze(freeze)
@@ -89,6 +93,7 @@ def analyze(
     variables: dict[str, Any] | None = None,
     warn: str | None = None,
     channels_last_ok: bool = False,
+    compare_own_input: bool = True,
     **more_variables: Any,
 ) -> Report:
     """Analyze a spec: per-layer shapes, parameters, buffers, MACs, FLOPs and memory.
@@ -112,6 +117,7 @@ def analyze(
             variables={**(variables or {}), **more_variables},
             freeze=freeze,
             channels_last_ok=channels_last_ok,
+            compare_own_input=compare_own_input,
         )
     return analyze_graph(graph, batch=batch, dtype=dtype, convention=convention, warn=warn)
 

@@ -33,6 +33,7 @@ from .inputs import (
     bind_input_variables,
     build_at_other_input,
     given_inputs,
+    params_vs_own_input,
     refuse_channels_last,
 )
 from .layers import REGISTRY
@@ -1027,4 +1028,8 @@ def expand_spec(
         by_name=b.by_name,
         groups=b.groups,
     )
+    if compare_own_input and overrides and not given:
+        w = params_vs_own_input(spec, variant, overrides, raw_inputs, graph)
+        if w is not None:
+            graph.warnings.append(w)
     return graph

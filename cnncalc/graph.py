@@ -332,6 +332,7 @@ def build_graph(
     *,
     channels_last_ok: bool = False,
     bundled: bool = False,
+    compare_own_input: bool = True,
 ) -> Graph:
     """Build the layer graph of ``spec`` (optionally one variant, another input, variable overrides).
 
@@ -349,4 +350,5 @@ def build_graph(
             overrides,
             channels_last_ok=channels_last_ok,
             bundled=bundled,
+            compare_own_input=compare_own_input,
         )

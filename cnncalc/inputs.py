@@ -27,6 +27,7 @@ __all__ = [
     "given_inputs",
     "refuse_channels_last",
     "bind_input_variables",
+    "params_vs_own_input",
 ]
 
 
@@ -337,6 +338,32 @@ def _solving_root(
         except CnncalcError:
             continue
     return found[0] if len(found) == 1 else None
+
+
+def params_vs_own_input(
+    spec: Spec,
+    variant: str | None,
+    overrides: Mapping[str, Any],
+    raw_inputs: dict[str, Any],
+    graph: Graph,
+) -> Any:
+    """``--set size=64`` on ``input: [3, size, size]``: the input changed through a variable.
+    Compare with the model at its own input (the other overrides kept), as for ``--input``."""
+    from .expand import expand_spec
+
+    input_vars = _closure(spec, _words(list(raw_inputs.values())) & set(spec.variables))
+    if not input_vars & set(overrides):
+        return None
+    rest = {k: v for k, v in overrides.items() if k not in input_vars}
+    try:
+        at_own = expand_spec(
+            spec, variant, None, rest, channels_last_ok=True, compare_own_input=False
+        )
+    except CnncalcError:
+        return None
+    if at_own.inputs == graph.inputs:
+        return None
+    return _params_differ(at_own, graph)
 
 
 def _params_differ(own: Graph, new: Graph) -> Any:

@@ -489,3 +489,22 @@ def test_params_warning_on_a_terminal() -> None:
     text = " ".join(r.text.split())  # the terminal wraps long lines
     assert "warning [params_depend_on_input] fc6" in text
     assert f"fc6 in_features {256 * 6 * 6:,} → {256 * 7 * 7:,}" in text
+
+
+def test_params_depend_on_an_input_variable(tmp_path: Path) -> None:
+    text = (
+        "input: [3, size, size]\nvariables: {size: 32, classes: 10}\nlayers:\n"
+        "  - conv2d: {out_channels: 16, kernel_size: 3, padding: 1}\n  - flatten\n"
+        "  - linear: {out_features: classes}\n"
+    )
+    path = spec_file(tmp_path, text)
+    r = cnncalc.analyze(path, size=64, classes=5)
+    (w,) = [w for w in r.warnings if w["code"] == "params_depend_on_input"]
+    # 16·32·32 = 16,384 features at its own input, 16·64·64 = 65,536 at size 64 (5 classes both)
+    assert w["code"] == "params_depend_on_input" and "(3x32x32)" in w["message"]
+    assert f"linear_1 in_features {16 * 32 * 32:,} → {16 * 64 * 64:,}" in w["message"]
+    conv = 3 * 3 * 3 * 16 + 16
+    own, new = conv + 16 * 32 * 32 * 5 + 5, conv + 16 * 64 * 64 * 5 + 5
+    assert f"total {own:,} → {new:,}" in w["message"] and r.params == new
+    codes_only = codes(cnncalc.analyze(path, classes=5))  # not an input variable
+    assert "params_depend_on_input" not in codes_only
