@@ -206,9 +206,16 @@ class _Builder(GraphWiring):
         if name is not None and (not isinstance(name, (str, int)) or isinstance(name, bool)):
             raise self._err(f"layer name must be a word, got {short(name)}", meta.where("name"))
         name = str(name) if name is not None else None
-        if name is not None and (not name or any(c in name for c in " .,[]{}:")):
+        if name is not None and (
+            not name
+            or any(c in name for c in " ,[]{}:")
+            or name.startswith(".")
+            or name.endswith(".")
+            or ".." in name
+        ):
             raise self._err(
-                f"layer name {short(name)} may not contain spaces, dots or brackets",
+                f"layer name {short(name)} may not contain spaces, commas or brackets "
+                "(dots only between words: features.3)",
                 meta.where("name"),
             )
         if raw_args is not None and not isinstance(raw_args, Map):
@@ -274,7 +281,8 @@ class _Builder(GraphWiring):
                 hint="blocks that use other blocks, and repeats, multiply; check the repeat counts",
             )
         if plan.refs is None:
-            in_names = [scope.last]
+            cls = REGISTRY.get(t) or REGISTRY.get(scope.vars.get(t, ""))  # type: ignore[arg-type]
+            in_names = [] if cls is not None and cls.MAX_INPUTS == 0 else [scope.last]
         else:
             in_names = [self._ref(r, scope, plan.refs_pos, name) for r in plan.refs]
 
@@ -290,6 +298,8 @@ class _Builder(GraphWiring):
             if not cond:
                 # A skipped entry's name refers to its (first) input: a skipped residual add
                 # then means the main path, a skipped projection means the block input.
+                if not in_names:
+                    return
                 if name is not None:
                     self._define(scope, name, in_names[0], meta.where("name"))
                 scope.last = in_names[0]  # a skipped entry acts as the identity
@@ -299,7 +309,7 @@ class _Builder(GraphWiring):
         train_only = scope.train_only or meta.get("train_only", False)
         share = meta.get("share")
         if share is not None:
-            share = self._ref(share, scope, meta.where("share"), name)
+            share = self._share_ref(share, scope, meta.where("share") or pos, name)
 
         rtype = self._resolve_type(t, scope, pos)
         repeated = "repeat" in meta
@@ -346,7 +356,7 @@ class _Builder(GraphWiring):
                 self._define(scope, base, in_names[0], meta.where("name"))
             return
         args, first = plan.args, plan.first
-        out = in_names[0]
+        out = in_names[0] if in_names else scope.last
         block = self.spec.blocks.get(rtype)
         frame: list[Any] | None = None
         if repeated:
@@ -363,11 +373,15 @@ class _Builder(GraphWiring):
                 iargs.key_pos = {**args.key_pos, **first.key_pos}
                 iargs.update(first)
             inst = f"{full_base}.{i}" if repeated else full_base
-            ins = in_names if i == 0 else [out]
+            # repeat chains the first input; the other inputs go to every copy unchanged
+            ins = in_names if i == 0 else [out, *in_names[1:]]
             if block is not None:
+                start = len(self.nodes)
                 out = self.invoke_block(
                     block, iargs, inst, ins, pos, scope, ivars, trainable, train_only
                 )
+                if share is not None:
+                    self._share_block(share, start, inst, meta.where("share") or pos, rtype)
             else:
                 out = self.add_layer(
                     rtype, iargs, inst, ins, pos, ivars, trainable, train_only, share
@@ -379,6 +393,10 @@ class _Builder(GraphWiring):
         if frame is not None:
             self._reps.pop()
         self._define(scope, base, out, meta.where("name") or pos, check=name is not None)
+        pieces = self.pieces.get(inst)
+        if pieces is not None:  # one entry, several outputs: base.0, base.1, …
+            for k, piece in enumerate(pieces):
+                self._define(scope, f"{base}.{k}", piece, meta.where("name") or pos)
         if repeated:
             self.groups[full_base] = f"{rtype} ×{count}"
         scope.last = out
@@ -406,6 +424,48 @@ class _Builder(GraphWiring):
                     hint="check the repeat counts",
                 )
 
+    def _share_ref(self, ref: Any, scope: _Scope, pos: Pos | None, owner: str | None) -> str:
+        """What ``share:`` names: a local layer or block instance, a layer anywhere before (by
+        its full name, ``layer1.0.conv1``), or a variable / block parameter holding such a name
+        (so a block can share a layer outside it: ``share: proto`` with ``params: {proto: …}``)."""
+        if isinstance(ref, str):
+            v = scope.vars.get(ref) if ref not in scope.names else None
+            name = v if isinstance(v, str) else ref
+            for cand in (scope.prefix + name, name):
+                if cand in self.groups:  # a block instance: its full name
+                    return cand
+            if name in scope.names:
+                return scope.names[name]
+            if name in self.by_name:
+                return name
+        return self._ref(ref, scope, pos, owner)
+
+    def _share_block(self, target: str, start: int, inst: str, pos: Pos | None, bname: str) -> None:
+        """Share every weighted layer of the block instance just built (its nodes from
+        ``start``) with the same layer of the instance ``target``, in order; refuse otherwise."""
+        mine = [n for n in self.nodes[start:] if n.layer.weights()]
+        if target not in self.groups:
+            raise self._err(
+                f"cannot share weights with '{target}': share on a block invocation must name "
+                "another instance of a block",
+                pos,
+                inst,
+                bname,
+            )
+        prefix = target + "."
+        theirs = [n for n in self.nodes if n.name.startswith(prefix) and n.layer.weights()]
+        if len(mine) != len(theirs):
+            raise self._err(
+                f"cannot share weights with '{target}': it has {len(theirs)} layers with "
+                f"weights, '{inst}' has {len(mine)}",
+                pos,
+                inst,
+                bname,
+            )
+        for a, b in zip(mine, theirs):
+            if a.share is None:
+                a.share = self.share_owner(a.layer, b.name, pos, a.name, a.type)
+
     def _define(
         self, scope: _Scope, local: str, target: str, pos: Pos | None, check: bool = True
     ) -> None:
@@ -419,6 +479,8 @@ class _Builder(GraphWiring):
         scope.names[local] = target
 
     def _env(self, env: Mapping[str, Any], in_names: list[str]) -> dict[str, Any]:
+        if not in_names:
+            return Env(env, {})
         shape = self.shapes[in_names[0]]
         return Env(env, {"in_channels": shape[0], "in_shape": list(shape)})
 

@@ -239,6 +239,9 @@ class Layer:
     ARGS: ClassVar[dict[str, Arg]] = {}
     CATEGORY: ClassVar[str] = "other"
     MIN_INPUTS: ClassVar[int] = 1
+    #: Several outputs (split): the argument that selects one. An entry without it becomes one
+    #: node per output, ``name.0`` … ``name.{n-1}`` (see :meth:`num_outputs`).
+    OUTPUT_INDEX: ClassVar[str | None] = None
     MAX_INPUTS: ClassVar[int | None] = 1
     #: Rank of the spatial part fixed by the type name, e.g. {"conv2d": 2}; absent = any rank.
     RANKS: ClassVar[dict[str, int]] = {}
@@ -331,6 +334,10 @@ class Layer:
             )
         self._weights = tuple(self.declare_weights())
         return self.out_shape
+
+    def num_outputs(self) -> int:
+        """Outputs of a multi-output type (``OUTPUT_INDEX`` set), once built."""
+        return 1
 
     def infer(self, in_shapes: tuple[Shape, ...]) -> Shape:
         """Output shape from input shapes. Default: the shape of the first input (element-wise)."""
