@@ -234,3 +234,61 @@ def test_table_marks_the_front_and_plots():
 def test_variant_all():
     sw = run_sweep("resnet", variants=["resnet18", "resnet34"])
     assert [r.params for r in sw.results] == [11_689_512, 21_797_672]  # torchvision's table
+
+
+# -- the block-instance cache that makes sweeps (and deep specs) fast ------------------------------
+def _graph_facts(g):
+    return (
+        [
+            (n.name, n.type, n.inputs, n.out_shape, n.trainable, n.train_only, n.share)
+            for n in g.nodes
+        ],
+        g.groups,
+        g.outputs,
+    )
+
+
+def test_replayed_block_instances_equal_expanded_ones(monkeypatch):
+    """Every zoo model builds the same graph with identical block instances copied as when each
+    is expanded anew (names, inputs, shapes, flags, shares, groups, outputs)."""
+    import cnncalc
+    import cnncalc.expand as expand
+    from cnncalc.zoo import zoo_members
+
+    members = zoo_members()
+    assert len(members) >= 40
+    fast = {m.name: _graph_facts(cnncalc.build(m.name)) for m in members}
+    monkeypatch.setattr(expand, "_replay_key", lambda *a, **k: None)
+    for m in members:
+        assert _graph_facts(cnncalc.build(m.name)) == fast[m.name], m.name
+
+
+def test_replay_keys_tell_equal_values_of_other_types_apart():
+    import cnncalc
+
+    spec = {
+        "input": [4, 8, 8],
+        "blocks": {
+            "b": {
+                "params": {"k": 1, "out": 4},
+                "layers": [
+                    {"conv2d": {"out_channels": "out", "kernel_size": "k", "padding": "k // 2"}}
+                ],
+            }
+        },
+        "layers": [
+            {"b": {"k": 3}},
+            {"b": {"k": 3}},  # the same instance again: replayed
+            {"b": {"k": 1}},
+            {"b": {"k": 3, "out": 8}},
+        ],
+    }
+    r = cnncalc.analyze(spec)
+    # 4·4·9 + 4 twice, 4·4·1 + 4, then 8·4·9 + 8
+    assert [row.params for row in r.rows] == [148, 148, 20, 296]
+    assert [row.name for row in r.rows] == [
+        "b_1.conv2d_1",
+        "b_2.conv2d_1",
+        "b_3.conv2d_1",
+        "b_4.conv2d_1",
+    ]
