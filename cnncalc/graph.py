@@ -127,6 +127,7 @@ class Graph:
             )
         for n in self.nodes[: last + 1]:
             n.trainable = False
+        self.meta["frozen"] = True  # the spec's expected trainable split no longer applies
 
 
 def _freeze_candidates(nodes: list[Node]) -> list[str]:

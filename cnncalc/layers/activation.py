@@ -208,6 +208,7 @@ class Dropout(Layer):
     """Dropout (identity at inference): same shape, no weights, 0 FLOPs at inference."""
 
     NAMES = ("dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout")
+    VIEW = "alias"
     CATEGORY = "regularization"
     ARGS = {"p": Arg("float", 0.5, "probability of zeroing an element", minimum=0.0)}
 
@@ -229,6 +230,7 @@ class Identity(Layer):
     """Identity: passes its input through. No weights, 0 FLOPs."""
 
     NAMES = ("identity",)
+    VIEW = "alias"
     CATEGORY = "other"
     ARGS = {}
 

@@ -239,6 +239,11 @@ class Layer:
     ARGS: ClassVar[dict[str, Arg]] = {}
     CATEGORY: ClassVar[str] = "other"
     MIN_INPUTS: ClassVar[int] = 1
+    #: Memory: how the output relates to the first input's storage, as in PyTorch. None: a new
+    #: tensor; "alias": the input itself (dropout, identity at inference); "view": a view of it
+    #: (permute, slice, split), not contiguous; "reshape": a view when the input is contiguous,
+    #: else a copy (reshape, flatten). Views are not new activations (cnncalc.memory).
+    VIEW: ClassVar[str | None] = None
     #: Several outputs (split): the argument that selects one. An entry without it becomes one
     #: node per output, ``name.0`` … ``name.{n-1}`` (see :meth:`num_outputs`).
     OUTPUT_INDEX: ClassVar[str | None] = None

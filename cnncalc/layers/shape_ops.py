@@ -16,6 +16,7 @@ class Flatten(Layer):
     """
 
     NAMES = ("flatten",)
+    VIEW = "reshape"
     CATEGORY = "reshape"
     ARGS = {
         "start_dim": Arg("axis", 0, "first axis to merge (0 = channels)"),
@@ -70,6 +71,7 @@ class Reshape(Layer):
     """Reshape to ``shape`` (batch excluded); one entry may be −1 and is inferred. 0 FLOPs."""
 
     NAMES = ("reshape", "view")
+    VIEW = "reshape"
     CATEGORY = "reshape"
     ARGS = {"shape": Arg("int_list", doc="target shape without the batch axis; one -1 allowed")}
 
@@ -109,6 +111,7 @@ class Permute(Layer):
     """
 
     NAMES = ("permute", "transpose")
+    VIEW = "view"
     CATEGORY = "reshape"
     ARGS = {
         "dims": Arg("int_list", None, "new order of the axes, e.g. [1, 2, 0] for CHW → HWC"),

@@ -38,6 +38,7 @@ class Slice(Layer):
     """
 
     NAMES = ("slice",)
+    VIEW = "view"
     CATEGORY = "reshape"
     ARGS = {
         "axis": Arg("axis", 0, "axis to slice (0 = channels)"),
@@ -85,6 +86,7 @@ class Split(Layer):
     """
 
     NAMES = ("split", "chunk")
+    VIEW = "view"
     CATEGORY = "reshape"
     ARGS = {
         "sizes": Arg("opt_ints", None, "split: piece size, or the list of sections", minimum=1),
@@ -495,6 +497,7 @@ class StochasticDepth(Layer):
     """
 
     NAMES = ("stochastic_depth", "drop_path")
+    VIEW = "alias"
     CATEGORY = "regularization"
     ARGS = {
         "p": Arg("float", 0.0, "probability of dropping the branch", minimum=0.0),
