@@ -209,3 +209,91 @@ def test_ops_match_torch():
     close(y, torch.roll(T(x), (-3, -3), (1, 2)).numpy())
     _, (x,), _, y = setup("softplus", {}, (40,))
     close(y, torch.nn.functional.softplus(T(x)).numpy())
+
+
+def ref_window_attention(x, p, heads, win, shift, v2):
+    """Swin's windowed attention by its definition (Liu et al. 2021, 2022), token by token:
+    pad to whole windows, cyclic shift by −s, attention inside each window with the relative
+    position bias B[dy + w − 1, dx + w − 1] and, when shifted, −100 between tokens of different
+    regions (region of a padded row r: 0 if r < P − w, 1 if r < P − s, else 2), shift back, crop."""
+    n_, h, w, c = x.shape
+    d = c // heads
+    ph, pw = -(-h // win) * win, -(-w // win) * win
+    s_h = 0 if win >= ph else shift
+    s_w = 0 if win >= pw else shift
+    xp = np.zeros((n_, ph, pw, c))
+    xp[:, :h, :w] = x
+    src = np.roll(xp, (-s_h, -s_w), axis=(1, 2))
+    bqkv = p.get("qkv.bias", np.zeros(3 * c)).copy()
+    if v2:
+        bqkv[c : 2 * c] = 0
+        hs = np.arange(-(win - 1), win) / (win - 1) * 8
+        g = np.stack(np.meshgrid(hs, hs, indexing="ij"), -1)
+        g = np.sign(g) * np.log2(np.abs(g) + 1) / 3
+        hid = np.maximum(g @ p["cpb_mlp.0.weight"].T + p["cpb_mlp.0.bias"], 0)
+        table = 16 / (1 + np.exp(-(hid @ p["cpb_mlp.2.weight"].T)))  # (2w−1, 2w−1, heads)
+    else:
+        table = p["relative_position_bias_table"].reshape(2 * win - 1, 2 * win - 1, heads)
+
+    def region(r, size, s):
+        return 0 if r < size - win else (1 if r < size - s else 2)
+
+    out = np.zeros_like(src)
+    for b in range(n_):
+        for wy in range(0, ph, win):
+            for wx in range(0, pw, win):
+                toks = [(wy + i, wx + j) for i in range(win) for j in range(win)]
+                xs = np.array([src[b, r, q] for r, q in toks])
+                qkv = xs @ p["qkv.weight"].T + bqkv
+                res = np.zeros((len(toks), c))
+                for hd in range(heads):
+                    q = qkv[:, hd * d : (hd + 1) * d]
+                    k = qkv[:, c + hd * d : c + (hd + 1) * d]
+                    v = qkv[:, 2 * c + hd * d : 2 * c + (hd + 1) * d]
+                    for a, (ra, qa) in enumerate(toks):
+                        sc = np.zeros(len(toks))
+                        for e, (rb, qb) in enumerate(toks):
+                            if v2:
+                                cos = q[a] @ k[e] / (np.linalg.norm(q[a]) * np.linalg.norm(k[e]))
+                                sc[e] = cos * math.exp(
+                                    min(p["logit_scale"][hd, 0, 0], math.log(100))
+                                )
+                            else:
+                                sc[e] = q[a] @ k[e] / math.sqrt(d)
+                            sc[e] += table[ra - rb + win - 1, qa - qb + win - 1, hd]
+                            if s_h or s_w:
+                                ida = (region(ra, ph, s_h), region(qa, pw, s_w))
+                                idb = (region(rb, ph, s_h), region(qb, pw, s_w))
+                                sc[e] += 0.0 if ida == idb else -100.0
+                        wgt = np.exp(sc - sc.max())
+                        res[a, hd * d : (hd + 1) * d] = (wgt / wgt.sum()) @ v
+                res = res @ p["proj.weight"].T + p.get("proj.bias", 0)
+                for (r, q), val in zip(toks, res):
+                    out[b, r, q] = val
+    return np.roll(out, (s_h, s_w), axis=(1, 2))[:, :h, :w]
+
+
+@pytest.mark.parametrize(
+    "shape, heads, win, shift, v2",
+    [
+        ((8, 8, 6), 2, 4, 2, False),  # shifted, four windows
+        ((6, 7, 4), 2, 4, 2, False),  # padded to 8×8, shifted
+        ((4, 4, 4), 1, 4, 2, False),  # the window covers the map: no shift (torchvision)
+        ((8, 8, 4), 2, 4, 2, True),  # v2: cosine attention, logit scale, bias MLP
+    ],
+)
+def test_shifted_window_attention_definition(shape, heads, win, shift, v2):
+    args = dict(num_heads=heads, window_size=win, shift_size=shift, v2=v2)
+    _, (x,), p, y = setup("shifted_window_attention", args, shape, batch=1)
+    close(y, ref_window_attention(x, p, heads, win, shift, v2))
+
+
+def test_relative_position_index_is_the_offset_row():
+    layer = __import__("tests.conftest", fromlist=["make_layer"]).make_layer(
+        "shifted_window_attention", dict(num_heads=1, window_size=3), (3, 3, 2)
+    )
+    idx = layer._index().reshape(9, 9)
+    toks = [(i, j) for i in range(3) for j in range(3)]
+    for a, (ya, xa) in enumerate(toks):
+        for b, (yb, xb) in enumerate(toks):
+            assert idx[a, b] == (ya - yb + 2) * (2 * 3 - 1) + (xa - xb + 2)

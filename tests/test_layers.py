@@ -514,6 +514,31 @@ CASES = {
         7 * 64 * 64,
         2 * 64,
     ),
+    # Swin-T stage 1: C = 96, 3 heads, 7×7 windows on 56×56: T = 3136 tokens, nW = 64, N = 49
+    "shifted_window_attention Swin-T stage 1": Case(
+        "shifted_window_attention",
+        dict(num_heads=3, window_size=7, shift_size=3),
+        [(56, 56, 96)],
+        (56, 56, 96),
+        4 * 96 * 96 + 4 * 96 + (2 * 7 - 1) ** 2 * 3,
+        3136 * 96 * 3 * 96 + 2 * 64 * 49 * 49 * 96 + 3136 * 96 * 96,
+        2 * (3136 * 96 * 3 * 96 + 2 * 64 * 49 * 49 * 96 + 3136 * 96 * 96)
+        + 4 * 3136 * 96  # qkv and proj bias adds
+        + 3136 * 96  # q · d^−½
+        + (1 + 1 + 4) * 64 * 3 * 49 * 49,  # bias, mask, softmax on every score
+        49 * 49,
+    ),
+    # padded to 12×12 (3×3 windows of 4×4), shift kept; v2 adds the bias MLP on the 7×7 table
+    "shifted_window_attention v2 padded 9×10": Case(
+        "shifted_window_attention",
+        dict(num_heads=2, window_size=4, shift_size=2, v2=True),
+        [(9, 10, 8)],
+        (9, 10, 8),
+        4 * 8 * 8 + 4 * 8 + 2 + (512 * 2 + 512) + 2 * 512,
+        144 * 8 * 24 + 2 * 9 * 16 * 16 * 8 + 144 * 8 * 8 + 7 * 7 * (2 * 512 + 512 * 2),
+        None,
+        16 * 16 + 7 * 7 * 2,
+    ),
     # LSTM(10, 20): 4 gates · 20 · (10 + 20 + 2 biases) params; MACs per step 4·20·(10 + 20)
     "lstm 10 → 20 over 5 steps": Case(
         "lstm",

@@ -19,6 +19,7 @@ from . import (  # noqa: F401
     resize,
     shape_ops,
     tensor,
+    window_attention,
 )
 from .base import REGISTRY, Arg, Layer, Weight, Window, get_layer_class, register
 

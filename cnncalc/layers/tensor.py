@@ -228,7 +228,8 @@ class PixelUnshuffle(Layer):
     ``c_dy_dx`` (PyTorch: c·r² + dy·r + dx, the default of ``pixel_unshuffle``), ``dy_dx_c``
     (TensorFlow/ONNX: (dy·r + dx)·C + c, the default of ``space_to_depth``) or ``dx_dy_c``
     (Swin's ``cat([x[0::2, 0::2], x[1::2, 0::2], x[0::2, 1::2], x[1::2, 1::2]])``).
-    ``channel_axis: -1`` works on channels-last (H, W, C) tensors.
+    ``channel_axis: -1`` works on channels-last (H, W, C) tensors. ``pad: true`` first pads odd
+    sizes with zeros at the end (Swin's ``_patch_merging_pad``): out = ⌈H / r⌉.
     """
 
     NAMES = ("pixel_unshuffle", "space_to_depth")
@@ -239,6 +240,7 @@ class PixelUnshuffle(Layer):
         "channel_axis": Arg(
             "choice", 0, "0 (channels first) or -1 (channels last)", choices=(0, -1)
         ),
+        "pad": Arg("bool", False, "pad the end of each axis with zeros to a multiple of r"),
     }
 
     def _order(self) -> str:
@@ -256,19 +258,19 @@ class PixelUnshuffle(Layer):
         c, sp = (x[-1], x[:-1]) if last else (x[0], x[1:])
         if len(sp) != 2:
             raise CnncalcError(f"expects a 2-D map with channels, got shape {fmt_shape(x)}")
-        if any(s % r for s in sp):
+        if any(s % r for s in sp) and not self.args["pad"]:
             raise CnncalcError(
                 f"factor {r} does not divide the spatial size {fmt_shape(sp)}",
-                hint="pad first (Swin's patch merging pads odd sizes)",
+                hint="pad: true pads the end with zeros (Swin's patch merging)",
             )
-        out = tuple(s // r for s in sp)
+        out = tuple(-(-s // r) for s in sp)
         return (*out, c * r * r) if last else (c * r * r, *out)
 
     def flops(self) -> int:
         return 0
 
     def window(self) -> Window | None:
-        if self.args["channel_axis"] == -1:
+        if self.args["channel_axis"] == -1 or self.args["pad"]:
             return None
         r = self.args["factor"]
         return Window((r, r), (r, r), (1, 1), (0, 0))
@@ -280,6 +282,11 @@ class PixelUnshuffle(Layer):
         last = self.args["channel_axis"] == -1
         if last:  # work channels first
             x = x.transpose(0, 3, 1, 2)
+        if self.args["pad"]:
+            import numpy as np
+
+            h, w = x.shape[2:]
+            x = np.pad(x, ((0, 0), (0, 0), (0, -h % r), (0, -w % r)))
         n, c, h, w = x.shape
         y = x.reshape(n, c, h // r, r, w // r, r)  # n c H dy W dx
         perm = {
