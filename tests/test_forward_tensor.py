@@ -211,66 +211,79 @@ def test_ops_match_torch():
     close(y, torch.nn.functional.softplus(T(x)).numpy())
 
 
-def ref_window_attention(x, p, heads, win, shift, v2):
-    """Swin's windowed attention by its definition (Liu et al. 2021, 2022), token by token:
-    pad to whole windows, cyclic shift by −s, attention inside each window with the relative
-    position bias B[dy + w − 1, dx + w − 1] and, when shifted, −100 between tokens of different
-    regions (region of a padded row r: 0 if r < P − w, 1 if r < P − s, else 2), shift back, crop."""
-    n_, h, w, c = x.shape
+def ref_window_attention(x, p, heads, win, shift, v2, fit="pad"):
+    """Swin's windowed attention by its definition (Liu et al. 2021, 2022), token by token, on
+    2-D or 3-D maps: pad to whole windows, cyclic shift by −s, attention inside each window
+    with the relative position bias B[offset + w − 1] and, when shifted, −100 between tokens of
+    different regions (region of a padded index r: 0 if r < P − w, 1 if r < P − s, else 2),
+    shift back, crop. ``fit: shrink``: an axis no larger than the window is one window."""
+    import itertools
+
+    n_, *sizes, c = x.shape
+    r = len(sizes)
     d = c // heads
-    ph, pw = -(-h // win) * win, -(-w // win) * win
-    s_h = 0 if win >= ph else shift
-    s_w = 0 if win >= pw else shift
-    xp = np.zeros((n_, ph, pw, c))
-    xp[:, :h, :w] = x
-    src = np.roll(xp, (-s_h, -s_w), axis=(1, 2))
+    win = [win] * r if isinstance(win, int) else list(win)
+    shift = [shift] * r if isinstance(shift, int) else list(shift)
+    conf = list(win)
+    if fit == "shrink":
+        for a in range(r):
+            if sizes[a] <= win[a]:
+                win[a], shift[a] = sizes[a], 0
+    pads = [-(-s // w) * w for s, w in zip(sizes, win)]
+    if fit == "pad":
+        shift = [0 if w >= pp else s for w, pp, s in zip(win, pads, shift)]
+    xp = np.zeros((n_, *pads, c))
+    xp[(slice(None), *(slice(0, s) for s in sizes))] = x
+    axes = tuple(range(1, r + 1))
+    src = np.roll(xp, tuple(-s for s in shift), axis=axes)
     bqkv = p.get("qkv.bias", np.zeros(3 * c)).copy()
     if v2:
         bqkv[c : 2 * c] = 0
-        hs = np.arange(-(win - 1), win) / (win - 1) * 8
+        hs = np.arange(-(win[0] - 1), win[0]) / (win[0] - 1) * 8
         g = np.stack(np.meshgrid(hs, hs, indexing="ij"), -1)
         g = np.sign(g) * np.log2(np.abs(g) + 1) / 3
         hid = np.maximum(g @ p["cpb_mlp.0.weight"].T + p["cpb_mlp.0.bias"], 0)
         table = 16 / (1 + np.exp(-(hid @ p["cpb_mlp.2.weight"].T)))  # (2w−1, 2w−1, heads)
     else:
-        table = p["relative_position_bias_table"].reshape(2 * win - 1, 2 * win - 1, heads)
+        table = p["relative_position_bias_table"].reshape(*(2 * w - 1 for w in conf), heads)
 
-    def region(r, size, s):
-        return 0 if r < size - win else (1 if r < size - s else 2)
+    def region(i, size, w, s):
+        return 0 if i < size - w else (1 if i < size - s else 2)
 
     out = np.zeros_like(src)
     for b in range(n_):
-        for wy in range(0, ph, win):
-            for wx in range(0, pw, win):
-                toks = [(wy + i, wx + j) for i in range(win) for j in range(win)]
-                xs = np.array([src[b, r, q] for r, q in toks])
-                qkv = xs @ p["qkv.weight"].T + bqkv
-                res = np.zeros((len(toks), c))
-                for hd in range(heads):
-                    q = qkv[:, hd * d : (hd + 1) * d]
-                    k = qkv[:, c + hd * d : c + (hd + 1) * d]
-                    v = qkv[:, 2 * c + hd * d : 2 * c + (hd + 1) * d]
-                    for a, (ra, qa) in enumerate(toks):
-                        sc = np.zeros(len(toks))
-                        for e, (rb, qb) in enumerate(toks):
-                            if v2:
-                                cos = q[a] @ k[e] / (np.linalg.norm(q[a]) * np.linalg.norm(k[e]))
-                                sc[e] = cos * math.exp(
-                                    min(p["logit_scale"][hd, 0, 0], math.log(100))
-                                )
-                            else:
-                                sc[e] = q[a] @ k[e] / math.sqrt(d)
-                            sc[e] += table[ra - rb + win - 1, qa - qb + win - 1, hd]
-                            if s_h or s_w:
-                                ida = (region(ra, ph, s_h), region(qa, pw, s_w))
-                                idb = (region(rb, ph, s_h), region(qb, pw, s_w))
-                                sc[e] += 0.0 if ida == idb else -100.0
-                        wgt = np.exp(sc - sc.max())
-                        res[a, hd * d : (hd + 1) * d] = (wgt / wgt.sum()) @ v
-                res = res @ p["proj.weight"].T + p.get("proj.bias", 0)
-                for (r, q), val in zip(toks, res):
-                    out[b, r, q] = val
-    return np.roll(out, (s_h, s_w), axis=(1, 2))[:, :h, :w]
+        for corner in itertools.product(*(range(0, pp, w) for pp, w in zip(pads, win))):
+            toks = [
+                tuple(c0 + o for c0, o in zip(corner, off))
+                for off in itertools.product(*(range(w) for w in win))
+            ]
+            xs = np.array([src[(b, *t)] for t in toks])
+            qkv = xs @ p["qkv.weight"].T + bqkv
+            res = np.zeros((len(toks), c))
+            for hd in range(heads):
+                q = qkv[:, hd * d : (hd + 1) * d]
+                k = qkv[:, c + hd * d : c + (hd + 1) * d]
+                v = qkv[:, 2 * c + hd * d : 2 * c + (hd + 1) * d]
+                for a, ta in enumerate(toks):
+                    sc = np.zeros(len(toks))
+                    for e, tb in enumerate(toks):
+                        if v2:
+                            cos = q[a] @ k[e] / (np.linalg.norm(q[a]) * np.linalg.norm(k[e]))
+                            sc[e] = cos * math.exp(min(p["logit_scale"][hd, 0, 0], math.log(100)))
+                        else:
+                            sc[e] = q[a] @ k[e] / math.sqrt(d)
+                        sc[e] += table[(*(i - j + w - 1 for i, j, w in zip(ta, tb, conf)), hd)]
+                        if any(shift):
+                            ra = [region(i, pp, w, s) for i, pp, w, s in zip(ta, pads, win, shift)]
+                            rb = [region(i, pp, w, s) for i, pp, w, s in zip(tb, pads, win, shift)]
+                            sc[e] += 0.0 if ra == rb else -100.0
+                    wgt = np.exp(sc - sc.max())
+                    res[a, hd * d : (hd + 1) * d] = (wgt / wgt.sum()) @ v
+            res = res @ p["proj.weight"].T + p.get("proj.bias", 0)
+            for t, val in zip(toks, res):
+                out[(b, *t)] = val
+    out = np.roll(out, tuple(shift), axis=axes)
+    return out[(slice(None), *(slice(0, s) for s in sizes))]
 
 
 @pytest.mark.parametrize(
@@ -280,12 +293,17 @@ def ref_window_attention(x, p, heads, win, shift, v2):
         ((6, 7, 4), 2, 4, 2, False),  # padded to 8×8, shifted
         ((4, 4, 4), 1, 4, 2, False),  # the window covers the map: no shift (torchvision)
         ((8, 8, 4), 2, 4, 2, True),  # v2: cosine attention, logit scale, bias MLP
+        ((2, 5, 6, 4), 2, [4, 4, 4], [2, 2, 2], "shrink"),  # Swin3D: time shrinks to 2
+        ((3, 4, 4, 4), 1, [2, 4, 4], [1, 2, 2], "shrink"),  # 3-D, padded and shifted in time
     ],
 )
 def test_shifted_window_attention_definition(shape, heads, win, shift, v2):
-    args = dict(num_heads=heads, window_size=win, shift_size=shift, v2=v2)
+    fit = "pad"
+    if v2 == "shrink":
+        v2, fit = False, "shrink"
+    args = dict(num_heads=heads, window_size=win, shift_size=shift, v2=v2, fit=fit)
     _, (x,), p, y = setup("shifted_window_attention", args, shape, batch=1)
-    close(y, ref_window_attention(x, p, heads, win, shift, v2))
+    close(y, ref_window_attention(x, p, heads, win, shift, v2, fit))
 
 
 def test_relative_position_index_is_the_offset_row():

@@ -539,6 +539,20 @@ CASES = {
         None,
         16 * 16 + 7 * 7 * 2,
     ),
+    # Swin3D-T stage 1: (T, H, W, C) = (8, 56, 56, 96), 8×7×7 windows (N = 392), nW = 1·8·8;
+    # the time axis equals the window: no temporal shift (fit: shrink)
+    "shifted_window_attention Swin3D-T stage 1": Case(
+        "shifted_window_attention",
+        dict(num_heads=3, window_size=[8, 7, 7], shift_size=[4, 3, 3], fit="shrink"),
+        [(8, 56, 56, 96)],
+        (8, 56, 56, 96),
+        4 * 96 * 96 + 4 * 96 + (2 * 8 - 1) * (2 * 7 - 1) ** 2 * 3,
+        25088 * 96 * 288 + 2 * 64 * 392 * 392 * 96 + 25088 * 96 * 96,
+        2 * (25088 * 96 * 288 + 2 * 64 * 392 * 392 * 96 + 25088 * 96 * 96)
+        + 5 * 25088 * 96  # bias adds (4·T·C) and the q scaling (T·C)
+        + 6 * 64 * 3 * 392 * 392,  # bias, mask and softmax (4) on every score
+        392 * 392,
+    ),
     # LSTM(10, 20): 4 gates · 20 · (10 + 20 + 2 biases) params; MACs per step 4·20·(10 + 20)
     "lstm 10 → 20 over 5 steps": Case(
         "lstm",

@@ -95,7 +95,7 @@ def test_swin_buffers_are_the_relative_position_indices():
     assert cnncalc.analyze("swin_v2_t").buffers == 12 * (64 * 64 + 15 * 15 * 2)
 
 
-@pytest.mark.parametrize("name", ["swin_t", "swin_v2_t"])
+@pytest.mark.parametrize("name", ["swin_t", "swin_v2_t", "swin3d_t"])
 def test_swin_state_dict_names_and_shapes_are_torchvisions(name):
     fixture = json.loads(
         (ROOT / "tests" / "fixtures" / "torchvision_swin_state_dict.json").read_text()
@@ -104,6 +104,67 @@ def test_swin_state_dict_names_and_shapes_are_torchvisions(name):
     g = cnncalc.build(name)
     mine = {(f"{n.name}.{w.name}", tuple(w.shape)) for n in g.nodes for w in n.layer.weights()}
     assert mine == theirs
+
+
+CONFIGS_3D = {  # embed dim, depths, heads (window 8×7×7, patch 2×4×4, 400 classes, 16 frames)
+    "swin3d_t": (96, [2, 2, 6, 2], [3, 6, 12, 24]),
+    "swin3d_s": (96, [2, 2, 18, 2], [3, 6, 12, 24]),
+    "swin3d_b": (128, [2, 2, 18, 2], [4, 8, 16, 32]),
+}
+PUBLISHED_3D = {
+    "swin3d_t": (28_158_070, 43.882),
+    "swin3d_s": (49_816_678, 82.841),
+    "swin3d_b": (88_048_984, 140.667),
+}
+
+
+def hand_params_3d(c, depths, heads, classes=400):
+    """Swin's params with the 3-D bias table (15·13·13 rows) and 2 × 4 × 4 × 3 patch weights."""
+    total = 3 * 2 * 4 * 4 * c + c + 2 * c
+    for s, (depth, h) in enumerate(zip(depths, heads)):
+        d = c * 2**s
+        attn = 4 * d * d + 4 * d + 15 * 13 * 13 * h
+        total += depth * (2 * 2 * d + attn + d * 4 * d + 4 * d + 4 * d * d + d)
+        if s < 3:
+            total += 4 * d * 2 * d + 2 * (4 * d)
+    f = c * 8
+    return total + 2 * f + f * classes + classes
+
+
+def hand_macs_3d(c, depths, heads, frames, size, classes=400):
+    """T = frames/2 time steps, m×m maps: an axis no larger than the window (8 in time, 7 in
+    space) takes the window's place (no padding), larger ones pad to whole windows."""
+    t, m = math.ceil(frames / 2), math.ceil(size / 4)
+    total = t * m * m * c * 3 * 2 * 4 * 4
+    for s, (depth, _) in enumerate(zip(depths, heads)):
+        d = c * 2**s
+        wins = [min(t, 8), min(m, 7), min(m, 7)]
+        pads = [math.ceil(a / w) * w for a, w in zip((t, m, m), wins)]
+        n, tokens = math.prod(wins), math.prod(pads)
+        n_win = tokens // n
+        block = tokens * d * 4 * d + 2 * n_win * n * n * d + 2 * t * m * m * d * 4 * d
+        total += depth * block
+        if s < 3:
+            m = math.ceil(m / 2)
+            total += t * m * m * 4 * d * 2 * d
+    return total + c * 8 * classes
+
+
+@pytest.mark.parametrize("name", list(CONFIGS_3D))
+def test_swin3d_rows_by_hand_equal_the_table_and_the_spec(name):
+    params, gflops = PUBLISHED_3D[name]
+    assert hand_params_3d(*CONFIGS_3D[name]) == params
+    macs = hand_macs_3d(*CONFIGS_3D[name], 16, 224)
+    assert round(macs / 1e9, 3) == gflops
+    r = cnncalc.analyze(name)
+    assert (r.params, r.macs) == (params, macs)
+
+
+def test_swin3d_at_8_frames_of_160_by_hand():
+    """4 time steps (window shrinks to 4, no temporal shift), maps 40, 20, 10, 5."""
+    r = cnncalc.analyze("swin3d_t", (3, 8, 160, 160))
+    assert r.params == hand_params_3d(*CONFIGS_3D["swin3d_t"])
+    assert r.macs == hand_macs_3d(*CONFIGS_3D["swin3d_t"], 8, 160)
 
 
 def test_swin_t_spec_is_under_150_lines():

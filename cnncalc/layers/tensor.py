@@ -256,6 +256,9 @@ class PixelUnshuffle(Layer):
         r = self.args["factor"]
         last = self.args["channel_axis"] == -1
         c, sp = (x[-1], x[:-1]) if last else (x[0], x[1:])
+        lead: Shape = ()
+        if last and len(sp) > 2:  # (T, H, W, C): the last two axes before C (Swin3D)
+            lead, sp = sp[:-2], sp[-2:]
         if len(sp) != 2:
             raise CnncalcError(f"expects a 2-D map with channels, got shape {fmt_shape(x)}")
         if any(s % r for s in sp) and not self.args["pad"]:
@@ -264,7 +267,7 @@ class PixelUnshuffle(Layer):
                 hint="pad: true pads the end with zeros (Swin's patch merging)",
             )
         out = tuple(-(-s // r) for s in sp)
-        return (*out, c * r * r) if last else (c * r * r, *out)
+        return (*lead, *out, c * r * r) if last else (c * r * r, *out)
 
     def flops(self) -> int:
         return 0
@@ -280,8 +283,9 @@ class PixelUnshuffle(Layer):
         x = inputs[0]
         r = self.args["factor"]
         last = self.args["channel_axis"] == -1
-        if last:  # work channels first
-            x = x.transpose(0, 3, 1, 2)
+        lead = x.shape[1:-3] if last else ()
+        if last:  # work channels first, leading axes (Swin3D's T) folded into the batch
+            x = x.reshape(-1, *x.shape[-3:]).transpose(0, 3, 1, 2)
         if self.args["pad"]:
             import numpy as np
 
@@ -295,7 +299,10 @@ class PixelUnshuffle(Layer):
             "dx_dy_c": (0, 5, 3, 1, 2, 4),
         }[self._order()]
         y = y.transpose(perm).reshape(n, c * r * r, h // r, w // r)
-        return y.transpose(0, 2, 3, 1) if last else y
+        if not last:
+            return y
+        y = y.transpose(0, 2, 3, 1)
+        return y.reshape(inputs[0].shape[0], *lead, *y.shape[1:])
 
 
 @register

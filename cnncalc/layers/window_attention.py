@@ -31,8 +31,10 @@ class ShiftedWindowAttention(Layer):
     * Weights (PyTorch names): ``qkv.weight`` (3C, C), ``qkv.bias`` (3C), ``proj.weight`` (C, C),
       ``proj.bias`` (C); v1: the ``relative_position_bias_table`` param ((2w_h − 1)(2w_w − 1),
       heads); v2: ``logit_scale`` (heads, 1, 1), ``cpb_mlp.0`` (512, 2) + 512, ``cpb_mlp.2``
-      (heads, 512); buffers ``relative_position_index`` (N²) and, v2, ``relative_coords_table``
-      (1, 2w_h − 1, 2w_w − 1, 2). Swin-T stage 1 (C = 96, 3 heads, 7×7): 4·96² + 4·96 + 169·3
+      (heads, 512); buffers ``relative_position_index`` (N², or (N, N) for 3-D windows) and, v2,
+      ``relative_coords_table`` (1, 2w_h − 1, 2w_w − 1, 2). 3-D windows (Swin3D, on (D, H, W, C))
+      have a ((2w_d − 1)(2w_h − 1)(2w_w − 1), heads) table; ``fit: shrink`` shrinks the window to
+      an axis no larger than it (torchvision's video rule) instead of padding. Swin-T stage 1 (C = 96, 3 heads, 7×7): 4·96² + 4·96 + 169·3
       = 37,755 params, 2,401 buffers.
     * MACs = T·C·3C (qkv) + 2·nW·N²·C (Q·Kᵀ and A·V over all heads) + T·C² (proj), and for v2
       the bias MLP on the (2w_h − 1)(2w_w − 1) table: E·(2·512 + 512·heads).
@@ -46,60 +48,81 @@ class ShiftedWindowAttention(Layer):
     CATEGORY = "attention"
     ARGS = {
         "num_heads": Arg("int", doc="attention heads (must divide C)", minimum=1),
-        "window_size": Arg("ints", 7, "window (w_h, w_w)", minimum=1),
-        "shift_size": Arg("ints", 0, "shift (s_h, s_w): w // 2 on every other block", minimum=0),
+        "window_size": Arg("ints", 7, "window per axis: (w_h, w_w), or (w_d, w_h, w_w)", minimum=1),
+        "shift_size": Arg("ints", 0, "shift per axis: w // 2 on every other block", minimum=0),
         "v2": Arg("bool", False, "Swin v2: cosine attention, logit scale, position-bias MLP"),
+        "fit": Arg(
+            "choice",
+            "pad",
+            "an axis no larger than the window: 'pad' keeps the window and drops the shift "
+            "(Swin), 'shrink' shrinks the window to the axis (Swin3D)",
+            choices=("pad", "shrink"),
+        ),
         "qkv_bias": Arg("bool", True, "bias of the qkv projection"),
         "proj_bias": Arg("bool", True, "bias of the output projection"),
         "dropout": Arg("float", 0.0, "identity at inference", minimum=0.0),
         "attention_dropout": Arg("float", 0.0, "identity at inference", minimum=0.0),
     }
-    __slots__ = ("win", "shift", "pad", "nw", "c")
+    __slots__ = ("conf", "win", "shift", "pad", "nw", "c")
+
+    def _fit(self, sizes: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
+        """(configured window, used window, shift, padded sizes) for the spatial ``sizes``,
+        with torchvision's rules (``fit``)."""
+        r = len(sizes)
+        conf = self.per_axis("window_size", r)
+        win, shift = list(conf), list(self.per_axis("shift_size", r))
+        for ax in range(r):
+            if shift[ax] >= conf[ax]:
+                raise CnncalcError(
+                    f"shift_size {shift[ax]} must be smaller than the window {conf[ax]}"
+                )
+            if self.args["fit"] == "shrink" and sizes[ax] <= conf[ax]:
+                win[ax], shift[ax] = sizes[ax], 0
+        pad = tuple(-(-s // k) * k for s, k in zip(sizes, win))
+        if self.args["fit"] == "pad":
+            for ax in range(r):
+                if win[ax] >= pad[ax]:  # torchvision: the window covers the axis
+                    shift[ax] = 0
+        return conf, tuple(win), tuple(shift), pad
 
     def infer(self, in_shapes: tuple[Shape, ...]) -> Shape:
         x = in_shapes[0]
-        if len(x) != 3:
+        if len(x) not in (3, 4):
             raise CnncalcError(
-                f"expects a channels-last map (H, W, C), got shape {fmt_shape(x)}",
+                f"expects a channels-last map (H, W, C) or (D, H, W, C), got shape {fmt_shape(x)}",
                 hint="permute {dims: [1, 2, 0]} turns (C, H, W) into (H, W, C)",
             )
-        h, w, c = x
+        c = x[-1]
         heads = self.args["num_heads"]
         if c % heads:
             raise CnncalcError(f"num_heads={heads} does not divide the {c} channels")
-        self.win = self.per_axis("window_size", 2)
-        shift = list(self.per_axis("shift_size", 2))
-        self.pad = tuple(-(-s // k) * k for s, k in zip((h, w), self.win))
-        for ax in range(2):
-            if shift[ax] >= self.win[ax]:
-                raise CnncalcError(
-                    f"shift_size {shift[ax]} must be smaller than the window {self.win[ax]}"
-                )
-            if self.win[ax] >= self.pad[ax]:  # torchvision: the window covers the axis
-                shift[ax] = 0
-        self.shift = tuple(shift)
-        self.nw = (self.pad[0] // self.win[0]) * (self.pad[1] // self.win[1])
+        if self.args["v2"] and len(x) != 3:
+            raise CnncalcError("v2 (cosine attention) is defined for 2-D maps (H, W, C) only")
+        self.conf, self.win, self.shift, self.pad = self._fit(tuple(x[:-1]))
+        self.nw = math.prod(p // w for p, w in zip(self.pad, self.win))
         self.c = c
         return x
 
     @property
     def tokens(self) -> int:
-        return self.pad[0] * self.pad[1]
+        return math.prod(self.pad)
 
     @property
     def table(self) -> int:
-        return (2 * self.win[0] - 1) * (2 * self.win[1] - 1)
+        return math.prod(2 * w - 1 for w in self.conf)
 
     def declare_weights(self) -> list[Weight]:
-        c, heads, n = self.c, self.args["num_heads"], self.win[0] * self.win[1]
+        c, heads, n = self.c, self.args["num_heads"], math.prod(self.conf)
         ws = []
         if self.args["v2"]:
             ws.append(Weight("logit_scale", (heads, 1, 1)))
-            coords = (1, 2 * self.win[0] - 1, 2 * self.win[1] - 1, 2)
+            coords = (1, 2 * self.conf[0] - 1, 2 * self.conf[1] - 1, 2)
             ws.append(Weight("relative_coords_table", coords, "buffer"))
         else:
             ws.append(Weight("relative_position_bias_table", (self.table, heads)))
-        ws.append(Weight("relative_position_index", (n * n,), "buffer"))
+        # torchvision keeps it flat for 2-D windows and as (N, N) for 3-D ones
+        index = (n * n,) if len(self.conf) == 2 else (n, n)
+        ws.append(Weight("relative_position_index", index, "buffer"))
         ws.append(Weight("qkv.weight", (3 * c, c)))
         if self.args["qkv_bias"]:
             ws.append(Weight("qkv.bias", (3 * c,)))
@@ -115,7 +138,7 @@ class ShiftedWindowAttention(Layer):
         return ws
 
     def _parts(self) -> dict[str, int]:
-        t, c, n = self.tokens, self.c, self.win[0] * self.win[1]
+        t, c, n = self.tokens, self.c, math.prod(self.win)
         parts = {
             "qkv": t * c * 3 * c,
             "scores": self.nw * n * n * c,  # Q·Kᵀ: nW·heads·N·N·d
@@ -130,7 +153,7 @@ class ShiftedWindowAttention(Layer):
         return sum(self._parts().values())
 
     def flops(self) -> int:
-        t, c, heads, n = self.tokens, self.c, self.args["num_heads"], self.win[0] * self.win[1]
+        t, c, heads, n = self.tokens, self.c, self.args["num_heads"], math.prod(self.win)
         s = self.nw * heads * n * n
         f = 2 * self.macs()
         f += (3 * c * t if self.args["qkv_bias"] else 0) + (c * t if self.args["proj_bias"] else 0)
@@ -146,13 +169,13 @@ class ShiftedWindowAttention(Layer):
         from ..explain import Formula, num, weights_formulas
 
         p = self._parts()
-        n = self.win[0] * self.win[1]
+        n = math.prod(self.win)
         t, c = self.tokens, self.c
         f = [
             Formula(
                 "windows",
-                "⌈H/w_h⌉·⌈W/w_w⌉",
-                f"{self.pad[0] // self.win[0]}·{self.pad[1] // self.win[1]}",
+                "∏ ⌈size/window⌉",
+                "·".join(str(a // w) for a, w in zip(self.pad, self.win)),
                 self.nw,
                 note=f"{n} tokens each; shift {tuple(self.shift)}",
             ),
@@ -177,14 +200,19 @@ class ShiftedWindowAttention(Layer):
         return f
 
     # --- forward ---------------------------------------------------------------------------
-    def _index(self) -> Any:
-        """relative_position_index: for tokens a, b of a window, the table row of their offset."""
+    def _index(self, conf: tuple[int, ...] | None = None) -> Any:
+        """relative_position_index: for tokens a, b of a window, the table row of their offset
+        (row-major over the axes of the (2w − 1)-sized offset grid)."""
         import numpy as np
 
-        wh, ww = self.win
-        coords = np.stack(np.meshgrid(np.arange(wh), np.arange(ww), indexing="ij")).reshape(2, -1)
+        conf = conf or self.conf
+        grids = np.meshgrid(*(np.arange(w) for w in conf), indexing="ij")
+        coords = np.stack(grids).reshape(len(conf), -1)
         rel = coords[:, :, None] - coords[:, None, :]
-        return ((rel[0] + wh - 1) * (2 * ww - 1) + rel[1] + ww - 1).reshape(-1)
+        idx = np.zeros(rel.shape[1:], dtype=np.int64)
+        for ax, w in enumerate(conf):
+            idx = idx * (2 * w - 1) + rel[ax] + w - 1
+        return idx.reshape(-1)
 
     def _bias_table(self, params: dict[str, Any], dtype: Any) -> Any:
         """(E, heads): v1's learned table, or v2's 16·σ(MLP(log-spaced coordinates))."""
@@ -192,76 +220,72 @@ class ShiftedWindowAttention(Layer):
 
         if not self.args["v2"]:
             return params["relative_position_bias_table"]
-        wh, ww = self.win
+        wh, ww = self.conf
         hs = np.arange(-(wh - 1), wh, dtype=np.float64) / max(wh - 1, 1)
         ws = np.arange(-(ww - 1), ww, dtype=np.float64) / max(ww - 1, 1)
         grid = np.stack(np.meshgrid(hs, ws, indexing="ij"), axis=-1) * 8
         grid = np.sign(grid) * np.log2(np.abs(grid) + 1.0) / 3.0
-        hidden = np.maximum(
-            grid.reshape(-1, 2) @ params["cpb_mlp.0.weight"].T.astype(np.float64)
-            + params["cpb_mlp.0.bias"],
-            0,
-        )
+        w0 = params["cpb_mlp.0.weight"].T.astype(np.float64)
+        hidden = np.maximum(grid.reshape(-1, 2) @ w0 + params["cpb_mlp.0.bias"], 0)
         out = hidden @ params["cpb_mlp.2.weight"].T.astype(np.float64)
         return (16.0 / (1.0 + np.exp(-out))).astype(dtype)
 
     def forward(self, inputs: list[Any], params: dict[str, Any]) -> Any:
-        """torchvision's ``shifted_window_attention``, step by step (the index and the v2
-        coordinate table are recomputed from their definitions, not read from the buffers)."""
+        """torchvision's ``shifted_window_attention`` (and ``_3d``), step by step. The index and
+        v2's coordinate table are recomputed from their definitions, not read from the buffers;
+        a shrunk window reads the first N rows and columns of the index, as torchvision does."""
         import numpy as np
 
         x = inputs[0]
-        b, h, w, c = x.shape
-        wh, ww = (
-            self.args["window_size"]
-            if isinstance(self.args["window_size"], tuple)
-            else ((self.args["window_size"],) * 2)
-        )
+        b, *sizes, c = x.shape
+        r = len(sizes)
+        conf, win, shift, pad = self._fit(tuple(sizes))
         heads = self.args["num_heads"]
-        ph, pw = -(-h // wh) * wh, -(-w // ww) * ww
-        x = np.pad(x, ((0, 0), (0, ph - h), (0, pw - w), (0, 0)))
-        sh, sw = (
-            self.args["shift_size"]
-            if isinstance(self.args["shift_size"], tuple)
-            else ((self.args["shift_size"],) * 2)
-        )
-        sh, sw = (0 if wh >= ph else sh), (0 if ww >= pw else sw)
-        if sh or sw:
-            x = np.roll(x, (-sh, -sw), axis=(1, 2))
-        nh, nwid = ph // wh, pw // ww
-        n = wh * ww
-        win = x.reshape(b, nh, wh, nwid, ww, c).transpose(0, 1, 3, 2, 4, 5).reshape(-1, n, c)
-        qkv = win @ params["qkv.weight"].T
+        x = np.pad(x, ((0, 0), *((0, p - s) for p, s in zip(pad, sizes)), (0, 0)))
+        axes = tuple(range(1, r + 1))
+        if any(shift):
+            x = np.roll(x, tuple(-s for s in shift), axis=axes)
+        counts = [p // w for p, w in zip(pad, win)]
+        n = math.prod(win)
+        blocks = [d for cw in zip(counts, win) for d in cw]  # n1, w1, n2, w2, …
+        perm = (0, *range(1, 2 * r, 2), *range(2, 2 * r + 1, 2), 2 * r + 1)
+        win_x = x.reshape(b, *blocks, c).transpose(perm).reshape(-1, n, c)
+        qkv = win_x @ params["qkv.weight"].T
         if "qkv.bias" in params:
             bias = params["qkv.bias"]
             if self.args["v2"]:  # torchvision zeroes the key bias in v2
                 bias = bias.copy()
                 bias[c : 2 * c] = 0
             qkv = qkv + bias
-        qkv = qkv.reshape(win.shape[0], n, 3, heads, c // heads).transpose(2, 0, 3, 1, 4)
+        qkv = qkv.reshape(win_x.shape[0], n, 3, heads, c // heads).transpose(2, 0, 3, 1, 4)
         q, k, v = qkv[0], qkv[1], qkv[2]
         if self.args["v2"]:
             eps = np.float32(1e-12)
             qn = q / np.maximum(np.linalg.norm(q, axis=-1, keepdims=True), eps)
             kn = k / np.maximum(np.linalg.norm(k, axis=-1, keepdims=True), eps)
             attn = qn @ kn.transpose(0, 1, 3, 2)
-            scale = np.exp(np.minimum(params["logit_scale"], np.float32(math.log(100.0))))
-            attn = attn * scale
+            attn = attn * np.exp(np.minimum(params["logit_scale"], np.float32(math.log(100.0))))
         else:
             attn = (q * np.float32((c // heads) ** -0.5)) @ k.transpose(0, 1, 3, 2)
         table = self._bias_table(params, x.dtype)
-        bias = table[self._index()].reshape(n, n, heads).transpose(2, 0, 1)
+        full = self._index(conf).reshape(math.prod(conf), -1)
+        bias = table[full[:n, :n].reshape(-1)].reshape(n, n, heads).transpose(2, 0, 1)
         attn = attn + bias[None]
-        if sh or sw:
-            ids = np.zeros((ph, pw), dtype=np.float32)
-            cnt = 0
-            for hs in ((0, -wh), (-wh, -sh if sh else None), (-sh if sh else None, None)):
-                for ws_ in ((0, -ww), (-ww, -sw if sw else None), (-sw if sw else None, None)):
-                    ids[hs[0] : hs[1], ws_[0] : ws_[1]] = cnt
-                    cnt += 1
-            ids = ids.reshape(nh, wh, nwid, ww).transpose(0, 2, 1, 3).reshape(nh * nwid, n)
-            mask = np.where(ids[:, None, :] - ids[:, :, None] != 0, -100.0, 0.0).astype(x.dtype)
-            attn = attn.reshape(b, nh * nwid, heads, n, n) + mask[None, :, None]
+        if any(shift):
+            ids = np.zeros(pad, dtype=np.int64)
+            for ax in range(r):  # region of each padded index along the axis (0, 1 or 2)
+                line = np.zeros(pad[ax], dtype=np.int64)
+                w_, s_ = win[ax], shift[ax]
+                for k_, (lo, hi) in enumerate(((0, -w_), (-w_, -s_ or None), (-s_ or None, None))):
+                    line[lo:hi] = k_
+                ids = ids * 3 + line.reshape((-1,) + (1,) * (r - ax - 1))
+            wid = (
+                ids.reshape(blocks)
+                .transpose((*range(0, 2 * r, 2), *range(1, 2 * r, 2)))
+                .reshape(-1, n)
+            )
+            mask = np.where(wid[:, None, :] != wid[:, :, None], -100.0, 0.0).astype(x.dtype)
+            attn = attn.reshape(b, -1, heads, n, n) + mask[None, :, None]
             attn = attn.reshape(-1, heads, n, n)
         attn = attn - attn.max(axis=-1, keepdims=True)
         attn = np.exp(attn)
@@ -270,7 +294,9 @@ class ShiftedWindowAttention(Layer):
         out = out @ params["proj.weight"].T
         if "proj.bias" in params:
             out = out + params["proj.bias"]
-        out = out.reshape(b, nh, nwid, wh, ww, c).transpose(0, 1, 3, 2, 4, 5).reshape(b, ph, pw, c)
-        if sh or sw:
-            out = np.roll(out, (sh, sw), axis=(1, 2))
-        return np.ascontiguousarray(out[:, :h, :w]).astype(inputs[0].dtype, copy=False)
+        inv = np.argsort(perm)
+        out = out.reshape(b, *counts, *win, c).transpose(inv).reshape(b, *pad, c)
+        if any(shift):
+            out = np.roll(out, shift, axis=axes)
+        crop = (slice(None), *(slice(0, s) for s in sizes), slice(None))
+        return np.ascontiguousarray(out[crop]).astype(inputs[0].dtype, copy=False)
