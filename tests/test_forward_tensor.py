@@ -315,3 +315,27 @@ def test_relative_position_index_is_the_offset_row():
     for a, (ya, xa) in enumerate(toks):
         for b, (yb, xb) in enumerate(toks):
             assert idx[a, b] == (ya - yb + 2) * (2 * 3 - 1) + (xa - xb + 2)
+
+
+def test_relative_attention_definition():
+    """MaxViT's attention per group: softmax(q·kᵀ/√C + B[Δy + P − 1, Δx + P − 1])·v, by loops
+    (torchvision scales k by the feature width C, not the head width)."""
+    _, (x,), p, y = setup("relative_attention", dict(head_dim=2), (3, 4, 4), batch=1)
+    c, dh, pp = 4, 2, 2
+    qkv = x[0] @ p["to_qkv.weight"].T + p["to_qkv.bias"]  # (G, N, 3C)
+    table = p["relative_position_bias_table"].reshape(3, 3, 2)
+    toks = [(i, j) for i in range(pp) for j in range(pp)]
+    ref = np.zeros((3, 4, c))
+    for g in range(3):
+        for h in range(2):
+            q = qkv[g, :, h * dh : (h + 1) * dh]
+            k = qkv[g, :, c + h * dh : c + (h + 1) * dh]
+            v = qkv[g, :, 2 * c + h * dh : 2 * c + (h + 1) * dh]
+            for a, (ya, xa) in enumerate(toks):
+                sc = [
+                    q[a] @ k[b] / math.sqrt(c) + table[ya - yb + pp - 1, xa - xb + pp - 1, h]
+                    for b, (yb, xb) in enumerate(toks)
+                ]
+                e = np.exp(np.array(sc) - max(sc))
+                ref[g, a, h * dh : (h + 1) * dh] = (e / e.sum()) @ v
+    close(y, (ref @ p["merge.weight"].T + p["merge.bias"])[None])

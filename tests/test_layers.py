@@ -553,6 +553,19 @@ CASES = {
         + 6 * 64 * 3 * 392 * 392,  # bias, mask and softmax (4) on every score
         392 * 392,
     ),
+    # MaxViT-T stage 1 block attention: 64 groups of 7×7 tokens, C = 64, 2 heads of 32
+    "relative_attention MaxViT-T stage 1": Case(
+        "relative_attention",
+        dict(head_dim=32),
+        [(64, 49, 64)],
+        (64, 49, 64),
+        (2 * 7 - 1) ** 2 * 2 + 3 * 64 * 64 + 3 * 64 + 64 * 64 + 64,
+        64 * 49 * 64 * 192 + 2 * 64 * 49 * 49 * 64 + 64 * 49 * 64 * 64,
+        2 * (64 * 49 * 64 * 192 + 2 * 64 * 49 * 49 * 64 + 64 * 49 * 64 * 64)
+        + 5 * 64 * 49 * 64  # bias adds (4 per token and channel) and the k scaling
+        + 5 * 64 * 2 * 49 * 49,  # bias add and softmax on every score
+        49 * 49,
+    ),
     # LSTM(10, 20): 4 gates · 20 · (10 + 20 + 2 biases) params; MACs per step 4·20·(10 + 20)
     "lstm 10 → 20 over 5 steps": Case(
         "lstm",

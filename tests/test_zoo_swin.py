@@ -97,9 +97,7 @@ def test_swin_buffers_are_the_relative_position_indices():
 
 @pytest.mark.parametrize("name", ["swin_t", "swin_v2_t", "swin3d_t"])
 def test_swin_state_dict_names_and_shapes_are_torchvisions(name):
-    fixture = json.loads(
-        (ROOT / "tests" / "fixtures" / "torchvision_swin_state_dict.json").read_text()
-    )
+    fixture = json.loads((ROOT / "tests" / "fixtures" / "torchvision_state_dicts.json").read_text())
     theirs = {(k, tuple(s)) for k, s in fixture["models"][name]}
     g = cnncalc.build(name)
     mine = {(f"{n.name}.{w.name}", tuple(w.shape)) for n in g.nodes for w in n.layer.weights()}

@@ -300,3 +300,85 @@ class ShiftedWindowAttention(Layer):
             out = np.roll(out, shift, axis=axes)
         crop = (slice(None), *(slice(0, s) for s in sizes), slice(None))
         return np.ascontiguousarray(out[crop]).astype(inputs[0].dtype, copy=False)
+
+
+@register
+class RelativeAttention(Layer):
+    """Multi-head self-attention with a relative position bias inside groups of tokens (MaxViT's
+    ``RelativePositionalMultiHeadAttention``, after a block or grid partition).
+
+    (G, N, C) → (G, N, C): G groups of N = P² tokens (a P×P window), heads = C / ``head_dim``.
+    Weights (PyTorch names): ``relative_position_bias_table`` ((2P − 1)², heads),
+    buffer ``relative_position_index`` (N, N), ``to_qkv`` (3C, C) + 3C, ``merge`` (C, C) + C.
+    MACs = G·N·C·3C (to_qkv) + 2·G·N²·C (Q·Kᵀ and A·V) + G·N·C² (merge).
+    FLOPs = 2·MACs + 4·G·N·C (bias adds) + G·N·C (k scaled by C^−½: torchvision scales by the
+    feature width, not the head width) + 5·S on the S = G·heads·N² scores (bias add, softmax).
+    """
+
+    NAMES = ("relative_attention",)
+    CATEGORY = "attention"
+    ARGS = {
+        "head_dim": Arg("int", doc="width of one head (C / heads)", minimum=1),
+        "dropout": Arg("float", 0.0, "identity at inference", minimum=0.0),
+    }
+    __slots__ = ("g", "n", "c", "p")
+
+    def infer(self, in_shapes: tuple[Shape, ...]) -> Shape:
+        x = in_shapes[0]
+        if len(x) != 3:
+            raise CnncalcError(
+                f"expects partitioned tokens (G, N, C), got shape {fmt_shape(x)}",
+                hint="partition the map first: reshape, permute and reshape to (windows, P·P, C)",
+            )
+        g, n, c = x
+        p = math.isqrt(n)
+        if p * p != n:
+            raise CnncalcError(f"the {n} tokens of a group are not a square window P×P")
+        if c % self.args["head_dim"]:
+            raise CnncalcError(f"head_dim={self.args['head_dim']} does not divide the {c} channels")
+        self.g, self.n, self.c, self.p = g, n, c, p
+        return x
+
+    def declare_weights(self) -> list[Weight]:
+        c, heads = self.c, self.c // self.args["head_dim"]
+        return [
+            Weight("relative_position_bias_table", ((2 * self.p - 1) ** 2, heads)),
+            Weight("relative_position_index", (self.n, self.n), "buffer"),
+            Weight("to_qkv.weight", (3 * c, c)),
+            Weight("to_qkv.bias", (3 * c,)),
+            Weight("merge.weight", (c, c)),
+            Weight("merge.bias", (c,)),
+        ]
+
+    def macs(self) -> int:
+        g, n, c = self.g, self.n, self.c
+        return g * n * c * 3 * c + 2 * g * n * n * c + g * n * c * c
+
+    def flops(self) -> int:
+        g, n, c = self.g, self.n, self.c
+        s = g * (c // self.args["head_dim"]) * n * n
+        return 2 * self.macs() + 4 * g * n * c + g * n * c + 5 * s
+
+    def forward(self, inputs: list[Any], params: dict[str, Any]) -> Any:
+        """torchvision's forward: q, k, v = chunk(to_qkv(x)); k·C^−½; softmax(q·kᵀ + B)·v; merge."""
+        import numpy as np
+
+        x = inputs[0]
+        b, g, n, c = x.shape
+        dh = self.args["head_dim"]
+        h = c // dh
+        qkv = x @ params["to_qkv.weight"].T + params["to_qkv.bias"]
+        q, k, v = (
+            t.reshape(b, g, n, h, dh).transpose(0, 1, 3, 2, 4) for t in np.split(qkv, 3, axis=-1)
+        )
+        k = k * np.float32(c**-0.5)
+        p = math.isqrt(n)
+        grid = np.stack(np.meshgrid(np.arange(p), np.arange(p), indexing="ij")).reshape(2, -1)
+        rel = grid[:, :, None] - grid[:, None, :]
+        index = (rel[0] + p - 1) * (2 * p - 1) + rel[1] + p - 1
+        bias = params["relative_position_bias_table"][index.reshape(-1)].reshape(n, n, h)
+        a = q @ k.swapaxes(-1, -2) + bias.transpose(2, 0, 1)
+        a = np.exp(a - a.max(axis=-1, keepdims=True))
+        a /= a.sum(axis=-1, keepdims=True)
+        out = (a @ v).transpose(0, 1, 3, 2, 4).reshape(b, g, n, c)
+        return (out @ params["merge.weight"].T + params["merge.bias"]).astype(x.dtype, copy=False)
