@@ -5,11 +5,11 @@ from __future__ import annotations
 from math import prod
 from typing import Any
 
-from .checks import check_graph, select_warnings
+from .checks import check_graph, select_warnings, shows
 from .comparison import layer_depth
 from .errors import CnncalcError, did_you_mean
 from .graph import MAX_TOTAL, Graph, gc_paused
-from .memory import estimate_memory
+from .memory import estimate_memory, storage_roots
 from .receptive import receptive_fields
 from .report import DTYPE_BYTES, LayerRow, Report, Totals
 
@@ -62,6 +62,7 @@ def _analyze(
     rf_cache: dict[int, Any] = {}
     rf_dicts = [_rf_dict(rfs.get(n.name), rf_cache) for n in graph.nodes]
     new_row = tuple.__new__
+    views = storage_roots(graph)
     for i, node in enumerate(graph.nodes):
         layer = node.layer
         c = costs.get(id(layer))
@@ -122,7 +123,8 @@ def _analyze(
         if not node.train_only:
             t_macs += macs
             t_flops += flops
-            t_act += out_el * batch
+            if node.name not in views:  # a view is no new activation (cnncalc.memory)
+                t_act += out_el * batch
     nbytes = DTYPE_BYTES[dtype]
     in_el = sum(prod(s) for s in graph.inputs.values()) * batch
     _check_totals(
@@ -184,7 +186,7 @@ def _analyze(
         buffers=t_buf,
         trainable_params=t_train,
     )
-    return Report(
+    report = Report(
         name=graph.name,
         input_shapes=dict(graph.inputs),
         output_shapes={o: graph.shape_of(o) for o in graph.outputs},
@@ -200,6 +202,20 @@ def _analyze(
         warnings=tuple(w.to_dict() for w in warnings),
         memory=memory,
     )
+    if graph.expected:
+        from dataclasses import replace
+
+        from .expected import compare_expected
+
+        frozen = bool(graph.meta.get("frozen"))
+        bad = compare_expected(report, graph.expected, frozen=frozen)
+        if bad and shows("expected_mismatch", warn, graph.meta.get("expected_warnings")):
+            extra = tuple(
+                {"code": "expected_mismatch", "layer": graph.name, "message": m.message}
+                for m in bad
+            )
+            report = replace(report, warnings=report.warnings + extra)
+    return report
 
 
 def _check_totals(name: str, batch: int, **totals: int) -> None:

@@ -46,6 +46,7 @@ __all__ = [
     "WARNING_CODES",
     "parse_warn",
     "select_warnings",
+    "shows",
 ]
 
 #: a layer holding at least this share of all parameters gets a ``param_share`` warning
@@ -60,6 +61,7 @@ WARNING_CODES = {
     "param_share": f"one layer holds ≥ {PARAM_SHARE:.0%} of all parameters",
     "linear_last_axis": "linear on a conv/pool output without flatten: acts on the last axis",
     "params_depend_on_input": "--input changed the parameter count from the model's own input",
+    "expected_mismatch": "a figure differs from the spec's expected (published) one",
 }
 
 
@@ -250,6 +252,13 @@ def select_warnings(
         return [w for w in warnings if w.code in warn], []
     exp = set(expected or ())
     return [w for w in warnings if w.code not in exp], [w for w in warnings if w.code in exp]
+
+
+def shows(code: str, warn: frozenset[str] | None, expected: Any) -> bool:
+    """Whether a warning of ``code`` is shown under a ``--warn`` selection."""
+    if warn is None:
+        return code not in set(expected or ())
+    return "all" in warn or code in warn
 
 
 def check_graph(graph: Graph, params: dict[str, int] | None = None) -> list[Warning_]:

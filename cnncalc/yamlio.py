@@ -145,8 +145,13 @@ def _construct_map(loader: yaml.BaseLoader, node: yaml.MappingNode) -> Map:
     m = Map()
     m.pos = _pos(node)
     yield m
+    # YAML merge keys (`<<: *base`): the merged pairs come first and the mapping's own keys
+    # override them, as YAML defines; only a key written twice in the mapping itself is an error.
+    own = sum(1 for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge")
     loader.flatten_mapping(node)
-    for key_node, value_node in node.value:
+    merged = len(node.value) - own
+    written: set[Any] = set()
+    for idx, (key_node, value_node) in enumerate(node.value):
         word = _plain_word(key_node)
         key = word if word is not None else _construct(loader, key_node)
         try:
@@ -154,7 +159,13 @@ def _construct_map(loader: yaml.BaseLoader, node: yaml.MappingNode) -> Map:
         except TypeError:
             line, col = _pos(key_node)
             raise CnncalcError("a mapping key must be a plain value", line=line, col=col) from None
-        if key in m:
+        word = _plain_word(value_node) if key in NAME_KEYS else None
+        value = word if word is not None else _construct(loader, value_node)
+        if idx < merged:
+            m[key] = value
+            m.key_pos[key] = _pos(key_node)
+            continue
+        if key in written:
             line, col = _pos(key_node)
             raise CnncalcError(
                 f"duplicate key '{key}' in the same mapping",
@@ -162,9 +173,9 @@ def _construct_map(loader: yaml.BaseLoader, node: yaml.MappingNode) -> Map:
                 col=col,
                 hint="each key may appear once; give layers distinct names",
             )
-        word = _plain_word(value_node) if key in NAME_KEYS else None
-        m[key] = word if word is not None else _construct(loader, value_node)
+        m[key] = value
         m.key_pos[key] = _pos(key_node)
+        written.add(key)
 
 
 def _construct_seq(loader: yaml.BaseLoader, node: yaml.SequenceNode) -> Seq:
