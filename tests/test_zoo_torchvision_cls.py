@@ -95,6 +95,26 @@ def test_every_table_row_has_its_own_zoo_name():
     assert len(set(names)) == len(names) == 48
 
 
+@pytest.mark.parametrize(
+    "family, member",
+    [
+        ("resnext", "resnext50_32x4d"),
+        ("wide_resnet", "wide_resnet50_2"),
+        ("regnet", "regnet_y_400mf"),
+        ("shufflenet", "shufflenet_v2_x1_0"),
+        ("shufflenet_v2", "shufflenet_v2_x1_0"),
+        ("convnext", "convnext_tiny"),
+        ("mnasnet", "mnasnet1_0"),
+        ("efficientnet_v2", "efficientnet_v2_s"),
+        ("mobilenet_v3", "mobilenet_v3_large"),
+    ],  # fmt: skip
+)
+def test_family_names_resolve(family, member):
+    r = cnncalc.analyze(family)
+    assert r.name == member
+    assert member in r.meta["resolved"]
+
+
 def _conv(c_in, c_out, k, groups=1, bias=False):
     return c_in // groups * c_out * k * k + (c_out if bias else 0)
 
