@@ -107,7 +107,7 @@ def test_every_table_row_has_its_own_zoo_name():
         ("mnasnet", "mnasnet1_0"),
         ("efficientnet_v2", "efficientnet_v2_s"),
         ("mobilenet_v3", "mobilenet_v3_large"),
-    ],  # fmt: skip
+    ],
 )
 def test_family_names_resolve(family, member):
     r = cnncalc.analyze(family)
