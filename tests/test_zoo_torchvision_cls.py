@@ -220,8 +220,8 @@ def test_mobilenet_v3_large_at_448():
 def test_mobilenet_v3_small_head():
     """Table 2: the last bottleneck gives 96 channels, the head conv 6·96 = 576, then 1024."""
     r = cnncalc.analyze("mobilenet_v3_small")
-    assert r.row("features_last.0").output_shape == (576, 7, 7)
-    assert r.row("classifier_0").params == 576 * 1024 + 1024
+    assert r.row("features.12.0").output_shape == (576, 7, 7)  # features.1 … 11 are the rows
+    assert r.row("classifier.0").params == 576 * 1024 + 1024
 
 
 # ---- EfficientNetV2 -----------------------------------------------------------------------------
@@ -285,15 +285,16 @@ def _regnet_stages(d, w_0, w_a, w_m, g):
 
 @pytest.mark.parametrize("name", sorted(REGNET))
 def test_regnet_stages_follow_the_logarithmic_rule(name):
-    """The spec writes the rule without a logarithm; its stages equal the rule written with one."""
+    """The spec's stages (blocks grouped by exponent) equal the rule's runs of equal widths, and
+    carry torchvision's names: trunk_output.block{k}.block{k}-{j}."""
     r = cnncalc.analyze(name)
+    names = {row.name for row in r.rows}
     for k, (width, n, gw) in enumerate(_regnet_stages(*REGNET[name]), start=1):
-        convs = [row for row in r.rows if row.name.startswith(f"block{k}.")
-                 and row.name.endswith(".f_b_0")]  # fmt: skip
-        assert len(convs) == n
+        assert f"trunk_output.block{k}.block{k}-{n}.f.b.0" not in names  # n blocks, not more
+        convs = [r.row(f"trunk_output.block{k}.block{k}-{j}.f.b.0") for j in range(n)]
         assert convs[0].output_shape[0] == width
         assert convs[0].params == 3 * 3 * gw * width  # width / gw groups of gw channels
-    assert not any(row.name.startswith("block5.") for row in r.rows)
+    assert not any(row.name.startswith(f"trunk_output.block{k + 1}.") for row in r.rows)
 
 
 def test_regnet_x_200mf_by_hand():
