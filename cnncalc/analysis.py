@@ -185,6 +185,7 @@ def _analyze(
         params=t_params,
         buffers=t_buf,
         trainable_params=t_train,
+        views=views,
     )
     report = Report(
         name=graph.name,

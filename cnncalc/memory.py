@@ -123,18 +123,22 @@ def storage_roots(graph: Graph) -> dict[str, str]:
     return roots
 
 
-def liveness_peak(graph: Graph) -> tuple[int, str | None]:
+def liveness_peak(graph: Graph, roots: dict[str, str] | None = None) -> tuple[int, str | None]:
     """Peak live activation elements (one sample) of an inference pass, and the layer at the peak.
 
-    Storage-based: a view adds nothing and keeps its base alive until its own last reader."""
+    Storage-based: a view adds nothing and keeps its base alive until its own last reader
+    (``roots``: :func:`storage_roots`, computed when not given)."""
     nodes = [n for n in graph.nodes if not n.train_only]
-    roots = storage_roots(graph)
+    if roots is None:
+        roots = storage_roots(graph)
     root = roots.get
+    # each node's inputs as the tensors that hold their storage (the inputs themselves if no view)
+    ins_of = [tuple([root(s, s) for s in n.inputs]) for n in nodes] if roots else None
     last: dict[str, int] = {}
     end = len(nodes)
     for i, n in enumerate(nodes):
-        for src in n.inputs:
-            last[root(src, src)] = i
+        for src in ins_of[i] if ins_of else n.inputs:
+            last[src] = i
     for o in graph.outputs:
         last[root(o, o)] = end
     size = {name: prod(s) for name, s in graph.inputs.items()}
@@ -155,8 +159,7 @@ def liveness_peak(graph: Graph) -> tuple[int, str | None]:
             live += e
             if live > peak:
                 peak, peak_at = live, name
-        for src in n.inputs:  # free inputs whose last reader this is (each once)
-            src = root(src, src)
+        for src in ins_of[i] if ins_of else n.inputs:  # free inputs read for the last time
             if src in alive and get_last(src, -1) <= i:
                 alive.discard(src)
                 live -= size[src]
@@ -168,7 +171,7 @@ def liveness_peak(graph: Graph) -> tuple[int, str | None]:
     return peak, peak_at
 
 
-def saved_for_backward(graph: Graph) -> tuple[int, int]:
+def saved_for_backward(graph: Graph, views: dict[str, str] | None = None) -> tuple[int, int]:
     """(elements kept for the backward pass, the largest of those tensors), one sample.
 
     The layers the backward pass runs through: those with trainable parameters and every layer
@@ -176,7 +179,8 @@ def saved_for_backward(graph: Graph) -> tuple[int, int]:
     keeps its base tensor)."""
     trains: dict[int, bool] = {}
     size = {name: prod(s) for name, s in graph.inputs.items()}
-    views = storage_roots(graph)  # a view keeps its base tensor, no storage of its own
+    if views is None:
+        views = storage_roots(graph)  # a view keeps its base tensor, no storage of its own
     root = views.get
     on_path: set[str] = set()
     kept: dict[str, int] = {}
@@ -209,19 +213,22 @@ def estimate_memory(
     params: int,
     buffers: int,
     trainable_params: int,
+    views: dict[str, str] | None = None,
 ) -> Memory:
-    """Memory figures of a graph (see the module docstring for the model)."""
+    """Memory figures of a graph (see the module docstring for the model); ``views``: the
+    graph's :func:`storage_roots` when the caller has them."""
     b = bytes_per_element * batch
     inputs = sum(prod(s) for s in graph.inputs.values())
     act = 0
-    views = storage_roots(graph)
+    if views is None:
+        views = storage_roots(graph)
     for n in graph.nodes:
         if n.name in views:  # a view: no new storage to count
             continue
         if not n.train_only:
             act += prod(n.out_shape)
-    saved, largest = saved_for_backward(graph)
-    peak, peak_at = liveness_peak(graph)
+    saved, largest = saved_for_backward(graph, views)
+    peak, peak_at = liveness_peak(graph, views)
     return Memory(
         dtype=dtype,
         bytes_per_element=bytes_per_element,
