@@ -52,8 +52,8 @@ def build(
     """Build the layer graph of a spec (path, zoo name, family name or dict)."""
     from .zoo import resolve
 
-    res = resolve(source)
     shape = parse_shape(input_shape) if isinstance(input_shape, str) else input_shape
+    res = resolve(source, tuple(shape) if shape is not None else None)
     graph = build_graph(res.spec, variant or res.variant, shape, variables or {})
     if freeze:
         graph.freeze(freeze)

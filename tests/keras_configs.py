@@ -1,0 +1,224 @@
+"""Keras model configs written for the tests, in the JSON forms ``model.to_json()`` produces.
+
+:class:`KerasGraph` records layers and their connections and writes them as Keras 3
+(``inbound_nodes: [{"args": [keras tensors], "kwargs": {}}]``, ``batch_shape``) or Keras 2
+(``inbound_nodes: [[[name, 0, 0, {}]]]``, ``batch_input_shape``) JSON. The three builders
+describe ResNet50, MobileNetV2 and DenseNet121 as Keras Applications build them, from the
+papers and the published layer structure (not from Keras's source): these are the facts the
+published totals (Keras Applications table) depend on.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+class KerasGraph:
+    def __init__(self, name: str, input_shape: tuple[int | None, ...]) -> None:
+        self.name = name
+        self.layers: list[dict[str, Any]] = []
+        self.input_shape = input_shape
+        self.layers.append(
+            {"class_name": "InputLayer", "name": "input_1", "config": {"name": "input_1"}, "in": []}
+        )
+        self.output = "input_1"
+
+    def add(self, cls: str, name: str, inputs: str | list[str] | None = None, **config: Any) -> str:
+        if inputs is None:
+            inputs = [self.output]
+        elif isinstance(inputs, str):
+            inputs = [inputs]
+        self.layers.append(
+            {"class_name": cls, "name": name, "config": {"name": name, **config}, "in": inputs}
+        )
+        self.output = name
+        return name
+
+    def to_dict(self, version: int = 3) -> dict[str, Any]:
+        layers = []
+        for layer in self.layers:
+            cfg = dict(layer["config"])
+            if layer["class_name"] == "InputLayer":
+                key = "batch_shape" if version == 3 else "batch_input_shape"
+                cfg[key] = [None, *self.input_shape]
+                cfg["dtype"] = "float32"
+            elif version == 3:
+                cfg["trainable"] = True
+                cfg["dtype"] = {"module": "keras", "class_name": "DTypePolicy",
+                                "config": {"name": "float32"}, "registered_name": None}  # fmt: skip
+            entry: dict[str, Any] = {"class_name": layer["class_name"], "config": cfg}
+            if version == 3:
+                entry["module"] = "keras.layers"
+                entry["registered_name"] = None
+                entry["name"] = layer["name"]
+                tensors = [
+                    {"class_name": "__keras_tensor__",
+                     "config": {"shape": [None], "dtype": "float32", "keras_history": [i, 0, 0]}}
+                    for i in layer["in"]
+                ]  # fmt: skip
+                args = [tensors] if len(tensors) > 1 else tensors
+                entry["inbound_nodes"] = [{"args": args, "kwargs": {}}] if tensors else []
+            else:
+                entry["name"] = layer["name"]
+                entry["inbound_nodes"] = (
+                    [[[i, 0, 0, {}] for i in layer["in"]]] if layer["in"] else []
+                )
+            layers.append(entry)
+        model_cfg = {
+            "name": self.name,
+            "layers": layers,
+            "input_layers": [["input_1", 0, 0]],
+            "output_layers": [[self.output, 0, 0]],
+        }
+        if version == 3:
+            return {"module": "keras.src.models.functional", "class_name": "Functional",
+                    "config": {**model_cfg, "trainable": True}, "registered_name": "Functional"}  # fmt: skip
+        return {"class_name": "Functional", "config": model_cfg, "keras_version": "2.15.0",
+                "backend": "tensorflow"}  # fmt: skip
+
+    def to_json(self, version: int = 3) -> str:
+        return json.dumps(self.to_dict(version))
+
+
+def conv(g: KerasGraph, name: str, filters: int, k: int, s: int = 1, padding: str = "valid",
+         bias: bool = True, inputs: Any = None) -> str:  # fmt: skip
+    return g.add("Conv2D", name, inputs, filters=filters, kernel_size=[k, k], strides=[s, s],
+                 padding=padding, use_bias=bias, activation="linear",
+                 data_format="channels_last")  # fmt: skip
+
+
+def bn(g: KerasGraph, name: str, eps: float) -> str:
+    return g.add("BatchNormalization", name, axis=-1, epsilon=eps, center=True, scale=True)
+
+
+def resnet50() -> KerasGraph:
+    """ResNet50 v1 (He et al. 2015, table 1) as Keras builds it: convs with bias, BN ε 1.001e-5,
+    the stride on the first 1×1 of a bottleneck, a 1×1 projection on each stage's first block."""
+    g = KerasGraph("resnet50", (224, 224, 3))
+    g.add("ZeroPadding2D", "conv1_pad", padding=[[3, 3], [3, 3]])
+    conv(g, "conv1_conv", 64, 7, 2)
+    bn(g, "conv1_bn", 1.001e-5)
+    g.add("Activation", "conv1_relu", activation="relu")
+    g.add("ZeroPadding2D", "pool1_pad", padding=[[1, 1], [1, 1]])
+    x = g.add("MaxPooling2D", "pool1_pool", pool_size=[3, 3], strides=[2, 2], padding="valid")
+    for stage, (filters, blocks, stride) in enumerate(
+        [(64, 3, 1), (128, 4, 2), (256, 6, 2), (512, 3, 2)], start=2
+    ):
+        for b in range(1, blocks + 1):
+            p = f"conv{stage}_block{b}"
+            s = stride if b == 1 else 1
+            if b == 1:
+                conv(g, p + "_0_conv", 4 * filters, 1, s, inputs=x)
+                short = bn(g, p + "_0_bn", 1.001e-5)
+            else:
+                short = x
+            conv(g, p + "_1_conv", filters, 1, s, inputs=x)
+            bn(g, p + "_1_bn", 1.001e-5)
+            g.add("Activation", p + "_1_relu", activation="relu")
+            conv(g, p + "_2_conv", filters, 3, 1, "same")
+            bn(g, p + "_2_bn", 1.001e-5)
+            g.add("Activation", p + "_2_relu", activation="relu")
+            conv(g, p + "_3_conv", 4 * filters, 1)
+            y = bn(g, p + "_3_bn", 1.001e-5)
+            g.add("Add", p + "_add", [short, y])
+            x = g.add("Activation", p + "_out", activation="relu")
+    g.add("GlobalAveragePooling2D", "avg_pool", keepdims=False)
+    g.add("Dense", "predictions", units=1000, activation="softmax", use_bias=True)
+    return g
+
+
+def _divisible(v: float, d: int = 8) -> int:
+    """MobileNetV2's channel rounding (Sandler et al. 2018; the published reference code)."""
+    new = max(d, int(v + d / 2) // d * d)
+    return new + d if new < 0.9 * v else new
+
+
+def mobilenet_v2() -> KerasGraph:
+    """MobileNetV2 at α = 1 (Sandler et al. 2018, table 2) as Keras builds it: no conv biases,
+    BN ε 1e-3, ReLU6, stride-2 depthwise convs after an explicit asymmetric zero padding."""
+    g = KerasGraph("mobilenetv2_1.00_224", (224, 224, 3))
+    conv(g, "Conv1", 32, 3, 2, "same", bias=False)
+    bn(g, "bn_Conv1", 1e-3)
+    x = g.add("ReLU", "Conv1_relu", max_value=6.0, negative_slope=0.0, threshold=0.0)
+    cin = 32
+    settings = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1),
+                (6, 160, 3, 2), (6, 320, 1, 1)]  # fmt: skip
+    block = 0
+    size = 112
+    for t, c, n, s in settings:
+        for i in range(n):
+            stride = s if i == 0 else 1
+            p = "expanded_conv_" if block == 0 else f"block_{block}_"
+            inp = x
+            if t != 1:
+                conv(g, p + "expand", cin * t, 1, bias=False, padding="same")
+                bn(g, p + "expand_BN", 1e-3)
+                g.add("ReLU", p + "expand_relu", max_value=6.0, negative_slope=0.0, threshold=0.0)
+            else:
+                p = "expanded_conv_"
+            if stride == 2:
+                # TF's 'correct_pad': (0, 1) on even sizes, so the valid 3×3/2 conv halves them
+                g.add(
+                    "ZeroPadding2D",
+                    p + "pad",
+                    padding=[[0, 1], [0, 1]] if size % 2 == 0 else [[1, 1], [1, 1]],
+                )
+                size //= 2
+            g.add("DepthwiseConv2D", p + "depthwise", kernel_size=[3, 3], strides=[stride, stride],
+                  padding="same" if stride == 1 else "valid", depth_multiplier=1, use_bias=False,
+                  activation="linear")  # fmt: skip
+            bn(g, p + "depthwise_BN", 1e-3)
+            g.add("ReLU", p + "depthwise_relu", max_value=6.0, negative_slope=0.0, threshold=0.0)
+            cout = _divisible(c)
+            conv(g, p + "project", cout, 1, bias=False, padding="same")
+            y = bn(g, p + "project_BN", 1e-3)
+            if stride == 1 and cin == cout:
+                y = g.add("Add", p + "add", [inp, y])
+            x = y
+            cin = cout
+            block += 1
+    conv(g, "Conv_1", 1280, 1, bias=False)
+    bn(g, "Conv_1_bn", 1e-3)
+    g.add("ReLU", "out_relu", max_value=6.0, negative_slope=0.0, threshold=0.0)
+    g.add("GlobalAveragePooling2D", "global_average_pooling2d", keepdims=False)
+    g.add("Dense", "predictions", units=1000, activation="softmax")
+    return g
+
+
+def densenet121() -> KerasGraph:
+    """DenseNet-121 (Huang et al. 2017, table 1: growth 32, blocks 6-12-24-16, compression 0.5,
+    bottleneck 4·k) as Keras builds it: no conv biases, BN ε 1.001e-5."""
+    g = KerasGraph("densenet121", (224, 224, 3))
+    g.add("ZeroPadding2D", "zero_padding2d", padding=[[3, 3], [3, 3]])
+    conv(g, "conv1/conv", 64, 7, 2, bias=False)
+    bn(g, "conv1/bn", 1.001e-5)
+    g.add("Activation", "conv1/relu", activation="relu")
+    g.add("ZeroPadding2D", "zero_padding2d_1", padding=[[1, 1], [1, 1]])
+    x = g.add("MaxPooling2D", "pool1", pool_size=[3, 3], strides=[2, 2], padding="valid")
+    c = 64
+    for i, blocks in enumerate([6, 12, 24, 16], start=2):
+        for b in range(1, blocks + 1):
+            p = f"conv{i}_block{b}"
+            bn(g, p + "_0_bn", 1.001e-5)
+            g.add("Activation", p + "_0_relu", activation="relu")
+            conv(g, p + "_1_conv", 128, 1, bias=False)
+            bn(g, p + "_1_bn", 1.001e-5)
+            g.add("Activation", p + "_1_relu", activation="relu")
+            y = conv(g, p + "_2_conv", 32, 3, padding="same", bias=False)
+            x = g.add("Concatenate", p + "_concat", [x, y], axis=3)
+            c += 32
+        if i < 5:
+            p = f"pool{i}"
+            bn(g, p + "_bn", 1.001e-5)
+            g.add("Activation", p + "_relu", activation="relu")
+            c = int(c * 0.5)
+            conv(g, p + "_conv", c, 1, bias=False)
+            x = g.add(
+                "AveragePooling2D", p + "_pool", pool_size=[2, 2], strides=[2, 2], padding="valid"
+            )
+    bn(g, "bn", 1.001e-5)
+    g.add("Activation", "relu", activation="relu")
+    g.add("GlobalAveragePooling2D", "avg_pool", keepdims=False)
+    g.add("Dense", "predictions", units=1000, activation="softmax")
+    return g
