@@ -1,0 +1,145 @@
+"""Hostile and broken model files: each gives exit code 1 and one line, and nothing is run.
+
+The cases cover every reader: a corrupt or truncated file, unknown ops/sections (all listed at
+once, with counts), a dynamic shape with no --input, a pickle, a Keras Lambda.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from .test_bad_input import check_one_line, run_main
+
+FIX = Path(__file__).resolve().parent / "fixtures" / "import"
+
+
+def _keras_truncated(tmp: Path) -> Path:
+    text = (FIX / "mnist_cnn_keras2.json").read_text()
+    p = tmp / "trunc.json"
+    p.write_text(text[: len(text) // 2])
+    return p
+
+
+def _keras_not_a_model(tmp: Path) -> Path:
+    p = tmp / "data.json"
+    p.write_text(json.dumps({"hello": [1, 2, 3]}))
+    return p
+
+
+def _keras_deep(tmp: Path) -> Path:
+    p = tmp / "deep.json"
+    p.write_text("[" * 100_000 + "]" * 100_000)
+    return p
+
+
+def _keras_archive_corrupt(tmp: Path) -> Path:
+    p = tmp / "m.keras"
+    p.write_bytes(b"PK\x03\x04" + b"\x00" * 50)
+    return p
+
+
+def _keras_archive_bomb(tmp: Path) -> Path:
+    """config.json that inflates to 80 MiB: refused from its declared size, never inflated."""
+    p = tmp / "bomb.keras"
+    with zipfile.ZipFile(p, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("config.json", b" " * (80 * 1024 * 1024))
+    return p
+
+
+def _keras_archive_no_config(tmp: Path) -> Path:
+    p = tmp / "empty.keras"
+    with zipfile.ZipFile(p, "w") as z:
+        z.writestr("model.weights.h5", b"x")
+    return p
+
+
+def _keras_lambda(tmp: Path) -> Path:
+    return FIX / "keras3_lambda.json"
+
+
+def _keras_dynamic(tmp: Path) -> Path:
+    doc = json.loads((FIX / "mnist_cnn_keras2.json").read_text())
+    doc["config"]["layers"][0]["config"]["batch_input_shape"] = [None, None, None, 1]
+    p = tmp / "dyn.json"
+    p.write_text(json.dumps(doc))
+    return p
+
+
+def _pickle(tmp: Path) -> Path:
+    """A pickle whose loading would run os.system: never opened."""
+    p = tmp / "model.pt"
+    p.write_bytes(b"cos\nsystem\n(S'touch /tmp/cnncalc_pwned'\ntR.")
+    return p
+
+
+def _pth(tmp: Path) -> Path:
+    p = tmp / "weights.pth"
+    p.write_bytes(b"\x80\x02}q\x00.")
+    return p
+
+
+def _cfg_binary(tmp: Path) -> Path:
+    p = tmp / "bin.cfg"
+    p.write_bytes(b"\xff\xfe\x00garbage\x80")
+    return p
+
+
+def _cfg_no_net(tmp: Path) -> Path:
+    p = tmp / "nonet.cfg"
+    p.write_text("[convolutional]\nfilters=3\n")
+    return p
+
+
+def _cfg_truncated(tmp: Path) -> Path:
+    text = (FIX / "yolov3.cfg").read_text()
+    p = tmp / "trunc.cfg"
+    p.write_text(text[: text.index("[route]") + 17])  # cut inside a route's layer list
+    return p
+
+
+def _cfg_unknown(tmp: Path) -> Path:
+    p = tmp / "unknown.cfg"
+    p.write_text("[net]\nwidth=8\nheight=8\nchannels=3\n[local]\n[local]\n[gru]\n")
+    return p
+
+
+def _cfg_bad_ref(tmp: Path) -> Path:
+    p = tmp / "ref.cfg"
+    p.write_text("[net]\nwidth=8\nheight=8\nchannels=3\n[shortcut]\nfrom=-5\n")
+    return p
+
+
+CASES = {
+    # name: (make file, fragments the one line must contain)
+    "keras_truncated": (_keras_truncated, ["not valid JSON"]),
+    "keras_not_a_model": (_keras_not_a_model, ["expected a Keras model"]),
+    "keras_deep_nesting": (_keras_deep, ["not valid JSON"]),
+    "keras_archive_corrupt": (_keras_archive_corrupt, ["not a readable .keras archive"]),
+    "keras_archive_bomb": (_keras_archive_bomb, ["config.json is 83,886,080 bytes"]),
+    "keras_archive_no_config": (_keras_archive_no_config, ["no config.json"]),
+    "keras_lambda": (_keras_lambda, ["Lambda", "never run", "scale"]),
+    "keras_dynamic": (_keras_dynamic, ["unknown size", "--input"]),
+    "pickle_pt": (_pickle, ["never unpickled", "ONNX"]),
+    "pickle_pth": (_pth, ["never unpickled", "ONNX"]),
+    "cfg_binary": (_cfg_binary, ["not UTF-8"]),
+    "cfg_no_net": (_cfg_no_net, ["starts with a [net] section"]),
+    "cfg_truncated": (_cfg_truncated, ["route"]),
+    "cfg_unknown_sections": (_cfg_unknown, ["2 unsupported darknet section", "[local] ×2"]),
+    "cfg_bad_reference": (_cfg_bad_ref, ["refers to layer -5"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_model_file(case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    make, fragments = CASES[case]
+    path = make(tmp_path)
+    code, out, err = run_main(capsys, "summary", str(path))
+    msg = check_one_line(code, out, err)
+    assert str(path) in msg
+    for frag in fragments:
+        assert frag in msg, f"{frag!r} not in {msg!r}"
+    assert not Path("/tmp/cnncalc_pwned").exists()
