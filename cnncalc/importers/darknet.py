@@ -74,11 +74,12 @@ class _Reader:
         if key not in sec.opts:
             raise self.err(sec, f"missing '{key}='")
         try:
-            return [int(t) for t in sec.opts[key][0].split(",") if t.strip()]
+            out = [int(t) for t in sec.opts[key][0].split(",") if t.strip()]
         except ValueError:
-            raise self.err(
-                sec, f"'{key}={sec.opts[key][0]}' is not a list of integers", key
-            ) from None
+            out = []
+        if not out:
+            raise self.err(sec, f"'{key}={sec.opts[key][0]}' is not a list of integers", key)
+        return out
 
     def ref(self, sec: Section, i: int) -> int:
         """A layer reference (negative: relative to this layer) → absolute index."""
