@@ -36,7 +36,7 @@ class SpecBuilder:
         self.unknown_ops: Counter[str] = Counter()
         self.unknown_first: dict[str, str] = {}
         self.caveats: list[str] = []
-        self.last: str | None = None
+        self.last: str | None = "input"  # the first input is always called input
 
     def unique(self, raw: str) -> str:
         """A fresh cnncalc name made from ``raw`` (``conv``, ``conv_2``, …)."""

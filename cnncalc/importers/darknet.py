@@ -124,9 +124,10 @@ def _convolutional(r: _Reader, s: Section, x: str, c: int) -> None:
         "kernel_size": size,
         "stride": stride,
         "padding": pad,
-        "groups": groups,
         "bias": not bn,  # darknet's conv bias is the BN's β when batch_normalize=1
     }
+    if groups != 1:
+        args["groups"] = groups
     if r.int(s, "dilation", 1) != 1:
         args["dilation"] = r.int(s, "dilation", 1)
     y = r.b.add("conv2d", args, f"conv_{i}", x)
