@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers; at run time see __get
     from .backend.run import run
     from .backend.verify import verify
     from .comparison import Comparison, compare
+    from .importers.torch import from_torch
 
 __version__ = "0.1.0"
 
@@ -32,6 +33,7 @@ __all__ = [
     "Comparison",
     "run",
     "verify",
+    "from_torch",
     "CnncalcError",
     "Graph",
     "Node",
@@ -124,6 +126,7 @@ _LAZY = {
     "Comparison": ("comparison", "Comparison"),
     "verify": ("backend.verify", "verify"),
     "run": ("backend.run", "run"),
+    "from_torch": ("importers.torch", "from_torch"),
 }
 
 
