@@ -44,6 +44,22 @@ def test_tiny_cnn_other_input_size() -> None:
     assert r.row("conv1").macs == 64 * 48 * 8 * 27
 
 
+def test_tiny_attention_decomposed() -> None:
+    """tiny_attention.onnx: MatMul + Add(bias) are linear layers; the MatMul of two activations
+    is a matmul (Q·Kᵀ: heads · N · N · d, A·V the same); the Div by a Constant has no weights."""
+    r = cnncalc.analyze(str(FIX / "tiny_attention.onnx"))
+    n, d, heads = 5, 8, 2
+    assert r.params == 2 * (d * d + d)  # Wq, bq, Wk, bk: the reused q projection counted once
+    proj = 2 * n * d * d
+    scores = heads * n * n * (d // heads)
+    assert r.row("qk").macs == scores
+    assert r.row("av").macs == scores
+    assert r.macs == proj + 2 * scores
+    assert r.row("q_matmul").type == "linear"
+    assert r.row("softmax").output_shape == (heads, n, n)
+    assert r.output_shape == (n, d)
+
+
 def test_weights_are_not_read(tmp_path: Path) -> None:
     """A 4 MB initializer's data is left out: the reader sees its dims only (the file is
     parsed from a copy without large tensors' data; see cnncalc/importers/_protobuf.py)."""
@@ -167,6 +183,20 @@ TORCHVISION = {
     "resnet18": (11_689_512, 1.814),
     "mobilenet_v2": (3_504_872, 0.301),
 }
+
+
+def test_torchvision_vit_b_16_decomposed_attention(tmp_path: Path) -> None:
+    """ViT-B/16 exported (nn.MultiheadAttention decomposed into MatMul/Reshape/Transpose/
+    Softmax, GELU into Div/Erf/Add/Mul): 86,567,656 params and 17.564 GMACs, as published."""
+    tv = _torchvision()
+    import torch
+
+    path = tmp_path / "vit.onnx"
+    _export(tv.models.vit_b_16(), torch.randn(1, 3, 224, 224), path)
+    r = cnncalc.analyze(str(path))
+    assert r.params == 86_567_656
+    assert r.buffers == 0
+    assert round(r.macs / 1e9, 3) == 17.564
 
 
 @pytest.mark.parametrize("name", sorted(TORCHVISION))

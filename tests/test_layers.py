@@ -427,6 +427,18 @@ CASES = {
     "elementwise div by a scalar": Case(
         "elementwise", dict(op="div"), [(12, 197, 197), (1,)], (12, 197, 197), 0, 0, 12 * 197 * 197
     ),
+    "slice the second half of the channels (C2f's chunk)": Case(
+        "slice", dict(axis=0, start=16, stop=32), [(32, 8, 8)], (16, 8, 8), 0, 0, 0
+    ),
+    "matmul attention scores Q·Kᵀ (12 heads, 197 tokens, d 64)": Case(
+        "matmul",
+        dict(transpose_b=True),
+        [(12, 197, 64), (12, 197, 64)],
+        (12, 197, 197),
+        0,
+        12 * 197 * 197 * 64,
+        2 * 12 * 197 * 197 * 64,
+    ),
     "elementwise erf (4 FLOPs per element)": Case(
         "elementwise", dict(op="erf"), [(197, 3072)], (197, 3072), 0, 0, 4 * 197 * 3072
     ),
