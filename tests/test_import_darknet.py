@@ -83,3 +83,12 @@ def test_bad_value_names_line(tmp_path: Path) -> None:
         cnncalc.analyze(write_cfg(tmp_path, "[convolutional]\nfilters=sixteen\nsize=3\n"))
     assert str(exc.value).startswith(f"{tmp_path / 'm.cfg'}:7: [convolutional] (layer 0)")
     assert "'filters=sixteen' is not an integer" in str(exc.value)
+
+
+def test_route_groups_slice_channels(tmp_path: Path) -> None:
+    """YOLOv4-tiny's [route] groups=2 group_id=1: the second half of the channels."""
+    body = "[convolutional]\nfilters=32\nsize=3\npad=1\n[route]\nlayers=-1\ngroups=2\ngroup_id=1\n"
+    body += "[convolutional]\nfilters=8\nsize=1\n"
+    r = cnncalc.analyze(write_cfg(tmp_path, body))
+    assert r.row("route_1").output_shape == (16, 13, 13)
+    assert r.row("conv_2").params == 16 * 8 + 8

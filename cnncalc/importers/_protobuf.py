@@ -61,6 +61,8 @@ def _encode_varint(v: int) -> bytes:
 def _fields(buf: mmap.mmap, start: int, end: int):  # noqa: ANN202 - a generator of tuples
     """(field number, wire type, field start, value start, value end) of each field."""
     pos = start
+    if end > len(buf):
+        raise _Truncated
     while pos < end:
         fstart = pos
         key, pos = _varint(buf, pos, end)
@@ -70,13 +72,19 @@ def _fields(buf: mmap.mmap, start: int, end: int):  # noqa: ANN202 - a generator
             yield num, wt, fstart, pos, pos2
             pos = pos2
         elif wt == 1:
+            if pos + 8 > end:
+                raise _Truncated
             yield num, wt, fstart, pos, pos + 8
             pos += 8
         elif wt == 2:
             n, vstart = _varint(buf, pos, end)
+            if vstart + n > end:
+                raise _Truncated
             yield num, wt, fstart, vstart, vstart + n
             pos = vstart + n
         elif wt == 5:
+            if pos + 4 > end:
+                raise _Truncated
             yield num, wt, fstart, pos, pos + 4
             pos += 4
         else:
@@ -122,7 +130,7 @@ def strip_weights(path: Path) -> bytes:
                     else:
                         out.append(buf[f:e])
                 return b"".join(out)
-    except _Truncated:
+    except (_Truncated, IndexError):
         raise CnncalcError(
             "not a readable ONNX file (the protobuf is truncated or corrupt)", file=str(path)
         ) from None

@@ -86,7 +86,8 @@ class _Reader:
         here = len(self.outs)
         j = here + i if i < 0 else i
         if not 0 <= j < here:
-            raise self.err(sec, f"refers to layer {i}, but only layers 0…{here - 1} come before")
+            before = f"only layers 0…{here - 1} come before" if here else "no layer comes before"
+            raise self.err(sec, f"refers to layer {i}, but {before}")
         return j
 
     def act(self, sec: Section, x: str, name: str) -> str:
@@ -158,13 +159,24 @@ def _route(r: _Reader, s: Section, x: str, c: int) -> None:
     i = len(r.outs)
     refs = [r.ref(s, j) for j in r.ints(s, "layers")]
     groups = r.int(s, "groups", 1)
-    if groups != 1:
-        raise r.err(
-            s,
-            f"route groups={groups} (a channel slice) needs cnncalc's slice layer, "
-            "which this version does not have",
-            "groups",
-        )
+    if groups != 1:  # YOLOv4-tiny: keep channel group group_id of each referenced layer
+        gid = r.int(s, "group_id", 0)
+        if not 0 <= gid < groups:
+            raise r.err(s, f"group_id={gid} is not in 0…{groups - 1}", "group_id")
+        parts = []
+        for k, j in enumerate(refs):
+            c = r.chans[j]
+            if c % groups:
+                raise r.err(
+                    s, f"groups={groups} does not divide layer {j}'s {c} channels", "groups"
+                )
+            size = c // groups
+            args = {"axis": 0, "start": gid * size, "stop": (gid + 1) * size}
+            suffix = f"_{k}" if len(refs) > 1 else ""
+            parts.append(r.b.add("slice", args, f"route_{i}{suffix}", r.outs[j]))
+        y = parts[0] if len(parts) == 1 else r.b.add("concat", None, f"route_{i}", parts)
+        r.done(y, sum(r.chans[j] for j in refs) // groups)
+        return
     if len(refs) == 1:  # a plain reference: no layer of its own
         r.done(r.outs[refs[0]], r.chans[refs[0]])
         return

@@ -304,45 +304,27 @@ def read(
         max_channels = float("inf")
     ch = int(doc.get("ch", doc.get("channels", 3)))
     shape = list(input_shape) if input_shape is not None else [ch, 640, 640]
-    rows = list(doc.get("backbone") or []) + list(doc.get("head") or [])
+    rows, lines = [], []
+    for part in ("backbone", "head"):
+        seq = doc.get(part) or []
+        if not isinstance(seq, list):
+            raise CnncalcError(f"'{part}' must be a list of rows", file=file)
+        for k, row in enumerate(seq):
+            rows.append(row)
+            pos = seq.where(k) if hasattr(seq, "where") else None
+            lines.append(pos[0] if pos else None)
     if not rows:
         raise CnncalcError("the model has no backbone/head rows", file=file)
     m.c3k2 = any(isinstance(r, list) and len(r) == 4 and r[2] in ("C3k2", "C2PSA") for r in rows)
     chans: list[int] = []
     names: list[str] = []
     for i, row in enumerate(rows):
-        where = f"row {i}"
-        if not isinstance(row, list) or len(row) != 4:
-            raise CnncalcError(f"{where}: expected [from, repeats, module, args], got {row!r}",
-                               file=file)  # fmt: skip
-        frm, n, module, args = row
-        args = [_value(a, nc, where) for a in (args or [])]
-        refs = frm if isinstance(frm, list) else [frm]
         try:
-            src = [names[j] if j >= 0 else (names[i + j] if i + j >= 0 else "input") for j in refs]
-            src_c = [chans[j] if j >= 0 else (chans[i + j] if i + j >= 0 else ch) for j in refs]
-        except (IndexError, TypeError):
-            raise CnncalcError(
-                f"{where}: 'from' {frm!r} refers to no earlier row", file=file
-            ) from None
-        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-            raise CnncalcError(f"{where}: repeats must be a positive integer, got {n!r}", file=file)
-        n = max(round(n * depth), 1) if n > 1 else n
-        handler = ULTRALYTICS_MODULES.get(str(module))
-        if handler is None:
-            b.unknown(str(module), where)
-            names.append(src[0])
-            chans.append(src_c[0])
-            continue
-
-        def scale_c(c: Any) -> int:
-            if c == nc:
-                return int(c)
-            return make_divisible(min(c, max_channels) * width, 8)
-
-        out, c_out = handler(m, i, src, src_c, n, args, scale_c)
-        names.append(out)
-        chans.append(c_out)
+            out = _row(m, b, i, row, rows, names, chans, nc, ch, depth, width, max_channels, file)
+        except CnncalcError as err:
+            raise err.locate(file=file, line=lines[i]) from None
+        names.append(out[0])
+        chans.append(out[1])
     b.check_unknown("module", hint="cnncalc reads Conv, C2f, C3, C3k2, SPPF, C2PSA, Concat, "
                     "nn.Upsample and Detect (docs/importers.md)")  # fmt: skip
     b.caveats.append(
@@ -359,6 +341,38 @@ def read(
         source=f"Ultralytics model YAML {path.name} (scale {scale or 'from multiples'}: depth "
         f"{depth}, width {width}, max_channels {max_channels:g}) read by cnncalc",
     )
+
+
+def _row(m: _Model, b: SpecBuilder, i: int, row: Any, rows: list[Any], names: list[str],
+         chans: list[int], nc: int, ch: int, depth: float, width: float, max_channels: float,
+         file: str) -> tuple[str, int] | None:  # fmt: skip
+    """One row [from, repeats, module, args]: its layers; (output name, channels)."""
+    where = f"row {i}"
+    if not isinstance(row, list) or len(row) != 4:
+        raise CnncalcError(f"{where}: expected [from, repeats, module, args], got {row!r}",
+                           file=file)  # fmt: skip
+    frm, n, module, args = row
+    args = [_value(a, nc, where) for a in (args or [])]
+    refs = frm if isinstance(frm, list) else [frm]
+    try:
+        src = [names[j] if j >= 0 else (names[i + j] if i + j >= 0 else "input") for j in refs]
+        src_c = [chans[j] if j >= 0 else (chans[i + j] if i + j >= 0 else ch) for j in refs]
+    except (IndexError, TypeError):
+        raise CnncalcError(f"{where}: 'from' {frm!r} refers to no earlier row", file=file) from None
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise CnncalcError(f"{where}: repeats must be a positive integer, got {n!r}", file=file)
+    n = max(round(n * depth), 1) if n > 1 else n
+    handler = ULTRALYTICS_MODULES.get(str(module))
+    if handler is None:
+        b.unknown(str(module), where)
+        return src[0], src_c[0]
+
+    def scale_c(c: Any) -> int:
+        if c == nc:
+            return int(c)
+        return make_divisible(min(c, max_channels) * width, 8)
+
+    return handler(m, i, src, src_c, n, args, scale_c)
 
 
 Row = Callable[..., tuple[str, int]]
