@@ -79,3 +79,21 @@ def test_convert_lambda_as_identity(tmp_path: Path, capsys: pytest.CaptureFixtur
     r = cnncalc.analyze(str(out))
     assert r.row("scale").type == "identity"
     assert any("zero-cost identity" in c for c in r.meta["caveats"])
+
+
+@pytest.mark.parametrize(
+    "source, shape",
+    [
+        ("yolov3.cfg", (3, 64, 64)),
+        ("mnist_cnn_keras2.json", None),
+        ("tiny_cnn.onnx", None),
+        ("tiny_attention.onnx", None),
+    ],
+)
+def test_verify_imported_models(source: str, shape: tuple[int, ...] | None) -> None:
+    """The NumPy backend runs imported graphs and agrees with every claimed shape."""
+    pytest.importorskip("numpy", reason="verify needs numpy")
+    if source.endswith(".onnx"):
+        pytest.importorskip("onnx", reason="the ONNX reader needs onnx")
+    result = cnncalc.verify(str(FIX / source), shape)
+    assert result.ok, result.failures

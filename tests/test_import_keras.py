@@ -158,3 +158,20 @@ def test_keras_unknown_layers_listed_at_once(tmp_path: Path) -> None:
     msg = str(exc.value)
     assert "2 unsupported Keras layer type(s) in 3 place(s)" in msg
     assert "PReLU ×2 (first: p1)" in msg and "Embedding ×1" in msg
+
+
+def test_keras_nested_model_inlined(tmp_path: Path) -> None:
+    """A Functional model used as a layer of a Sequential: its layers inlined, prefixed."""
+    inner = keras_configs.KerasGraph("base", (32, 32, 3))
+    keras_configs.conv(inner, "c1", 8, 3, padding="same")
+    inner.add("GlobalAveragePooling2D", "gap")
+    outer = {"class_name": "Sequential", "config": {"name": "outer", "layers": [
+        {"class_name": "InputLayer", "config": {"batch_input_shape": [None, 32, 32, 3]}},
+        inner.to_dict(2),
+        {"class_name": "Dense", "config": {"name": "head", "units": 4}},
+    ]}}  # fmt: skip
+    path = tmp_path / "nested.json"
+    path.write_text(json.dumps(outer))
+    r = cnncalc.analyze(str(path))
+    assert [row.name for row in r.rows] == ["base/c1", "base/gap", "head"]
+    assert r.params == (8 * 3 * 3 * 3 + 8) + (8 * 4 + 4)
