@@ -92,3 +92,17 @@ def test_route_groups_slice_channels(tmp_path: Path) -> None:
     r = cnncalc.analyze(write_cfg(tmp_path, body))
     assert r.row("route_1").output_shape == (16, 13, 13)
     assert r.row("conv_2").params == 16 * 8 + 8
+
+
+def test_residual_units_become_a_repeated_block(tmp_path: Path) -> None:
+    """Darknet-53's repeated units (conv 1×1, conv 3×3, shortcut -3) read as one block
+    instance with repeat, named after darknet's first layer number; routes still find them."""
+    r = cnncalc.analyze(str(YOLOV3))
+    assert r.row("res_13.7.conv2").output_shape == (256, 52, 52)  # 8 units at stride 8
+    assert r.row("res_13.0.conv1").params == 256 * 128  # 1×1, 256 → 128, no bias (BN follows)
+    from cnncalc.importers._yaml import spec_to_yaml
+    from cnncalc.importers.darknet import read
+
+    text = spec_to_yaml(read(YOLOV3.read_text(), str(YOLOV3)))
+    assert "  - residual_leaky: {f1: 128, f2: 256}\n    name: res_13\n    repeat: 8\n" in text
+    assert "inputs: [upsample_85, res_38]" in text  # route -1, 61: the 8×512 stage's output

@@ -242,6 +242,87 @@ DARKNET_SECTIONS: dict[str, Handler] = {
 }
 
 
+_UNIT_KEYS = {"batch_normalize", "filters", "size", "stride", "pad", "activation"}
+
+
+def _unit(r: _Reader, secs: list[Section], k: int) -> tuple[int, int, str] | None:
+    """(f1, f2, activation) when sections k, k+1, k+2 are a darknet residual unit: conv 1×1,
+    conv 3×3 (both batch-normalised, same activation), [shortcut] from=-3, linear."""
+    if k + 3 > len(secs):
+        return None
+    a, b, sc = secs[k : k + 3]
+    if (a.kind, b.kind, sc.kind) != ("convolutional", "convolutional", "shortcut"):
+        return None
+    if (
+        set(a.opts) - _UNIT_KEYS
+        or set(b.opts) - _UNIT_KEYS
+        or set(sc.opts) - {"from", "activation"}
+    ):
+        return None
+    val = {
+        sec_k: {key: v for key, (v, _) in sec.opts.items()} for sec_k, sec in enumerate((a, b, sc))
+    }
+    act = val[0].get("activation", "linear")
+    ok = (
+        val[0].get("size") == "1" and val[0].get("stride", "1") == "1"
+        and val[1].get("size") == "3" and val[1].get("stride", "1") == "1"
+        and val[1].get("pad") == "1" and val[0].get("batch_normalize") == "1"
+        and val[1].get("batch_normalize") == "1" and val[1].get("activation", "linear") == act
+        and val[2].get("from", "").replace(" ", "") == "-3"
+        and val[2].get("activation", "linear") == "linear" and act in DARKNET_ACTIVATIONS
+    )  # fmt: skip
+    if not ok:
+        return None
+    try:
+        return int(val[0]["filters"]), int(val[1]["filters"]), act
+    except (KeyError, ValueError):
+        return None
+
+
+def _residual_units(r: _Reader, secs: list[Section], k: int, c: int) -> int:
+    """How many identical residual units start at section k (0: none)."""
+    first = _unit(r, secs, k)
+    if first is None or first[1] != c:
+        return 0
+    n = 1
+    while _unit(r, secs, k + 3 * n) == first:
+        n += 1
+    return n
+
+
+def _residual(r: _Reader, sec: Section, n: int, x: str, c: int) -> None:
+    """n residual units as one repeated block (``residual_leaky``): darknet's repeated units
+    read as they would be written by hand."""
+    f1 = int(sec.opts["filters"][0])
+    act = sec.opts.get("activation", ("linear", 0))[0]
+    t = DARKNET_ACTIVATIONS[act]
+    bname = f"residual_{act}"
+    if bname not in r.b.blocks:
+        layers: list[dict[str, Any]] = []
+        for j, (f, k) in enumerate((("f1", 1), ("f2", 3)), start=1):
+            conv = {"out_channels": f, "kernel_size": k, "padding": k // 2, "bias": False}
+            layers.append({"conv2d": conv, "name": f"conv{j}"})
+            layers.append({"batchnorm2d": {"eps": 1e-5}, "name": f"bn{j}"})
+            if t is not None:
+                args = {"negative_slope": 0.1} if act == "leaky" else None
+                layers.append({t: args, "name": f"act{j}"})
+        last = "act2" if t is not None else "bn2"
+        layers.append({"add": None, "name": "add", "inputs": ["input", last]})
+        r.b.blocks[bname] = {
+            "description": "darknet residual unit: conv 1×1 (f1), conv 3×3 (f2), each with "
+            "batch norm and the activation, plus the unit's input",
+            "params": {"f1": None, "f2": None},
+            "layers": layers,
+        }
+    i = len(r.outs)
+    g = r.b.add(bname, {"f1": f1, "f2": c}, f"res_{i}", x, repeat=n)
+    inner = "act" if t is not None else "bn"
+    for j in range(n):
+        r.done(f"{g}.{j}.{inner}1", f1)
+        r.done(f"{g}.{j}.{inner}2", c)
+        r.done(g if j == n - 1 else f"{g}.{j}.add", c)
+
+
 def parse(text: str, file: str) -> list[Section]:
     """Sections with their options and line numbers (comments start with # or ;)."""
     sections: list[Section] = []
@@ -290,7 +371,17 @@ def read(text: str, file: str, input_shape: tuple[int, ...] | None = None) -> di
     if input_shape is not None:
         shape = list(input_shape)
     x, c = "input", shape[0]
-    for sec in sections[1:]:
+    secs = sections[1:]
+    k = 0
+    while k < len(secs):
+        units = _residual_units(r, secs, k, c)
+        if units:
+            _residual(r, secs[k], units, x, c)
+            x, c = r.prev()
+            k += 3 * units
+            continue
+        sec = secs[k]
+        k += 1
         handler = DARKNET_SECTIONS.get(sec.kind)
         if handler is None:
             r.b.unknown(f"[{sec.kind}]", f"line {sec.line}")
