@@ -273,3 +273,20 @@ def test_fuzzed_model_files(source: str, tmp_path: Path) -> None:
         except CnncalcError as err:
             assert "\n" not in str(err)
             assert "internal error" not in str(err)
+
+
+def test_missing_extra_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the onnx package (or torch), the reader says which extra to install."""
+    import sys
+
+    from cnncalc import analyze
+    from cnncalc.errors import CnncalcError
+
+    monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx → ImportError
+    with pytest.raises(CnncalcError, match=r'pip install "cnncalc\[onnx\]"'):
+        analyze(str(FIX / "tiny_cnn.onnx"))
+    monkeypatch.setitem(sys.modules, "torch", None)
+    from cnncalc.importers.torch import from_torch
+
+    with pytest.raises(CnncalcError, match=r'pip install "cnncalc\[torch\]"'):
+        from_torch(object(), (3, 8, 8))

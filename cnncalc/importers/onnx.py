@@ -180,11 +180,13 @@ class _Reader:
         return t.value
 
     def emit(self, node: Any, type_name: str, args: dict | None, inputs: list[str],
-             out_index: int = 0, suffix: str = "", share_with: str | None = None) -> str:  # fmt: skip
+             suffix: str = "", share_with: str | None = None) -> str:  # fmt: skip
+        """Add a layer for ``node``; without ``suffix`` it produces the node's (first) output,
+        with one it is an intermediate step (``_full``, ``_perm``, ``_slice``)."""
         name = clean_name(node.name or f"{node.op_type}_{node.output[0]}") + suffix
         layer = self.b.add(type_name, args, name, inputs, share=share_with)
         if not suffix:
-            out = self.t[node.output[out_index]]
+            out = self.t[node.output[0]]
             out.data, out.layer = True, layer
         return layer
 
@@ -375,8 +377,8 @@ def _pool(kind: str) -> Handler:
             args["ceil_mode"] = True
         if kind == "avgpool":
             args["count_include_pad"] = bool(a.get("count_include_pad", 0))
-        elif "dilation" in args:
-            pass
+            if "dilation" in args:
+                raise CnncalcError(f"node '{node.name}' (AveragePool): dilations are not supported")
         r.emit(node, f"{kind}{rank}d", args, [r.operand(node.input[0], node)])
 
     return h
