@@ -175,3 +175,14 @@ def test_keras_nested_model_inlined(tmp_path: Path) -> None:
     r = cnncalc.analyze(str(path))
     assert [row.name for row in r.rows] == ["base/c1", "base/gap", "head"]
     assert r.params == (8 * 3 * 3 * 3 + 8) + (8 * 4 + 4)
+
+
+def test_lambda_error_in_terminal() -> None:
+    """What a person sees: exit 1 and one error line naming the Lambda layer."""
+    from .import_helpers import run_tty
+
+    code, text = run_tty("summary", str(FIX / "keras3_lambda.json"))
+    assert code == 1
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    assert "Lambda (Python code, never run) ×1 (first: scale)" in lines[0]
