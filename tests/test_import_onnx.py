@@ -124,10 +124,10 @@ def test_unknown_ops_listed_at_once(tmp_path: Path) -> None:
 
 def _export(module, x, path: Path, **kw) -> None:
     torch = pytest.importorskip("torch", reason="exporting test models needs torch")
-    module.eval()
-    with torch.no_grad():
-        torch.onnx.export(module, x, str(path), dynamo=False, opset_version=17,
-                          input_names=["x"], dynamic_axes={"x": {0: "batch"}}, **kw)  # fmt: skip
+    module.eval()  # no torch.no_grad(): it would select attention's fused fast path,
+    # which the TorchScript exporter cannot write
+    torch.onnx.export(module, x, str(path), dynamo=False, opset_version=17,
+                      input_names=["x"], dynamic_axes={"x": {0: "batch"}}, **kw)  # fmt: skip
 
 
 def test_torch_cnn_bn_kept_and_folded(tmp_path: Path) -> None:
@@ -221,3 +221,26 @@ def test_torchvision_bn_kept_and_folded(name: str, tmp_path: Path) -> None:
     assert r.params == published - 2 * bn_channels + bn_channels
     assert r.buffers == 0
     assert round(r.macs / 1e9, 3) == gmacs
+
+
+def test_torch_attention_export_decomposed(tmp_path: Path) -> None:
+    """nn.MultiheadAttention exported by torch: the reader finds the projections (linear) and
+    the two token-by-token products (matmul): MACs = 4·N·D² + 2·N²·D."""
+    torch = pytest.importorskip("torch", reason="exporting test models needs torch")
+
+    class SelfAttention(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.mha = torch.nn.MultiheadAttention(16, 2, batch_first=True)
+
+        def forward(self, x):
+            return self.mha(x, x, x, need_weights=False)[0]
+
+    m = SelfAttention()
+    n, d = 5, 16
+    path = tmp_path / "mha.onnx"
+    _export(m, torch.randn(1, n, d), path)
+    r = cnncalc.analyze(str(path))
+    assert r.params == sum(p.numel() for p in m.parameters()) == 4 * d * d + 4 * d
+    assert r.macs == 4 * n * d * d + 2 * n * n * d
+    assert r.output_shape == (n, d)
