@@ -222,3 +222,72 @@ def densenet121() -> KerasGraph:
     g.add("GlobalAveragePooling2D", "avg_pool", keepdims=False)
     g.add("Dense", "predictions", units=1000, activation="softmax")
     return g
+
+
+def vgg16() -> KerasGraph:
+    """VGG16 (Simonyan & Zisserman 2014, configuration D): 13 3×3 convs with bias in five
+    blocks, max-pool 2 after each, flatten, two dense 4096 and the 1000-way classifier."""
+    g = KerasGraph("vgg16", (224, 224, 3))
+    for b, (filters, n) in enumerate([(64, 2), (128, 2), (256, 3), (512, 3), (512, 3)], start=1):
+        for i in range(1, n + 1):
+            g.add("Conv2D", f"block{b}_conv{i}", filters=filters, kernel_size=[3, 3],
+                  padding="same", activation="relu")  # fmt: skip
+        g.add("MaxPooling2D", f"block{b}_pool", pool_size=[2, 2], strides=[2, 2])
+    g.add("Flatten", "flatten")
+    g.add("Dense", "fc1", units=4096, activation="relu")
+    g.add("Dense", "fc2", units=4096, activation="relu")
+    g.add("Dense", "predictions", units=1000, activation="softmax")
+    return g
+
+
+def xception() -> KerasGraph:
+    """Xception (Chollet 2017, figure 5): entry flow with 1×1 stride-2 projections, 8 middle
+    blocks of three 728-wide separable convs, exit flow; no conv biases, BN ε 1e-3, 299×299."""
+    g = KerasGraph("xception", (299, 299, 3))
+
+    def sep(name: str, filters: int) -> str:
+        g.add("SeparableConv2D", name, filters=filters, kernel_size=[3, 3], padding="same",
+              use_bias=False)  # fmt: skip
+        return bn(g, name + "_bn", 1e-3)
+
+    conv(g, "block1_conv1", 32, 3, 2, bias=False)
+    bn(g, "block1_conv1_bn", 1e-3)
+    g.add("Activation", "block1_conv1_act", activation="relu")
+    conv(g, "block1_conv2", 64, 3, bias=False)
+    bn(g, "block1_conv2_bn", 1e-3)
+    x = g.add("Activation", "block1_conv2_act", activation="relu")
+    for b, filters in ((2, 128), (3, 256), (4, 728)):
+        conv(g, f"conv2d_{b}", filters, 1, 2, "same", bias=False, inputs=x)
+        res = bn(g, f"batch_normalization_{b}", 1e-3)
+        y = x
+        if b > 2:
+            y = g.add("Activation", f"block{b}_sepconv1_act", x, activation="relu")
+        g.output = y
+        sep(f"block{b}_sepconv1", filters)
+        g.add("Activation", f"block{b}_sepconv2_act", activation="relu")
+        sep(f"block{b}_sepconv2", filters)
+        y = g.add("MaxPooling2D", f"block{b}_pool", pool_size=[3, 3], strides=[2, 2],
+                  padding="same")  # fmt: skip
+        x = g.add("Add", f"add_{b}", [y, res])
+    for b in range(5, 13):
+        res = x
+        g.output = x
+        for i in (1, 2, 3):
+            g.add("Activation", f"block{b}_sepconv{i}_act", activation="relu")
+            sep(f"block{b}_sepconv{i}", 728)
+        x = g.add("Add", f"add_{b}", [g.output, res])
+    conv(g, "conv2d_13", 1024, 1, 2, "same", bias=False, inputs=x)
+    res = bn(g, "batch_normalization_13", 1e-3)
+    g.add("Activation", "block13_sepconv1_act", x, activation="relu")
+    sep("block13_sepconv1", 728)
+    g.add("Activation", "block13_sepconv2_act", activation="relu")
+    sep("block13_sepconv2", 1024)
+    y = g.add("MaxPooling2D", "block13_pool", pool_size=[3, 3], strides=[2, 2], padding="same")
+    g.add("Add", "add_13", [y, res])
+    sep("block14_sepconv1", 1536)
+    g.add("Activation", "block14_sepconv1_act", activation="relu")
+    sep("block14_sepconv2", 2048)
+    g.add("Activation", "block14_sepconv2_act", activation="relu")
+    g.add("GlobalAveragePooling2D", "avg_pool")
+    g.add("Dense", "predictions", units=1000, activation="softmax")
+    return g

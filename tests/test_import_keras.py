@@ -25,6 +25,9 @@ APPS = {
     "resnet50": (keras_configs.resnet50, 25_636_712, 25_583_592, None),
     "mobilenet_v2": (keras_configs.mobilenet_v2, 3_538_984, 3_504_872, 0.301),
     "densenet121": (keras_configs.densenet121, 8_062_504, 7_978_856, 2.834),
+    "vgg16": (keras_configs.vgg16, 138_357_544, 138_357_544, 15.470),
+    # Xception: Keras's total and trainable; no torchvision twin
+    "xception": (keras_configs.xception, 22_910_480, 22_855_952, None),
 }
 
 
