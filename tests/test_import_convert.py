@@ -97,3 +97,12 @@ def test_verify_imported_models(source: str, shape: tuple[int, ...] | None) -> N
         pytest.importorskip("onnx", reason="the ONNX reader needs onnx")
     result = cnncalc.verify(str(FIX / source), shape)
     assert result.ok, result.failures
+
+
+@pytest.mark.parametrize("source", ["tiny_cnn.onnx", "tiny_attention.onnx"])
+def test_convert_onnx(source: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("onnx", reason="the ONNX reader needs onnx")
+    out = tmp_path / "o.yaml"
+    code, _, err = run_main(capsys, "convert", str(FIX / source), "-o", str(out))
+    assert code == 0, err
+    same_summary(str(FIX / source), str(out))
