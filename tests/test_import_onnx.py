@@ -159,6 +159,8 @@ def test_torch_cnn_bn_kept_and_folded(tmp_path: Path) -> None:
     _export(m, x, kept, training=torch.onnx.TrainingMode.TRAINING, do_constant_folding=False)
     r = cnncalc.analyze(str(kept))
     assert (r.params, r.buffers) == (params, buffers)
+    # names: the module paths of torch's exporter scopes (/1/BatchNormalization → 1)
+    assert r.row("1").type == "batchnorm2d" and r.row("8").type == "linear"
     macs = 16 * 16 * 16 * 3 * 9 + 16 * 16 * 16 * 9 + 16 * 7
     assert r.macs == macs
     folded = tmp_path / "folded.onnx"

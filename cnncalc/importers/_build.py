@@ -54,10 +54,13 @@ class SpecBuilder:
         args: dict[str, Any] | None = None,
         name: str | None = None,
         inputs: list[str] | str | None = None,
+        *,
+        reserved_name: bool = False,
         **reserved: Any,
     ) -> str:
-        """Append a layer entry; return its (unique) name. ``inputs`` None = the previous layer."""
-        name = self.unique(name or type_name)
+        """Append a layer entry; return its (unique) name. ``inputs`` None = the previous layer;
+        ``reserved_name``: ``name`` was already made unique by :meth:`unique`."""
+        name = name if reserved_name and name else self.unique(name or type_name)
         entry: dict[str, Any] = {type_name: dict(args) if args else None}
         entry["name"] = name
         if inputs is not None:

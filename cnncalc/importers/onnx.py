@@ -98,6 +98,30 @@ def cshape(shape: tuple[int, ...]) -> list[int]:
     return list(shape[1:]) if len(shape) >= 2 and shape[0] == 1 else list(shape)
 
 
+def _scope(node: Any) -> tuple[str, str]:
+    """(module path, op part) of a PyTorch exporter's node name: ``/layer1/layer1.0/conv1/Conv``
+    → (``layer1.0.conv1``, ``Conv``): scopes repeat their parent's path, so the path is grown
+    segment by segment."""
+    parts = [p for p in (node.name or "").split("/") if p]
+    if len(parts) < 2 or not node.name.startswith("/"):
+        return "", ""
+    *scopes, op = parts
+    path = ""
+    for seg in scopes:
+        path = seg if not path or seg.startswith(path + ".") else f"{path}.{seg}"
+    return path, op
+
+
+def _readable(node: Any, scope_count: Counter[str]) -> str:
+    """A node's layer name: its module path when it is the only node of its module
+    (``layer1_0_conv1``), the path and the op otherwise (``…self_attention_MatMul_1``); the
+    node's own name (or op and output) for other exporters."""
+    path, op = _scope(node)
+    if path:
+        return clean_name(path if scope_count[path] == 1 else f"{path}.{op}")
+    return clean_name(node.name or f"{node.op_type}_{node.output[0]}")
+
+
 def _attrs(node: Any) -> dict[str, Any]:
     import onnx
 
@@ -114,6 +138,8 @@ class _Reader:
         self.counted: dict[str, str] = {}  # learned initializer → the cnncalc layer counting it
         self.consumers: Counter[str] = Counter()
         self.skip: set[int] = set()  # nodes folded into an earlier one
+        self.names: dict[int, str] = {}  # node → its layer name
+        self.scope_count: Counter[str] = Counter()  # module scope → nodes in it
         self.alias: dict[str, str] = {}  # output of a folded node → the tensor it equals
         self.follower: dict[str, tuple[int, Any]] = {}  # MatMul output → its only user, an Add
         self.opset = 13
@@ -179,12 +205,22 @@ class _Reader:
             )
         return t.value
 
+    def node_name(self, node: Any) -> str:
+        """The layer name of ``node`` (reserved once, so weights counted under it match)."""
+        key = id(node)
+        if key not in self.names:
+            self.names[key] = self.b.unique(_readable(node, self.scope_count))
+        return self.names[key]
+
     def emit(self, node: Any, type_name: str, args: dict | None, inputs: list[str],
              suffix: str = "", share_with: str | None = None) -> str:  # fmt: skip
         """Add a layer for ``node``; without ``suffix`` it produces the node's (first) output,
         with one it is an intermediate step (``_full``, ``_perm``, ``_slice``)."""
-        name = clean_name(node.name or f"{node.op_type}_{node.output[0]}") + suffix
-        layer = self.b.add(type_name, args, name, inputs, share=share_with)
+        if suffix:
+            return self.b.add(type_name, args, self.node_name(node) + suffix, inputs,
+                              share=share_with)  # fmt: skip
+        layer = self.b.add(type_name, args, self.node_name(node), inputs, share=share_with,
+                           reserved_name=True)  # fmt: skip
         if not suffix:
             out = self.t[node.output[0]]
             out.data, out.layer = True, layer
@@ -231,7 +267,7 @@ def _conv(r: _Reader, node: Any, a: dict) -> None:
     args = {"out_channels": wshape[0], **args, "groups": a.get("group", 1)}
     args["bias"] = len(node.input) > 2 and bool(node.input[2])
     x = r.operand(node.input[0], node)
-    name = clean_name(node.name or f"Conv_{node.output[0]}")
+    name = r.node_name(node)
     share = r.weight(node.input[1], name)
     if args["bias"]:
         r.weight(node.input[2], name)
@@ -249,7 +285,7 @@ def _conv_transpose(r: _Reader, node: Any, a: dict) -> None:
     if a.get("output_padding"):
         args["output_padding"] = list(a["output_padding"])
     args["bias"] = len(node.input) > 2 and bool(node.input[2])
-    name = clean_name(node.name or f"ConvTranspose_{node.output[0]}")
+    name = r.node_name(node)
     share = r.weight(node.input[1], name)
     if args["bias"]:
         r.weight(node.input[2], name)
@@ -257,7 +293,7 @@ def _conv_transpose(r: _Reader, node: Any, a: dict) -> None:
 
 
 def _linear(r: _Reader, node: Any, x: str, w_name: str, out: int, bias: str | None) -> None:
-    name = clean_name(node.name or f"{node.op_type}_{node.output[0]}")
+    name = r.node_name(node)
     share = r.weight(w_name, name)
     if bias:
         r.weight(bias, name)
@@ -307,7 +343,7 @@ def _batchnorm(r: _Reader, node: Any, a: dict) -> None:
     xshape = r.shape(node.input[0], node)
     rank = len(xshape) - 2
     t = {0: "batchnorm1d", 1: "batchnorm1d", 2: "batchnorm2d", 3: "batchnorm3d"}[rank]
-    name = clean_name(node.name or f"BatchNormalization_{node.output[0]}")
+    name = r.node_name(node)
     share = None
     for i in node.input[1:5]:
         share = r.weight(i, name) or share
@@ -318,7 +354,7 @@ def _batchnorm(r: _Reader, node: Any, a: dict) -> None:
 def _layernorm(r: _Reader, node: Any, a: dict) -> None:
     xshape = r.shape(node.input[0], node)
     axis = a.get("axis", -1) % len(xshape)
-    name = clean_name(node.name or f"LayerNormalization_{node.output[0]}")
+    name = r.node_name(node)
     share = r.weight(node.input[1], name)
     bias = len(node.input) > 2 and bool(node.input[2])
     if bias:
@@ -428,6 +464,9 @@ def _transpose(r: _Reader, node: Any, a: dict) -> None:
         return
     if len(cshape(xs)) != len(xs):  # restore the leading 1, permute at full rank
         x = r.emit(node, "reshape", {"shape": list(xs)}, [x], suffix="_full")
+    if len(cshape(out)) == len(out):  # the output keeps every axis: the permute is it
+        r.emit(node, "permute", {"dims": perm}, [x])
+        return
     y = r.emit(node, "permute", {"dims": perm}, [x], suffix="_perm")
     r.emit(node, "reshape", {"shape": cshape(out)}, [y])
 
@@ -515,7 +554,7 @@ def _split(r: _Reader, node: Any, a: dict) -> None:
     for k, out in enumerate(node.output):
         n = r.shape(out, node)[axis_onnx]
         args = {"axis": axis, "start": start, "stop": start + n}
-        layer = r.b.add("slice", args, clean_name(node.name or "Split") + f"_{k}", [x])
+        layer = r.b.add("slice", args, r.node_name(node) + f"_{k}", [x])
         r.set_out(node, layer, k)
         start += n
 
@@ -684,6 +723,10 @@ def read(model: Any, file: str, input_shape: tuple[int, ...] | None = None) -> d
         t = r.t[inp.name]
         t.data = True
         t.layer = "input" if inp is real_inputs[0] else clean_name(inp.name)
+    for node in g.node:  # how many layer-making nodes share a module scope
+        path, _ = _scope(node)
+        if path and node.op_type in ONNX_OPS and node.op_type not in ("Identity", "Cast"):
+            r.scope_count[path] += 1
     # consumers, for MatMul + Add fusion
     users: dict[str, list[tuple[int, Any]]] = {}
     for idx, node in enumerate(g.node):
