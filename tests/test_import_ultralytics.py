@@ -49,6 +49,13 @@ def test_yolov8s(tmp_path: Path) -> None:
     assert round(thop_gflops(r, fused=True), 1) == 28.6  # Ultralytics' table: 28.6
 
 
+@pytest.mark.parametrize("scale, params", [("m", 25_902_640), ("l", 43_691_520), ("x", 68_229_648)])
+def test_yolov8_larger_scales(scale: str, params: int, tmp_path: Path) -> None:
+    """max_channels caps m, l, x (768, 512, 512) before the width multiple."""
+    r = cnncalc.analyze(model(tmp_path, "yolov8.yaml", f"yolov8{scale}.yaml"))
+    assert r.params == params
+
+
 def test_yolo11n(tmp_path: Path) -> None:
     r = cnncalc.analyze(model(tmp_path, "yolo11.yaml", "yolo11n.yaml"))
     assert r.params == 2_624_080

@@ -24,8 +24,12 @@ def _flow(value: Any) -> str:
 
 def _layers(layers: list[dict[str, Any]], indent: str) -> list[str]:
     out = []
+    from ..spec import ENTRY_KEYS
+
     for entry in layers:
-        (t, args), *rest = entry.items()
+        t = next(k for k in entry if k not in ENTRY_KEYS)  # the type key first, then the rest
+        args = entry[t]
+        rest = [(k, v) for k, v in entry.items() if k != t]
         head = f"{indent}- {_flow(t)}:" if args is None else f"{indent}- {_flow(t)}: {_flow(args)}"
         if args is None and not rest:
             head = f"{indent}- {_flow(t)}"

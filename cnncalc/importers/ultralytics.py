@@ -11,7 +11,8 @@ used or copied; the package is not a dependency):
 * repeats ``n`` become ``max(round(n · depth), 1)`` when n > 1; output channels ``c2`` (the
   first argument) become ``make_divisible(min(c2, max_channels) · width, 8)`` with
   make_divisible(x, 8) = ⌈x / 8⌉ · 8; C2f, C3, C3k2 and C2PSA take the repeats inside the
-  module (n Bottlenecks), other modules are repeated as a whole.
+  module (n Bottlenecks), other modules are repeated as a whole; at the m, l and x scales every
+  C3k2 has C3k inside (YOLO11's larger models).
 * Modules (:data:`ULTRALYTICS_MODULES`, the one table of this format) are written as cnncalc
   blocks defined from their published structure: Conv = conv (no bias) + BN (ε 0.001) + SiLU,
   Bottleneck, C2f, C3, C3k2/C3k, SPPF, C2PSA/PSABlock/Attention, and the Detect head (DFL
@@ -185,7 +186,7 @@ def _c2f_block(n: int, inner: str) -> dict[str, Any]:
     ]
     for i in range(n):
         if inner == "c3k":
-            layers.append({"C3k": {"c2": "c", "shortcut": "shortcut"}, "name": f"m{i}"})
+            layers.append({"C3k_n2": {"c2": "c", "shortcut": "shortcut"}, "name": f"m{i}"})
         else:
             e = 1.0 if inner == "bottleneck" else 0.5
             layers.append({"Bottleneck": {"c2": "c", "shortcut": "shortcut", "e": e},
@@ -247,6 +248,7 @@ class _Model:
         self.b = b
         self.nc = doc.get("nc", 80)
         self.c3k2 = False
+        self.scale: str | None = None
         self.outs: list[str] = []
         self.ch: list[int] = []
 
@@ -256,9 +258,8 @@ class _Model:
             (t, _), *_ = entry.items()
             if t in BLOCKS:
                 self.block(t, BLOCKS[t])
-            elif t == "C3k":
-                self.block("C3k_n2", _c3_block(2, 3, "C3k"))
-                entry["C3k_n2"] = entry.pop("C3k")
+            elif t.startswith("C3k_n"):
+                self.block(t, _c3_block(int(t[len("C3k_n") :]), 3, "C3k"))
         return name
 
 
@@ -315,6 +316,7 @@ def read(
             lines.append(pos[0] if pos else None)
     if not rows:
         raise CnncalcError("the model has no backbone/head rows", file=file)
+    m.scale = scale
     m.c3k2 = any(isinstance(r, list) and len(r) == 4 and r[2] in ("C3k2", "C2PSA") for r in rows)
     chans: list[int] = []
     names: list[str] = []
@@ -397,7 +399,8 @@ def _row_c2f(kind: str) -> Row:
             bname = m.block(f"C2f_n{n}", _c2f_block(n, "bottleneck"))
             a = {"c2": c2, "shortcut": bool(args[1]) if len(args) > 1 else False}
         elif kind == "C3k2":
-            c3k = bool(args[1]) if len(args) > 1 else False
+            # the larger YOLO11 scales use C3k inside every C3k2 (m, l, x)
+            c3k = (bool(args[1]) if len(args) > 1 else False) or m.scale in ("m", "l", "x")
             e = float(args[2]) if len(args) > 2 else 0.5
             inner = "c3k" if c3k else "bottleneck_e"
             bname = m.block(f"C3k2_n{n}{'_c3k' if c3k else ''}", _c2f_block(n, inner))
