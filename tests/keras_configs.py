@@ -291,3 +291,64 @@ def xception() -> KerasGraph:
     g.add("GlobalAveragePooling2D", "avg_pool")
     g.add("Dense", "predictions", units=1000, activation="softmax")
     return g
+
+
+def efficientnet_b0() -> KerasGraph:
+    """EfficientNet-B0 (Tan & Le 2019, table 1) as Keras builds it: Rescaling and Normalization
+    inputs, MBConv blocks (expand 1×1, depthwise k×k, squeeze-excitation with ratio 0.25 of the
+    block's input, project 1×1), swish, no conv biases outside SE, BN ε 1e-3, explicit
+    asymmetric zero padding before stride-2 convs (TensorFlow's correct_pad), 224×224."""
+    g = KerasGraph("efficientnetb0", (224, 224, 3))
+    g.add("Rescaling", "rescaling", scale=1 / 255, offset=0.0)
+    g.add("Normalization", "normalization", axis=-1)
+    size = 224
+
+    def pad(name: str, k: int) -> None:
+        lo = k // 2 - 1 if size % 2 == 0 else k // 2
+        g.add("ZeroPadding2D", name, padding=[[lo, k // 2], [lo, k // 2]])
+
+    pad("stem_conv_pad", 3)
+    conv(g, "stem_conv", 32, 3, 2, bias=False)
+    size //= 2
+    bn(g, "stem_bn", 1e-3)
+    x = g.add("Activation", "stem_activation", activation="swish")
+    stages = [(1, 3, 1, 1, 32, 16), (2, 3, 2, 6, 16, 24), (2, 5, 2, 6, 24, 40),
+              (3, 3, 2, 6, 40, 80), (3, 5, 1, 6, 80, 112), (4, 5, 2, 6, 112, 192),
+              (1, 3, 1, 6, 192, 320)]  # fmt: skip
+    for si, (repeats, k, stride, e, cin, cout) in enumerate(stages, start=1):
+        for r in range(repeats):
+            p = f"block{si}{chr(ord('a') + r)}_"
+            s = stride if r == 0 else 1
+            c = cout if r else cin
+            inp = x
+            if e != 1:
+                conv(g, p + "expand_conv", c * e, 1, padding="same", bias=False, inputs=x)
+                bn(g, p + "expand_bn", 1e-3)
+                g.add("Activation", p + "expand_activation", activation="swish")
+            if s == 2:
+                pad(p + "dwconv_pad", k)
+                size //= 2
+            g.add("DepthwiseConv2D", p + "dwconv", kernel_size=[k, k], strides=[s, s],
+                  padding="valid" if s == 2 else "same", use_bias=False)  # fmt: skip
+            bn(g, p + "bn", 1e-3)
+            act = g.add("Activation", p + "activation", activation="swish")
+            filters = c * e
+            g.add("GlobalAveragePooling2D", p + "se_squeeze")
+            g.add("Reshape", p + "se_reshape", target_shape=[1, 1, filters])
+            g.add("Conv2D", p + "se_reduce", filters=max(1, int(c * 0.25)), kernel_size=[1, 1],
+                  padding="same", activation="swish")  # fmt: skip
+            g.add("Conv2D", p + "se_expand", filters=filters, kernel_size=[1, 1], padding="same",
+                  activation="sigmoid")  # fmt: skip
+            g.add("Multiply", p + "se_excite", [act, p + "se_expand"])
+            conv(g, p + "project_conv", cout, 1, padding="same", bias=False)
+            x = bn(g, p + "project_bn", 1e-3)
+            if s == 1 and c == cout:
+                g.add("Dropout", p + "drop", rate=0.2)
+                x = g.add("Add", p + "add", [p + "drop", inp])
+    conv(g, "top_conv", 1280, 1, padding="same", bias=False, inputs=x)
+    bn(g, "top_bn", 1e-3)
+    g.add("Activation", "top_activation", activation="swish")
+    g.add("GlobalAveragePooling2D", "avg_pool")
+    g.add("Dropout", "top_dropout", rate=0.2)
+    g.add("Dense", "predictions", units=1000, activation="softmax")
+    return g

@@ -26,6 +26,8 @@ APPS = {
     "mobilenet_v2": (keras_configs.mobilenet_v2, 3_538_984, 3_504_872, 0.301),
     "densenet121": (keras_configs.densenet121, 8_062_504, 7_978_856, 2.834),
     "vgg16": (keras_configs.vgg16, 138_357_544, 138_357_544, 15.470),
+    # EfficientNetB0: torchvision's 5,288,548 + 42,016 BN statistics + 7 of Normalization
+    "efficientnet_b0": (keras_configs.efficientnet_b0, 5_330_571, 5_288_548, 0.386),
     # Xception: Keras's total and trainable; no torchvision twin
     "xception": (keras_configs.xception, 22_910_480, 22_855_952, None),
 }
