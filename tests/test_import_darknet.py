@@ -106,3 +106,12 @@ def test_residual_units_become_a_repeated_block(tmp_path: Path) -> None:
     text = spec_to_yaml(read(YOLOV3.read_text(), str(YOLOV3)))
     assert "  - residual_leaky: {f1: 128, f2: 256}\n    name: res_13\n    repeat: 8\n" in text
     assert "inputs: [upsample_85, res_38]" in text  # route -1, 61: the 8×512 stage's output
+
+
+def test_yolov4_tiny_bflops() -> None:
+    """YOLOv4-tiny (route groups=2 group_id=1 halves): darknet prints 6.9 BFLOPs at 416."""
+    r = cnncalc.analyze(str(FIX / "yolov4-tiny.cfg"))
+    conv_macs = sum(row.macs for row in r.rows if row.type == "conv2d")
+    assert round(2 * conv_macs / 1e9, 1) == 6.9
+    assert r.row("route_3").output_shape == (32, 104, 104)  # half of layer 2's 64 channels
+    assert [r.row(n).output_shape for n in ("yolo_30", "yolo_37")] == [(255, 13, 13), (255, 26, 26)]
