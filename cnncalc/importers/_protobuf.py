@@ -4,7 +4,9 @@
 about twice its size in memory). cnncalc needs the initializers' ``dims`` only, and the values
 of the small ones (shape constants of Reshape, Clip's bounds). This module walks the protobuf
 wire format (varints and length-delimited fields: the format is specified at
-protobuf.dev/programming-guides/encoding) over a memory map and copies everything except the
+protobuf.dev/programming-guides/encoding), reading the file's headers with ``os.pread`` (a
+memory map where that is missing: a map's pages can count as the process's memory, up to
+2 MB per touched header with huge pages), and copies everything except the
 data fields of tensors larger than :data:`KEEP_DATA_BYTES`; ``onnx.load_from_string`` then
 parses the small remainder. Only the path ModelProto.graph (7) → GraphProto.initializer (5) →
 TensorProto data fields is rewritten; any other field is copied byte for byte.
@@ -13,7 +15,9 @@ TensorProto data fields is rewritten; any other field is copied byte for byte.
 from __future__ import annotations
 
 import mmap
+import os
 from pathlib import Path
+from typing import Any
 
 from ..errors import CnncalcError
 
@@ -33,7 +37,27 @@ class _Truncated(Exception):
     pass
 
 
-def _varint(buf: memoryview | mmap.mmap, pos: int, end: int) -> tuple[int, int]:
+class _PRead:
+    """Indexing and slicing of a file by ``os.pread``, with a small window for varints."""
+
+    def __init__(self, fd: int, size: int) -> None:
+        self.fd, self.size = fd, size
+        self.off, self.win = -1, b""
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, k: int | slice) -> Any:
+        if isinstance(k, slice):
+            return os.pread(self.fd, k.stop - k.start, k.start)
+        if not self.off <= k < self.off + len(self.win):
+            self.off, self.win = k, os.pread(self.fd, 64, k)
+            if not self.win:
+                raise IndexError(k)
+        return self.win[k - self.off]
+
+
+def _varint(buf: Any, pos: int, end: int) -> tuple[int, int]:
     result = shift = 0
     while True:
         if pos >= end or shift > 63:
@@ -58,7 +82,7 @@ def _encode_varint(v: int) -> bytes:
             return bytes(out)
 
 
-def _fields(buf: mmap.mmap, start: int, end: int):  # noqa: ANN202 - a generator of tuples
+def _fields(buf: Any, start: int, end: int):  # noqa: ANN202 - a generator of tuples
     """(field number, wire type, field start, value start, value end) of each field."""
     pos = start
     if end > len(buf):
@@ -93,7 +117,7 @@ def _fields(buf: mmap.mmap, start: int, end: int):  # noqa: ANN202 - a generator
             raise _Truncated
 
 
-def _tensor(buf: mmap.mmap, start: int, end: int) -> bytes:
+def _tensor(buf: Any, start: int, end: int) -> bytes:
     size = sum(e - v for num, _, _, v, e in _fields(buf, start, end) if num in _TENSOR_DATA)
     if size <= KEEP_DATA_BYTES:
         return buf[start:end]
@@ -106,11 +130,21 @@ def _length_field(num: int, payload: bytes) -> bytes:
     return _encode_varint(num << 3 | 2) + _encode_varint(len(payload)) + payload
 
 
-def _graph(buf: mmap.mmap, start: int, end: int) -> bytes:
+def _graph(buf: Any, start: int, end: int) -> bytes:
     out = []
     for num, wt, f, v, e in _fields(buf, start, end):
         if num == _GRAPH_INITIALIZER and wt == 2:
             out.append(_length_field(num, _tensor(buf, v, e)))
+        else:
+            out.append(buf[f:e])
+    return b"".join(out)
+
+
+def _model(buf: Any) -> bytes:
+    out = []
+    for num, wt, f, v, e in _fields(buf, 0, len(buf)):
+        if num == _MODEL_GRAPH and wt == 2:
+            out.append(_length_field(num, _graph(buf, v, e)))
         else:
             out.append(buf[f:e])
     return b"".join(out)
@@ -122,14 +156,10 @@ def strip_weights(path: Path) -> bytes:
         with path.open("rb") as fh:
             if path.stat().st_size == 0:
                 raise CnncalcError("the file is empty", file=str(path))
+            if hasattr(os, "pread"):
+                return _model(_PRead(fh.fileno(), path.stat().st_size))
             with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-                out = []
-                for num, wt, f, v, e in _fields(buf, 0, len(buf)):
-                    if num == _MODEL_GRAPH and wt == 2:
-                        out.append(_length_field(num, _graph(buf, v, e)))
-                    else:
-                        out.append(buf[f:e])
-                return b"".join(out)
+                return _model(buf)
     except (_Truncated, IndexError):
         raise CnncalcError(
             "not a readable ONNX file (the protobuf is truncated or corrupt)", file=str(path)
