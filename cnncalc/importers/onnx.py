@@ -921,7 +921,11 @@ def resolve_shapes(model: Any, file: str) -> Any:
             inferred = onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
         except Exception as exc:
             msg = " ".join(str(exc).split())[:300]
-            raise CnncalcError(f"ONNX shape inference failed: {msg}", file=file) from None
+            raise CnncalcError(
+                f"ONNX shape inference failed: {msg}",
+                file=file,
+                hint="with --input: the model may fix a size (a position embedding, a reshape)",
+            ) from None
         shapes: dict[str, tuple[int, ...]] = {}
         for vi in [*inferred.graph.value_info, *inferred.graph.input, *inferred.graph.output]:
             tt = vi.type.tensor_type
