@@ -12,7 +12,7 @@ from ..errors import CnncalcError
 from .base import Arg, Layer, Shape, Weight, register
 from .merge import broadcast
 
-__all__ = ["Constant", "Elementwise", "ELEMENTWISE_FLOPS", "Slice", "MatMul"]
+__all__ = ["Constant", "Elementwise", "ELEMENTWISE_FLOPS"]
 
 
 @register
@@ -163,90 +163,3 @@ class Elementwise(Layer):
             else:
                 y = unary[op](xs[0])
         return np.broadcast_to(y, np.broadcast_shapes(*(x.shape for x in xs))).astype(np.float32)
-
-
-def _axis(x: Shape, ax: int) -> int:
-    if not -len(x) <= ax < len(x):
-        raise CnncalcError(f"axis {ax} is out of range for a rank-{len(x)} shape (batch excluded)")
-    return ax % len(x)
-
-
-@register
-class Slice(Layer):
-    """``x[start:stop:step]`` along ``axis`` (Python's rules; ``null`` = the end): a view,
-    no weights, 0 FLOPs. (Until the generic tensor ops land: same name and arguments.)"""
-
-    NAMES = ("slice",)
-    CATEGORY = "reshape"
-    ARGS = {
-        "axis": Arg("axis", 0, "axis to slice (0 = channels)"),
-        "start": Arg("opt_int", None, "first index (null = 0; negative counts from the end)"),
-        "stop": Arg("opt_int", None, "end index, excluded (null = the end)"),
-        "step": Arg("int", 1, "stride", minimum=1),
-    }
-
-    def infer(self, in_shapes: tuple[Shape, ...]) -> Shape:
-        x = in_shapes[0]
-        ax = _axis(x, self.args["axis"])
-        a = self.args
-        n = len(range(x[ax])[slice(a["start"], a["stop"], a["step"])])
-        if n == 0:
-            raise CnncalcError(
-                f"slice [{a['start']}:{a['stop']}:{a['step']}] of axis {ax} is empty"
-            )
-        return (*x[:ax], n, *x[ax + 1 :])
-
-    def forward(self, inputs: list[Any], params: dict[str, Any]) -> Any:
-        """Basic indexing on the axis (after the batch axis)."""
-        x = inputs[0]
-        a = self.args
-        ix = [slice(None)] * x.ndim
-        ix[_axis(x.shape[1:], a["axis"]) + 1] = slice(a["start"], a["stop"], a["step"])
-        return x[tuple(ix)]
-
-
-@register
-class MatMul(Layer):
-    """Matrix product of two activations, batched over leading axes (attention's Q·Kᵀ, A·V),
-    optionally with either operand's last two axes transposed. MACs = ∏leading · n · k · m;
-    FLOPs = 2·MACs; no weights. (Until the generic tensor ops land: same name and arguments.)"""
-
-    NAMES = ("matmul",)
-    CATEGORY = "merge"
-    MIN_INPUTS = 2
-    MAX_INPUTS = 2
-    ARGS = {
-        "transpose_a": Arg("bool", False, "use the first input's last two axes transposed"),
-        "transpose_b": Arg("bool", False, "use the second input's last two axes transposed"),
-    }
-
-    def infer(self, in_shapes: tuple[Shape, ...]) -> Shape:
-        a, b = (list(s) for s in in_shapes)
-        if len(a) < 2 or len(b) < 2:
-            raise CnncalcError("matmul needs operands of rank ≥ 2 (batch excluded)")
-        if self.args["transpose_a"]:
-            a[-1], a[-2] = a[-2], a[-1]
-        if self.args["transpose_b"]:
-            b[-1], b[-2] = b[-2], b[-1]
-        if a[-1] != b[-2]:
-            raise CnncalcError(f"cannot multiply {tuple(a)} by {tuple(b)}: inner sizes differ")
-        lead = broadcast((tuple(a[:-2]), tuple(b[:-2])), "matmul") if len(a) + len(b) > 4 else ()
-        self._nkm = (math.prod(lead), a[-2], a[-1], b[-1])
-        return (*lead, a[-2], b[-1])
-
-    def macs(self) -> int:
-        return math.prod(self._nkm)
-
-    def forward(self, inputs: list[Any], params: dict[str, Any]) -> Any:
-        """``numpy.matmul`` per sample, leading axes aligned after the batch axis."""
-        import numpy as np
-
-        a, b = inputs
-        if self.args["transpose_a"]:
-            a = a.swapaxes(-1, -2)
-        if self.args["transpose_b"]:
-            b = b.swapaxes(-1, -2)
-        rank = max(a.ndim, b.ndim)
-        a = a.reshape(a.shape[:1] + (1,) * (rank - a.ndim) + a.shape[1:])
-        b = b.reshape(b.shape[:1] + (1,) * (rank - b.ndim) + b.shape[1:])
-        return np.matmul(a, b)
