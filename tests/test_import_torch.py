@@ -44,8 +44,8 @@ def test_from_torch_counts_and_names() -> None:
     assert r.buffers == 2 * 8 * 2  # two BNs of 8 channels: running mean and variance
     stem = 16 * 16 * 8 * 3 * 9
     block = 2 * (16 * 16 * 8 * 8 * 9)
-    assert r.row("layer1_0_conv1").macs == 16 * 16 * 8 * 8 * 9  # module path as the name
-    assert r.row("layer1_1_bn1").type == "batchnorm2d"
+    assert r.row("layer1.0.conv1").macs == 16 * 16 * 8 * 8 * 9  # module path as the name
+    assert r.row("layer1.1.bn1").type == "batchnorm2d"
     assert r.macs == stem + 2 * block + 16 * 5
     assert r.row("cat").output_shape == (16,)
 

@@ -15,13 +15,15 @@ from ..errors import CnncalcError
 
 __all__ = ["SpecBuilder", "clean_name"]
 
-_BAD = re.compile(r"[^A-Za-z0-9_\-/+]")
+_BAD = re.compile(r"[^A-Za-z0-9_\-/+.]")
 
 
 def clean_name(raw: str) -> str:
-    """A foreign name as a cnncalc layer name: no spaces, dots or brackets (``/a/b.c`` → ``a/b_c``)."""
-    name = _BAD.sub("_", str(raw).strip("/")) or "layer"
-    return name
+    """A foreign name as a cnncalc layer name: dots only between words (module paths like
+    ``layer1.0.conv1`` stay), no spaces, commas, brackets or colons (``/a b:c`` → ``a_b_c``)."""
+    name = _BAD.sub("_", str(raw).strip("/"))
+    name = re.sub(r"\.{2,}", ".", name).strip(".")
+    return name or "layer"
 
 
 class SpecBuilder:

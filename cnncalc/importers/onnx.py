@@ -114,7 +114,7 @@ def _scope(node: Any) -> tuple[str, str]:
 
 def _readable(node: Any, scope_count: Counter[str]) -> str:
     """A node's layer name: its module path when it is the only node of its module
-    (``layer1_0_conv1``), the path and the op otherwise (``…self_attention_MatMul_1``); the
+    (``layer1.0.conv1``), the path and the op otherwise (``….self_attention.MatMul_1``); the
     node's own name (or op and output) for other exporters."""
     path, op = _scope(node)
     if path:
