@@ -2,8 +2,8 @@
 ``cnncalc.from_torch(module, (3, 224, 224))`` returns the spec dict of the module.
 
 ``torch.fx.symbolic_trace`` records the module's forward as a graph of module calls
-(``call_module``, named by their module path: the layer ``layer1.0.conv1``), functions (``torch.cat``, ``operator.add``)
-and tensor methods (``x.flatten(1)``). The module is then run once on a zero input of batch 1
+(``call_module``, named by their module path: the layer ``layer1.0.conv1``), functions
+(``torch.cat``, ``operator.add``) and tensor methods (``x.flatten(1)``). The module is then run once on a zero input of batch 1
 to record every tensor's shape (fx's ShapeProp). Modules map to cnncalc layers through
 :data:`TORCH_MODULES` and functions/methods through :data:`TORCH_FUNCTIONS`, the two tables
 of this format. A module whose forward does not trace (data-dependent control flow) is refused
