@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers; at run time see __get
     from .backend.run import run
     from .backend.verify import verify
     from .comparison import Comparison, compare
+    from .importers.torch import from_torch
 
 __version__ = "0.1.0"
 
@@ -35,6 +36,7 @@ __all__ = [
     "Comparison",
     "run",
     "verify",
+    "from_torch",
     "CnncalcError",
     "Graph",
     "Node",
@@ -63,8 +65,9 @@ def build(
     ``compare_own_input`` is false (sweeps)."""
     from .zoo import resolve
 
-    res = resolve(source)
     shape = parse_inputs(input_shape) if isinstance(input_shape, str) else input_shape
+    first = None if shape is None or isinstance(shape, dict) else tuple(shape)
+    res = resolve(source, first)
     graph = build_graph(
         res.spec,
         variant or res.variant,
@@ -196,6 +199,7 @@ _LAZY = {
     "Comparison": ("comparison", "Comparison"),
     "verify": ("backend.verify", "verify"),
     "run": ("backend.run", "run"),
+    "from_torch": ("importers.torch", "from_torch"),
 }
 
 
