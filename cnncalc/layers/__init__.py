@@ -11,6 +11,7 @@ from . import (  # noqa: F401
     conv,
     detection,
     linear,
+    maxvit,
     merge,
     norm,
     pool,
