@@ -254,6 +254,13 @@ class _Builder(GraphWiring):
                     name,
                     t,
                 )
+        if "else" in meta and "when" not in meta:
+            raise self._err(
+                "'else' names what the entry's name means when 'when' skips it; it needs 'when'",
+                meta.where("else"),
+                name,
+                t,
+            )
         first = meta.get("first")
         if first is not None and not isinstance(first, Map):
             raise self._err(
@@ -328,12 +335,18 @@ class _Builder(GraphWiring):
                 ) from None
             if not cond:
                 # A skipped entry's name refers to its (first) input: a skipped residual add
-                # then means the main path, a skipped projection means the block input.
-                if not in_names:
+                # then means the main path, a skipped projection means the block input. With
+                # `else`, it refers to the layer named there instead (MViT's projection reads
+                # the normed input; without it the shortcut is the raw block input).
+                if "else" in meta:
+                    target = self._ref(meta["else"], scope, meta.where("else"), name)
+                elif not in_names:
                     return
+                else:
+                    target = in_names[0]
                 if name is not None:
-                    self._define(scope, name, in_names[0], meta.where("name"))
-                scope.last = in_names[0]  # a skipped entry acts as the identity
+                    self._define(scope, name, target, meta.where("name"))
+                scope.last = target  # a skipped entry acts as the identity (or as `else`)
                 return
 
         trainable = scope.trainable and meta.get("trainable", True)

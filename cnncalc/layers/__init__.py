@@ -13,6 +13,7 @@ from . import (  # noqa: F401
     linear,
     maxvit,
     merge,
+    mvit,
     norm,
     pool,
     preprocessing,
