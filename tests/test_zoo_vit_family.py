@@ -11,6 +11,7 @@ explanations against their counts, and each model runs through ``cnncalc verify`
 from __future__ import annotations
 
 import math
+import sys
 
 import pytest
 
@@ -463,3 +464,19 @@ def test_else_needs_when_and_a_known_name(tmp_spec):
     bad = tmp_spec(ELSE_SPEC.replace("else: input", "else: nowhere"), "unknown.yaml")
     p = run_cli("summary", str(bad))
     assert p.returncode == 1 and "unknown input 'nowhere'" in p.stderr
+
+
+# ---- what a person sees ----------------------------------------------------------------------
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the pty module is POSIX only")
+def test_summary_in_a_terminal_at_80_columns():
+    from .pty_util import run_in_pty
+
+    r = run_in_pty("summary", "mvit_v2_s", "--set", "frames=8", "--set", "size=160")
+    assert r.returncode == 0, r.text
+    assert "\x1b[" in r.raw  # colour on
+    assert all(len(line) <= 80 for line in r.text.splitlines())
+    params, macs = mvit_counts("mvit_v2_s", frames=8, size=160)
+    assert f"{params:,}" in r.text and f"{macs:,}" in r.text
+    assert "warning" not in r.text  # --set changes the model: no expected_mismatch
