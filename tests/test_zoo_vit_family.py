@@ -96,7 +96,7 @@ def test_maxvit_t_row_by_hand_equals_the_table_and_the_spec():
 
 def test_maxvit_at_448_by_hand():
     """torchvision accepts any size whose stage maps divide by 7: 448 gives 112, 56, 28, 14."""
-    r = cnncalc.analyze("maxvit_t", size=448)
+    r = cnncalc.analyze("maxvit_t", (3, 448, 448))
     assert r.params == PUBLISHED["maxvit_t"][0]  # nothing depends on the size
     assert r.macs == maxvit_macs(**MAXVIT_T, size=448)
     # the 14×14 map as 14·14 / 49 = 4 windows of a 7×7 grid of tokens 2 apart
@@ -215,13 +215,8 @@ def test_verify_maxvit_shrunk():
     """64×64, 2×2 partitions, narrower stages: every map still divides (32, 16, 8, 4, 2)."""
     r = cnncalc.verify(
         "maxvit_t",
-        variables=dict(
-            size=64,
-            partition=2,
-            stem_channels=16,
-            block_channels=[32, 32, 64, 64],
-            block_layers=[1, 1, 2, 1],
-        ),
+        (3, 64, 64),
+        variables=dict(part=2, stem=16, channels=[32, 32, 64, 64], depths=[1, 1, 2, 1]),
     )
     assert r.ok, r.failures[:3]
     assert r.layers[-1].actual == (1000,)
