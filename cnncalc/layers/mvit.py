@@ -153,17 +153,29 @@ class MultiscaleAttention(Layer):
     def macs(self) -> int:
         return sum(self._parts().values())
 
-    def flops(self) -> int:
+    def _flop_terms(self) -> dict[str, tuple[str, int]]:
+        """The element-wise work beyond 2·MACs: {name: (rule, value)}."""
         co, h = self.co, self.heads
         nq, nk = 1 + prod(self._grid("pool_q")), 1 + prod(self._grid("pool_k"))
-        f = 2 * self.macs() + 3 * self.n * co + nq * co  # bias adds
-        f += sum(7 * (1 + prod(g)) * co for g in self.grids.values())  # pooling LayerNorms
-        f += nq * co + 4 * h * nq * nk  # scaling Q, softmax
+        pooled = sum(1 + prod(g) for g in self.grids.values())
+        terms = {
+            "bias adds": ("(3·N + N_q)·C_out", 3 * self.n * co + nq * co),
+            "pooling norms": ("7·C_out·Σ pooled tokens", 7 * pooled * co),
+            "Q scaling": ("N_q·C_out", nq * co),
+            "softmax": ("4·H·N_q·N_k", 4 * h * nq * nk),
+        }
         if self.args["rel_pos"]:
-            f += 3 * h * (nq - 1) * (nk - 1)
+            terms["position sums"] = ("3·H·(N_q − 1)·(N_k − 1)", 3 * h * (nq - 1) * (nk - 1))
         if self.args["residual_pool"]:
-            f += (nq if self.args["residual_with_cls_embed"] else nq - 1) * co
-        return f
+            cls = self.args["residual_with_cls_embed"]
+            terms["residual pooling"] = (
+                "N_q·C_out" if cls else "(N_q − 1)·C_out",
+                (nq if cls else nq - 1) * co,
+            )
+        return terms
+
+    def flops(self) -> int:
+        return 2 * self.macs() + sum(v for _, v in self._flop_terms().values())
 
     def explain(self) -> list[Any]:
         """Grids of Q and K/V, weights, then MACs as the sum of the products."""
@@ -202,13 +214,15 @@ class MultiscaleAttention(Layer):
         f.append(
             Formula("MACs", "Σ", " + ".join(num(v) for v in parts.values()), self.macs(), ("macs",))
         )
+        terms = self._flop_terms()
         f.append(
             Formula(
                 "FLOPs",
-                value=self.flops(),
-                checks=("flops",),
-                note="2·MACs, bias adds, pooling norms, scaling, softmax"
-                + (", relative position sums, residual pooling" if self.args["rel_pos"] else ""),
+                "2·MACs + " + " + ".join(rule for rule, _ in terms.values()),
+                f"2·{num(self.macs())} + " + " + ".join(num(v) for _, v in terms.values()),
+                self.flops(),
+                ("flops",),
+                ", ".join(terms),
             )
         )
         return f
