@@ -52,6 +52,7 @@ class _Scope:
         "seq",
         "top",
         "fans",
+        "skipped",
     )
 
     def __init__(
@@ -77,6 +78,8 @@ class _Scope:
         self.top = top
         #: names of non-chaining repeats → all their copies' outputs (for `inputs:` lists)
         self.fans: dict[str, list[str]] = {}
+        #: names bound by skipped entries (`when` false): a later entry may take the name
+        self.skipped: set[str] = set()
 
 
 class _Plan(NamedTuple):
@@ -344,8 +347,11 @@ class _Builder(GraphWiring):
                     return
                 else:
                     target = in_names[0]
-                if name is not None:
+                # Entries may share a name when at most one of them is built (`when`): the
+                # built one's binding wins (v1/v2 variants of a block name the norm alike).
+                if name is not None and (name not in scope.names or name in scope.skipped):
                     self._define(scope, name, target, meta.where("name"))
+                    scope.skipped.add(name)
                 scope.last = target  # a skipped entry acts as the identity (or as `else`)
                 return
 
@@ -379,7 +385,7 @@ class _Builder(GraphWiring):
             base = f"{t}_{k}"
         else:
             base = name
-            if base in scope.names:
+            if base in scope.names and base not in scope.skipped:
                 raise self._err(
                     f"duplicate layer name '{base}'",
                     meta.where("name"),
@@ -557,7 +563,7 @@ class _Builder(GraphWiring):
     def _define(
         self, scope: _Scope, local: str, target: str, pos: Pos | None, check: bool = True
     ) -> None:
-        if check and local in scope.names:
+        if check and local in scope.names and local not in scope.skipped:
             raise self._err(
                 f"duplicate layer name '{local}'",
                 pos,
@@ -565,6 +571,7 @@ class _Builder(GraphWiring):
                 hint="names must be unique within a layer list or block",
             )
         scope.names[local] = target
+        scope.skipped.discard(local)
 
     def _env(self, env: Mapping[str, Any], in_names: list[str]) -> dict[str, Any]:
         if not in_names:

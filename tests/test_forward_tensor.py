@@ -209,3 +209,133 @@ def test_ops_match_torch():
     close(y, torch.roll(T(x), (-3, -3), (1, 2)).numpy())
     _, (x,), _, y = setup("softplus", {}, (40,))
     close(y, torch.nn.functional.softplus(T(x)).numpy())
+
+
+def ref_window_attention(x, p, heads, win, shift, v2, fit="pad"):
+    """Swin's windowed attention by its definition (Liu et al. 2021, 2022), token by token, on
+    2-D or 3-D maps: pad to whole windows, cyclic shift by −s, attention inside each window
+    with the relative position bias B[offset + w − 1] and, when shifted, −100 between tokens of
+    different regions (region of a padded index r: 0 if r < P − w, 1 if r < P − s, else 2),
+    shift back, crop. ``fit: shrink``: an axis no larger than the window is one window."""
+    import itertools
+
+    n_, *sizes, c = x.shape
+    r = len(sizes)
+    d = c // heads
+    win = [win] * r if isinstance(win, int) else list(win)
+    shift = [shift] * r if isinstance(shift, int) else list(shift)
+    conf = list(win)
+    if fit == "shrink":
+        for a in range(r):
+            if sizes[a] <= win[a]:
+                win[a], shift[a] = sizes[a], 0
+    pads = [-(-s // w) * w for s, w in zip(sizes, win)]
+    if fit == "pad":
+        shift = [0 if w >= pp else s for w, pp, s in zip(win, pads, shift)]
+    xp = np.zeros((n_, *pads, c))
+    xp[(slice(None), *(slice(0, s) for s in sizes))] = x
+    axes = tuple(range(1, r + 1))
+    src = np.roll(xp, tuple(-s for s in shift), axis=axes)
+    bqkv = p.get("qkv.bias", np.zeros(3 * c)).copy()
+    if v2:
+        bqkv[c : 2 * c] = 0
+        hs = np.arange(-(win[0] - 1), win[0]) / (win[0] - 1) * 8
+        g = np.stack(np.meshgrid(hs, hs, indexing="ij"), -1)
+        g = np.sign(g) * np.log2(np.abs(g) + 1) / 3
+        hid = np.maximum(g @ p["cpb_mlp.0.weight"].T + p["cpb_mlp.0.bias"], 0)
+        table = 16 / (1 + np.exp(-(hid @ p["cpb_mlp.2.weight"].T)))  # (2w−1, 2w−1, heads)
+    else:
+        table = p["relative_position_bias_table"].reshape(*(2 * w - 1 for w in conf), heads)
+
+    def region(i, size, w, s):
+        return 0 if i < size - w else (1 if i < size - s else 2)
+
+    out = np.zeros_like(src)
+    for b in range(n_):
+        for corner in itertools.product(*(range(0, pp, w) for pp, w in zip(pads, win))):
+            toks = [
+                tuple(c0 + o for c0, o in zip(corner, off))
+                for off in itertools.product(*(range(w) for w in win))
+            ]
+            xs = np.array([src[(b, *t)] for t in toks])
+            qkv = xs @ p["qkv.weight"].T + bqkv
+            res = np.zeros((len(toks), c))
+            for hd in range(heads):
+                q = qkv[:, hd * d : (hd + 1) * d]
+                k = qkv[:, c + hd * d : c + (hd + 1) * d]
+                v = qkv[:, 2 * c + hd * d : 2 * c + (hd + 1) * d]
+                for a, ta in enumerate(toks):
+                    sc = np.zeros(len(toks))
+                    for e, tb in enumerate(toks):
+                        if v2:
+                            cos = q[a] @ k[e] / (np.linalg.norm(q[a]) * np.linalg.norm(k[e]))
+                            sc[e] = cos * math.exp(min(p["logit_scale"][hd, 0, 0], math.log(100)))
+                        else:
+                            sc[e] = q[a] @ k[e] / math.sqrt(d)
+                        sc[e] += table[(*(i - j + w - 1 for i, j, w in zip(ta, tb, conf)), hd)]
+                        if any(shift):
+                            ra = [region(i, pp, w, s) for i, pp, w, s in zip(ta, pads, win, shift)]
+                            rb = [region(i, pp, w, s) for i, pp, w, s in zip(tb, pads, win, shift)]
+                            sc[e] += 0.0 if ra == rb else -100.0
+                    wgt = np.exp(sc - sc.max())
+                    res[a, hd * d : (hd + 1) * d] = (wgt / wgt.sum()) @ v
+            res = res @ p["proj.weight"].T + p.get("proj.bias", 0)
+            for t, val in zip(toks, res):
+                out[(b, *t)] = val
+    out = np.roll(out, tuple(shift), axis=axes)
+    return out[(slice(None), *(slice(0, s) for s in sizes))]
+
+
+@pytest.mark.parametrize(
+    "shape, heads, win, shift, v2",
+    [
+        ((8, 8, 6), 2, 4, 2, False),  # shifted, four windows
+        ((6, 7, 4), 2, 4, 2, False),  # padded to 8×8, shifted
+        ((4, 4, 4), 1, 4, 2, False),  # the window covers the map: no shift (torchvision)
+        ((8, 8, 4), 2, 4, 2, True),  # v2: cosine attention, logit scale, bias MLP
+        ((2, 5, 6, 4), 2, [4, 4, 4], [2, 2, 2], "shrink"),  # Swin3D: time shrinks to 2
+        ((3, 4, 4, 4), 1, [2, 4, 4], [1, 2, 2], "shrink"),  # 3-D, padded and shifted in time
+    ],
+)
+def test_shifted_window_attention_definition(shape, heads, win, shift, v2):
+    fit = "pad"
+    if v2 == "shrink":
+        v2, fit = False, "shrink"
+    args = dict(num_heads=heads, window_size=win, shift_size=shift, v2=v2, fit=fit)
+    _, (x,), p, y = setup("shifted_window_attention", args, shape, batch=1)
+    close(y, ref_window_attention(x, p, heads, win, shift, v2, fit))
+
+
+def test_relative_position_index_is_the_offset_row():
+    layer = __import__("tests.conftest", fromlist=["make_layer"]).make_layer(
+        "shifted_window_attention", dict(num_heads=1, window_size=3), (3, 3, 2)
+    )
+    idx = layer._index().reshape(9, 9)
+    toks = [(i, j) for i in range(3) for j in range(3)]
+    for a, (ya, xa) in enumerate(toks):
+        for b, (yb, xb) in enumerate(toks):
+            assert idx[a, b] == (ya - yb + 2) * (2 * 3 - 1) + (xa - xb + 2)
+
+
+def test_relative_attention_definition():
+    """MaxViT's attention per group: softmax(q·kᵀ/√C + B[Δy + P − 1, Δx + P − 1])·v, by loops
+    (torchvision scales k by the feature width C, not the head width)."""
+    _, (x,), p, y = setup("relative_attention", dict(head_dim=2), (3, 4, 4), batch=1)
+    c, dh, pp = 4, 2, 2
+    qkv = x[0] @ p["to_qkv.weight"].T + p["to_qkv.bias"]  # (G, N, 3C)
+    table = p["relative_position_bias_table"].reshape(3, 3, 2)
+    toks = [(i, j) for i in range(pp) for j in range(pp)]
+    ref = np.zeros((3, 4, c))
+    for g in range(3):
+        for h in range(2):
+            q = qkv[g, :, h * dh : (h + 1) * dh]
+            k = qkv[g, :, c + h * dh : c + (h + 1) * dh]
+            v = qkv[g, :, 2 * c + h * dh : 2 * c + (h + 1) * dh]
+            for a, (ya, xa) in enumerate(toks):
+                sc = [
+                    q[a] @ k[b] / math.sqrt(c) + table[ya - yb + pp - 1, xa - xb + pp - 1, h]
+                    for b, (yb, xb) in enumerate(toks)
+                ]
+                e = np.exp(np.array(sc) - max(sc))
+                ref[g, a, h * dh : (h + 1) * dh] = (e / e.sum()) @ v
+    close(y, (ref @ p["merge.weight"].T + p["merge.bias"])[None])

@@ -514,6 +514,58 @@ CASES = {
         7 * 64 * 64,
         2 * 64,
     ),
+    # Swin-T stage 1: C = 96, 3 heads, 7×7 windows on 56×56: T = 3136 tokens, nW = 64, N = 49
+    "shifted_window_attention Swin-T stage 1": Case(
+        "shifted_window_attention",
+        dict(num_heads=3, window_size=7, shift_size=3),
+        [(56, 56, 96)],
+        (56, 56, 96),
+        4 * 96 * 96 + 4 * 96 + (2 * 7 - 1) ** 2 * 3,
+        3136 * 96 * 3 * 96 + 2 * 64 * 49 * 49 * 96 + 3136 * 96 * 96,
+        2 * (3136 * 96 * 3 * 96 + 2 * 64 * 49 * 49 * 96 + 3136 * 96 * 96)
+        + 4 * 3136 * 96  # qkv and proj bias adds
+        + 3136 * 96  # q · d^−½
+        + (1 + 1 + 4) * 64 * 3 * 49 * 49,  # bias, mask, softmax on every score
+        49 * 49,
+    ),
+    # padded to 12×12 (3×3 windows of 4×4), shift kept; v2 adds the bias MLP on the 7×7 table
+    "shifted_window_attention v2 padded 9×10": Case(
+        "shifted_window_attention",
+        dict(num_heads=2, window_size=4, shift_size=2, v2=True),
+        [(9, 10, 8)],
+        (9, 10, 8),
+        4 * 8 * 8 + 4 * 8 + 2 + (512 * 2 + 512) + 2 * 512,
+        144 * 8 * 24 + 2 * 9 * 16 * 16 * 8 + 144 * 8 * 8 + 7 * 7 * (2 * 512 + 512 * 2),
+        None,
+        16 * 16 + 7 * 7 * 2,
+    ),
+    # Swin3D-T stage 1: (T, H, W, C) = (8, 56, 56, 96), 8×7×7 windows (N = 392), nW = 1·8·8;
+    # the time axis equals the window: no temporal shift (fit: shrink)
+    "shifted_window_attention Swin3D-T stage 1": Case(
+        "shifted_window_attention",
+        dict(num_heads=3, window_size=[8, 7, 7], shift_size=[4, 3, 3], fit="shrink"),
+        [(8, 56, 56, 96)],
+        (8, 56, 56, 96),
+        4 * 96 * 96 + 4 * 96 + (2 * 8 - 1) * (2 * 7 - 1) ** 2 * 3,
+        25088 * 96 * 288 + 2 * 64 * 392 * 392 * 96 + 25088 * 96 * 96,
+        2 * (25088 * 96 * 288 + 2 * 64 * 392 * 392 * 96 + 25088 * 96 * 96)
+        + 5 * 25088 * 96  # bias adds (4·T·C) and the q scaling (T·C)
+        + 6 * 64 * 3 * 392 * 392,  # bias, mask and softmax (4) on every score
+        392 * 392,
+    ),
+    # MaxViT-T stage 1 block attention: 64 groups of 7×7 tokens, C = 64, 2 heads of 32
+    "relative_attention MaxViT-T stage 1": Case(
+        "relative_attention",
+        dict(head_dim=32),
+        [(64, 49, 64)],
+        (64, 49, 64),
+        (2 * 7 - 1) ** 2 * 2 + 3 * 64 * 64 + 3 * 64 + 64 * 64 + 64,
+        64 * 49 * 64 * 192 + 2 * 64 * 49 * 49 * 64 + 64 * 49 * 64 * 64,
+        2 * (64 * 49 * 64 * 192 + 2 * 64 * 49 * 49 * 64 + 64 * 49 * 64 * 64)
+        + 5 * 64 * 49 * 64  # bias adds (4 per token and channel) and the k scaling
+        + 5 * 64 * 2 * 49 * 49,  # bias add and softmax on every score
+        49 * 49,
+    ),
     # LSTM(10, 20): 4 gates · 20 · (10 + 20 + 2 biases) params; MACs per step 4·20·(10 + 20)
     "lstm 10 → 20 over 5 steps": Case(
         "lstm",

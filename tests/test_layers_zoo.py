@@ -75,32 +75,6 @@ CASES = {
         0,
         5 * 8 * 3 * 2 * 8 * 1,
     ),
-    # ---- MaxViT's window attention (cnncalc/layers/maxvit.py) ----------------------------------
-    # G windows of N = s² tokens of width D, H = D / head_dim heads.
-    "relative_position_attention MaxViT-T stage 1 (64 windows of 7×7, D 64, 2 heads)": Case(
-        "relative_position_attention",
-        dict(head_dim=32),
-        [(64, 49, 64)],
-        (64, 49, 64),
-        64 * 3 * 64 + 3 * 64 + 64 * 64 + 64 + (2 * 7 - 1) ** 2 * 2,
-        64 * 49 * 64 * 3 * 64 + 2 * 64 * 49 * 49 * 64 + 64 * 49 * 64 * 64,
-        2 * (4 * 64 * 49 * 64 * 64 + 2 * 64 * 49 * 49 * 64)
-        + 4 * 64 * 49 * 64  # to_qkv and merge bias adds
-        + 64 * 49 * 64  # keys scaled by D^-1/2
-        + 64 * 2 * 49 * 49  # relative position bias
-        + 4 * 64 * 2 * 49 * 49,  # softmax
-        49 * 49,
-    ),
-    "relative_position_attention 3 windows of 2×2 tokens, D 8, 2 heads": Case(
-        "relative_position_attention",
-        dict(head_dim=4),
-        [(3, 4, 8)],
-        (3, 4, 8),
-        4 * 8 * 8 + 4 * 8 + 3 * 3 * 2,
-        4 * 3 * 4 * 8 * 8 + 2 * 3 * 4 * 4 * 8,
-        2 * (4 * 3 * 4 * 8 * 8 + 2 * 3 * 4 * 4 * 8) + 5 * 3 * 4 * 8 + 5 * 3 * 2 * 4 * 4,
-        4 * 4,
-    ),
     # ---- MViT's pooling attention (cnncalc/layers/mvit.py) -----------------------------------
     # MViT v1-B block 0: 1 + 8·56·56 tokens of 96, one head, K and V pooled 1×8×8 → 1 + 8·7·7.
     "multiscale_attention MViT v1-B block 0 (K, V pooled to 8×7×7)": Case(
@@ -164,9 +138,6 @@ def test_zoo_layer_case(case: Case):
         ("class_token", {}, [(768,)], "token sequence (N, D)"),
         ("select_token", dict(index=5), [(5, 4)], "out of range for 5 tokens"),
         ("select_token", {}, [(5,)], "expects a sequence"),
-        ("relative_position_attention", dict(head_dim=32), [(49, 64)], "windows of tokens"),
-        ("relative_position_attention", dict(head_dim=32), [(4, 48, 64)], "not a square"),
-        ("relative_position_attention", dict(head_dim=24), [(4, 49, 64)], "does not divide"),
     ],
 )
 def test_zoo_layer_errors(type_, args, inputs, fragment):

@@ -1,9 +1,9 @@
-"""MaxViT-T (specs/maxvit.yaml) and MViT v1-B / v2-S (specs/mvit.yaml).
+"""MaxViT-T (specs/maxvit_t.yaml) and MViT v1-B / v2-S (specs/mvit.yaml).
 
 Each row of torchvision's table (../shared/torchvision_table.md: params, GFLOPS = GMACs) is
 rebuilt here by hand arithmetic from the architecture (torchvision's builders), compared with
 the table and with the spec; the same arithmetic at another input gives the second figure. The
-two layer types these specs need, ``relative_position_attention`` and ``multiscale_attention``,
+two attention layer types these specs use, ``relative_attention`` and ``multiscale_attention``,
 are checked against loop-by-loop NumPy references written from their definitions, their
 explanations against their counts, and each model runs through ``cnncalc verify`` shrunk.
 """
@@ -239,11 +239,11 @@ def _softmax(np, x):
     return e / e.sum()
 
 
-def test_relative_position_attention_matches_loops():
+def test_relative_attention_matches_loops():
     np = pytest.importorskip("numpy", reason="the NumPy backend needs numpy")
     g, s, d, hd = 2, 2, 8, 4
     n, h = s * s, d // hd
-    layer = make_layer("relative_position_attention", dict(head_dim=hd), (g, n, d))
+    layer = make_layer("relative_attention", dict(head_dim=hd), (g, n, d))
     rng = np.random.default_rng(1)
     p = {w.name: rng.standard_normal(w.shape).astype(np.float64) for w in layer.weights()}
     x = rng.standard_normal((2, g, n, d))
@@ -364,7 +364,7 @@ def _final(text):
 @pytest.mark.parametrize(
     "type_, args, shape",
     [
-        ("relative_position_attention", dict(head_dim=32), (64, 49, 64)),
+        ("relative_attention", dict(head_dim=32), (64, 49, 64)),
         (
             "multiscale_attention",
             dict(num_heads=1, thw=[8, 56, 56], kernel_kv=3, stride_kv=[1, 8, 8]),

@@ -11,7 +11,6 @@ from . import (  # noqa: F401
     conv,
     detection,
     linear,
-    maxvit,
     merge,
     mvit,
     norm,
@@ -21,6 +20,7 @@ from . import (  # noqa: F401
     resize,
     shape_ops,
     tensor,
+    window_attention,
 )
 from .base import REGISTRY, Arg, Layer, Weight, Window, get_layer_class, register
 

@@ -228,7 +228,8 @@ class PixelUnshuffle(Layer):
     ``c_dy_dx`` (PyTorch: c·r² + dy·r + dx, the default of ``pixel_unshuffle``), ``dy_dx_c``
     (TensorFlow/ONNX: (dy·r + dx)·C + c, the default of ``space_to_depth``) or ``dx_dy_c``
     (Swin's ``cat([x[0::2, 0::2], x[1::2, 0::2], x[0::2, 1::2], x[1::2, 1::2]])``).
-    ``channel_axis: -1`` works on channels-last (H, W, C) tensors.
+    ``channel_axis: -1`` works on channels-last (H, W, C) tensors. ``pad: true`` first pads odd
+    sizes with zeros at the end (Swin's ``_patch_merging_pad``): out = ⌈H / r⌉.
     """
 
     NAMES = ("pixel_unshuffle", "space_to_depth")
@@ -239,6 +240,7 @@ class PixelUnshuffle(Layer):
         "channel_axis": Arg(
             "choice", 0, "0 (channels first) or -1 (channels last)", choices=(0, -1)
         ),
+        "pad": Arg("bool", False, "pad the end of each axis with zeros to a multiple of r"),
     }
 
     def _order(self) -> str:
@@ -254,21 +256,24 @@ class PixelUnshuffle(Layer):
         r = self.args["factor"]
         last = self.args["channel_axis"] == -1
         c, sp = (x[-1], x[:-1]) if last else (x[0], x[1:])
+        lead: Shape = ()
+        if last and len(sp) > 2:  # (T, H, W, C): the last two axes before C (Swin3D)
+            lead, sp = sp[:-2], sp[-2:]
         if len(sp) != 2:
             raise CnncalcError(f"expects a 2-D map with channels, got shape {fmt_shape(x)}")
-        if any(s % r for s in sp):
+        if any(s % r for s in sp) and not self.args["pad"]:
             raise CnncalcError(
                 f"factor {r} does not divide the spatial size {fmt_shape(sp)}",
-                hint="pad first (Swin's patch merging pads odd sizes)",
+                hint="pad: true pads the end with zeros (Swin's patch merging)",
             )
-        out = tuple(s // r for s in sp)
-        return (*out, c * r * r) if last else (c * r * r, *out)
+        out = tuple(-(-s // r) for s in sp)
+        return (*lead, *out, c * r * r) if last else (c * r * r, *out)
 
     def flops(self) -> int:
         return 0
 
     def window(self) -> Window | None:
-        if self.args["channel_axis"] == -1:
+        if self.args["channel_axis"] == -1 or self.args["pad"]:
             return None
         r = self.args["factor"]
         return Window((r, r), (r, r), (1, 1), (0, 0))
@@ -278,8 +283,14 @@ class PixelUnshuffle(Layer):
         x = inputs[0]
         r = self.args["factor"]
         last = self.args["channel_axis"] == -1
-        if last:  # work channels first
-            x = x.transpose(0, 3, 1, 2)
+        lead = x.shape[1:-3] if last else ()
+        if last:  # work channels first, leading axes (Swin3D's T) folded into the batch
+            x = x.reshape(-1, *x.shape[-3:]).transpose(0, 3, 1, 2)
+        if self.args["pad"]:
+            import numpy as np
+
+            h, w = x.shape[2:]
+            x = np.pad(x, ((0, 0), (0, 0), (0, -h % r), (0, -w % r)))
         n, c, h, w = x.shape
         y = x.reshape(n, c, h // r, r, w // r, r)  # n c H dy W dx
         perm = {
@@ -288,7 +299,10 @@ class PixelUnshuffle(Layer):
             "dx_dy_c": (0, 5, 3, 1, 2, 4),
         }[self._order()]
         y = y.transpose(perm).reshape(n, c * r * r, h // r, w // r)
-        return y.transpose(0, 2, 3, 1) if last else y
+        if not last:
+            return y
+        y = y.transpose(0, 2, 3, 1)
+        return y.reshape(inputs[0].shape[0], *lead, *y.shape[1:])
 
 
 @register
