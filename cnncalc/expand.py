@@ -257,6 +257,13 @@ class _Builder(GraphWiring):
                     name,
                     t,
                 )
+        if "else" in meta and "when" not in meta:
+            raise self._err(
+                "'else' names what the entry's name means when 'when' skips it; it needs 'when'",
+                meta.where("else"),
+                name,
+                t,
+            )
         first = meta.get("first")
         if first is not None and not isinstance(first, Map):
             raise self._err(
@@ -331,15 +338,21 @@ class _Builder(GraphWiring):
                 ) from None
             if not cond:
                 # A skipped entry's name refers to its (first) input: a skipped residual add
-                # then means the main path, a skipped projection means the block input.
-                if not in_names:
+                # then means the main path, a skipped projection means the block input. With
+                # `else`, it refers to the layer named there instead (MViT's projection reads
+                # the normed input; without it the shortcut is the raw block input).
+                if "else" in meta:
+                    target = self._ref(meta["else"], scope, meta.where("else"), name)
+                elif not in_names:
                     return
+                else:
+                    target = in_names[0]
                 # Entries may share a name when at most one of them is built (`when`): the
                 # built one's binding wins (v1/v2 variants of a block name the norm alike).
                 if name is not None and (name not in scope.names or name in scope.skipped):
-                    self._define(scope, name, in_names[0], meta.where("name"))
+                    self._define(scope, name, target, meta.where("name"))
                     scope.skipped.add(name)
-                scope.last = in_names[0]  # a skipped entry acts as the identity
+                scope.last = target  # a skipped entry acts as the identity (or as `else`)
                 return
 
         trainable = scope.trainable and meta.get("trainable", True)
