@@ -55,15 +55,16 @@ def _analyze(graph: Graph, batch: int, dtype: str, convention: str) -> Report:
     rows = []
     t_params = t_train = t_non = t_buf = t_macs = t_flops = t_act = 0
     with_weights = 0
-    # Repeated identical layers share one object (see cnncalc.graph): count each object once.
-    costs: dict[int, tuple[int, int, int, int, int, bool, Any]] = {}
+    # Repeated identical layers share one object (see cnncalc.graph), also between graphs built
+    # from one spec: each object's figures are computed once and kept on it (Layer._costs).
     fields = _Fields(graph)
     depth_of: dict[str, int] = {}  # conv/linear layers on the longest path to each node
     new_row = tuple.__new__
     for i, node in enumerate(graph.nodes):
         layer = node.layer
-        c = costs.get(id(layer))
-        if c is None:
+        try:
+            c = layer._costs
+        except AttributeError:
             p = b = 0
             ws = layer.weights()
             for w in ws:
@@ -74,7 +75,7 @@ def _analyze(graph: Graph, batch: int, dtype: str, convention: str) -> Report:
             k = getattr(layer, "k", None) if "kernel_size" in layer.args else None
             m = layer.macs()
             c = (p, b, m, layer.flops(), layer.out_elements, bool(ws), k, 1 if m > 0 else 0)
-            costs[id(layer)] = c
+            layer._costs = c
         params, buffers, macs, flops, out_el, has_weights, kernel, deep = c
         ins = node.inputs
         if len(ins) == 1:

@@ -43,6 +43,8 @@ MAX_LAYERS = 250_000  # the CLI needs ~1-5 KB per layer (JSON); real networks ha
 MAX_REPEAT = MAX_LAYERS
 MAX_BLOCK_DEPTH = 64
 MAX_STEPS = 2 * MAX_LAYERS  # entries visited (skipped ones and repeat instances included)
+#: built layers a parsed spec keeps for its next graphs (more: the table starts afresh)
+LAYER_CACHE_MAX = 20_000
 
 Pos = tuple[int, int]
 
@@ -150,7 +152,12 @@ class GraphWiring:
         self.groups: dict[str, str] = {}
         #: built layers keyed by (type, resolved args, input shapes): layers are immutable after
         #: build, so identical repeated layers share one object (and the analysis counts it once).
-        self._layers: dict[Any, Layer] = {}
+        #: The table lives with the spec: graphs built from one parsed spec (a sweep's
+        #: configurations, the variants, other input sizes) reuse each other's layers.
+        cache = spec.__dict__.get("_built_layers")
+        if cache is None or len(cache) > LAYER_CACHE_MAX:
+            cache = spec.__dict__["_built_layers"] = {}
+        self._layers: dict[Any, Layer] = cache
 
     # -- errors ---------------------------------------------------------------------------------
     def _err(

@@ -245,7 +245,8 @@ class Layer:
     #: True for layers whose weights count in the trainable total when the layer is trainable.
     SUMMARY: ClassVar[str] = ""
 
-    __slots__ = ("type_name", "args", "in_shapes", "out_shape", "_weights", "_geometry")
+    #: ``_costs``: the analyzer's per-layer figures (cnncalc.analysis), computed once per object
+    __slots__ = ("type_name", "args", "in_shapes", "out_shape", "_weights", "_geometry", "_costs")
 
     def __init__(self, type_name: str, args: dict[str, Any]) -> None:
         self.type_name = type_name
