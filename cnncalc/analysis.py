@@ -8,7 +8,7 @@ from typing import Any
 from .checks import check_graph
 from .errors import CnncalcError, did_you_mean
 from .graph import Graph, gc_paused
-from .memory import estimate_memory
+from .memory import estimate_memory, storage_roots
 from .receptive import receptive_fields
 from .report import DTYPE_BYTES, Deferred, LayerRow, PendingField, Report, Totals
 
@@ -60,6 +60,7 @@ def _analyze(graph: Graph, batch: int, dtype: str, convention: str) -> Report:
     fields = _Fields(graph)
     depth_of: dict[str, int] = {}  # conv/linear layers on the longest path to each node
     new_row = tuple.__new__
+    views = storage_roots(graph)
     for i, node in enumerate(graph.nodes):
         layer = node.layer
         try:
@@ -127,7 +128,8 @@ def _analyze(graph: Graph, batch: int, dtype: str, convention: str) -> Report:
         if not node.train_only:
             t_macs += macs
             t_flops += flops
-            t_act += out_el * batch
+            if node.name not in views:  # a view is no new activation (cnncalc.memory)
+                t_act += out_el * batch
     nbytes = DTYPE_BYTES[dtype]
     in_el = sum(prod(s) for s in graph.inputs.values()) * batch
     totals = Totals(
@@ -175,7 +177,7 @@ def _analyze(graph: Graph, batch: int, dtype: str, convention: str) -> Report:
             trainable_params=t_train,
         )
 
-    return Report(
+    report = Report(
         name=graph.name,
         input_shapes=dict(graph.inputs),
         output_shapes={o: graph.shape_of(o) for o in graph.outputs},
@@ -191,6 +193,21 @@ def _analyze(graph: Graph, batch: int, dtype: str, convention: str) -> Report:
         warnings=Deferred(warnings),
         memory=Deferred(memory),
     )
+    if graph.expected:
+        from dataclasses import replace
+
+        from .expected import compare_expected
+
+        frozen = bool(graph.meta.get("frozen"))
+        bad = compare_expected(report, graph.expected, frozen=frozen)
+        if bad:
+            extra = tuple(
+                {"code": "expected_mismatch", "layer": graph.name, "message": m.message}
+                for m in bad
+            )
+            first = report
+            report = replace(report, warnings=Deferred(lambda: first.warnings + extra))
+    return report
 
 
 class _Fields:
