@@ -312,6 +312,15 @@ Report.warnings = _lazy("warnings")  # type: ignore[assignment]
 Report.memory = _lazy("memory")  # type: ignore[assignment]
 
 
+def _report_state(self: Report) -> dict[str, Any]:
+    """Pickling and copying: the lazily computed parts are computed first (they hold the graph)."""
+    self.resolve()
+    return self.__dict__
+
+
+Report.__getstate__ = _report_state  # type: ignore[method-assign,assignment]
+
+
 class Explanation(tuple):
     """What :func:`cnncalc.explain` returns: the :class:`cnncalc.explain.LayerExplanation`
     records of the layers asked for (plain data); ``str()`` is the ``cnncalc explain`` text."""

@@ -75,3 +75,14 @@ def test_memory_of_a_lazy_report_equals_eager_in_every_convention():
         lazy, eager = _pair(m, **kw)
         assert lazy.memory == eager.memory
         assert lazy.memory.to_dict() == eager.memory.to_dict()
+
+
+def test_a_lazy_report_pickles_and_copies_as_the_eager_one():
+    import copy
+
+    m = next(m for m in MEMBERS if m.name == "vgg16")
+    lazy, eager = _pair(m)
+    back = pickle.loads(pickle.dumps(lazy))
+    assert back == eager
+    assert json.dumps(back.to_dict()) == json.dumps(eager.to_dict())
+    assert copy.deepcopy(_pair(m)[0]).to_dict() == eager.to_dict()
