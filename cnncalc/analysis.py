@@ -164,18 +164,21 @@ def _analyze(graph: Graph, batch: int, dtype: str, convention: str) -> Report:
         )
 
     def warnings() -> tuple[dict[str, str], ...]:
-        return tuple(w.to_dict() for w in check_graph(graph, {r.name: r.params for r in rows}))
+        with gc_paused():
+            found = check_graph(graph, {r.name: r.params for r in rows})
+            return tuple(w.to_dict() for w in found)
 
     def memory() -> Any:
-        return estimate_memory(
-            graph,
-            batch=batch,
-            dtype=dtype,
-            bytes_per_element=nbytes,
-            params=t_params,
-            buffers=t_buf,
-            trainable_params=t_train,
-        )
+        with gc_paused():
+            return estimate_memory(
+                graph,
+                batch=batch,
+                dtype=dtype,
+                bytes_per_element=nbytes,
+                params=t_params,
+                buffers=t_buf,
+                trainable_params=t_train,
+            )
 
     report = Report(
         name=graph.name,
@@ -221,9 +224,10 @@ class _Fields:
 
     def __call__(self, i: int) -> dict[str, Any] | None:
         if self.dicts is None:
-            rfs = receptive_fields(self.graph)
-            cache: dict[int, Any] = {}
-            self.dicts = [_rf_dict(rfs.get(n.name), cache) for n in self.graph.nodes]
+            with gc_paused():  # many small objects, none freed: see cnncalc.graph.gc_paused
+                rfs = receptive_fields(self.graph)
+                cache: dict[int, Any] = {}
+                self.dicts = [_rf_dict(rfs.get(n.name), cache) for n in self.graph.nodes]
         return self.dicts[i]
 
 
