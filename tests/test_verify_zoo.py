@@ -56,6 +56,9 @@ SAMPLED = {
     "resnet": {"resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d"},
     # vit_b_16 and vit_l_16 keep running; the others are the same encoder at other sizes
     "vit": {"vit_b_16", "vit_l_16"},
+    # the S and B variants are T's blocks at other depths and widths
+    "swin": {"swin_t", "swin_v2_t"},
+    "swin3d": {"swin3d_t"},
 }
 
 
