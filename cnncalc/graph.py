@@ -370,5 +370,12 @@ def build_graph(
     """Build the layer graph of ``spec`` (optionally one variant, another input, variable overrides)."""
     from .expand import expand_spec
 
-    with gc_paused():
-        return expand_spec(spec, variant, input_shape, overrides)
+    try:
+        with gc_paused():
+            return expand_spec(spec, variant, input_shape, overrides)
+    finally:
+        # a spec keeps what its builds made (layers, entry plans) for its next graphs, up to a
+        # bound: after a huge graph they are dropped, so they do not outlive the graph
+        for key in ("_built_layers", "_plans"):
+            if len(spec.__dict__.get(key, ())) > LAYER_CACHE_MAX:
+                del spec.__dict__[key]

@@ -56,3 +56,19 @@ def test_the_table_is_bounded():
     build_graph(spec, "resnet50")  # over the bound: a new table, holding this graph's layers
     assert spec.__dict__["_built_layers"] is not table
     assert len(spec.__dict__["_built_layers"]) < 1000
+
+
+def test_a_huge_graph_leaves_nothing_behind_in_its_spec():
+    from cnncalc.spec import spec_from_text
+
+    n = LAYER_CACHE_MAX + 10  # every layer different: more built layers than the bound
+    spec = spec_from_text(
+        f"input: [4, 8, 8]\nlayers:\n  - conv2d: {{out_channels: '4 + i', kernel_size: 1}}\n"
+        f"    repeat: {n}\n"
+    )
+    g = build_graph(spec)
+    assert len(g.nodes) == n and g.nodes[-1].out_shape == (4 + n - 1, 8, 8)
+    assert "_built_layers" not in spec.__dict__
+    small = read_spec(RESNET.file)
+    build_graph(small, "resnet50")
+    assert 0 < len(small.__dict__["_built_layers"]) <= LAYER_CACHE_MAX
