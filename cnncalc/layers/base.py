@@ -262,7 +262,17 @@ class Layer:
     SUMMARY: ClassVar[str] = ""
 
     #: ``_costs``: the analyzer's per-layer figures (cnncalc.analysis), computed once per object
-    __slots__ = ("type_name", "args", "in_shapes", "out_shape", "_weights", "_geometry", "_costs")
+    #: ``_out_el``: ∏ out_shape, set by :meth:`build` (the only place that sets ``out_shape``)
+    __slots__ = (
+        "type_name",
+        "args",
+        "in_shapes",
+        "out_shape",
+        "_weights",
+        "_geometry",
+        "_costs",
+        "_out_el",
+    )
 
     def __init__(self, type_name: str, args: dict[str, Any]) -> None:
         self.type_name = type_name
@@ -341,6 +351,7 @@ class Layer:
         """Check the input shapes, derive geometry and weights, return the output shape."""
         self.in_shapes = tuple(in_shapes)
         out = self.out_shape = self.infer(self.in_shapes)
+        self._out_el = prod(out)
         if out and min(out) <= 0:
             raise CnncalcError(
                 f"output shape {fmt_shape(self.out_shape)} has a size ≤ 0 "
@@ -400,7 +411,10 @@ class Layer:
 
     @property
     def out_elements(self) -> int:
-        return prod(self.out_shape)
+        try:
+            return self._out_el
+        except AttributeError:  # not built yet
+            return prod(self.out_shape)
 
     def forward(self, inputs: list[Any], params: dict[str, Any]) -> Any:  # pragma: no cover
         """NumPy forward (inference): the output array computed from the inputs and the weights.
