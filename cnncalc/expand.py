@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 from .errors import CnncalcError, did_you_mean, short
 from .expr import Env
 from .graph import (
+    LAYER_CACHE_MAX,
     MAX_BLOCK_DEPTH,
     MAX_LAYERS,
     MAX_REPEAT,
@@ -99,7 +100,11 @@ class _Builder(GraphWiring):
     def __init__(self, spec: Spec, variables: dict[str, Any]) -> None:
         super().__init__(spec)
         self.gvars = variables
-        self._plans: dict[int, _Plan] = {}
+        # entry plans are static: kept with the spec for its next graphs, like its built layers
+        plans = spec.__dict__.get("_plans")
+        if plans is None or len(plans) > LAYER_CACHE_MAX:
+            plans = spec.__dict__["_plans"] = {}
+        self._plans: dict[int, _Plan] = plans
         #: entries visited so far (bounded by MAX_STEPS), and the enclosing repeat loops:
         #: [count, index, nodes at instance start, size of the previous instance, pos, name, type]
         self.steps = 0
