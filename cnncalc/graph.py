@@ -71,6 +71,9 @@ def check_axes(shape: Shape, what: str) -> None:
         )
 
 
+#: built layers a parsed spec keeps for its next graphs (more: the table starts afresh)
+LAYER_CACHE_MAX = 20_000
+
 Pos = tuple[int, int]
 
 
@@ -182,7 +185,12 @@ class GraphWiring:
         self.pieces: dict[str, list[str]] = {}
         #: built layers keyed by (type, resolved args, input shapes): layers are immutable after
         #: build, so identical repeated layers share one object (and the analysis counts it once).
-        self._layers: dict[Any, Layer] = {}
+        #: The table lives with the spec: graphs built from one parsed spec (a sweep's
+        #: configurations, the variants, other input sizes) reuse each other's layers.
+        cache = spec.__dict__.get("_built_layers")
+        if cache is None or len(cache) > LAYER_CACHE_MAX:
+            cache = spec.__dict__["_built_layers"] = {}
+        self._layers: dict[Any, Layer] = cache
 
     # -- errors ---------------------------------------------------------------------------------
     def _err(
@@ -403,13 +411,20 @@ def build_graph(
     """
     from .expand import expand_spec
 
-    with gc_paused():
-        return expand_spec(
-            spec,
-            variant,
-            input_shape,
-            overrides,
-            channels_last_ok=channels_last_ok,
-            bundled=bundled,
-            compare_own_input=compare_own_input,
-        )
+    try:
+        with gc_paused():
+            return expand_spec(
+                spec,
+                variant,
+                input_shape,
+                overrides,
+                channels_last_ok=channels_last_ok,
+                bundled=bundled,
+                compare_own_input=compare_own_input,
+            )
+    finally:
+        # a spec keeps what its builds made (layers, entry plans) for its next graphs, up to a
+        # bound: after a huge graph they are dropped, so they do not outlive the graph
+        for key in ("_built_layers", "_plans"):
+            if len(spec.__dict__.get(key, ())) > LAYER_CACHE_MAX:
+                del spec.__dict__[key]
