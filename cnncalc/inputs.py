@@ -389,10 +389,11 @@ def _params_differ(own: Graph, new: Graph) -> Any:
     parts = []
     for name in changed[:3]:
         la, lb = a[name][1].layer, b[name][1].layer
-        xa, xb = la.in_shapes[0], lb.in_shapes[0]
-        if la.type_name in ("linear", "dense") and xa[-1] != xb[-1]:
+        xa = la.in_shapes[0] if la.in_shapes else ()
+        xb = lb.in_shapes[0] if lb.in_shapes else ()
+        if la.type_name in ("linear", "dense") and xa and xb and xa[-1] != xb[-1]:
             parts.append(f"{name} in_features {xa[-1]:,} → {xb[-1]:,}")
-        elif xa and xb and xa[0] != xb[0]:
+        elif la.CATEGORY == "conv" and xa and xb and xa[0] != xb[0]:
             parts.append(f"{name} in_channels {xa[0]:,} → {xb[0]:,}")
         else:
             parts.append(f"{name} params {a[name][0]:,} → {b[name][0]:,}")
