@@ -79,8 +79,13 @@ class Reshape(Layer):
         total = prod(x)
         if target.count(-1) > 1:
             raise CnncalcError("only one -1 is allowed in shape")
-        if any(d == 0 or d < -1 for d in target):
-            raise CnncalcError(f"shape entries must be positive or -1, received {target}")
+        if any(d < -1 for d in target):
+            raise CnncalcError(f"shape entries must be ≥ 0 or -1, received {target}")
+        if 0 in target and -1 in target:
+            raise CnncalcError(
+                f"a 0 entry leaves the -1 undetermined (0 elements), received {target}",
+                hint="write every size of an empty tensor explicitly",
+            )
         if -1 in target:
             known = prod([d for d in target if d != -1])
             if total % known:
