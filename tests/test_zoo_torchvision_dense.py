@@ -490,3 +490,49 @@ def test_negative_rois_are_refused():
     res = run_cli("summary", "maskrcnn_resnet50_fpn", "--set", "num_detections=-1")
     assert res.returncode == 1
     assert "num_rois" in res.stderr and "≥ 0" in res.stderr and "Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize(
+    "builder",
+    [
+        "fasterrcnn_resnet50_fpn_v2",
+        "maskrcnn_resnet50_fpn_v2",
+        "keypointrcnn_resnet50_fpn",
+        "fasterrcnn_mobilenet_v3_large_320_fpn",
+    ],
+)
+def test_detection_heads_verify_with_few_rois(builder):
+    """NumPy execution agrees with the analyzer (tests/test_verify_zoo.py skips these three: their
+    fixed RoI heads cost 115–350 GMACs at any image size), here at 64 × 96 with 5 proposals and
+    2 detections, and with 0 detections (an empty RoI axis; Faster R-CNN: 0 proposals)."""
+    for dets in (2, 0):
+        variables = dict(height=64, width=96, num_proposals=5, num_detections=dets)
+        if builder.startswith("faster"):  # no detection head: fewer proposals instead
+            variables = dict(height=64, width=96, num_proposals=5 - 5 * (dets == 0))
+        v = cnncalc.verify(builder, variables=variables, max_memory="4G")
+        assert v.ok, [(c.name, c.message) for c in v.failures[:3]]
+        assert v.allocated == v.params_expected + v.buffers_expected
+
+
+def test_empty_roi_axis_through_reshape_flatten_and_convs():
+    """An empty RoI axis flows through reshape (explicit 0), flatten, linear and per-RoI convs;
+    a -1 next to a 0 is refused (it could be anything), as in PyTorch."""
+    spec = {
+        "input": [8, 16, 16],
+        "layers": [
+            {"roi_align": {"num_rois": 0, "output_size": 4, "sampling_ratio": 2}},
+            {"reshape": {"shape": [0, 8, 16]}},
+            {"flatten": {"start_dim": 1}},
+            {"linear": {"out_features": 5}},
+        ],
+    }
+    r = cnncalc.analyze(spec)
+    assert [list(x.output_shape) for x in r.rows] == [[0, 8, 4, 4], [0, 8, 16], [0, 128], [0, 5]]
+    assert r.macs == 0 and r.params == 128 * 5 + 5
+    assert cnncalc.verify(spec).ok
+    spec["layers"][1] = {"reshape": {"shape": [0, -1]}}
+    with pytest.raises(cnncalc.CnncalcError, match="undetermined"):
+        cnncalc.analyze(spec)
+    spec["layers"][1] = {"reshape": {"shape": [-2, 8, 16]}}
+    with pytest.raises(cnncalc.CnncalcError, match="≥ 0 or -1"):
+        cnncalc.analyze(spec)

@@ -62,7 +62,8 @@ class Flatten(Layer):
         x = inputs[0]
         n = x.ndim - 1
         s, e = self.args["start_dim"] % n + 1, self.args["end_dim"] % n + 1
-        return x.reshape(x.shape[:s] + (-1,) + x.shape[e + 1 :])
+        merged = prod(x.shape[s : e + 1])  # explicit: a -1 is ambiguous on an empty array
+        return x.reshape(x.shape[:s] + (merged,) + x.shape[e + 1 :])
 
 
 @register
