@@ -12,6 +12,7 @@ Expressions see the spec's variables, the block's parameters, the repeat index `
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -24,6 +25,7 @@ from .graph import (
     MAX_STEPS,
     Graph,
     GraphWiring,
+    Node,
     Pos,
 )
 from .layers import REGISTRY
@@ -94,6 +96,9 @@ class _Builder(GraphWiring):
         #: [count, index, nodes at instance start, size of the previous instance, pos, name, type]
         self.steps = 0
         self._reps: list[list[Any]] = []
+        #: block instances already expanded, keyed by what determines their content (see
+        #: :meth:`_replay_key`): a later identical instance is copied, not re-expanded.
+        self._instances: dict[Any, _Recording] = {}
 
     # -- expansion ------------------------------------------------------------------------------
     def expand_list(self, seq: Seq, scope: _Scope) -> None:
@@ -491,6 +496,11 @@ class _Builder(GraphWiring):
                     file=self.spec.file, line=line, col=col, layer=inst, layer_type=bdef.name
                 ) from None
         self.groups[inst] = bdef.name
+        key = _replay_key(bdef, params, in_names, self.shapes, trainable, train_only)
+        rec = self._instances.get(key) if key is not None else None
+        if rec is not None:
+            return self._replay(rec, inst, in_names, pos, bdef)
+        start, steps0, groups0 = len(self.nodes), self.steps, len(self.groups)
         child = _Scope(
             vars=Env(self.gvars, params),
             names={n: r for n, r in zip(bdef.inputs, in_names)},
@@ -516,8 +526,153 @@ class _Builder(GraphWiring):
                     bdef.name,
                     hint=did_you_mean(bdef.output, child.names),
                 )
-            return child.names[bdef.output]
-        return child.last
+            out = child.names[bdef.output]
+        else:
+            out = child.last
+        if key is not None:
+            self._instances[key] = _record(
+                self, start, inst, in_names, out, self.steps - steps0, groups0
+            )
+        return out
+
+    def _replay(
+        self, rec: _Recording, inst: str, in_names: list[str], pos: Pos | None, bdef: BlockDef
+    ) -> str:
+        """Copy a recorded block instance under a new prefix: same layers (shared objects, as the
+        layer cache would give), inputs remapped, names re-prefixed. The recording was made by
+        a full expansion with the same parameters and input shapes, so it holds what the
+        expansion would build again; only the limits and name clashes are checked anew."""
+        prefix = inst + "."
+        n0 = len(self.nodes)
+        if n0 + len(rec.nodes) > MAX_LAYERS:
+            raise self._err(
+                f"more than {MAX_LAYERS:,} layers",
+                pos,
+                inst,
+                bdef.name,
+                hint="check the repeat counts",
+            )
+        self.steps += rec.steps
+        if self.steps > MAX_STEPS:
+            raise self._err(
+                f"expanding the spec visits more than {MAX_STEPS:,} entries",
+                pos,
+                inst,
+                bdef.name,
+                hint="blocks that use other blocks, and repeats, multiply; check the repeat counts",
+            )
+
+        def name_of(ref: tuple[int, str]) -> str:
+            kind, v = ref
+            if kind == _IN:
+                return in_names[int(v)]
+            if kind == _OWN:
+                return prefix + v
+            return v
+
+        nodes, by_name, shapes = self.nodes, self.by_name, self.shapes
+        for rel, layer, inputs, out_shape, tr, npos, to, share in rec.nodes:
+            full = prefix + rel
+            if full in shapes:
+                raise self._err(f"duplicate layer name '{full}'", npos, full, layer.type_name)
+            node = Node(
+                full,
+                layer,
+                tuple([name_of(r) for r in inputs]),
+                out_shape,
+                tr,
+                npos,
+                to,
+                None if share is None else name_of(share),
+                len(nodes),
+            )
+            nodes.append(node)
+            by_name[full] = node
+            shapes[full] = out_shape
+        for rel, what in rec.groups:
+            self.groups[prefix + rel] = what
+        return name_of(rec.output)
+
+
+_IN, _OWN, _EXT = 0, 1, 2
+
+
+class _Recording(NamedTuple):
+    """A block instance as built: its nodes relative to the instance (names without the prefix;
+    inputs as the block's k-th input, one of its own layers, or an outside name), its groups,
+    its output and the entries it visited."""
+
+    nodes: list[tuple[str, Any, tuple[tuple[int, str], ...], Shape, bool, Any, bool, Any]]
+    groups: list[tuple[str, str]]
+    output: tuple[int, str]
+    steps: int
+
+
+def _frozen(v: Any) -> Any:
+    """A hashable copy of a parameter value (lists → tuples); raises TypeError if there is none."""
+    if isinstance(v, list):
+        return tuple(_frozen(x) for x in v)
+    hash(v)
+    return (type(v), v)  # 1, 1.0 and True are equal but build different layers
+
+
+def _replay_key(
+    bdef: BlockDef,
+    params: dict[str, Any],
+    in_names: list[str],
+    shapes: Mapping[str, Shape],
+    trainable: bool,
+    train_only: bool,
+) -> Any:
+    """What a block instance's content depends on: the block, its parameter values, its input
+    shapes and flags. (Its body sees only these, the spec's variables — fixed for the build —
+    and names inside it; ``i`` reaches it only through a parameter.) None when a parameter has
+    no hashable form (then the instance is expanded as usual)."""
+    try:
+        frozen = tuple((k, _frozen(v)) for k, v in params.items())
+    except TypeError:
+        return None
+    return (
+        bdef.name,
+        frozen,
+        tuple([shapes[n] for n in in_names]),
+        tuple(in_names) if len(set(in_names)) != len(in_names) else len(in_names),
+        trainable,
+        train_only,
+    )
+
+
+def _record(
+    b: _Builder, start: int, inst: str, in_names: list[str], out: str, steps: int, groups0: int
+) -> _Recording:
+    prefix = inst + "."
+    index = {n: k for k, n in enumerate(in_names)}
+
+    def ref(name: str) -> tuple[int, str]:
+        if name.startswith(prefix) and name in b.by_name and b.by_name[name].index >= start:
+            return (_OWN, name[len(prefix) :])
+        if name in index:
+            return (_IN, str(index[name]))
+        return (_EXT, name)
+
+    nodes = []
+    for n in b.nodes[start:]:
+        nodes.append(
+            (
+                n.name[len(prefix) :],
+                n.layer,
+                tuple([ref(x) for x in n.inputs]),
+                n.out_shape,
+                n.trainable,
+                n.pos,
+                n.train_only,
+                None if n.share is None else ref(n.share),
+            )
+        )
+    # the groups this instance added are the last ones inserted (dicts keep insertion order)
+    added = list(itertools.islice(reversed(b.groups.items()), len(b.groups) - groups0))
+    groups = [(g[len(prefix) :], w) for g, w in reversed(added) if g.startswith(prefix)]
+    return _Recording(nodes, groups, ref(out), steps)
 
 
 def resolve_variables(
