@@ -38,6 +38,17 @@ FAMILY_ALIASES = {
     "lenet": "lenet5",
     "fasterrcnn": "fasterrcnn_resnet50_fpn",
     "maskrcnn": "maskrcnn_resnet50_fpn",
+    "keypointrcnn": "keypointrcnn_resnet50_fpn",
+    "retinanet": "retinanet_resnet50_fpn",
+    "fcos": "fcos_resnet50_fpn",
+    "ssd": "ssd300_vgg16",
+    "ssdlite": "ssdlite320_mobilenet_v3_large",
+    "fcn": "fcn_resnet50",
+    "deeplabv3": "deeplabv3_resnet50",
+    "lraspp": "lraspp_mobilenet_v3_large",
+    "r3d": "r3d_18",
+    "mc3": "mc3_18",
+    "r2plus1d": "r2plus1d_18",
     "autoencoder": "cae",
 }
 

@@ -536,3 +536,16 @@ def test_empty_roi_axis_through_reshape_flatten_and_convs():
     spec["layers"][1] = {"reshape": {"shape": [-2, 8, 16]}}
     with pytest.raises(cnncalc.CnncalcError, match="≥ 0 or -1"):
         cnncalc.analyze(spec)
+
+
+@pytest.mark.parametrize(
+    "family, member",
+    [("fcn", "fcn_resnet50"), ("deeplabv3", "deeplabv3_resnet50"), ("retinanet", "retinanet_resnet50_fpn"),
+     ("ssd", "ssd300_vgg16"), ("r2plus1d", "r2plus1d_18"), ("video_resnet", "r3d_18"),
+     ("segmentation", "fcn_resnet50")],
+)  # fmt: skip
+def test_family_names_resolve(family, member):
+    from cnncalc.zoo import resolve
+
+    res = resolve(family)
+    assert (res.variant or res.spec.name) == member and member in (res.note or "")
