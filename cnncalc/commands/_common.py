@@ -10,7 +10,7 @@ import typer
 
 from ..errors import CnncalcError
 
-FORMATS = ("table", "json", "csv", "markdown")
+FORMATS = ("table", "json", "csv", "markdown", "html")
 
 # Options that mean the same in every command, declared once.
 OUTPUT = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout.")

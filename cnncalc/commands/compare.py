@@ -19,7 +19,9 @@ def compare(
         None, "--input", "-i", help="One input shape for all models, e.g. 3x224x224."
     ),
     batch: int = typer.Option(1, "--batch", "-b", min=1, help="Batch size."),
-    format: str = typer.Option("table", "--format", "-f", help="table, json, csv or markdown."),
+    format: str = typer.Option(
+        "table", "--format", "-f", help="table, json, csv, markdown or html (one-file report)."
+    ),
     sort: str = typer.Option(
         None,
         "--sort",
@@ -56,7 +58,11 @@ def compare(
     c = run_compare(
         models, input, batch=batch, dtype=dtype, convention=convention, sort=sort, reverse=reverse
     )
-    if format == "json":
+    if format == "html":
+        from ..draw.html import compare_html
+
+        write_output(compare_html(c), output)
+    elif format == "json":
         write_output(rc.compare_json(c, stages), output)
     elif format == "csv":
         write_output(rc.compare_csv(c, stages), output)

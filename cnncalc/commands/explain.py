@@ -18,6 +18,9 @@ def explain(
     dtype: str = typer.Option("float32", "--dtype", help="Element type for the byte counts."),
     format: str = typer.Option("text", "--format", "-f", help="text or json."),
     output: Path = OUTPUT,
+    svg: Path = typer.Option(
+        None, "--svg", help="Also draw --layer's windows as an animated SVG file (conv, pooling)."
+    ),
 ) -> None:
     """Show the arithmetic: output sizes, parameters, MACs, FLOPs, receptive field, warnings."""
     from .. import build, parse_shape
@@ -33,6 +36,12 @@ def explain(
         spec, parse_shape(input) if input else None, variant=variant, variables=parse_sets(set_)
     )
     records = explain_graph(graph, layer, dtype=dtype)
+    if svg is not None:
+        if layer is None:
+            raise CnncalcError("--svg draws one layer", hint="add --layer NAME, e.g. --layer conv1")
+        from ..draw.layer import layer_svg
+
+        write_output(layer_svg(graph, layer), svg)
     if format == "json":
         import json
 

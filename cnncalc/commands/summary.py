@@ -17,7 +17,9 @@ def summary(
     batch: int = typer.Option(
         1, "--batch", "-b", min=1, help="Batch size (scales MACs, FLOPs, activations)."
     ),
-    format: str = typer.Option("table", "--format", "-f", help="table, json, csv or markdown."),
+    format: str = typer.Option(
+        "table", "--format", "-f", help="table, json, csv, markdown or html (one-file report)."
+    ),
     set_: list[str] = SET,
     depth: int = typer.Option(
         None,
@@ -62,6 +64,13 @@ def summary(
         )
     columns = (*render.DEFAULT_COLUMNS, "rf") if rf else render.DEFAULT_COLUMNS
     shape = parse_shape(input) if input else None
+    if format == "html":
+        from ..draw.html import summary_html_of
+
+        opts = dict(variant=variant, batch=batch, dtype=dtype, convention=convention)
+        html = summary_html_of(spec, shape, freeze=freeze, variables=parse_sets(set_), **opts)
+        write_output(html, output)
+        return
     report = analyze(
         spec,
         shape,
