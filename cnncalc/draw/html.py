@@ -323,13 +323,16 @@ def compare_html(c: Comparison) -> str:
     ]
     head = (
         "<tr><th class=l>metric</th>"
-        + "".join(f"<th>{esc(m.name)}{' (baseline)' if m.baseline else ''}</th>" for m in c.models)
+        + "".join(f"<th>{esc(m.label)}{' (baseline)' if m.baseline else ''}</th>" for m in c.models)
         + "</tr>"
     )
     rows = []
     for label, get, key in metrics:
         cells = []
         for m in c.models:
+            if m.error is not None:  # could not take the settings: said once, below the table
+                cells.append("<td>—</td>")
+                continue
             v = get(m)
             if key and not m.baseline and m.ratios.get(key) is not None:
                 v += f" ({fmt_ratio(m.ratios[key])})"
@@ -341,21 +344,23 @@ def compare_html(c: Comparison) -> str:
         + "</thead><tbody>"
         + "".join(rows)
         + "</tbody></table><p><small>(×) = ratio to the baseline, the first model given. "
-        "Depth: conv/linear layers on the longest path.</small></p></section>",
+        "Depth: conv/linear layers on the longest path.</small></p>"
+        + "".join(f"<p>{esc(m.label)}: {esc(m.error)}</p>" for m in c.models if m.error)
+        + "</section>",
         "<section><h2>Params and MACs per model</h2>"
         + _bars(
-            [(m.name, m.totals.params, m.totals.macs) for m in c.models],
+            [(m.label, m.totals.params, m.totals.macs) for m in c.ok],
             ("model", "params", "MACs"),
         )
         + "</section>",
     ]
     cols = []
-    for i, m in enumerate(c.models):
-        graph = build(m.source, m.input_shape, variant=m.variant)
+    for i, m in enumerate(c.ok):
+        graph = build(m.source, m.input_shape, variant=m.variant, variables=c.variables)
         report = m.report
         assert report is not None
         cols.append(
-            f'<section class="model"><h2>{esc(m.name)}</h2>'
+            f'<section class="model"><h2>{esc(m.label)}</h2>'
             + "".join(_model_sections(graph, report, f"m{i}"))
             + "</section>"
         )
@@ -363,12 +368,12 @@ def compare_html(c: Comparison) -> str:
     body.append(
         _data_tag(
             {
-                "models": [m.name for m in c.models],
+                "models": [m.label for m in c.ok],
                 "layers": sum(len(m.report.rows) for m in c.models if m.report),
             }
         )
     )
-    names = ", ".join(m.name for m in c.models)
+    names = ", ".join(m.label for m in c.models)
     return _page(f"cnncalc: {names}", f"compared at batch {c.models[0].report.batch}", body)
 
 
