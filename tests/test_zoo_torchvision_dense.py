@@ -551,44 +551,13 @@ def test_family_names_resolve(family, member):
     assert (res.variant or res.spec.name) == member and member in (res.note or "")
 
 
-def _pty_run(*args: str, columns: int = 80) -> str:
-    """Run ``python -m cnncalc ARGS`` on a pseudo-terminal of ``columns`` columns (colour on, as a
-    person sees it); the output with ANSI escapes removed."""
-    import fcntl
-    import os
-    import pty
-    import re
-    import struct
-    import subprocess
-    import sys
-    import termios
-
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
-    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "COLUMNS", "LINES")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cnncalc", *args], stdout=slave, stderr=slave, env=env
-    )
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            data = os.read(master, 65536)
-        except OSError:  # the child closed the terminal
-            break
-        if not data:
-            break
-        chunks.append(data)
-    proc.wait(timeout=120)
-    os.close(master)
-    text = b"".join(chunks).decode("utf-8", "replace")
-    assert "\x1b[" in text, "no colour on a terminal"
-    return re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text).replace("\r\n", "\n")
-
-
 def test_published_row_on_a_terminal():
     """What a person sees at 80 columns: the zero-RoI Mask R-CNN row and the notes saying why."""
-    text = _pty_run("summary", "maskrcnn_resnet50_fpn", "--set", "num_detections=0")
+    from .pty_util import run_in_pty
+
+    res = run_in_pty("summary", "maskrcnn_resnet50_fpn", "--set", "num_detections=0", columns=80)
+    assert res.returncode == 0 and "\x1b[" in res.raw  # colour on
+    text = res.text
     assert all(len(line) <= 80 for line in text.splitlines())
     assert "134,379,721,216" in text and "44,401,393" in text
     row = next(line for line in text.splitlines() if "mask_fcn4" in line)  # a per-RoI conv
