@@ -50,6 +50,9 @@ FAMILY_ALIASES = {
     "mc3": "mc3_18",
     "r2plus1d": "r2plus1d_18",
     "autoencoder": "cae",
+    "resnext": "resnext50_32x4d",
+    "wide_resnet": "wide_resnet50_2",
+    "shufflenet": "shufflenet_v2_x1_0",
 }
 
 
