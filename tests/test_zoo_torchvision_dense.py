@@ -576,3 +576,20 @@ def test_published_row_on_a_terminal():
     # shape, params, MACs (0: no RoI), whatever the table's borders
     assert re.search(r"\[256, 0, 14, 14\][\s│]+590,080[\s│]+0[\s│]", row), row
     assert "static model of a dynamic network" in text
+
+
+def test_variant_lookup_parses_only_files_that_name_it(monkeypatch):
+    """r3d_18 lives in video_resnet.yaml: resolving it reads the zoo's files as text and parses
+    only those that mention the name (parsing all of them cost ~0.1 s per command)."""
+    from cnncalc import zoo
+
+    parsed = []
+    real = zoo._load.__wrapped__
+    monkeypatch.setattr(zoo, "_load", lambda path: parsed.append(path) or real(path))
+    res = zoo.resolve("r3d_18")
+    assert res.variant == "r3d_18" and res.spec.name == "video_resnet"
+    from pathlib import Path
+
+    assert parsed[-1].endswith("video_resnet.yaml")
+    assert all("r3d_18" in Path(p).read_text(encoding="utf-8") for p in parsed)
+    assert len(parsed) < len(zoo._files()) // 4
