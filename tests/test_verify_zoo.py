@@ -45,6 +45,12 @@ HEAVY = {
     "maskrcnn_resnet50_fpn_v2": "its 1000-RoI conv box head alone is 115 GMACs at any input size",
     "fasterrcnn_resnet50_fpn_v2": "its 1000-RoI conv box head alone is 115 GMACs at any input size",
     "keypointrcnn_resnet50_fpn": "its 100-RoI keypoint head alone is 350 GMACs at any input size",
+    "maxvit_t": "5.6 GMACs (5 s), and its 7×7 partitions need multiples of 224; verified shrunk "
+    "(64×64, 2×2 partitions) in tests/test_zoo_vit_family.py",
+    "mvit_v1_b": "71 GMACs; its token grid follows the frames and size variables, not --input; "
+    "verified shrunk (2 frames of 32×32) in tests/test_zoo_vit_family.py",
+    "mvit_v2_s": "64 GMACs; its token grid follows the frames and size variables, not --input; "
+    "verified shrunk (2 frames of 32×32) in tests/test_zoo_vit_family.py",
 }
 
 #: Families whose members differ only in numbers (widths, depths, groups, input size), not in
