@@ -229,7 +229,8 @@ def test_input_sets_the_variable_a_computed_axis_reads() -> None:
     # reads height and width: 640 = 20·32 is reached with height = 640
     g = cnncalc.build("fasterrcnn_resnet50_fpn", (3, 640, 640))
     assert (g.variables["height"], g.variables["width"]) == (640, 640)
-    assert g.by_name["box_roi_pool"].layer.args["image_size"] == (640, 640)
+    (roi,) = [n for n in g.nodes if n.type == "roi_align"]
+    assert roi.layer.args["image_size"] == (640, 640)
 
 
 def test_input_refused_when_it_cannot_set_the_variables() -> None:
