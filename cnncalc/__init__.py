@@ -48,18 +48,35 @@ __all__ = [
 
 def build(
     source: str | Path | dict[str, Any],
-    input_shape: tuple[int, ...] | list[int] | str | None = None,
+    input_shape: tuple[int, ...] | list[int] | str | dict[str, Any] | None = None,
     *,
     variant: str | None = None,
     variables: dict[str, Any] | None = None,
     freeze: str | None = None,
+    channels_last_ok: bool = False,
+    compare_own_input: bool = True,
 ) -> Graph:
-    """Build the layer graph of a spec (path, zoo name, family name or dict)."""
+    """Build the layer graph of a spec (path, zoo name, family name or dict).
+
+    ``input_shape``: ``(3, 64, 64)`` or ``"3x64x64"`` for the first input; ``"mask=1x32x32"`` or
+    ``{"mask": (1, 32, 32)}`` for named inputs. A shape that looks channels-last
+    (``224x224x3``) is refused unless ``channels_last_ok``. Another input than the spec's own is
+    compared with it (a ``params_depend_on_input`` warning; one more build) unless
+    ``compare_own_input`` is false (sweeps)."""
     from .zoo import resolve
 
-    shape = parse_shape(input_shape) if isinstance(input_shape, str) else input_shape
-    res = resolve(source, tuple(shape) if shape is not None else None)
-    graph = build_graph(res.spec, variant or res.variant, shape, variables or {})
+    shape = parse_inputs(input_shape) if isinstance(input_shape, str) else input_shape
+    first = None if shape is None or isinstance(shape, dict) else tuple(shape)
+    res = resolve(source, first)
+    graph = build_graph(
+        res.spec,
+        variant or res.variant,
+        shape,
+        variables or {},
+        channels_last_ok=channels_last_ok,
+        bundled=res.by_name,
+        compare_own_input=compare_own_input,
+    )
     if freeze:
         graph.freeze(freeze)
     if res.note:
@@ -74,17 +91,22 @@ def analyze(
     variant: str | None = None,
     batch: int = 1,
     dtype: str = "float32",
-    convention: str = "pytorch",
+    convention: str | None = None,
     freeze: str | None = None,
     variables: dict[str, Any] | None = None,
+    warn: str | None = None,
+    channels_last_ok: bool = False,
+    compare_own_input: bool = True,
     **more_variables: Any,
 ) -> Report:
     """Analyze a spec: per-layer shapes, parameters, buffers, MACs, FLOPs and memory.
 
     ``source`` is a spec path, a zoo model or family name (``"resnet50"``, ``"vgg"``), a dict
     with the spec's content, or a built :class:`Graph`. ``input_shape`` overrides the first
-    input (``(3, 299, 299)`` or ``"3x299x299"``, batch excluded). Extra keyword arguments set
-    spec variables (``num_classes=10``).
+    input (``(3, 299, 299)`` or ``"3x299x299"``, batch excluded; ``"mask=1x32x32"`` a named one).
+    Extra keyword arguments set spec variables (``num_classes=10``). ``convention`` None is the
+    spec's own (pytorch unless it says ``convention: keras``); ``warn``: ``"none"``, ``"all"`` or
+    codes (default: all but the spec's ``expected_warnings``).
     """
     from .analysis import analyze_graph
 
@@ -97,8 +119,27 @@ def analyze(
             variant=variant,
             variables={**(variables or {}), **more_variables},
             freeze=freeze,
+            channels_last_ok=channels_last_ok,
+            compare_own_input=compare_own_input,
         )
-    return analyze_graph(graph, batch=batch, dtype=dtype, convention=convention)
+    return analyze_graph(graph, batch=batch, dtype=dtype, convention=convention, warn=warn)
+
+
+def parse_inputs(text: str) -> tuple[int, ...] | dict[str, tuple[int, ...]]:
+    """``"3x224x224"`` → a shape; ``"mask=1x32x32"`` (several separated by spaces or ``;``) →
+    ``{"mask": (1, 32, 32)}``: named inputs of a multi-input spec."""
+    if "=" not in text:
+        return parse_shape(text)
+    out: dict[str, tuple[int, ...]] = {}
+    for part in text.replace(";", " ").split():
+        name, _, shape = part.partition("=")
+        if not name.isidentifier() or not shape:
+            raise CnncalcError(
+                f"cannot read the input '{part}'",
+                hint="write a shape (3x224x224) or name=shape (mask=1x32x32)",
+            )
+        out[name] = parse_shape(shape)
+    return out
 
 
 def explain(
@@ -109,6 +150,7 @@ def explain(
     variant: str | None = None,
     variables: dict[str, Any] | None = None,
     dtype: str = "float32",
+    warn: str | None = None,
     **more_variables: Any,
 ) -> Explanation:
     """The arithmetic of every layer (or of ``layer``, a layer or block name), as
@@ -122,11 +164,11 @@ def explain(
     if isinstance(source, Graph):
         graph = source
     else:
-        shape = parse_shape(input_shape) if isinstance(input_shape, str) else input_shape
+        shape = parse_inputs(input_shape) if isinstance(input_shape, str) else input_shape
         graph = build(
             source, shape, variant=variant, variables={**(variables or {}), **more_variables}
         )
-    return Explanation(explain_graph(graph, layer, dtype=dtype))
+    return Explanation(explain_graph(graph, layer, dtype=dtype, warn=warn))
 
 
 def parse_shape(text: str) -> tuple[int, ...]:

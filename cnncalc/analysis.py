@@ -5,9 +5,9 @@ from __future__ import annotations
 from math import prod
 from typing import Any
 
-from .checks import check_graph
+from .checks import check_graph, parse_warn, select_warnings, shows
 from .errors import CnncalcError, did_you_mean
-from .graph import Graph, gc_paused
+from .graph import MAX_TOTAL, Graph, gc_paused
 from .memory import estimate_memory, storage_roots
 from .receptive import receptive_fields
 from .report import DTYPE_BYTES, Deferred, LayerRow, PendingField, Report, Totals
@@ -24,10 +24,15 @@ def analyze_graph(
     *,
     batch: int = 1,
     dtype: str = "float32",
-    convention: str = "pytorch",
+    convention: str | None = None,
+    warn: str | None = None,
     lazy: bool = True,
 ) -> Report:
     """Count every layer of a built graph. Totals are sums of the rows.
+
+    ``convention`` None: the spec's own (``convention: keras``), else pytorch. ``warn``: None
+    shows every warning but the spec's ``expected_warnings``; ``"none"``, ``"all"`` or codes
+    ``"uncovered,param_share"`` (see :mod:`cnncalc.checks`).
 
     The three whole-graph passes that few consumers read (receptive fields, warnings, the
     liveness/memory estimate: ~2/3 of the analysis time on deep graphs) run when first read
@@ -35,14 +40,19 @@ def analyze_graph(
     are the same either way. ``lazy=False`` computes them now. The graph must not be changed
     after it was analysed (nothing in cnncalc does: ``freeze`` happens before).
     """
+    if convention is None:
+        convention = str(graph.meta.get("convention") or "pytorch")
+    selection = parse_warn(warn)
     with gc_paused():
-        report = _analyze(graph, batch, dtype, convention)
+        report = _analyze(graph, batch, dtype, convention, selection)
     if not lazy:
         report.resolve()
     return report
 
 
-def _analyze(graph: Graph, batch: int, dtype: str, convention: str) -> Report:
+def _analyze(
+    graph: Graph, batch: int, dtype: str, convention: str, warn: frozenset[str] | None
+) -> Report:
     if convention not in CONVENTIONS:
         raise CnncalcError(
             f"unknown convention '{convention}'", hint=did_you_mean(convention, CONVENTIONS)
@@ -132,6 +142,15 @@ def _analyze(graph: Graph, batch: int, dtype: str, convention: str) -> Report:
                 t_act += out_el * batch
     nbytes = DTYPE_BYTES[dtype]
     in_el = sum(prod(s) for s in graph.inputs.values()) * batch
+    _check_totals(
+        graph.name,
+        batch,
+        params=t_params + t_buf,
+        MACs=t_macs,
+        FLOPs=t_flops,
+        activations=t_act,
+        bytes=(in_el + t_params + t_buf + t_act) * nbytes,
+    )
     totals = Totals(
         params=t_params,
         trainable_params=t_train,
@@ -163,10 +182,28 @@ def _analyze(graph: Graph, batch: int, dtype: str, convention: str) -> Report:
             "Keras convention: batch-norm moving statistics counted as non-trainable params"
         )
 
+    expected_codes = graph.meta.get("expected_warnings")
+
     def warnings() -> tuple[dict[str, str], ...]:
         with gc_paused():
             found = check_graph(graph, {r.name: r.params for r in rows})
-            return tuple(w.to_dict() for w in found)
+            shown, _ = select_warnings(found, warn, expected_codes)
+            return tuple(w.to_dict() for w in shown)
+
+    if warn is None and expected_codes:  # the note counts the hidden ones: check now
+        with gc_paused():
+            found = check_graph(graph, {r.name: r.params for r in rows})
+        shown, hidden = select_warnings(found, warn, expected_codes)
+        if hidden:
+            codes = ", ".join(dict.fromkeys(w.code for w in hidden))
+            notes.append(
+                f"{len(hidden)} warning{'s' if len(hidden) > 1 else ''} the design intends not "
+                f"shown (the spec's expected_warnings: {codes}; --warn all shows them)"
+            )
+        now = tuple(w.to_dict() for w in shown)
+
+        def warnings() -> tuple[dict[str, str], ...]:
+            return now
 
     def memory() -> Any:
         with gc_paused():
@@ -204,7 +241,7 @@ def _analyze(graph: Graph, batch: int, dtype: str, convention: str) -> Report:
 
         frozen = bool(graph.meta.get("frozen"))
         bad = compare_expected(report, graph.expected, frozen=frozen)
-        if bad:
+        if bad and shows("expected_mismatch", warn, expected_codes):
             extra = tuple(
                 {"code": "expected_mismatch", "layer": graph.name, "message": m.message}
                 for m in bad
@@ -212,6 +249,17 @@ def _analyze(graph: Graph, batch: int, dtype: str, convention: str) -> Report:
             first = report
             report = replace(report, warnings=Deferred(lambda: first.warnings + extra))
     return report
+
+
+def _check_totals(name: str, batch: int, **totals: int) -> None:
+    """Refuse totals above 2⁵³: a JSON reader (float64) would no longer hold them exactly."""
+    for what, v in totals.items():
+        if v > MAX_TOTAL:
+            raise CnncalcError(
+                f"{name}: {what} total {v:,} is above the limit of 2⁵³ = {MAX_TOTAL:,} "
+                "(figures beyond it are not exact in JSON)",
+                hint=f"a smaller batch ({batch} now) or input" if batch > 1 else "a smaller input",
+            )
 
 
 class _Fields:

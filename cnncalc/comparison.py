@@ -26,6 +26,7 @@ Definitions used here:
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -194,11 +195,13 @@ def compare(
     *,
     batch: int = 1,
     dtype: str = "float32",
-    convention: str = "pytorch",
+    convention: str | None = None,
     sort: str | None = None,
     reverse: bool = False,
     variables: dict[str, Any] | None = None,
     variant: str | None = None,
+    warn: str | None = None,
+    channels_last_ok: bool = False,
 ) -> Comparison:
     """Analyze each model and line them up against the first one (the baseline).
 
@@ -211,14 +214,14 @@ def compare(
     models last); ratios stay relative to the baseline. Models with the same name are told
     apart in ``label`` (by their source when it differs, else "name (2)").
     """
-    from . import analyze, parse_shape
+    from . import analyze, parse_inputs
 
     if isinstance(sources, (str, Path, dict)) or not sources:
         raise CnncalcError(
             f"compare needs a list of models, got {sources!r}",
             hint="e.g. cnncalc.compare(['resnet50', 'vgg16'])",
         )
-    shape = parse_shape(input_shape) if isinstance(input_shape, str) else input_shape
+    shape = parse_inputs(input_shape) if isinstance(input_shape, str) else input_shape
     sort = SORT_ALIASES.get(sort, sort) if sort is not None else None
     if sort is not None and sort not in SORT_KEYS:
         raise CnncalcError(f"unknown sort key '{sort}'", hint=did_you_mean(sort, SORT_KEYS))
@@ -231,23 +234,45 @@ def compare(
             reports.append((label, src, None))
             continue
         try:
-            rep = analyze(src, shape, batch=batch, dtype=dtype, convention=convention, **settings)
+            rep = analyze(
+                src,
+                shape,
+                batch=batch,
+                dtype=dtype,
+                convention=convention,
+                warn=warn,
+                channels_last_ok=channels_last_ok,
+                **settings,
+            )
         except CnncalcError as err:
             if not given:
                 raise
             what = _settings_text(shape, variables, variant)
+            # "vgg16 cannot take the input 3x16x16: …" already names the model and the input
+            detail = re.sub(r"^\S+ cannot take the input \S+: ", "", str(err))
             if i == 0:
                 raise CnncalcError(
-                    f"{label} (the baseline) cannot take {what}: {err}",
+                    f"{label} (the baseline) cannot take {what}: {detail}",
                     hint="put a model that takes these settings first",
                 ) from None
             try:  # does it build on its own settings? then the settings are the reason
                 analyze(src, batch=batch, dtype=dtype, convention=convention)
             except CnncalcError:
                 raise err from None
-            reports.append((label, None, f"cannot take {what}: {err}"))
+            reports.append((label, None, f"cannot take {what}: {detail}"))
             continue
         reports.append((label, rep, None))
+    if convention is None:
+        # one convention for every column: the models' own when they agree, else pytorch
+        own = {rep.convention for _, rep, _ in reports if rep is not None}
+        convention = own.pop() if len(own) == 1 else "pytorch"
+        reports = [
+            (label, rep, error)
+            if rep is None or rep.convention == convention or isinstance(src, Report)
+            else (label, analyze(src, shape, batch=batch, dtype=dtype, convention=convention,
+                                 warn=warn, channels_last_ok=channels_last_ok, **settings), None)
+            for src, (label, rep, error) in zip(sources, reports)
+        ]  # fmt: skip
 
     base_rep = reports[0][1]
     assert base_rep is not None

@@ -28,6 +28,14 @@ from .graph import (
     GraphWiring,
     Node,
     Pos,
+    check_axes,
+)
+from .inputs import (
+    bind_input_variables,
+    build_at_other_input,
+    given_inputs,
+    params_vs_own_input,
+    refuse_channels_last,
 )
 from .layers import REGISTRY
 from .layers.base import Shape
@@ -81,6 +89,17 @@ class _Scope:
         self.fans: dict[str, list[str]] = {}
         #: names bound by skipped entries (`when` false): a later entry may take the name
         self.skipped: set[str] = set()
+
+
+def _flow(v: Any) -> str:
+    """A value as YAML flow text, for showing a fixed entry in a hint."""
+    if isinstance(v, list):
+        return "[" + ", ".join(_flow(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}: {_flow(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return short(v, 40) if not isinstance(v, str) else v
 
 
 class _Plan(NamedTuple):
@@ -176,11 +195,61 @@ class _Builder(GraphWiring):
         if isinstance(v, str) and (v in self.spec.blocks or v in REGISTRY):
             return v
         known = list(REGISTRY) + list(self.spec.blocks)
-        raise self._err(
-            f"unknown layer type '{t}'",
-            pos,
-            hint=did_you_mean(t, known, "layer types and blocks") + " (see `cnncalc layers`)",
+        if t in scope.vars:  # a parameter or variable used as the type: its value is wrong
+            return self._unknown_type(
+                v,
+                f"'{t}' = {short(v)} is not a layer type or block (the type comes from the "
+                f"{'block parameter' if not scope.top else 'variable'} '{t}')",
+                pos,
+                known,
+            )
+        return self._unknown_type(t, f"unknown layer type '{t}'", pos, known)
+
+    def _unknown_type(self, word: Any, message: str, pos: Pos | None, known: list[str]) -> str:
+        """Refuse a type: the closest known names (not an alphabetical list) and where all are."""
+        import difflib
+
+        close = difflib.get_close_matches(str(word), sorted(set(known)), n=4, cutoff=0.5)
+        if not close:  # 'RE' → relu: a prefix or an abbreviation
+            low = str(word).lower()
+            prefixed = [k for k in set(known) if low and k.startswith(low)]
+            close = sorted(prefixed, key=lambda k: (len(k), k))[:4]  # the shortest: relu
+        where = f"`cnncalc layers` lists all {len(REGISTRY)} layer types"
+        hint = "did you mean " + " or ".join(f"'{c}'" for c in close) + "? " if close else ""
+        raise self._err(message, pos, hint=hint + where)
+
+    @staticmethod
+    def _train_only_hint(err: CnncalcError, meta: Map, name: str) -> None:
+        """A failure inside a train-only branch (Inception's auxiliary classifier, which needs a
+        larger input than the main path): say how to leave the branch out."""
+        cond = meta.get("when")
+        how = (
+            f"--set {cond}=false leaves it out"
+            if isinstance(cond, str) and cond.isidentifier()
+            else "it is not needed for inference"
         )
+        note = f"'{name}' is a train-only branch (train_only: true): {how}"
+        err.hint = f"{err.hint}; {note}" if err.hint else note
+
+    def _check_entry_keys_in_args(self, plan: _Plan, rtype: str) -> None:
+        """``conv2d: {kernel_size: 3, name: c1}``: an entry key written among the arguments."""
+        if not plan.args or ENTRY_KEYS.keys().isdisjoint(plan.args):
+            return
+        block = self.spec.blocks.get(rtype)
+        accepted = block.params if block is not None else REGISTRY[rtype].ARGS
+        for key in plan.args:
+            if key in ENTRY_KEYS and key not in accepted:
+                rest = ", ".join(f"{k}: {_flow(v)}" for k, v in plan.args.items() if k != key)
+                fixed = f"'- {plan.type}: {{{rest}}}'" if rest else f"'- {plan.type}:'"
+                raise self._err(
+                    f"'{key}' is an entry key, not an argument of '{rtype}'",
+                    plan.args.where(key),
+                    plan.name,
+                    rtype,
+                    hint=f"write it beside the layer type, not inside its arguments: {fixed} and "
+                    f"on the next line, aligned with '{plan.type}', '{key}: {_flow(plan.args[key])}'"
+                    f" (entry keys: {', '.join(ENTRY_KEYS)})",
+                )
 
     def _ref(self, ref: Any, scope: _Scope, pos: Pos | None, owner: str | None) -> str:
         if not isinstance(ref, str):
@@ -321,7 +390,8 @@ class _Builder(GraphWiring):
                 hint="blocks that use other blocks, and repeats, multiply; check the repeat counts",
             )
         if plan.refs is None:
-            cls = REGISTRY.get(t) or REGISTRY.get(scope.vars.get(t, ""))  # type: ignore[arg-type]
+            v = scope.vars.get(t, "")
+            cls = REGISTRY.get(t) or (REGISTRY.get(v) if isinstance(v, str) else None)
             in_names = [] if cls is not None and cls.MAX_INPUTS == 0 else [scope.last]
         else:
             in_names = []
@@ -367,6 +437,7 @@ class _Builder(GraphWiring):
             share = self._share_ref(share, scope, meta.where("share") or pos, name)
 
         rtype = self._resolve_type(t, scope, pos)
+        self._check_entry_keys_in_args(plan, rtype)
         repeated = "repeat" in meta
         count = 1
         if repeated:
@@ -384,10 +455,10 @@ class _Builder(GraphWiring):
                     name,
                     t,
                 )
-        if name is None:
-            k = scope.counts.get(t, 0) + 1
-            scope.counts[t] = k
-            base = f"{t}_{k}"
+        if name is None:  # auto-names use the resolved type: relu_1, not act_1
+            k = scope.counts.get(rtype, 0) + 1
+            scope.counts[rtype] = k
+            base = f"{rtype}_{k}"
         else:
             base = name
             if base in scope.names and base not in scope.skipped:
@@ -436,17 +507,22 @@ class _Builder(GraphWiring):
             # repeat chains the first input; the other inputs go to every copy unchanged;
             # `chain: false` gives every copy the entry's inputs (parallel branches)
             ins = in_names if i == 0 or not plan.chain else [out, *in_names[1:]]
-            if block is not None:
-                start = len(self.nodes)
-                out = self.invoke_block(
-                    block, iargs, inst, ins, pos, scope, ivars, trainable, train_only
-                )
-                if share is not None:
-                    self._share_block(share, start, inst, meta.where("share") or pos, rtype)
-            else:
-                out = self.add_layer(
-                    rtype, iargs, inst, ins, pos, ivars, trainable, train_only, share
-                )
+            try:
+                if block is not None:
+                    start = len(self.nodes)
+                    out = self.invoke_block(
+                        block, iargs, inst, ins, pos, scope, ivars, trainable, train_only
+                    )
+                    if share is not None:
+                        self._share_block(share, start, inst, meta.where("share") or pos, rtype)
+                else:
+                    out = self.add_layer(
+                        rtype, iargs, inst, ins, pos, ivars, trainable, train_only, share
+                    )
+            except CnncalcError as err:
+                if meta.get("train_only") is True and not scope.train_only:
+                    self._train_only_hint(err, meta, full_base)
+                raise
             outs.append(out)
             if local is not None:
                 self._define(scope, local, out, meta.where("names") or pos)
@@ -1003,40 +1079,76 @@ def _static_count(spec: Spec, env: Mapping[str, Any]) -> None:
 def expand_spec(
     spec: Spec,
     variant: str | None,
-    input_shape: Shape | list[int] | None,
+    input_shape: Shape | list[int] | Mapping[str, Any] | None,
     overrides: Mapping[str, Any] | None,
+    *,
+    channels_last_ok: bool = False,
+    compare_own_input: bool = True,
+    bundled: bool = False,
 ) -> Graph:
+    """Build a spec's graph. ``input_shape`` overrides the first input (a shape) or named inputs
+    (``{name: shape}``); the variables an input is written in follow it (``input: [3, height,
+    width]`` under 3x50x70 binds height=50, width=70), or the override is refused when it cannot
+    be bound. When it changes the parameter count, the graph carries a
+    ``params_depend_on_input`` warning comparing it with the model at its own input."""
     if variant is not None and variant not in spec.variants:
         raise CnncalcError(
             f"'{variant}' is not a variant of {spec.name}",
             file=spec.file,
             hint=did_you_mean(variant, spec.variants, "variants"),
         )
-    env = resolve_variables(spec, variant, overrides or {})
+    overrides = dict(overrides or {})
+    env = resolve_variables(spec, variant, overrides)
     vdef = spec.variants.get(variant) if variant else None
     raw_inputs = dict(spec.inputs)
     if vdef is not None and "input" in vdef:
         first = next(iter(raw_inputs))
         raw_inputs[first] = vdef["input"]
-    inputs: dict[str, Shape] = {}
     doc = spec.doc
-    for k, raw in raw_inputs.items():
-        pos = (
-            doc.where("input")
-            if "input" in doc
-            else doc["inputs"].where(k)
-            if isinstance(doc.get("inputs"), Map)
-            else None
+    positions: dict[str, Pos | None] = {}
+    for k in raw_inputs:
+        if vdef is not None and "input" in vdef and k == next(iter(raw_inputs)):
+            positions[k] = vdef.where("input")
+        elif "input" in doc:
+            positions[k] = doc.where("input")
+        elif isinstance(doc.get("inputs"), Map):
+            positions[k] = doc["inputs"].where(k)
+        else:
+            positions[k] = None
+    channels_last_ok = channels_last_ok or bool(spec.meta.get("channels_last_ok"))
+
+    def shapes_at(env: Mapping[str, Any]) -> dict[str, Shape]:
+        return {
+            k: _shape_value(raw, env, f"input '{k}'", spec, positions[k])
+            for k, raw in raw_inputs.items()
+        }
+
+    inputs = own = shapes_at(env)
+    if not channels_last_ok:
+        for k, shape in own.items():
+            refuse_channels_last(shape, f"input '{k}'", spec, positions[k], written=True)
+    given = given_inputs(input_shape, own)
+    if given:
+        for shape in given.values():
+            check_axes(shape, "the input")
+            if not channels_last_ok:
+                refuse_channels_last(shape, "--input", spec, None, written=False)
+        bound = bind_input_variables(
+            spec,
+            raw_inputs,
+            given,
+            own,
+            env,
+            overrides,
+            lambda extra: resolve_variables(spec, variant, {**overrides, **extra}),
         )
-        inputs[k] = _shape_value(raw, env, f"input '{k}'", spec, pos)
-    first_shape = next(iter(inputs.values()))
-    if input_shape is not None:
-        first = next(iter(inputs))
-        shape = tuple(input_shape)
-        if not shape or any(isinstance(d, bool) or not isinstance(d, int) or d <= 0 for d in shape):
-            raise CnncalcError(f"input shape must be positive integers, got {list(shape)}")
-        inputs[first] = shape
+        if bound:
+            env = resolve_variables(spec, variant, {**overrides, **bound})
+            inputs = shapes_at(env)
+        inputs = {**inputs, **given}
     _static_count(spec, env)
+    if given and compare_own_input and inputs != own:
+        return build_at_other_input(spec, variant, input_shape, overrides, given, own, bundled)
     b = _Builder(spec, env)
     b.shapes.update(inputs)
     first_input = next(iter(inputs))
@@ -1073,15 +1185,15 @@ def expand_spec(
         expected = dict(spec.expected)
     if vdef is not None and "expected" in vdef:
         expected = {**(expected or {}), **dict(vdef["expected"])}
-    if overrides or (input_shape is not None and tuple(input_shape) != first_shape):
+    if overrides or inputs != own:
         expected = None  # the figures describe the spec as written, not this other model
     meta = dict(spec.meta)
     if vdef is not None:
-        for k in ("description", "year", "notes"):
+        for k in ("description", "year", "notes", "convention", "expected_warnings"):
             if k in vdef:
                 meta[k] = vdef[k]
     name = variant or spec.name
-    return Graph(
+    graph = Graph(
         name=name,
         file=spec.file,
         inputs=inputs,
@@ -1094,3 +1206,8 @@ def expand_spec(
         by_name=b.by_name,
         groups=b.groups,
     )
+    if compare_own_input and overrides and not given:
+        w = params_vs_own_input(spec, variant, overrides, raw_inputs, graph)
+        if w is not None:
+            graph.warnings.append(w)
+    return graph

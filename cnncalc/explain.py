@@ -374,6 +374,28 @@ def _flatten_origin(graph: Graph, name: str) -> Formula | None:
     )
 
 
+def _shared(formulas: list[Formula], share: str) -> list[Formula]:
+    """A layer that reuses another's weights owns none: params and buffers 0, as ``summary``
+    counts them (once, at the owner), with the owner's arithmetic kept in the note."""
+    out = []
+    for f in formulas:
+        kind = next((k for k in ("params", "buffers") if k in f.checks), None)
+        if kind is None:
+            out.append(f)
+            continue
+        arithmetic = " = ".join(p for p in (f.rule, f.work) if p)
+        counted = f"{arithmetic} = {num(f.value)}" if arithmetic and f.value else num(f.value or 0)
+        out.append(
+            Formula(
+                f.label,
+                value=0,
+                checks=f.checks,
+                note=f"shares {share}: its {kind} ({counted}) are counted once, at '{share}'",
+            )
+        )
+    return out
+
+
 def dense_equivalent(layer: Layer) -> Formula | None:
     """What a conv layer would cost as a fully connected layer between the same input and output.
 
@@ -402,10 +424,15 @@ def dense_equivalent(layer: Layer) -> Formula | None:
 
 
 def explain_graph(
-    graph: Graph, layer: str | None = None, *, dtype: str = "float32"
+    graph: Graph,
+    layer: str | None = None,
+    *,
+    dtype: str = "float32",
+    warn: str | None = None,
 ) -> list[LayerExplanation]:
-    """Per-layer explanation records of a built graph; ``layer`` selects one layer or a block."""
-    from .checks import check_graph
+    """Per-layer explanation records of a built graph; ``layer`` selects one layer or a block.
+    ``warn`` selects warnings as ``summary --warn`` does (default: all but the spec's expected)."""
+    from .checks import check_graph, parse_warn, select_warnings
     from .errors import CnncalcError, did_you_mean
     from .receptive import receptive_fields
     from .report import DTYPE_BYTES
@@ -420,7 +447,10 @@ def explain_graph(
             )
     rfs = receptive_fields(graph)
     warns: dict[str, list[dict[str, str]]] = {}
-    for w in check_graph(graph):
+    shown, _ = select_warnings(
+        check_graph(graph), parse_warn(warn), graph.meta.get("expected_warnings")
+    )
+    for w in shown:
         warns.setdefault(w.layer, []).append(w.to_dict())
     nbytes = DTYPE_BYTES[dtype]
     out = []
@@ -430,7 +460,7 @@ def explain_graph(
         origin = _flatten_origin(graph, node.inputs[0]) if node.inputs else None
         if origin is not None:
             formulas.append(origin)
-        formulas.extend(lay.explain())
+        formulas.extend(lay.explain() if node.share is None else _shared(lay.explain(), node.share))
         dense = dense_equivalent(lay)
         if dense is not None:
             formulas.append(dense)
@@ -469,6 +499,7 @@ def explain(
     variant: str | None = None,
     variables: dict[str, Any] | None = None,
     dtype: str = "float32",
+    warn: str | None = None,
 ) -> list[LayerExplanation]:
     """Build a spec (path, zoo name, dict or Graph) and explain its layers (see :func:`explain_graph`)."""
     from . import Graph, build
@@ -478,4 +509,4 @@ def explain(
         if isinstance(source, Graph)
         else build(source, input_shape, variant=variant, variables=variables)
     )
-    return explain_graph(graph, layer, dtype=dtype)
+    return explain_graph(graph, layer, dtype=dtype, warn=warn)

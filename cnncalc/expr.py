@@ -244,7 +244,7 @@ def _compile(node: ast.AST, text: str) -> Compiled:  # noqa: C901 - one branch p
                     ) from None
                 err = _Unknown(
                     f"unknown variable '{name}' in expression '{text}'",
-                    hint=did_you_mean(name, all_names(env), "variables"),
+                    hint=_unknown_hint(name, text, env),
                 )
                 raise err from None
 
@@ -266,8 +266,20 @@ def _compile(node: ast.AST, text: str) -> Compiled:  # noqa: C901 - one branch p
                 raise CnncalcError(f"cannot do arithmetic on text in expression '{text}'")
             if isinstance(a, list) or isinstance(b, list):
                 raise CnncalcError(f"cannot do arithmetic on a list in expression '{text}'")
+            for v in (a, b):
+                if isinstance(v, dict) or v is None:
+                    what = "a mapping" if isinstance(v, dict) else "null (no value)"
+                    raise CnncalcError(
+                        f"cannot do arithmetic on {what} ({short(v)}) in expression '{text}'",
+                        hint="a number is expected here",
+                    )
             try:
                 return _check_num(fn(a, b))
+            except TypeError:
+                raise CnncalcError(
+                    f"cannot do arithmetic on {short(a)} and {short(b)} in expression '{text}'",
+                    hint="a number is expected here",
+                ) from None
             except ZeroDivisionError:
                 raise CnncalcError(f"division by zero in expression '{text}'") from None
             except OverflowError:
@@ -521,6 +533,41 @@ _NODE_NAMES = {
 }
 
 
+_KEYWORDS = frozenset({"if", "else", "and", "or", "not", "in", "is", "True", "False", "None"})
+
+
+def _unknown_hint(name: str, text: str, env: Mapping[str, Any]) -> str:
+    """A near variable name, else: a bare word is text only as a whole value; quote it here."""
+    import difflib
+    import re
+
+    names = all_names(env)
+    close = difflib.get_close_matches(name, sorted(names), n=3, cutoff=0.75)
+    if close:
+        return "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
+    if name == "i":
+        return (
+            "'i' is the repeat index: it exists in the arguments of the entry that has "
+            "'repeat' (pass it into a block as a parameter, e.g. {index: i})"
+        )
+    if not re.search(r"==|!=|\bif\b|\bin\b", text):  # not a text context: list the names
+        return did_you_mean(name, names, "variables")
+    if "'" in text or '"' in text:
+        return f"inside an expression a word that names no variable must be quoted: '{name}'"
+
+    def quote(m: re.Match[str]) -> str:
+        w = m.group(0)
+        if w in _KEYWORDS or w in names or (w in FUNCTIONS and text[m.end() :].startswith("(")):
+            return w
+        return f"'{w}'"
+
+    fixed = re.sub(r"(?<![\w.])[A-Za-z_]\w*", quote, text)
+    return (
+        "a bare word is a plain string only when it is the whole value; inside an expression "
+        f'quote the words that name no variable: "{fixed}"'
+    )
+
+
 def _check_list(out: list[Any], text: str) -> None:
     """Bound the elements of a built list, nested ones included (stops after MAX_SEQ)."""
     count = 0
@@ -542,6 +589,23 @@ def _num(v: Any, text: str) -> Any:
     return v
 
 
+def _syntax_hint(text: str) -> str | None:
+    """What a badly parsed expression probably meant: ``3x3`` (a shape), or a YAML flow mapping
+    that cut ``max(1, 4)`` at its comma."""
+    import re
+
+    t = text.strip()
+    if re.fullmatch(r"\d+(\s*[x×]\s*\d+)+", t):
+        sizes = ", ".join(re.split(r"\s*[x×]\s*", t))
+        return f"write a list: [{sizes}]"
+    if t.count("(") != t.count(")") or t.count("[") != t.count("]"):
+        return (
+            "quote an expression that holds commas or brackets inside {…} or […]: YAML splits "
+            '{out_channels: max(1, 4)} at the comma; write {out_channels: "max(1, 4)"}'
+        )
+    return None
+
+
 def compile_expr(text: str) -> Compiled:
     """Parse ``text`` once and return a function of the variable mapping. Cached by text."""
     fn = _cache.get(text)
@@ -556,7 +620,9 @@ def compile_expr(text: str) -> Compiled:
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
-        raise CnncalcError(f"cannot parse expression '{text}': {exc.msg}") from None
+        raise CnncalcError(
+            f"cannot parse expression '{text}': {exc.msg}", hint=_syntax_hint(text)
+        ) from None
     except (MemoryError, RecursionError, ValueError):
         raise CnncalcError(f"expression '{text[:40]}' is too deeply nested") from None
     try:

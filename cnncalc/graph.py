@@ -33,6 +33,9 @@ __all__ = [
     "MAX_REPEAT",
     "MAX_BLOCK_DEPTH",
     "MAX_STEPS",
+    "MAX_AXIS",
+    "MAX_TOTAL",
+    "check_axes",
 ]
 
 #: Bounds on expansion, so that a small hostile spec (a block repeated 10**6 times that repeats
@@ -43,6 +46,31 @@ MAX_LAYERS = 250_000  # the CLI needs ~1-5 KB per layer (JSON); real networks ha
 MAX_REPEAT = MAX_LAYERS
 MAX_BLOCK_DEPTH = 64
 MAX_STEPS = 2 * MAX_LAYERS  # entries visited (skipped ones and repeat instances included)
+#: Largest size of one axis (int32, what frameworks index tensors with) and largest total
+#: (params, MACs, FLOPs, elements): 2**53 is the largest integer a JSON reader (a float64)
+#: holds exactly, so every figure cnncalc prints stays exact for its consumers.
+MAX_AXIS = 2**31 - 1
+MAX_TOTAL = 2**53
+
+
+def check_axes(shape: Shape, what: str) -> None:
+    """Refuse a shape with an axis above :data:`MAX_AXIS` or more than :data:`MAX_TOTAL` elements."""
+    for d in shape:
+        if d > MAX_AXIS:
+            raise CnncalcError(
+                f"{what} has an axis of {d:,}, above the limit of 2³¹ − 1 = {MAX_AXIS:,}",
+                hint="sizes are per axis, batch excluded: [channels, height, width]",
+            )
+    n = 1
+    for d in shape:
+        n *= d
+    if n > MAX_TOTAL:
+        raise CnncalcError(
+            f"{what} {fmt_shape(shape)} has {n:,} elements, above the limit of 2⁵³ "
+            f"= {MAX_TOTAL:,} (figures beyond it are not exact in JSON)"
+        )
+
+
 #: built layers a parsed spec keeps for its next graphs (more: the table starts afresh)
 LAYER_CACHE_MAX = 20_000
 
@@ -110,6 +138,8 @@ class Graph:
     by_name: dict[str, Node] = field(default_factory=dict)
     #: block-instance and repeat-group names → what they are ("bottleneck", "bottleneck ×3")
     groups: dict[str, str] = field(default_factory=dict)
+    #: warnings found while building (cnncalc.checks.Warning_: params_depend_on_input)
+    warnings: list[Any] = field(default_factory=list)
 
     def shape_of(self, name: str) -> Shape:
         if name in self.inputs:
@@ -272,6 +302,8 @@ class GraphWiring:
             if layer is None:
                 layer = cls(t, cls.normalize_args(args))
                 layer.build(in_shapes)
+                if layer.out_elements > MAX_TOTAL or max(layer.out_shape, default=0) > MAX_AXIS:
+                    check_axes(layer.out_shape, "the output")
                 if key is not None:
                     try:
                         self._layers[key] = layer
@@ -364,15 +396,32 @@ def gc_paused() -> Iterator[None]:
 def build_graph(
     spec: Spec,
     variant: str | None = None,
-    input_shape: Shape | list[int] | None = None,
+    input_shape: Shape | list[int] | Mapping[str, Any] | None = None,
     overrides: Mapping[str, Any] | None = None,
+    *,
+    channels_last_ok: bool = False,
+    bundled: bool = False,
+    compare_own_input: bool = True,
 ) -> Graph:
-    """Build the layer graph of ``spec`` (optionally one variant, another input, variable overrides)."""
+    """Build the layer graph of ``spec`` (optionally one variant, another input, variable overrides).
+
+    ``input_shape`` overrides the first input, or named inputs given as ``{name: shape}``; the
+    variables an input is written in follow it (:func:`cnncalc.expand.expand_spec`). ``bundled``:
+    the spec was found by zoo name, so an input it cannot take names the model, not its file.
+    """
     from .expand import expand_spec
 
     try:
         with gc_paused():
-            return expand_spec(spec, variant, input_shape, overrides)
+            return expand_spec(
+                spec,
+                variant,
+                input_shape,
+                overrides,
+                channels_last_ok=channels_last_ok,
+                bundled=bundled,
+                compare_own_input=compare_own_input,
+            )
     finally:
         # a spec keeps what its builds made (layers, entry plans) for its next graphs, up to a
         # bound: after a huge graph they are dropped, so they do not outlive the graph

@@ -17,9 +17,15 @@ Model (stated once, in the README too):
   ``peak_inference_total_bytes`` adds them). Kernel workspace (im2col buffers) is not counted.
 * **Training** (one step, batch as given): weights and buffers + one gradient per trainable
   parameter + optimizer state (SGD 0, momentum 1, Adam 2 tensors per trainable parameter) +
-  every activation kept for the backward pass (the input and all layer outputs, train-only
-  layers included) + the gradient buffers of the largest layer's output and input during the
-  backward pass (2 × the largest activation).
+  the activations kept for the backward pass + the gradient buffers of the largest layer's
+  output and input during the backward pass (2 × the largest kept activation).
+  **Kept activations**: the backward pass runs through every layer that has trainable
+  parameters and every layer after one (downstream in the graph: the gradient reaches a
+  trainable layer through them); each of those layers keeps its inputs and its output.
+  Layers before the first trainable one (a frozen backbone, ``--freeze layer4``) run as in
+  inference and keep nothing. With nothing frozen this is the input and every layer output
+  (train-only layers included). The activation term is at least the inference peak: the
+  frozen layers still run forward.
 """
 
 from __future__ import annotations
@@ -30,7 +36,14 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 if TYPE_CHECKING:  # pragma: no cover
     from .graph import Graph
 
-__all__ = ["Memory", "estimate_memory", "OPTIMIZER_STATES", "liveness_peak", "storage_roots"]
+__all__ = [
+    "Memory",
+    "estimate_memory",
+    "OPTIMIZER_STATES",
+    "liveness_peak",
+    "storage_roots",
+    "saved_for_backward",
+]
 
 #: optimizer state tensors per trainable parameter
 OPTIMIZER_STATES = {"sgd": 0, "momentum": 1, "adam": 2}
@@ -59,13 +72,16 @@ class Memory(NamedTuple):
         return OPTIMIZER_STATES[optimizer] * self.gradient_bytes
 
     def training_bytes(self, optimizer: str = "adam") -> int:
-        """Weights + gradients + optimizer state + saved activations + backward workspace."""
+        """Weights + gradients + optimizer state + the larger of (saved activations + backward
+        workspace) and the inference peak (a frozen backbone still runs forward)."""
         return (
             self.weights_bytes
             + self.gradient_bytes
             + self.optimizer_bytes(optimizer)
-            + self.saved_activation_bytes
-            + self.backward_workspace_bytes
+            + max(
+                self.saved_activation_bytes + self.backward_workspace_bytes,
+                self.peak_inference_bytes,
+            )
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -155,6 +171,39 @@ def liveness_peak(graph: Graph, roots: dict[str, str] | None = None) -> tuple[in
     return peak, peak_at
 
 
+def saved_for_backward(graph: Graph, views: dict[str, str] | None = None) -> tuple[int, int]:
+    """(elements kept for the backward pass, the largest of those tensors), one sample.
+
+    The layers the backward pass runs through: those with trainable parameters and every layer
+    downstream of one. Each keeps its inputs and its output (each storage counted once: a view
+    keeps its base tensor)."""
+    trains: dict[int, bool] = {}
+    size = {name: prod(s) for name, s in graph.inputs.items()}
+    if views is None:
+        views = storage_roots(graph)  # a view keeps its base tensor, no storage of its own
+    root = views.get
+    on_path: set[str] = set()
+    kept: dict[str, int] = {}
+    for n in graph.nodes:
+        layer, name = n.layer, n.name
+        size[name] = layer.out_elements
+        t = trains.get(id(layer))
+        if t is None:
+            t = trains[id(layer)] = any(w.kind == "param" for w in layer.weights())
+        if not (t and n.trainable):
+            for i in n.inputs:
+                if i in on_path:
+                    break
+            else:
+                continue  # before every trainable layer: nothing kept
+        on_path.add(name)
+        for x in (name, *n.inputs):
+            x = root(x, x)
+            if x not in kept:
+                kept[x] = size[x]
+    return sum(kept.values()), max(kept.values(), default=0)
+
+
 def estimate_memory(
     graph: Graph,
     *,
@@ -171,18 +220,14 @@ def estimate_memory(
     b = bytes_per_element * batch
     inputs = sum(prod(s) for s in graph.inputs.values())
     act = 0
-    saved = inputs
-    largest = inputs
     if views is None:
         views = storage_roots(graph)
     for n in graph.nodes:
-        e = prod(n.out_shape)
-        largest = max(largest, e)
-        if n.name in views:  # a view: no new storage to keep or count
+        if n.name in views:  # a view: no new storage to count
             continue
-        saved += e
         if not n.train_only:
-            act += e
+            act += prod(n.out_shape)
+    saved, largest = saved_for_backward(graph, views)
     peak, peak_at = liveness_peak(graph, views)
     return Memory(
         dtype=dtype,

@@ -33,7 +33,14 @@ def fmt_count(n: int) -> str:
 
 def fmt_ops(n: int) -> str:
     """Operations with a unit: 4089184256 → '4.089 G'."""
-    for unit, scale in (("T", 10**12), ("G", 10**9), ("M", 10**6), ("K", 10**3)):
+    for unit, scale in (
+        ("E", 10**18),
+        ("P", 10**15),
+        ("T", 10**12),
+        ("G", 10**9),
+        ("M", 10**6),
+        ("K", 10**3),
+    ):
         if abs(n) >= scale:
             return f"{n / scale:.3f} {unit}"
     return str(n)
@@ -41,7 +48,13 @@ def fmt_ops(n: int) -> str:
 
 def fmt_bytes(n: int) -> str:
     """Binary units: 102760448 → '98.00 MiB'."""
-    for unit, scale in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+    for unit, scale in (
+        ("PiB", 2**50),
+        ("TiB", 2**40),
+        ("GiB", 2**30),
+        ("MiB", 2**20),
+        ("KiB", 2**10),
+    ):
         if n >= scale:
             return f"{n / scale:.2f} {unit}"
     return f"{n} B"

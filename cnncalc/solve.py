@@ -48,7 +48,7 @@ class Solution:
             out = windows.transposed_out(w, k, s, p, p, d, self.output_padding)
             return f"({w} − 1)·{s} − 2·{p} + {d}·({k} − 1) + {self.output_padding} + 1 = {out}"
         out = windows.conv_out(w, k, s, p, p, d)
-        keff = f"{d}·({k} − 1) + 1" if d > 1 else str(k)
+        keff = f"({d}·({k} − 1) + 1)" if d > 1 else str(k)  # parenthesised: it is subtracted
         return f"⌊({w} + 2·{p} − {keff}) / {s}⌋ + 1 = {out}"
 
     def to_dict(self) -> dict[str, Any]:

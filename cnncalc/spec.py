@@ -35,6 +35,9 @@ TOP_KEYS = {
     "expected": "published figures the zoo test checks: params, macs, output_shape, …",
     "include": "spec files or bundled models whose variables and blocks this spec uses",
     "extends": "a spec file or bundled model this spec starts from (every key overridable)",
+    "convention": "the counting convention the model is published in: pytorch or keras",
+    "expected_warnings": "warning codes the design intends (not shown; --warn all shows them)",
+    "channels_last_ok": "true: an input like [224, 224, 3] is meant as written (not refused)",
 }
 #: what `extends:` takes from its base (the rest describes the base model itself)
 INHERITED_KEYS = ("input", "inputs", "variables", "blocks", "layers", "outputs", "family", "source")
@@ -60,7 +63,15 @@ BLOCK_KEYS = {
     "output": "name of the layer whose output is the block's output (default: the last)",
     "description": "what the block is",
 }
-VARIANT_KEYS = {"input", "expected", "description", "year", "notes"}
+VARIANT_KEYS = {
+    "input",
+    "expected",
+    "description",
+    "year",
+    "notes",
+    "convention",
+    "expected_warnings",
+}
 
 
 class BlockDef(NamedTuple):
@@ -332,6 +343,8 @@ def parse_spec(doc: Any, file: str | None = None, default_name: str = "model") -
             _check_expected(v["expected"], file, f"'expected' of variant '{vname}'")
         variants[str(vname)] = v
     default_variant = doc.get("default_variant")
+    if default_variant is not None and not isinstance(default_variant, str):
+        need(False, "default_variant", "'default_variant' must be the name of a variant")
     if default_variant is not None and default_variant not in variants:
         line, col = doc.where("default_variant") or (None, None)
         raise CnncalcError(
@@ -341,10 +354,28 @@ def parse_spec(doc: Any, file: str | None = None, default_name: str = "model") -
             col=col,
             hint=did_you_mean(str(default_variant), variants),
         )
+    for where, m in [(None, doc), *variants.items()]:
+        _check_convention_keys(m, file, where)
+    if "channels_last_ok" in doc:
+        need(
+            isinstance(doc["channels_last_ok"], bool),
+            "channels_last_ok",
+            "'channels_last_ok' must be true or false",
+        )
     expected = doc.get("expected")
     meta = {
         k: doc[k]
-        for k in ("family", "description", "source", "year", "notes", "caveats")
+        for k in (
+            "family",
+            "description",
+            "source",
+            "year",
+            "notes",
+            "caveats",
+            "convention",
+            "expected_warnings",
+            "channels_last_ok",
+        )
         if k in doc
     }
     return Spec(
@@ -501,6 +532,41 @@ def _check_expected(exp: Map, file: str | None, what: str) -> None:
         raise CnncalcError(
             f"'shapes' in {what} must map layer names to shapes", file=file, line=line, col=col
         )
+
+
+def _check_convention_keys(m: Map, file: str | None, variant: str | None) -> None:
+    """``convention: keras`` and ``expected_warnings: [code, …]`` (top level or a variant)."""
+    from .checks import WARNING_CODES
+
+    what = f"variant '{variant}'" if variant else "the spec"
+    if "convention" in m and m["convention"] not in ("pytorch", "keras"):
+        line, col = m.where("convention") or (None, None)
+        raise CnncalcError(
+            f"'convention' of {what} must be pytorch or keras, got {short(m['convention'])}",
+            file=file,
+            line=line,
+            col=col,
+        )
+    if "expected_warnings" in m:
+        codes = m["expected_warnings"]
+        line, col = m.where("expected_warnings") or (None, None)
+        if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+            raise CnncalcError(
+                f"'expected_warnings' of {what} must be a list of warning codes",
+                file=file,
+                line=line,
+                col=col,
+                hint=f"codes: {', '.join(WARNING_CODES)}",
+            )
+        for c in codes:
+            if c not in WARNING_CODES:
+                raise CnncalcError(
+                    f"unknown warning code '{c}' in expected_warnings",
+                    file=file,
+                    line=line,
+                    col=col,
+                    hint=did_you_mean(c, WARNING_CODES, "codes"),
+                )
 
 
 def _to_map(obj: Any) -> Any:

@@ -6,6 +6,7 @@ and the graph wiring (:mod:`cnncalc.graph`: a layer's arguments).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -85,8 +86,14 @@ def _parse_override(text: str) -> Any:
         return text
 
 
+_SHAPE_TEXT = re.compile(r"\d+(\s*[x×]\s*\d+)+")
+_SHAPE_SEP = re.compile(r"\s*[x×]\s*")
+
+
 def _shape_value(raw: Any, env: Mapping[str, Any], what: str, spec: Any, pos: Pos | None) -> Shape:
     try:
+        if isinstance(raw, str) and _SHAPE_TEXT.fullmatch(raw.strip()):
+            raw = [int(d) for d in _SHAPE_SEP.split(raw.strip())]  # 3x32x32, as the CLI reads it
         v = _value(raw, env)
         if isinstance(v, int) and not isinstance(v, bool):
             v = [v]
@@ -106,6 +113,9 @@ def _shape_value(raw: Any, env: Mapping[str, Any], what: str, spec: Any, pos: Po
                     hint="shapes exclude the batch: [channels, height, width]",
                 )
             out.append(int(d))
+        from .graph import check_axes
+
+        check_axes(tuple(out), what)
         return tuple(out)
     except CnncalcError as err:
         line, col = pos or (None, None)

@@ -119,7 +119,29 @@ def _clip(text: str, n: int = 40) -> str:
     return repr(text if len(text) <= n else text[:n] + "…")
 
 
+#: Keys whose value is a name: a plain ``no``/``on``/``null`` there is the word, not a boolean.
+NAME_KEYS = frozenset({"name", "share", "output", "default_variant", "family"})
+
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_NULL_TAG = "tag:yaml.org,2002:null"
+
+
+def _plain_word(node: yaml.Node) -> str | None:
+    """The text of a plain (unquoted) scalar that YAML 1.1 reads as a boolean or null
+    (``on``, ``off``, ``yes``, ``no``, ``true``, ``null``, ``~``), else None."""
+    if (
+        isinstance(node, yaml.ScalarNode)
+        and not node.style  # plain: None from PyYAML, '' from libyaml
+        and node.tag in (_BOOL_TAG, _NULL_TAG)
+        and node.value
+    ):
+        return str(node.value)
+    return None
+
+
 def _construct_map(loader: yaml.BaseLoader, node: yaml.MappingNode) -> Map:
+    """Keys are strings where YAML 1.1 would read a word as a boolean (``off: 2``, ``on:``), and
+    so are the values of name keys (``name: no``): specs name things, they never key by truth."""
     m = Map()
     m.pos = _pos(node)
     yield m
@@ -130,14 +152,17 @@ def _construct_map(loader: yaml.BaseLoader, node: yaml.MappingNode) -> Map:
     merged = len(node.value) - own
     written: set[Any] = set()
     for idx, (key_node, value_node) in enumerate(node.value):
-        key = _construct(loader, key_node)
+        word = _plain_word(key_node)
+        key = word if word is not None else _construct(loader, key_node)
         try:
             hash(key)
         except TypeError:
             line, col = _pos(key_node)
             raise CnncalcError("a mapping key must be a plain value", line=line, col=col) from None
+        word = _plain_word(value_node) if key in NAME_KEYS else None
+        value = word if word is not None else _construct(loader, value_node)
         if idx < merged:
-            m[key] = _construct(loader, value_node)
+            m[key] = value
             m.key_pos[key] = _pos(key_node)
             continue
         if key in written:
@@ -148,7 +173,7 @@ def _construct_map(loader: yaml.BaseLoader, node: yaml.MappingNode) -> Map:
                 col=col,
                 hint="each key may appear once; give layers distinct names",
             )
-        m[key] = _construct(loader, value_node)
+        m[key] = value
         m.key_pos[key] = _pos(key_node)
         written.add(key)
 
@@ -239,8 +264,18 @@ def load_yaml(text: str, file: str | None = None) -> Any:
         if isinstance(exc, yaml.constructor.ConstructorError) and "tag" in str(problem):
             problem = f"{problem} (only plain YAML is read: tags like !!python are refused)"
         hint = None
+        lines = text.splitlines()
+        here_text = lines[line - 1] if line is not None and 0 < line <= len(lines) else ""
+        if "\t" in here_text[: len(here_text) - len(here_text.lstrip())]:
+            problem = "a tab in the indentation (YAML indents with spaces only)"
+            hint = "replace the tab with spaces"
+            col = here_text.index("\t") + 1
+        elif "expected ',' or '}'" in str(problem) or "expected ',' or ']'" in str(problem):
+            hint = (
+                "quote an expression that holds commas or brackets inside {…} or […], "
+                'e.g. {out_channels: "dims[1]", kernel_size: 1}'
+            )
         if "mapping values are not allowed" in str(problem) and line is not None:
-            lines = text.splitlines()
             prev = lines[line - 2].split(" #")[0].strip() if line >= 2 else ""
             if prev.startswith("- ") and ":" not in prev:
                 here = lines[line - 1].split(" #")[0].strip()

@@ -69,6 +69,8 @@ class Resolved(NamedTuple):
     spec: Spec
     variant: str | None
     note: str | None = None  # e.g. "vgg → vgg16 (the family's canonical member)"
+    #: found by zoo name (not a path): errors name the model rather than the bundled file
+    by_name: bool = False
 
 
 def _files() -> list[Path]:
@@ -87,12 +89,17 @@ def _from_file(path: Path, requested: str, alias_note: str | None) -> Resolved:
     """The spec in ``path`` at the variant named ``requested``, else at its canonical member."""
     spec = _load(str(path))
     if requested in spec.variants:
-        return Resolved(spec, requested, alias_note)
+        return Resolved(spec, requested, alias_note, True)
     if spec.default_variant:
         v = spec.default_variant
         note = alias_note or f"{requested} → {v} (the family's canonical member)"
-        return Resolved(spec, v, note)
-    return Resolved(spec, None, alias_note)
+        return Resolved(spec, v, note, True)
+    return Resolved(spec, None, alias_note, True)
+
+
+def _own_default(spec: Spec) -> Resolved:
+    """A spec given by path or content: its ``default_variant`` applies, as for zoo names."""
+    return Resolved(spec, spec.default_variant)
 
 
 def resolve(source: Any, input_shape: tuple[int, ...] | None = None) -> Resolved:
@@ -103,17 +110,17 @@ def resolve(source: Any, input_shape: tuple[int, ...] | None = None) -> Resolved
     from .importers import is_model_file, read_model
 
     if isinstance(source, Spec):
-        return Resolved(source, None)
+        return _own_default(source)
     if isinstance(source, dict):
-        return Resolved(read_spec(source), None)
+        return _own_default(read_spec(source))
     if isinstance(source, Path):
-        return Resolved(read_model(source, input_shape), None)
+        return _own_default(read_model(source, input_shape))
     if not isinstance(source, str) or not source:
         raise CnncalcError(f"expected a spec path, a zoo name or a dict, got {source!r}")
     p = Path(source)
     looks_like_path = is_model_file(source) or "/" in source or "\\" in source
     if p.exists() or looks_like_path:
-        return Resolved(read_model(p, input_shape), None)
+        return _own_default(read_model(p, input_shape))
     name = source.lower()
     note = None
     if name in FAMILY_ALIASES:
@@ -127,13 +134,13 @@ def resolve(source: Any, input_shape: tuple[int, ...] | None = None) -> Resolved
         if name.startswith(stem):
             spec = _load(str(by_stem[stem]))
             if name in spec.variants:
-                return Resolved(spec, name, note)
+                return Resolved(spec, name, note, True)
     for f in files:
         if not _mentions(f, name):  # a variant's name is written in its file: skip the parse
             continue
         spec = _load(str(f))
         if name in spec.variants:
-            return Resolved(spec, name, note)
+            return Resolved(spec, name, note, True)
     raise CnncalcError(
         f"'{source}' is neither a spec file nor a zoo model",
         hint=did_you_mean(name, zoo_names() + list(FAMILY_ALIASES), "zoo models")

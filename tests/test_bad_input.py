@@ -189,13 +189,16 @@ def test_input_option_too_small_for_the_network(capsys: pytest.CaptureFixture[st
 
 
 def test_huge_input_shape_is_arithmetic_only() -> None:
-    """Sizes are Python ints: a 10**9 × 10**9 image is counted, nothing proportional is allocated."""
+    """Sizes are Python ints: a 40,000 × 40,000 image (4.8 · 10⁹ input elements) is counted, nothing
+    proportional is allocated. Above 2⁵³ in a total (a 10⁹ × 10⁹ image) it is refused: JSON
+    readers would not hold the figures exactly."""
     import tracemalloc
 
     from cnncalc import analyze
 
+    n = 40_000
     spec = {
-        "input": [3, 10**9, 10**9],
+        "input": [3, n, n],
         "layers": [
             {"conv2d": {"out_channels": 64, "kernel_size": 3}},
             "relu",
@@ -210,9 +213,12 @@ def test_huge_input_shape_is_arithmetic_only() -> None:
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < 20 * 2**20
-    side = 10**9 - 2  # 3×3 valid conv
+    side = n - 2  # 3×3 valid conv
     assert r.rows[0].macs == 64 * side * side * (3 * 3 * 3)
     assert r.params == (3 * 3 * 3 * 64 + 64) + (64 * 10 + 10)
+    spec["input"] = [3, 10**9, 10**9]
+    with pytest.raises(CnncalcError, match="above the limit of 2⁵³"):
+        analyze(spec)
 
 
 def test_shared_map_via_alias_is_not_mutated() -> None:

@@ -38,7 +38,11 @@ def test_uncovered_counts_lost_input_rows():
 
 def test_stride_larger_than_kernel():
     (w,) = _only(_codes([_conv(kernel_size=1, stride=2)]), "stride_gt_kernel")
-    assert "1 of every 2" in w[2]
+    # 2-D: a 1×1 window every 2 pixels on both axes reads 1 of 2·2 positions: 2·2 − 1·1 skipped
+    assert f"{2 * 2 - 1 * 1} of every {2 * 2}" in w[2] and "axes H, W" in w[2]
+    conv1d = {"conv1d": {"out_channels": 4, "kernel_size": 1, "stride": 3}, "name": "c"}
+    (w,) = _only(_codes([conv1d], (3, 32)), "stride_gt_kernel")
+    assert f"{3 - 1} of every 3" in w[2]  # 1-D
     assert not _only(_codes([_conv(kernel_size=2, stride=2)]), "stride_gt_kernel")
     # dilation widens the kernel: 2·(2 − 1) + 1 = 3 ≥ stride 3
     assert not _only(_codes([_conv(kernel_size=2, stride=3, dilation=2)]), "stride_gt_kernel")
@@ -70,21 +74,29 @@ def test_kernel_larger_than_padded_input_stays_an_error():
         _codes([_conv(kernel_size=7)], (3, 5, 5))
 
 
-def test_param_share_vgg16_fc6():
-    report = cnncalc.analyze("vgg16")
-    (w,) = [w for w in report.warnings if w["code"] == "param_share"]
-    # REFERENCE.md: 7·7·512·4096 weights (+ 4096 biases) of 138,357,544
-    fc6 = 7 * 7 * 512 * 4096 + 4096
-    assert w["layer"] == "fc6" and f"{fc6:,}" in w["message"]
-    assert f"{100 * fc6 / 138357544:.1f} %" in w["message"]
-    # ResNet-50's largest layer (fc: 2048·1000 + 1000) is 8 % of 25.6 M: no warning
-    assert not [w for w in cnncalc.analyze("resnet50").warnings if w["code"] == "param_share"]
+def test_param_share_only_for_nearly_all_params():
+    # flatten 16·32·32 = 16,384 features into 10 outputs, no pooling: 163,850 of
+    # 163,850 + (3·3·3 + 1)·16 = 448 parameters (99.7 %) in one layer
+    layers = [
+        _conv(kernel_size=3, padding=1, out_channels=16),
+        "flatten",
+        {"linear": {"out_features": 10}, "name": "fc"},
+    ]
+    (w,) = _only(_codes(layers), "param_share")
+    fc = 16 * 32 * 32 * 10 + 10
+    assert w[1] == "fc" and f"{fc:,} of the {fc + 448:,}" in w[2]
+    # VGG-16's fc6 holds 7·7·512·4096 + 4096 of 138,357,544 (74 %), LeNet-5's f5
+    # 400·120 + 120 of 61,706 (78 %): a big first FC layer is those classifiers' design
+    assert (7 * 7 * 512 * 4096 + 4096) / 138357544 < 0.9 and (400 * 120 + 120) / 61706 < 0.9
+    for model in ("vgg16", "lenet5", "alexnet", "mnist_cnn", "yolov1"):
+        assert not [w for w in cnncalc.analyze(model).warnings if w["code"] == "param_share"]
 
 
 def test_warnings_in_summary_text_and_json():
-    r = run_cli("summary", "vgg16")
-    assert "warning [param_share] fc6" in r.stdout
-    r = run_cli("summary", "vgg16", "--format", "json")
+    r = run_cli("summary", "squeezenet1_0", "--warn", "all")
+    # conv1: (224 − 7) mod 2 = 1, the design of the published model (expected_warnings)
+    assert "warning [uncovered] conv1" in r.stdout
+    r = run_cli("summary", "squeezenet1_0", "--warn", "uncovered", "--format", "json")
     import json
 
     doc = json.loads(r.stdout)

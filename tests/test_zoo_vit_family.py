@@ -474,4 +474,6 @@ def test_summary_in_a_terminal_at_80_columns():
     assert all(len(line) <= 80 for line in r.text.splitlines())
     params, macs = mvit_counts("mvit_v2_s", frames=8, size=160)
     assert f"{params:,}" in r.text and f"{macs:,}" in r.text
-    assert "warning" not in r.text  # --set changes the model: no expected_mismatch
+    assert "expected_mismatch" not in r.text  # --set changes the model: no expected_mismatch
+    # the relative-position tables follow the size: said, as params_depend_on_input
+    assert "warning [params_depend_on_input]" in r.text

@@ -265,10 +265,21 @@ def _feeds(graph: Graph, x: Any, batch: int, seed: int, dtype: str) -> dict[str,
                 f"input '{name}' has shape {fmt_shape(a.shape)}; expected (N, "
                 + ", ".join(map(str, shape))
                 + ") with the batch axis first",
-                hint="add the batch axis with x[None]" if tuple(a.shape) == tuple(shape) else None,
+                hint="add the batch axis with x[None]"
+                if tuple(a.shape) == tuple(shape)
+                else "pass the spec (not a built graph) to run it at the array's size, or "
+                "input_shape=",
             )
         feeds[name] = a.astype(dtype, copy=False)
     return feeds
+
+
+def _shapes_of(x: Any) -> Any:
+    """The batch-excluded shape(s) of the arrays given to :func:`run`."""
+    if isinstance(x, Mapping):
+        return {k: tuple(int(d) for d in getattr(v, "shape", ())[1:]) for k, v in x.items()}
+    shape = getattr(x, "shape", None)
+    return tuple(int(d) for d in shape[1:]) if shape is not None and len(shape) > 1 else None
 
 
 def run(
@@ -282,8 +293,12 @@ def run(
     include_train_only: bool = False,
     dtype: str = "float32",
     variant: str | None = None,
+    input_shape: Any = None,
 ) -> Any:
     """Forward pass of a graph (or spec, zoo name, path) with random weights (seeded).
+
+    A spec is built at ``input_shape`` (``(3, 64, 64)``, ``"3x64x64"``, ``{"mask": …}``), else at
+    the size of ``x`` (a fully convolutional net runs at any size), else at its own input.
 
     ``x``: an array ``(N, *input_shape)`` (a dict ``{input name: array}`` for several inputs), or
     None for a seeded standard-normal input of ``batch`` samples. Returns the output array (a
@@ -299,7 +314,20 @@ def run(
     else:
         from .. import build
 
-        graph = build(graph_or_spec, variant=variant)
+        graph = build(graph_or_spec, input_shape, variant=variant)
+        if input_shape is None and x is not None:
+            # an array of another size (same rank, batch first): build the spec at its size
+            given = _shapes_of(x)
+            if not isinstance(given, dict) and given is not None:
+                given = {next(iter(graph.inputs)): given}
+            if (
+                given
+                and all(
+                    k in graph.inputs and len(v) == len(graph.inputs[k]) for k, v in given.items()
+                )
+                and any(tuple(v) != tuple(graph.inputs[k]) for k, v in given.items())
+            ):
+                graph = build(graph_or_spec, given, variant=variant)
     if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
         raise CnncalcError(f"batch must be a positive integer, got {batch!r}")
     missing = missing_forwards(graph)

@@ -163,7 +163,7 @@ def verify(
         if isinstance(source, Graph)
         else build(source, input_shape, variant=variant, variables=variables)
     )
-    report = analyze_graph(graph, batch=batch)
+    report = analyze_graph(graph, batch=batch, convention="pytorch")  # params vs buffers
     missing = missing_forwards(graph)
     if missing:
         raise CnncalcError(

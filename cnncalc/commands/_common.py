@@ -23,6 +23,34 @@ FORMAT = typer.Option(
 )
 SET = typer.Option(None, "--set", "-s", help="Override a spec variable: name=value (repeatable).")
 VARIANT = typer.Option(None, "--variant", help="Variant of a family spec file.")
+WARN = typer.Option(
+    None,
+    "--warn",
+    help="Warnings to show: none, all, or codes (uncovered,param_share,…). Default: all but "
+    "those the spec expects (expected_warnings).",
+)
+CHANNELS_LAST_OK = typer.Option(
+    False,
+    "--channels-last-ok",
+    help="Keep an input like 224x224x3 as given (otherwise refused as channels-last).",
+)
+CONVENTION = typer.Option(
+    None,
+    "--convention",
+    help="pytorch (BN stats are buffers) or keras (non-trainable params). Default: the "
+    "spec's own (convention: keras), else pytorch.",
+)
+
+
+def check_warn(value: str | None) -> str | None:
+    """``--warn``: an unknown code is a usage error (exit 2), naming the closest codes."""
+    from ..checks import parse_warn
+
+    try:
+        parse_warn(value)
+    except CnncalcError as err:
+        raise typer.BadParameter(str(err).removeprefix("--warn: "), param_hint="'--warn'") from None
+    return value
 
 
 def parse_sets(items: list[str] | None) -> dict[str, Any]:

@@ -7,11 +7,15 @@ from pathlib import Path
 import typer
 
 from ._common import (
+    CHANNELS_LAST_OK,
+    CONVENTION,
     FORMAT,
     FORMATS,
     OUTPUT,
     SET,
     VARIANT,
+    WARN,
+    check_warn,
     choice,
     parse_sets,
     resolve_format,
@@ -51,9 +55,9 @@ def compare(
     ),
     bars: bool = typer.Option(True, "--bars/--no-bars", help="Bar charts of params and MACs."),
     dtype: str = typer.Option("float32", "--dtype", help="Element type for memory sizes."),
-    convention: str = typer.Option(
-        "pytorch", "--convention", help="pytorch (BN stats are buffers) or keras."
-    ),
+    convention: str = CONVENTION,
+    warn: str = WARN,
+    channels_last_ok: bool = CHANNELS_LAST_OK,
     output: Path = OUTPUT,
 ) -> None:
     """Compare models: params, MACs, FLOPs, memory, depth and shapes, with ratios to the first."""
@@ -63,10 +67,12 @@ def compare(
     from ..comparison import compare as run_compare
     from ..report import DTYPE_BYTES
 
+    check_warn(warn)
     format = resolve_format(format, output, FORMATS)
     choice(layout, LAYOUTS, "--layout", "layouts")
     choice(dtype, DTYPE_BYTES, "--dtype", "dtypes")
-    choice(convention, CONVENTIONS, "--convention", "conventions")
+    if convention is not None:
+        choice(convention, CONVENTIONS, "--convention", "conventions")
     if sort is not None:
         choice(SORT_ALIASES.get(sort, sort), SORT_KEYS, "--sort", "sort keys")
     c = run_compare(
@@ -79,6 +85,8 @@ def compare(
         reverse=reverse,
         variables=parse_sets(set_),
         variant=variant,
+        warn=warn,
+        channels_last_ok=channels_last_ok,
     )
     if format == "html":
         from ..draw.html import compare_html

@@ -6,7 +6,18 @@ from pathlib import Path
 
 import typer
 
-from ._common import OUTPUT, SET, VARIANT, choice, parse_sets, resolve_format, write_output
+from ._common import (
+    CHANNELS_LAST_OK,
+    OUTPUT,
+    SET,
+    VARIANT,
+    WARN,
+    check_warn,
+    choice,
+    parse_sets,
+    resolve_format,
+    write_output,
+)
 
 
 def explain(
@@ -22,23 +33,30 @@ def explain(
         "-f",
         help="text (or table: the same) or json; default: from -o's extension.",
     ),
+    warn: str = WARN,
+    channels_last_ok: bool = CHANNELS_LAST_OK,
     output: Path = OUTPUT,
     svg: Path = typer.Option(
         None, "--svg", help="Also draw --layer's windows as an animated SVG file (conv, pooling)."
     ),
 ) -> None:
     """Show the arithmetic: output sizes, parameters, MACs, FLOPs, receptive field, warnings."""
-    from .. import build, parse_shape
+    from .. import build, parse_inputs
     from ..errors import CnncalcError
     from ..explain import explain_graph
     from ..report import DTYPE_BYTES
 
+    check_warn(warn)
     format = resolve_format(format, output, ("text", "json"), default="text")
     choice(dtype, DTYPE_BYTES, "--dtype", "dtypes")
     graph = build(
-        spec, parse_shape(input) if input else None, variant=variant, variables=parse_sets(set_)
+        spec,
+        parse_inputs(input) if input else None,
+        variant=variant,
+        variables=parse_sets(set_),
+        channels_last_ok=channels_last_ok,
     )
-    records = explain_graph(graph, layer, dtype=dtype)
+    records = explain_graph(graph, layer, dtype=dtype, warn=warn)
     if svg is not None:
         if layer is None:
             raise CnncalcError("--svg draws one layer", hint="add --layer NAME, e.g. --layer conv1")

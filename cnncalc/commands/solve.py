@@ -58,7 +58,15 @@ def solve(
     kind = "transposed conv" if transposed else "conv/pool"
     lines = [f"{kind}: {size} → {target}: {len(found)} combination(s), simplest first"]
     if not found:
-        lines.append("none in the searched range; try --max-kernel, --max-stride or --max-dilation")
+        if not transposed and target > size:
+            lines.append(
+                f"none: a conv or pooling layer never makes {size} larger; for upsampling to "
+                f"{target} try --transposed (a transposed convolution)"
+            )
+        else:
+            lines.append(
+                "none in the searched range; try --max-kernel, --max-stride or --max-dilation"
+            )
     for s in shown:
         tags = []
         if s.same:
@@ -80,17 +88,17 @@ def solve(
         lines.append(f"  {desc:<48} {s.formula(size)}" + (f"  [{'; '.join(tags)}]" if tags else ""))
     if len(found) > limit:
         lines.append(f"  … {len(found) - limit} more (--limit)")
-    if not transposed:
-        # the stride whose "same" output is the target, if there is one (else stride 1)
-        st = stride or next((k for k in range(1, 65) if -(-size // k) == target), 1)
+    # the stride whose "same" output is the target (or the stride given), if there is one
+    st = stride or next((k for k in range(1, 65) if -(-size // k) == target), None)
+    if not transposed and st is not None:
         same_out = -(-size // st)
         ks = [kernel] if kernel else [1, 2, 3, 5, 7]
-        pads = ", ".join(
-            f"F={k}: {lo}+{hi}" for k in ks for lo, hi in [windows.same_padding(size, k, st)]
-        )
+        pairs = [windows.same_padding(size, k, st) for k in ks]
+        pads = ", ".join(f"F={k}: {lo}+{hi}" for k, (lo, hi) in zip(ks, pairs))
+        odd = any((lo + hi) % 2 for lo, hi in pairs)
         lines.append(
             f"'same' (out = ⌈{size}/{st}⌉ = {same_out}) at stride {st} needs padding lo+hi: {pads}"
-            " (odd total: the extra pixel at the end)"
+            + (" (odd total: the extra pixel at the end)" if odd else "")
         )
     write_output("\n".join(lines) + "\n", None)
 

@@ -7,11 +7,15 @@ from pathlib import Path
 import typer
 
 from ._common import (
+    CHANNELS_LAST_OK,
+    CONVENTION,
     FORMAT,
     FORMATS,
     OUTPUT,
     SET,
     VARIANT,
+    WARN,
+    check_warn,
     choice,
     parse_sets,
     resolve_format,
@@ -53,11 +57,7 @@ def summary(
     dtype: str = typer.Option(
         "float32", "--dtype", help="float32, float16, bfloat16, float64, int8 (memory sizes)."
     ),
-    convention: str = typer.Option(
-        "pytorch",
-        "--convention",
-        help="pytorch (BN stats are buffers) or keras (non-trainable params).",
-    ),
+    convention: str = CONVENTION,
     freeze: str = typer.Option(
         None, "--freeze", help="Freeze every layer up to and including this layer or block."
     ),
@@ -70,28 +70,32 @@ def summary(
         "--optimizer",
         help="sgd, momentum or adam: optimizer state in the training estimate.",
     ),
+    warn: str = WARN,
+    channels_last_ok: bool = CHANNELS_LAST_OK,
     output: Path = OUTPUT,
 ) -> None:
     """Per-layer output shape, parameters, MACs and FLOPs, with totals and memory."""
-    from .. import analyze, parse_shape, render
+    from .. import analyze, parse_inputs, render
     from ..analysis import CONVENTIONS
     from ..errors import CnncalcError
     from ..memory import OPTIMIZER_STATES
     from ..report import DTYPE_BYTES
 
+    check_warn(warn)
     format = resolve_format(format, output, FORMATS)
     choice(dtype, DTYPE_BYTES, "--dtype", "dtypes")
-    choice(convention, CONVENTIONS, "--convention", "conventions")
+    if convention is not None:
+        choice(convention, CONVENTIONS, "--convention", "conventions")
     choice(optimizer, OPTIMIZER_STATES, "--optimizer", "optimizers")
     try:
         cols = render.parse_columns(columns, rf)
     except CnncalcError as err:  # an unknown column is a usage error
         raise typer.BadParameter(str(err), param_hint="'--columns'") from None
-    shape = parse_shape(input) if input else None
+    shape = parse_inputs(input) if input else None
     if format == "html":
         from ..draw.html import summary_html_of
 
-        opts = dict(variant=variant, batch=batch, dtype=dtype, convention=convention)
+        opts = dict(variant=variant, batch=batch, dtype=dtype, convention=convention, warn=warn)
         html = summary_html_of(spec, shape, freeze=freeze, variables=parse_sets(set_), **opts)
         write_output(html, output)
         return
@@ -104,6 +108,8 @@ def summary(
         convention=convention,
         freeze=freeze,
         variables=parse_sets(set_),
+        warn=warn,
+        channels_last_ok=channels_last_ok,
     )
     if format == "json":
         write_output(render.summary_json(report, depth=depth, tree=tree), output)

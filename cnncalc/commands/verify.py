@@ -11,7 +11,7 @@ from typing import Any
 
 import typer
 
-from ._common import SET, VARIANT, parse_sets
+from ._common import CHANNELS_LAST_OK, SET, VARIANT, parse_sets
 
 #: Show a progress bar (on a terminal) above this many multiply-accumulates: about a second.
 PROGRESS_MACS = 2_000_000_000
@@ -35,19 +35,22 @@ def verify(
     ),
     set_: list[str] = SET,
     variant: str = VARIANT,
+    channels_last_ok: bool = CHANNELS_LAST_OK,
 ) -> None:
     """Run a forward pass with NumPy (random weights) and check the analyzer's shapes and counts.
 
     Every declared weight is allocated (their total must equal the analyzer's parameters + buffers), a random input goes through every layer, and each layer's actual output shape is compared with the analyzer's. Exit status 0: all agree; 3: they disagree (a cnncalc bug); 1: a bad spec or option.
     """
-    from .. import build, parse_shape
+    from .. import build, parse_inputs
     from ..backend.run import require_numpy
     from ..backend.verify import render_text
     from ..backend.verify import verify as run_verify
 
     require_numpy()
-    shape = parse_shape(input) if input else None
-    graph = build(spec, shape, variant=variant, variables=parse_sets(set_))
+    shape = parse_inputs(input) if input else None
+    graph = build(
+        spec, shape, variant=variant, variables=parse_sets(set_), channels_last_ok=channels_last_ok
+    )
     progress = _progress_bar(graph, batch)
     try:
         result = run_verify(graph, seed=seed, batch=batch, max_memory=max_memory, progress=progress)

@@ -20,8 +20,12 @@ def broadcast(shapes: tuple[Shape, ...], what: str) -> Shape:
                 f"cannot {what} shapes "
                 + " and ".join(fmt_shape(s) for s in shapes)
                 + f": axis {axis} differs",
-                hint="shapes must be equal (or 1 where broadcast); a residual add needs a "
-                "projection shortcut when channels or stride change",
+                hint="shapes must be equal (or 1 where broadcast)"
+                + (
+                    "; a residual add needs a projection shortcut when channels or stride change"
+                    if what == "add"
+                    else ""
+                ),
             )
         out.append(sizes.pop() if sizes else 1)
     return tuple(out)
