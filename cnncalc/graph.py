@@ -25,6 +25,7 @@ from .spec import ENTRY_KEYS, BlockDef, Spec
 from .yamlio import Map, Seq, load_yaml
 
 __all__ = [
+    "BlockCall",
     "Node",
     "Graph",
     "build_graph",
@@ -91,6 +92,15 @@ class Node:
         return f"Node({self.name!r}, {self.type}, {fmt_shape(self.out_shape)})"
 
 
+class BlockCall(NamedTuple):
+    """One use of a block: its definition's name, parameter values, input and output names."""
+
+    block: str
+    params: dict[str, Any]
+    inputs: tuple[str, ...]
+    output: str
+
+
 @dataclass
 class Graph:
     """A built layer graph in execution (topological) order."""
@@ -107,6 +117,13 @@ class Graph:
     by_name: dict[str, Node] = field(default_factory=dict)
     #: block-instance and repeat-group names → what they are ("bottleneck", "bottleneck ×3")
     groups: dict[str, str] = field(default_factory=dict)
+    #: block instance → how it was called (its parameters' values, inputs, output); the
+    #: PyTorch export parameterises one class per block from these
+    calls: dict[str, BlockCall] = field(default_factory=dict)
+    #: named entries skipped by ``when`` (or repeated 0 times) → the name they stand for
+    skipped: dict[str, str] = field(default_factory=dict)
+    #: top-level layers → their arguments as written (expressions unevaluated)
+    top_args: dict[str, Any] = field(default_factory=dict)
 
     def shape_of(self, name: str) -> Shape:
         if name in self.inputs:
@@ -255,6 +272,9 @@ class _Builder:
         self.by_name: dict[str, Node] = {}
         self.shapes: dict[str, Shape] = {}
         self.groups: dict[str, str] = {}
+        self.calls: dict[str, BlockCall] = {}
+        self.skipped: dict[str, str] = {}
+        self.top_args: dict[str, Map] = {}
         self._plans: dict[int, _Plan] = {}
         #: built layers keyed by (type, resolved args, input shapes): layers are immutable after
         #: build, so identical repeated layers share one object (and the analysis counts it once).
@@ -475,6 +495,7 @@ class _Builder:
                 # then means the main path, a skipped projection means the block input.
                 if name is not None:
                     self._define(scope, name, in_names[0], meta.where("name"))
+                    self.skipped[scope.prefix + name] = in_names[0]
                 scope.last = in_names[0]  # a skipped entry acts as the identity
                 return
 
@@ -527,6 +548,7 @@ class _Builder:
                         t,
                     )
                 self._define(scope, base, in_names[0], meta.where("name"))
+                self.skipped[full_base] = in_names[0]
             return
         args, first = plan.args, plan.first
         out = in_names[0]
@@ -555,6 +577,8 @@ class _Builder:
                 out = self.add_layer(
                     rtype, iargs, inst, ins, pos, ivars, trainable, train_only, share
                 )
+                if scope.top:
+                    self.top_args[out] = iargs
             if frame is not None:
                 frame[3] = len(self.nodes) - frame[2]
                 if i + 1 < count:
@@ -699,8 +723,11 @@ class _Builder:
                     bdef.name,
                     hint=did_you_mean(bdef.output, child.names),
                 )
-            return child.names[bdef.output]
-        return child.last
+            out = child.names[bdef.output]
+        else:
+            out = child.last
+        self.calls[inst] = BlockCall(bdef.name, params, tuple(in_names), out)
+        return out
 
     def add_layer(
         self,
@@ -1116,4 +1143,7 @@ def _build_graph(
         expected=expected,
         by_name=b.by_name,
         groups=b.groups,
+        calls=b.calls,
+        skipped=b.skipped,
+        top_args=b.top_args,
     )

@@ -1,0 +1,1177 @@
+"""Graph → readable PyTorch source: one ``nn.Module`` class per block, the spec's names as paths.
+
+The written file depends on torch only. Its structure follows the spec:
+
+* every layer is a submodule named as in the spec (``layer3.5.conv2``), so ``state_dict()`` keys
+  are the spec's names plus the tensor names (``layer3.5.conv2.weight``); operations torch has no
+  module for (add, concat, permute, …) are small helper modules written into the file, so forward
+  hooks see every layer;
+* a block becomes a class whose constructor takes the block's parameters (``planes``,
+  ``stride``, …) and ``in_channels``: a layer argument that differs between the block's uses
+  is written as the parameter whose value it equals in every use; layers skipped by ``when``
+  are optional members guarded by the boolean parameter that decides them. Uses that do not
+  fit one class (different wiring) get a class each (``Bottleneck``, ``Bottleneck2``);
+* a block of layers named ``0``, ``1``, … in a chain is an ``nn.Sequential`` subclass (keys
+  ``downsample.0.weight`` as torchvision writes them); ``repeat`` is an ``nn.Sequential`` of
+  its instances, identical instances written as one generator;
+* ``forward`` follows the graph, one line per layer; layers that do not lead to an output
+  (train-only auxiliary heads) are built (their weights are in the state dict) but not run;
+* ``build(**variables)`` at the end returns the model; it takes the spec variables that are
+  used directly as top-level layer arguments (``num_classes``); every other value was fixed
+  when the file was written (export again with ``--set``).
+
+The table :data:`PYTORCH` maps each layer type to its writer; :data:`REFUSED` lists the types
+with no PyTorch form and why.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import CnncalcError
+from ..graph import Graph, Node
+from ..layers.base import Layer
+from . import refuse_unsupported
+
+__all__ = ["PYTORCH", "REFUSED", "HELPERS", "to_pytorch", "Form"]
+
+
+@dataclass
+class Form:
+    """A layer's PyTorch form: a constructor ``ctor(*args)`` and optional helper classes."""
+
+    ctor: str
+    #: (keyword or None for positional, Python value)
+    args: list[tuple[str | None, Any]] = field(default_factory=list)
+    #: helper classes (names in :data:`HELPERS`) the constructor needs
+    helpers: tuple[str, ...] = ()
+
+
+class Unsupported(Exception):
+    """A layer whose arguments have no PyTorch form (asymmetric padding of a transposed conv)."""
+
+
+def _one(t: tuple[int, ...]) -> Any:
+    """(3, 3) → 3; (1, 7) stays a tuple."""
+    return t[0] if len(set(t)) == 1 else tuple(t)
+
+
+def _rank(layer: Layer) -> int:
+    return len(layer.in_shapes[0]) - 1
+
+
+def _torch_dim(axis: int) -> int:
+    """A cnncalc axis (no batch) as a torch dim (batch first): 0 → 1, −1 stays −1."""
+    return axis + 1 if axis >= 0 else axis
+
+
+def _pads(layer: Any) -> tuple[Any, tuple[int, ...] | None]:
+    """(symmetric padding or 0, F.pad tuple for asymmetric padding or None)."""
+    pads = layer.pads
+    if all(lo == hi for lo, hi in pads):
+        return _one(tuple(lo for lo, _ in pads)), None
+    flat: list[int] = []
+    for lo, hi in reversed(pads):  # F.pad lists the last axis first
+        flat += [lo, hi]
+    return 0, tuple(flat)
+
+
+def _conv(layer: Any) -> Form:
+    a, r = layer.args, _rank(layer)
+    pad, pre = _pads(layer)
+    args: list[tuple[str | None, Any]] = [
+        (None, layer.cin),
+        (None, a["out_channels"]),
+        (None, _one(layer.k)),
+    ]
+    if set(layer.s) != {1}:
+        args.append(("stride", _one(layer.s)))
+    if pad:
+        args.append(("padding", pad))
+    if set(layer.d) != {1}:
+        args.append(("dilation", _one(layer.d)))
+    if a["groups"] != 1:
+        args.append(("groups", a["groups"]))
+    if not a["bias"]:
+        args.append(("bias", False))
+    if pre is not None:
+        return Form("PaddedConv", [(None, f"nn.Conv{r}d"), ("pad", pre), *args], ("PaddedConv",))
+    return Form(f"nn.Conv{r}d", args)
+
+
+def _conv_transpose(layer: Any) -> Form:
+    a, r = layer.args, _rank(layer)
+    pad, pre = _pads(layer)
+    if pre is not None:
+        raise Unsupported("asymmetric padding of a transposed conv")
+    args: list[tuple[str | None, Any]] = [
+        (None, layer.cin),
+        (None, a["out_channels"]),
+        (None, _one(layer.k)),
+    ]
+    if set(layer.s) != {1}:
+        args.append(("stride", _one(layer.s)))
+    if pad:
+        args.append(("padding", pad))
+    if set(layer.op) != {0}:
+        args.append(("output_padding", _one(layer.op)))
+    if a["groups"] != 1:
+        args.append(("groups", a["groups"]))
+    if not a["bias"]:
+        args.append(("bias", False))
+    if set(layer.d) != {1}:
+        args.append(("dilation", _one(layer.d)))
+    return Form(f"nn.ConvTranspose{r}d", args)
+
+
+def _linear(layer: Any) -> Form:
+    args: list[tuple[str | None, Any]] = [(None, layer.fin), (None, layer.args["out_features"])]
+    if not layer.args["bias"]:
+        args.append(("bias", False))
+    return Form("nn.Linear", args)
+
+
+def _batchnorm(layer: Any) -> Form:
+    a = layer.args
+    if not (a["scale"] and a["center"]):
+        raise Unsupported("batch norm without scale or centre (Keras's scale/center false)")
+    r = max(1, _rank(layer))
+    if r > 3:
+        raise Unsupported(f"batch norm on a {r + 1}-D input")
+    args: list[tuple[str | None, Any]] = [(None, layer.in_shapes[0][0])]
+    if a["eps"] != 1e-5:
+        args.append(("eps", a["eps"]))
+    if a["momentum"] != 0.1:
+        args.append(("momentum", a["momentum"]))
+    if not a["affine"]:
+        args.append(("affine", False))
+    if not a["track_running_stats"]:
+        args.append(("track_running_stats", False))
+    return Form(f"nn.BatchNorm{r}d", args)
+
+
+def _frozen_batchnorm(layer: Any) -> Form:
+    args: list[tuple[str | None, Any]] = [(None, layer.in_shapes[0][0])]
+    if layer.args["eps"] != 1e-5:
+        args.append(("eps", layer.args["eps"]))
+    return Form("FrozenBatchNorm2d", args, ("FrozenBatchNorm2d",))
+
+
+def _layernorm(layer: Any) -> Form:
+    a = layer.args
+    ns = layer.norm_shape
+    args: list[tuple[str | None, Any]] = [(None, ns[0] if len(ns) == 1 else tuple(ns))]
+    if a["eps"] != 1e-5:
+        args.append(("eps", a["eps"]))
+    if not a["elementwise_affine"]:
+        args.append(("elementwise_affine", False))
+    elif not a["bias"]:
+        args.append(("bias", False))
+    return Form("nn.LayerNorm", args)
+
+
+def _groupnorm(layer: Any) -> Form:
+    a = layer.args
+    args: list[tuple[str | None, Any]] = [(None, a["num_groups"]), (None, layer.in_shapes[0][0])]
+    if a["eps"] != 1e-5:
+        args.append(("eps", a["eps"]))
+    if not a["affine"]:
+        args.append(("affine", False))
+    return Form("nn.GroupNorm", args)
+
+
+def _lrn(layer: Any) -> Form:
+    a = layer.args
+    return Form(
+        "nn.LocalResponseNorm",
+        [(None, a["size"]), ("alpha", a["alpha"]), ("beta", a["beta"]), ("k", a["k"])],
+    )
+
+
+_ACTIVATIONS = {
+    "relu": "nn.ReLU",
+    "relu6": "nn.ReLU6",
+    "sigmoid": "nn.Sigmoid",
+    "tanh": "nn.Tanh",
+    "silu": "nn.SiLU",
+    "swish": "nn.SiLU",
+    "hardsigmoid": "nn.Hardsigmoid",
+    "hardswish": "nn.Hardswish",
+    "mish": "nn.Mish",
+}
+
+
+def _activation(layer: Any) -> Form:
+    t, a = layer.type_name, layer.args
+    if t == "leaky_relu":
+        return Form("nn.LeakyReLU", [(None, a["negative_slope"])])
+    if t == "elu":
+        return Form("nn.ELU", [(None, a["alpha"])] if a["alpha"] != 1.0 else [])
+    if t == "gelu":
+        return Form(
+            "nn.GELU", [("approximate", a["approximate"])] if a["approximate"] != "none" else []
+        )
+    return Form(_ACTIVATIONS[t])
+
+
+def _softmax(layer: Any) -> Form:
+    cls = "nn.Softmax" if layer.type_name == "softmax" else "nn.LogSoftmax"
+    return Form(cls, [("dim", _torch_dim(layer.args["axis"]))])
+
+
+_DROPOUTS = {
+    "dropout": "nn.Dropout",
+    "dropout1d": "nn.Dropout1d",
+    "dropout2d": "nn.Dropout2d",
+    "dropout3d": "nn.Dropout3d",
+    "alpha_dropout": "nn.AlphaDropout",
+}
+
+
+def _dropout(layer: Any) -> Form:
+    p = layer.args["p"]
+    return Form(_DROPOUTS[layer.type_name], [] if p == 0.5 else [(None, p)])
+
+
+def _maxpool(layer: Any) -> Form:
+    a, r = layer.args, _rank(layer)
+    pad, pre = _pads(layer)
+    args: list[tuple[str | None, Any]] = [(None, _one(layer.k))]
+    if layer.s != layer.k:
+        args.append(("stride", _one(layer.s)))
+    if pad:
+        args.append(("padding", pad))
+    if set(layer.d) != {1}:
+        args.append(("dilation", _one(layer.d)))
+    if a["ceil_mode"]:
+        args.append(("ceil_mode", True))
+    if pre is not None:
+        return Form(
+            "PaddedPool",
+            [(None, f"nn.MaxPool{r}d"), ("pad", pre), ("value", "-inf"), *args],
+            ("PaddedPool",),
+        )
+    return Form(f"nn.MaxPool{r}d", args)
+
+
+def _avgpool(layer: Any) -> Form:
+    a, r = layer.args, _rank(layer)
+    pad, pre = _pads(layer)
+    if pre is not None:
+        if not a["count_include_pad"]:
+            raise Unsupported("asymmetric padding with count_include_pad false")
+    args: list[tuple[str | None, Any]] = [(None, _one(layer.k))]
+    if layer.s != layer.k:
+        args.append(("stride", _one(layer.s)))
+    if pad:
+        args.append(("padding", pad))
+    if a["ceil_mode"]:
+        args.append(("ceil_mode", True))
+    if not a["count_include_pad"]:
+        args.append(("count_include_pad", False))
+    if pre is not None:
+        return Form(
+            "PaddedPool",
+            [(None, f"nn.AvgPool{r}d"), ("pad", pre), ("value", "0"), *args],
+            ("PaddedPool",),
+        )
+    return Form(f"nn.AvgPool{r}d", args)
+
+
+def _global_pool(layer: Any) -> Form:
+    op = "mean" if layer.type_name == "global_avg_pool" else "amax"
+    dims = tuple(range(2, len(layer.in_shapes[0]) + 1))
+    args: list[tuple[str | None, Any]] = [(None, op), (None, dims)]
+    if layer.args["keepdims"]:
+        args.append(("keepdim", True))
+    return Form("GlobalPool", args, ("GlobalPool",))
+
+
+def _adaptive_pool(layer: Any) -> Form:
+    t = layer.type_name
+    kind = "Avg" if "avg" in t else "Max"
+    size = layer.args["output_size"]
+    return Form(f"nn.Adaptive{kind}Pool{t[-2]}d", [(None, size)])
+
+
+def _flatten(layer: Any) -> Form:
+    start, end = layer.args["start_dim"], layer.args["end_dim"]
+    args: list[tuple[str | None, Any]] = []
+    if _torch_dim(start) != 1 or end != -1:
+        args.append((None, _torch_dim(start)))
+    if end != -1:
+        args.append((None, _torch_dim(end)))
+    return Form("nn.Flatten", args)
+
+
+def _reshape(layer: Any) -> Form:
+    return Form("Reshape", [(None, tuple(layer.out_shape))], ("Reshape",))
+
+
+def _permute(layer: Any) -> Form:
+    dims = tuple(_torch_dim(d % len(layer.in_shapes[0])) for d in layer.args["dims"])
+    return Form("Permute", [(None, (0, *dims))], ("Permute",))
+
+
+def _op(name: str) -> Callable[[Any], Form]:
+    def write(layer: Any) -> Form:
+        return Form(name, [], (name,))
+
+    write.__name__ = f"_{name.lower()}"
+    return write
+
+
+def _concat(layer: Any) -> Form:
+    return Form("Concat", [(None, _torch_dim(layer.args["axis"]))], ("Concat",))
+
+
+def _identity(layer: Any) -> Form:
+    return Form("nn.Identity")
+
+
+def _mha(layer: Any) -> Form:
+    a = layer.args
+    args: list[tuple[str | None, Any]] = [(None, layer.d), (None, a["num_heads"])]
+    if a["dropout"]:
+        args.append(("dropout", a["dropout"]))
+    if not a["bias"]:
+        args.append(("bias", False))
+    return Form("SelfAttention", args, ("SelfAttention",))
+
+
+def _class_token(layer: Any) -> Form:
+    return Form("ClassToken", [(None, layer.in_shapes[0][1])], ("ClassToken",))
+
+
+def _position_embedding(layer: Any) -> Form:
+    return Form("PositionEmbedding", [(None, tuple(layer.in_shapes[0]))], ("PositionEmbedding",))
+
+
+def _select_token(layer: Any) -> Form:
+    return Form("SelectToken", [(None, layer.args["index"])], ("SelectToken",))
+
+
+def _normalization(layer: Any) -> Form:
+    return Form("Normalization", [(None, layer.in_shapes[0][0])], ("Normalization",))
+
+
+def _rescaling(layer: Any) -> Form:
+    return Form(
+        "Rescaling", [(None, layer.args["scale"]), (None, layer.args["offset"])], ("Rescaling",)
+    )
+
+
+def _zero_pad(layer: Any) -> Form:
+    flat: list[int] = []
+    for lo, hi in reversed(layer.pads):
+        flat += [lo, hi]
+    return Form("Pad", [(None, tuple(flat))], ("Pad",))
+
+
+def _crop(layer: Any) -> Form:
+    return Form("Crop", [(None, tuple(layer.crops))], ("Crop",))
+
+
+def _upsample(layer: Any) -> Form:
+    a = layer.args
+    args: list[tuple[str | None, Any]] = []
+    if a["size"] is not None:
+        args.append(("size", tuple(layer.out_shape[1:])))
+    else:
+        args.append(("scale_factor", a["scale_factor"]))
+    mode = a["mode"]
+    if mode == "linear":  # cnncalc's 'linear' is torch's (bi/tri)linear by rank
+        mode = {1: "linear", 2: "bilinear", 3: "trilinear"}[_rank(layer)]
+    if mode != "nearest":
+        args.append(("mode", mode))
+    if a["align_corners"]:
+        args.append(("align_corners", True))
+    return Form("nn.Upsample", args)
+
+
+def _types(*names: str, writer: Callable[[Any], Form]) -> dict[str, Callable[[Any], Form]]:
+    return dict.fromkeys(names, writer)
+
+
+#: layer type → writer of its PyTorch form (the one place the PyTorch export knows a type)
+PYTORCH: dict[str, Callable[[Any], Form]] = {
+    **_types("conv1d", "conv2d", "conv3d", "conv", writer=_conv),
+    **_types(
+        "conv_transpose1d",
+        "conv_transpose2d",
+        "conv_transpose3d",
+        "conv_transpose",
+        writer=_conv_transpose,
+    ),
+    **_types("linear", "dense", writer=_linear),
+    **_types("batchnorm1d", "batchnorm2d", "batchnorm3d", "batchnorm", writer=_batchnorm),
+    "frozen_batchnorm2d": _frozen_batchnorm,
+    "layernorm": _layernorm,
+    "groupnorm": _groupnorm,
+    **_types("local_response_norm", "lrn", writer=_lrn),
+    **_types(
+        "relu",
+        "relu6",
+        "leaky_relu",
+        "elu",
+        "sigmoid",
+        "tanh",
+        "silu",
+        "swish",
+        "hardsigmoid",
+        "hardswish",
+        "gelu",
+        "mish",
+        writer=_activation,
+    ),
+    **_types("softmax", "log_softmax", writer=_softmax),
+    **_types(*_DROPOUTS, writer=_dropout),
+    "identity": _identity,
+    **_types("maxpool1d", "maxpool2d", "maxpool3d", "maxpool", writer=_maxpool),
+    **_types("avgpool1d", "avgpool2d", "avgpool3d", "avgpool", writer=_avgpool),
+    **_types("global_avg_pool", "global_max_pool", writer=_global_pool),
+    **_types(
+        "adaptive_avgpool1d",
+        "adaptive_avgpool2d",
+        "adaptive_avgpool3d",
+        "adaptive_maxpool1d",
+        "adaptive_maxpool2d",
+        "adaptive_maxpool3d",
+        writer=_adaptive_pool,
+    ),
+    "add": _op("Add"),
+    **_types("multiply", "mul", writer=_op("Multiply")),
+    "concat": _concat,
+    "multi_head_attention": _mha,
+    "class_token": _class_token,
+    "position_embedding": _position_embedding,
+    "select_token": _select_token,
+    "normalization": _normalization,
+    "rescaling": _rescaling,
+    **_types("zero_pad1d", "zero_pad2d", "zero_pad3d", "zero_pad", writer=_zero_pad),
+    **_types("crop1d", "crop2d", "crop3d", "crop", writer=_crop),
+    "center_crop": _crop,
+    **_types("upsample", "upsample1d", "upsample2d", "upsample3d", writer=_upsample),
+    "flatten": _flatten,
+    **_types("reshape", "view", writer=_reshape),
+    **_types("permute", "transpose", writer=_permute),
+}
+
+#: layer types with no PyTorch form, and why (the export refuses a spec using them)
+REFUSED: dict[str, str] = {
+    "roi_align": "needs torchvision.ops and the detector's proposals; the written file uses torch only",
+}
+
+#: helper modules written into the file when a layer needs them (torch has no module for these)
+HELPERS: dict[str, str] = {
+    "PaddedConv": '''
+class PaddedConv(nn.Module):
+    """A conv with asymmetric ("same") padding: F.pad, then the conv's own weights."""
+
+    def __init__(self, conv: type, *args: Any, pad: tuple[int, ...], **kwargs: Any) -> None:
+        super().__init__()
+        self.pad = pad
+        self.conv = conv(*args, **kwargs)
+        self.weight = self.conv.weight
+        self.bias = self.conv.bias
+        del self.conv.weight, self.conv.bias
+
+    def forward(self, x: Tensor) -> Tensor:
+        self.conv.weight, self.conv.bias = self.weight, self.bias
+        return self.conv(F.pad(x, self.pad))
+''',
+    "PaddedPool": '''
+class PaddedPool(nn.Module):
+    """A pooling with asymmetric ("same") padding: F.pad with ``value``, then the pooling."""
+
+    def __init__(self, pool: type, *args: Any, pad: tuple[int, ...], value: str, **kwargs: Any) -> None:
+        super().__init__()
+        self.pad, self.value = pad, float(value)
+        self.pool = pool(*args, **kwargs)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.pool(F.pad(x, self.pad, value=self.value))
+''',
+    "FrozenBatchNorm2d": '''
+class FrozenBatchNorm2d(nn.Module):
+    """Batch norm with fixed statistics and affine terms (all buffers), as torchvision's."""
+
+    def __init__(self, num_features: int, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.eps = eps
+        for name, value in (("weight", 1.0), ("bias", 0.0), ("running_mean", 0.0), ("running_var", 1.0)):
+            self.register_buffer(name, torch.full((num_features,), value))
+
+    def forward(self, x: Tensor) -> Tensor:
+        scale = self.weight * (self.running_var + self.eps).rsqrt()
+        shift = self.bias - self.running_mean * scale
+        return x * scale.view(1, -1, 1, 1) + shift.view(1, -1, 1, 1)
+''',
+    "GlobalPool": '''
+class GlobalPool(nn.Module):
+    """Mean or maximum over the spatial axes."""
+
+    def __init__(self, op: str, dims: tuple[int, ...], keepdim: bool = False) -> None:
+        super().__init__()
+        self.op, self.dims, self.keepdim = op, dims, keepdim
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.op == "mean":
+            return x.mean(dim=self.dims, keepdim=self.keepdim)
+        return x.amax(dim=self.dims, keepdim=self.keepdim)
+''',
+    "Reshape": '''
+class Reshape(nn.Module):
+    """Reshape to ``shape`` (batch kept)."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.shape = shape
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.reshape(x.shape[0], *self.shape)
+''',
+    "Permute": '''
+class Permute(nn.Module):
+    """Permute the axes (batch first)."""
+
+    def __init__(self, dims: tuple[int, ...]) -> None:
+        super().__init__()
+        self.dims = dims
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.permute(*self.dims)
+''',
+    "Add": '''
+class Add(nn.Module):
+    """Element-wise sum (broadcasting)."""
+
+    def forward(self, *xs: Tensor) -> Tensor:
+        out = xs[0]
+        for x in xs[1:]:
+            out = out + x
+        return out
+''',
+    "Multiply": '''
+class Multiply(nn.Module):
+    """Element-wise product (broadcasting)."""
+
+    def forward(self, *xs: Tensor) -> Tensor:
+        out = xs[0]
+        for x in xs[1:]:
+            out = out * x
+        return out
+''',
+    "Concat": '''
+class Concat(nn.Module):
+    """Concatenate along ``dim``."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, *xs: Tensor) -> Tensor:
+        return torch.cat(xs, dim=self.dim)
+''',
+    "SelfAttention": '''
+class SelfAttention(nn.MultiheadAttention):
+    """Multi-head self-attention on (batch, tokens, width): query = key = value."""
+
+    def __init__(self, embed_dim: int, num_heads: int, **kwargs: Any) -> None:
+        super().__init__(embed_dim, num_heads, batch_first=True, **kwargs)
+
+    def forward(self, x: Tensor) -> Tensor:  # type: ignore[override]
+        return super().forward(x, x, x, need_weights=False)[0]
+''',
+    "ClassToken": '''
+class ClassToken(nn.Module):
+    """Prepend a learned token to the sequence."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.token = nn.Parameter(torch.zeros(1, 1, width))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.cat([self.token.expand(x.shape[0], -1, -1), x], dim=1)
+''',
+    "PositionEmbedding": '''
+class PositionEmbedding(nn.Module):
+    """Add a learned embedding of the sequence's shape."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.embedding = nn.Parameter(torch.empty(1, *shape).normal_(std=0.02))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + self.embedding
+''',
+    "SelectToken": '''
+class SelectToken(nn.Module):
+    """Take one token of the sequence."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__()
+        self.index = index
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x[:, self.index]
+''',
+    "Normalization": '''
+class Normalization(nn.Module):
+    """Keras Normalization: (x - mean) / sqrt(variance) per channel (buffers)."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(channels))
+        self.register_buffer("variance", torch.ones(channels))
+        self.register_buffer("count", torch.zeros(()))
+
+    def forward(self, x: Tensor) -> Tensor:
+        shape = (1, -1) + (1,) * (x.dim() - 2)
+        var = self.variance.clamp_min(torch.finfo(x.dtype).eps)
+        return (x - self.mean.view(shape)) / var.sqrt().view(shape)
+''',
+    "Rescaling": '''
+class Rescaling(nn.Module):
+    """x * scale + offset."""
+
+    def __init__(self, scale: float, offset: float = 0.0) -> None:
+        super().__init__()
+        self.scale, self.offset = scale, offset
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x * self.scale + self.offset
+''',
+    "Pad": '''
+class Pad(nn.Module):
+    """Zero padding (F.pad order: last axis first)."""
+
+    def __init__(self, pad: tuple[int, ...]) -> None:
+        super().__init__()
+        self.pad = pad
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.pad(x, self.pad)
+''',
+    "Crop": '''
+class Crop(nn.Module):
+    """Remove (lo, hi) elements per spatial axis; with a second input, crop to its size."""
+
+    def __init__(self, crops: tuple[tuple[int, int], ...]) -> None:
+        super().__init__()
+        self.crops = crops
+
+    def forward(self, x: Tensor, *reference: Tensor) -> Tensor:
+        index = tuple(slice(lo, x.shape[2 + i] - hi) for i, (lo, hi) in enumerate(self.crops))
+        return x[(slice(None), slice(None), *index)]
+''',
+}
+
+# ---------------------------------------------------------------------------------------------
+# The structure: a tree of scopes (top level, block instances, repeat groups) from the graph
+# ---------------------------------------------------------------------------------------------
+
+
+class _Code(str):
+    """Source text written as is (a constructor, a parameter name), not as a literal."""
+
+
+@dataclass
+class _Item:
+    """A direct member of a scope: a layer, a block instance or a repeat group."""
+
+    local: str
+    full: str
+    kind: str  # "layer" | "block" | "repeat"
+    node: Node | None = None
+    children: list[_Item] = field(default_factory=list)  # block: members; repeat: instances
+
+
+def _tree(graph: Graph) -> list[_Item]:
+    top: list[_Item] = []
+    index: dict[str, _Item] = {}
+    for n in graph.nodes:
+        parts = n.name.split(".")
+        members = top
+        for k in range(1, len(parts) + 1):
+            full = ".".join(parts[:k])
+            item = index.get(full)
+            if item is None:
+                if k == len(parts):
+                    item = _Item(parts[-1], full, "layer", node=n)
+                elif full in graph.calls:
+                    item = _Item(parts[k - 1], full, "block")
+                else:
+                    item = _Item(parts[k - 1], full, "repeat")
+                index[full] = item
+                members.append(item)
+            members = item.children
+    return top
+
+
+@dataclass
+class _Member:
+    """A member of one scope instance, rendered: constructor, arguments and wiring."""
+
+    local: str
+    ctor: str
+    args: list[tuple[str | None, Any]]
+    refs: list[str]
+    live: bool
+
+
+@dataclass
+class _Use:
+    """One block instance: its members and, once its class is decided, the call's arguments."""
+
+    item: _Item
+    block: str
+    params: dict[str, Any]
+    in_channels: int
+    inputs: list[str]
+    members: list[_Member] = field(default_factory=list)
+    out: str = ""
+    cls: str = ""
+    args: list[tuple[str | None, Any]] = field(default_factory=list)
+
+
+def _py(v: Any) -> str:
+    """A Python literal (or code as is)."""
+    if isinstance(v, _Code):
+        return str(v)
+    if isinstance(v, (list, tuple)):
+        inner = ", ".join(_py(x) for x in v)
+        return f"({inner},)" if len(v) == 1 else f"({inner})"
+    if isinstance(v, float) and v in (float("inf"), float("-inf")):
+        return f'float("{v}")'
+    return repr(v)
+
+
+def _ident(name: str) -> str:
+    """A Python identifier for a spec name ("0" → "x0", "class" → "class_")."""
+    s = re.sub(r"\W", "_", name)
+    if not s or s[0].isdigit():
+        s = "x" + s
+    if keyword.iskeyword(s) or s in ("self", "torch", "nn", "F", "Tensor", "Any", "build", "super"):
+        s += "_"
+    return s
+
+
+def _camel(name: str) -> str:
+    return "".join(p[:1].upper() + p[1:] for p in re.split(r"[_\W]+", name) if p) or "Block"
+
+
+def _is_attr(local: str) -> bool:
+    return local.isidentifier() and not keyword.iskeyword(local)
+
+
+def _call(ctor: str, args: list[tuple[str | None, Any]]) -> str:
+    if ctor.startswith("nn.Sequential("):  # a repeat group, written whole
+        return ctor
+    return f"{ctor}({', '.join(_py(v) if kw is None else f'{kw}={_py(v)}' for kw, v in args)})"
+
+
+def _hint(v: Any) -> str:
+    if isinstance(v, bool):
+        return "bool"
+    if isinstance(v, int):
+        return "int"
+    if isinstance(v, float):
+        return "float"
+    if isinstance(v, str):
+        return "str"
+    if isinstance(v, tuple):
+        return "tuple[int, ...]"
+    return "Any"
+
+
+def _wrap(text: str, indent: str) -> str:
+    """``nn.Sequential(a, b, c)`` over several lines when long."""
+    if len(indent) + len(text) <= 100 or not text.startswith("nn.Sequential("):
+        return text
+    parts = _split_args(text[len("nn.Sequential(") : -1])
+    inner = indent + "    "
+    return "nn.Sequential(\n" + "".join(f"{inner}{p},\n" for p in parts) + indent + ")"
+
+
+def _split_args(text: str) -> list[str]:
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i].strip())
+            start = i + 1
+    parts.append(text[start:].strip())
+    return [p for p in parts if p]
+
+
+class _Writer:
+    def __init__(self, graph: Graph, block_inputs: dict[str, list[str]]) -> None:
+        self.graph = graph
+        self.block_inputs = block_inputs
+        self.helpers: set[str] = set()
+        self.refused: dict[str, list[str]] = {}
+        self.uses: dict[str, list[_Use]] = {}  # block → its uses, blocks in post-order
+        self.classes: list[str] = []
+        self.class_names: set[str] = {"Model", *HELPERS}
+        self.live = self._live()
+        self._use_of: dict[str, _Use] = {}
+
+    def _live(self) -> set[str]:
+        """Nodes on a path to an output (the others, auxiliary heads, are built but not run)."""
+        live: set[str] = set()
+        stack = list(self.graph.outputs)
+        while stack:
+            name = stack.pop()
+            if name in live or name not in self.graph.by_name:
+                continue
+            live.add(name)
+            stack.extend(self.graph.by_name[name].inputs)
+        return live
+
+    # -- pass 1: collect uses, bottom-up ---------------------------------------------------------
+    def collect(self, items: list[_Item]) -> None:
+        for item in items:
+            if item.kind != "layer":
+                self.collect(item.children)
+            if item.kind == "block":
+                call = self.graph.calls[item.full]
+                names = self.block_inputs.get(call.block) or [
+                    f"x{k}" for k in range(len(call.inputs))
+                ]
+                names = ["x" if n == "input" else _ident(n) for n in names]
+                if len(names) == 1:
+                    names = ["x"]
+                use = _Use(
+                    item,
+                    call.block,
+                    dict(call.params),
+                    self.graph.shape_of(call.inputs[0])[0],
+                    names,
+                )
+                self.uses.setdefault(call.block, []).append(use)
+
+    def _nodes(self, item: _Item) -> list[str]:
+        if item.kind == "layer":
+            assert item.node is not None
+            return [item.node.name]
+        return [n for c in item.children for n in self._nodes(c)]
+
+    def _inputs(self, item: _Item) -> tuple[str, ...]:
+        if item.kind == "layer":
+            assert item.node is not None
+            return item.node.inputs
+        if item.kind == "block":
+            return self.graph.calls[item.full].inputs
+        return self._inputs(item.children[0])
+
+    def _output(self, item: _Item) -> str:
+        if item.kind == "layer":
+            assert item.node is not None
+            return item.node.name
+        if item.kind == "block":
+            return self.graph.calls[item.full].output
+        return self._output(item.children[-1])
+
+    def members(self, items: list[_Item], inputs: dict[str, str]) -> list[_Member]:
+        """The members of one scope instance; ``inputs`` maps outer node names to input names."""
+        owner = dict(inputs)
+        out: list[_Member] = []
+        for item in items:
+            refs = [owner.get(src, src) for src in self._inputs(item)]
+            ctor, args = self.construct(item)
+            live = any(n in self.live for n in self._nodes(item))
+            out.append(_Member(item.local, ctor, args, refs, live))
+            owner[self._output(item)] = item.local
+            for n in self._nodes(item):
+                owner.setdefault(n, item.local)
+        return out
+
+    def construct(self, item: _Item) -> tuple[str, list[tuple[str | None, Any]]]:
+        if item.kind == "layer":
+            assert item.node is not None
+            try:
+                form = PYTORCH[item.node.type](item.node.layer)
+            except Unsupported as err:
+                self.refused.setdefault(f"{item.node.type} ({err})", []).append(item.node.name)
+                return "nn.Identity", []
+            self.helpers.update(form.helpers)
+            return form.ctor, form.args
+        if item.kind == "block":
+            use = self._use_of[item.full]
+            return use.cls, use.args
+        return self.sequential(item), []
+
+    def sequential(self, item: _Item) -> str:
+        """A repeat group: ``nn.Sequential`` of its instances, identical runs as a generator."""
+        first = item.children[0]
+        if len(self._inputs(first)) > 1:
+            raise CnncalcError(
+                f"cannot export the repeat '{item.full}' to PyTorch: its first instance takes "
+                f"{len(self._inputs(first))} inputs (nn.Sequential passes one)",
+                file=self.graph.file,
+                layer=item.full,
+                hint="write the entry without repeat",
+            )
+        calls = [_call(*self.construct(c)) for c in item.children]
+        parts: list[str] = []
+        k = 0
+        while k < len(calls):
+            j = k
+            while j + 1 < len(calls) and calls[j + 1] == calls[k]:
+                j += 1
+            if j - k + 1 >= 3:
+                parts.append(f"*({calls[k]} for _ in range({j - k + 1}))")
+            else:
+                parts.extend(calls[k : j + 1])
+            k = j + 1
+        return "nn.Sequential(" + ", ".join(parts) + ")"
+
+    # -- pass 2: decide the classes, bottom-up ---------------------------------------------------
+    def decide(self) -> None:
+        """Decide every block's classes, a block only after the blocks used inside it."""
+        self._use_of = {u.item.full: u for uses in self.uses.values() for u in uses}
+        deps: dict[str, set[str]] = {b: set() for b in self.uses}
+        for b, uses in self.uses.items():
+            for u in uses:
+                prefix = u.item.full + "."
+                for full, v in self._use_of.items():
+                    if full.startswith(prefix):
+                        deps[b].add(v.block)
+        done: set[str] = set()
+        while len(done) < len(deps):
+            ready = [b for b in deps if b not in done and deps[b] - {b} <= done]
+            for b in ready:
+                self.decide_block(b)
+                done.add(b)
+
+    def decide_block(self, block: str) -> None:
+        uses = self.uses[block]
+        for u in uses:
+            call = self.graph.calls[u.item.full]
+            u.members = self.members(u.item.children, dict(zip(call.inputs, u.inputs)))
+            u.out = self.members_out(u)
+        groups: dict[Any, list[_Use]] = {}
+        for u in uses:
+            key = (
+                tuple(
+                    (m.local, m.ctor, tuple(k for k, _ in m.args), tuple(m.refs), m.live)
+                    for m in u.members
+                ),
+                u.out,
+                tuple(u.inputs),
+            )
+            groups.setdefault(key, []).append(u)
+        for group in groups.values():
+            self.write_class(block, group)
+
+    def members_out(self, u: _Use) -> str:
+        out = self.graph.calls[u.item.full].output
+        for item in u.item.children:
+            if self._output(item) == out:
+                return item.local
+        return u.inputs[0]  # every layer of the block skipped: the block is the identity
+
+    def write_class(self, block: str, uses: list[_Use]) -> None:
+        name = base = _camel(block)
+        k = 2
+        while name in self.class_names:
+            name = f"{base}{k}"
+            k += 1
+        self.class_names.add(name)
+        first = uses[0]
+        # the constructor's parameters: arguments that differ between the uses
+        pnames: list[str] = []
+        pvalues: dict[str, list[Any]] = {}
+        slots: dict[tuple[int, int], str] = {}
+        for mi, m in enumerate(first.members):
+            for ai, (kw, v) in enumerate(m.args):
+                values = [u.members[mi].args[ai][1] for u in uses]
+                if all(x == v and type(x) is type(v) for x in values):
+                    continue
+                pname = None
+                for p in first.params:
+                    if all(u.params[p] == x for u, x in zip(uses, values)):
+                        pname = p
+                        break
+                if pname is None and all(u.in_channels == x for u, x in zip(uses, values)):
+                    pname = "in_channels"
+                if pname is None:
+                    pname = f"{_ident(m.local)}_{kw or ('in' if ai == 0 else 'out' if ai == 1 else f'arg{ai}')}"
+                    while pname in pvalues and pvalues[pname] != values:
+                        pname += "_"
+                pname = _ident(pname)
+                slots[(mi, ai)] = pname
+                if pname not in pvalues:
+                    pnames.append(pname)
+                    pvalues[pname] = values
+        for i, u in enumerate(uses):
+            u.cls = name
+            u.args = [(p, pvalues[p][i]) for p in pnames]
+        # the class
+        seq = (
+            all(m.local == str(k) for k, m in enumerate(first.members))
+            and all(
+                m.live and m.refs == ([first.inputs[0]] if k == 0 else [str(k - 1)])
+                for k, m in enumerate(first.members)
+            )
+            and len(first.inputs) == 1
+            and first.out == str(len(first.members) - 1)
+        )
+        sig = ", ".join(f"{p}: {_hint(pvalues[p][0])}" for p in pnames)
+        lines = [
+            f"class {name}(nn.{'Sequential' if seq else 'Module'}):",
+            f'    """Block \'{block}\' of the spec ({len(uses)} use{"s" if len(uses) > 1 else ""})."""',
+            "",
+            f"    def __init__(self{', ' if sig else ''}{sig}) -> None:",
+        ]
+        ctors = []
+        for mi, m in enumerate(first.members):
+            args = [
+                (kw, _Code(slots[(mi, ai)]) if (mi, ai) in slots else v)
+                for ai, (kw, v) in enumerate(m.args)
+            ]
+            ctors.append((m, _call(m.ctor, args)))
+        if seq:
+            lines.append("        super().__init__(")
+            lines += [f"            {_wrap(c, '            ')}," for _, c in ctors]
+            lines.append("        )")
+        else:
+            lines.append("        super().__init__()")
+            for m, c in ctors:
+                c = _wrap(c, "        ")
+                if _is_attr(m.local):
+                    lines.append(f"        self.{m.local} = {c}")
+                else:
+                    lines.append(f'        self.add_module("{m.local}", {c})')
+            lines += self.forward(first.members, first.inputs, [first.out])
+        self.classes.append("\n".join(lines))
+
+    def forward(self, members: list[_Member], inputs: list[str], outputs: list[str]) -> list[str]:
+        var = {n: n for n in inputs}
+        used = set(inputs)
+        args = ", ".join(f"{n}: Tensor" for n in inputs)
+        ret = "Tensor" if len(outputs) == 1 else "tuple[Tensor, ...]"
+        lines = ["", f"    def forward(self, {args}) -> {ret}:"]
+        for m in members:
+            v = _ident(m.local)
+            while v in used:
+                v += "_"
+            used.add(v)
+            var[m.local] = v
+            if not m.live:
+                lines.append(f"        # {m.local}: not on the way to an output (built, not run)")
+                continue
+            attr = f"self.{m.local}" if _is_attr(m.local) else f'getattr(self, "{m.local}")'
+            lines.append(f"        {v} = {attr}({', '.join(var[r] for r in m.refs)})")
+        outs = [var[o] for o in outputs]
+        lines.append(f"        return {outs[0] if len(outs) == 1 else ', '.join(outs)}")
+        return lines
+
+    # -- the model -------------------------------------------------------------------------------
+    def model(self, items: list[_Item]) -> tuple[str, list[tuple[str, Any]]]:
+        g = self.graph
+        names = ["x" if (k == "input" or len(g.inputs) == 1) else _ident(k) for k in g.inputs]
+        members = self.members(items, dict(zip(g.inputs, names)))
+        variables: list[tuple[str, Any]] = []
+        for m, item in zip(members, items):
+            raw = g.top_args.get(item.full) if item.kind == "layer" else None
+            if not raw:
+                continue
+            for ai, (kw, v) in enumerate(m.args):
+                for key, text in raw.items():
+                    if (
+                        isinstance(text, str)
+                        and text in g.variables
+                        and g.variables[text] == v
+                        and type(g.variables[text]) is type(v)
+                        and key in (kw, "out_channels", "out_features", "num_classes")
+                    ):
+                        m.args[ai] = (kw, _Code(_ident(text)))
+                        if text not in [n for n, _ in variables]:
+                            variables.append((text, v))
+                        break
+        owner = {**dict(zip(g.inputs, names))}
+        for item in items:
+            owner[self._output(item)] = item.local
+        outs = [owner.get(o, o) for o in g.outputs]
+        sig = ", ".join(f"{_ident(n)}: {_hint(v)} = {_py(v)}" for n, v in variables)
+        lines = [
+            "class Model(nn.Module):",
+            f'    """{g.name}: the whole network."""',
+            "",
+            f"    def __init__(self{', ' if sig else ''}{sig}) -> None:",
+            "        super().__init__()",
+        ]
+        for m in members:
+            c = _wrap(_call(m.ctor, m.args), "        ")
+            if _is_attr(m.local):
+                lines.append(f"        self.{m.local} = {c}")
+            else:
+                lines.append(f'        self.add_module("{m.local}", {c})')
+        lines += self.forward(members, names, outs)
+        return "\n".join(lines), variables
+
+
+def to_pytorch(graph: Graph, block_inputs: dict[str, list[str]] | None = None) -> str:
+    """The PyTorch source of ``graph`` (one module, torch only). Refuses unsupported layers."""
+    refuse_unsupported(graph, PYTORCH, REFUSED, "PyTorch")
+    w = _Writer(graph, block_inputs or {})
+    items = _tree(graph)
+    w.collect(items)
+    w.decide()
+    model, variables = w.model(items)
+    if w.refused:
+        raise CnncalcError(
+            f"cannot export {graph.name} to PyTorch: "
+            + "; ".join(f"{k}: {', '.join(v[:3])}" for k, v in w.refused.items()),
+            file=graph.file,
+        )
+    chunks = [HELPERS[h].strip() for h in sorted(w.helpers)] + w.classes + [model]
+    body = "\n\n\n" + "\n\n\n".join(chunks)
+    sig = ", ".join(f"{_ident(n)}: {_hint(v)} = {_py(v)}" for n, v in variables)
+    call = ", ".join(f"{_ident(n)}={_ident(n)}" for n, _ in variables)
+    body += (
+        "\n\n\n"
+        f"def build({sig}) -> Model:\n"
+        f'    """The model, built with these values of the spec\'s variables."""\n'
+        f"    return Model({call})\n"
+    )
+    imports = ["from __future__ import annotations", ""]
+    if "Any" in body:
+        imports += ["from typing import Any", ""]
+    if "torch." in body.replace("torch.nn", ""):
+        imports.append("import torch")
+    if "F." in body:
+        imports.append("import torch.nn.functional as F")
+    imports.append("from torch import Tensor, nn" if "Tensor" in body else "from torch import nn")
+    source = graph.file or "a spec"
+    shape = "×".join(str(d) for d in next(iter(graph.inputs.values())))
+    doc = [
+        f'"""{graph.name}, written by `cnncalc export` from {source}. Depends on torch only.',
+        "",
+        f"Input {shape} (batch first: (N, {', '.join(str(d) for d in next(iter(graph.inputs.values())))})). "
+        "Layer names and state_dict keys are the spec's;",
+        "build() takes the spec variables used directly as layer arguments, every other value was",
+        "fixed when this file was written (export again with --set to change them).",
+        '"""',
+        "",
+    ]
+    return "\n".join(doc + imports) + body
+
+
+def to_pytorch_spec(source: Any, **build_kwargs: Any) -> str:
+    """The PyTorch source of a spec (path, zoo name or dict): :func:`cnncalc.build` + export."""
+    from .. import build
+    from ..zoo import resolve
+
+    res = resolve(source)
+    graph = build(source, **build_kwargs)
+    return to_pytorch(graph, {b: list(d.inputs) for b, d in res.spec.blocks.items()})
