@@ -99,6 +99,8 @@ class BlockCall(NamedTuple):
     params: dict[str, Any]
     inputs: tuple[str, ...]
     output: str
+    #: the block definition's names for its inputs (``input`` unless it declares ``inputs``)
+    input_names: tuple[str, ...] = ("input",)
 
 
 @dataclass
@@ -726,7 +728,7 @@ class _Builder:
             out = child.names[bdef.output]
         else:
             out = child.last
-        self.calls[inst] = BlockCall(bdef.name, params, tuple(in_names), out)
+        self.calls[inst] = BlockCall(bdef.name, params, tuple(in_names), out, tuple(bdef.inputs))
         return out
 
     def add_layer(

@@ -99,7 +99,7 @@ def _conv(layer: Any) -> Form:
     if not a["bias"]:
         args.append(("bias", False))
     if pre is not None:
-        return Form("PaddedConv", [(None, f"nn.Conv{r}d"), ("pad", pre), *args], ("PaddedConv",))
+        return Form(f"PaddedConv{r}d", [*args, ("pad", pre)], (f"PaddedConv{r}d",))
     return Form(f"nn.Conv{r}d", args)
 
 
@@ -250,11 +250,7 @@ def _maxpool(layer: Any) -> Form:
     if a["ceil_mode"]:
         args.append(("ceil_mode", True))
     if pre is not None:
-        return Form(
-            "PaddedPool",
-            [(None, f"nn.MaxPool{r}d"), ("pad", pre), ("value", "-inf"), *args],
-            ("PaddedPool",),
-        )
+        return Form(f"PaddedMaxPool{r}d", [*args, ("pad", pre)], (f"PaddedMaxPool{r}d",))
     return Form(f"nn.MaxPool{r}d", args)
 
 
@@ -274,11 +270,7 @@ def _avgpool(layer: Any) -> Form:
     if not a["count_include_pad"]:
         args.append(("count_include_pad", False))
     if pre is not None:
-        return Form(
-            "PaddedPool",
-            [(None, f"nn.AvgPool{r}d"), ("pad", pre), ("value", "0"), *args],
-            ("PaddedPool",),
-        )
+        return Form(f"PaddedAvgPool{r}d", [*args, ("pad", pre)], (f"PaddedAvgPool{r}d",))
     return Form(f"nn.AvgPool{r}d", args)
 
 
@@ -468,34 +460,6 @@ REFUSED: dict[str, str] = {
 
 #: helper modules written into the file when a layer needs them (torch has no module for these)
 HELPERS: dict[str, str] = {
-    "PaddedConv": '''
-class PaddedConv(nn.Module):
-    """A conv with asymmetric ("same") padding: F.pad, then the conv's own weights."""
-
-    def __init__(self, conv: type, *args: Any, pad: tuple[int, ...], **kwargs: Any) -> None:
-        super().__init__()
-        self.pad = pad
-        self.conv = conv(*args, **kwargs)
-        self.weight = self.conv.weight
-        self.bias = self.conv.bias
-        del self.conv.weight, self.conv.bias
-
-    def forward(self, x: Tensor) -> Tensor:
-        self.conv.weight, self.conv.bias = self.weight, self.bias
-        return self.conv(F.pad(x, self.pad))
-''',
-    "PaddedPool": '''
-class PaddedPool(nn.Module):
-    """A pooling with asymmetric ("same") padding: F.pad with ``value``, then the pooling."""
-
-    def __init__(self, pool: type, *args: Any, pad: tuple[int, ...], value: str, **kwargs: Any) -> None:
-        super().__init__()
-        self.pad, self.value = pad, float(value)
-        self.pool = pool(*args, **kwargs)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.pool(F.pad(x, self.pad, value=self.value))
-''',
     "FrozenBatchNorm2d": '''
 class FrozenBatchNorm2d(nn.Module):
     """Batch norm with fixed statistics and affine terms (all buffers), as torchvision's."""
@@ -671,6 +635,25 @@ class Crop(nn.Module):
 ''',
 }
 
+_PADDED = '''
+class Padded{kind}{r}d(nn.{kind}{r}d):
+    """{what} with asymmetric ("same") padding: F.pad first (value {value})."""
+
+    def __init__(self, *args: Any, pad: tuple[int, ...], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pad = pad
+
+    def forward(self, x: Tensor) -> Tensor:
+        return super().forward(F.pad(x, self.pad, value={value}))
+'''
+for _r in (1, 2, 3):
+    for _kind, _what, _value in (
+        ("Conv", "A conv", "0.0"),
+        ("MaxPool", "Max pooling", 'float("-inf")'),
+        ("AvgPool", "Average pooling (padding counted)", "0.0"),
+    ):
+        HELPERS[f"Padded{_kind}{_r}d"] = _PADDED.format(kind=_kind, r=_r, what=_what, value=_value)
+
 # ---------------------------------------------------------------------------------------------
 # The structure: a tree of scopes (top level, block instances, repeat groups) from the graph
 # ---------------------------------------------------------------------------------------------
@@ -813,28 +796,14 @@ def _split_args(text: str) -> list[str]:
 
 
 class _Writer:
-    def __init__(self, graph: Graph, block_inputs: dict[str, list[str]]) -> None:
+    def __init__(self, graph: Graph) -> None:
         self.graph = graph
-        self.block_inputs = block_inputs
         self.helpers: set[str] = set()
         self.refused: dict[str, list[str]] = {}
         self.uses: dict[str, list[_Use]] = {}  # block → its uses, blocks in post-order
         self.classes: list[str] = []
         self.class_names: set[str] = {"Model", *HELPERS}
-        self.live = self._live()
         self._use_of: dict[str, _Use] = {}
-
-    def _live(self) -> set[str]:
-        """Nodes on a path to an output (the others, auxiliary heads, are built but not run)."""
-        live: set[str] = set()
-        stack = list(self.graph.outputs)
-        while stack:
-            name = stack.pop()
-            if name in live or name not in self.graph.by_name:
-                continue
-            live.add(name)
-            stack.extend(self.graph.by_name[name].inputs)
-        return live
 
     # -- pass 1: collect uses, bottom-up ---------------------------------------------------------
     def collect(self, items: list[_Item]) -> None:
@@ -843,10 +812,7 @@ class _Writer:
                 self.collect(item.children)
             if item.kind == "block":
                 call = self.graph.calls[item.full]
-                names = self.block_inputs.get(call.block) or [
-                    f"x{k}" for k in range(len(call.inputs))
-                ]
-                names = ["x" if n == "input" else _ident(n) for n in names]
+                names = ["x" if n == "input" else _ident(n) for n in call.input_names]
                 if len(names) == 1:
                     names = ["x"]
                 use = _Use(
@@ -880,18 +846,29 @@ class _Writer:
             return self.graph.calls[item.full].output
         return self._output(item.children[-1])
 
-    def members(self, items: list[_Item], inputs: dict[str, str]) -> list[_Member]:
-        """The members of one scope instance; ``inputs`` maps outer node names to input names."""
+    def members(
+        self, items: list[_Item], inputs: dict[str, str], outputs: list[str]
+    ) -> list[_Member]:
+        """The members of one scope instance; ``inputs`` maps outer node names to input names.
+
+        A member is run by ``forward`` when the scope's ``outputs`` (node names) depend on it.
+        """
         owner = dict(inputs)
         out: list[_Member] = []
         for item in items:
             refs = [owner.get(src, src) for src in self._inputs(item)]
             ctor, args = self.construct(item)
-            live = any(n in self.live for n in self._nodes(item))
-            out.append(_Member(item.local, ctor, args, refs, live))
+            out.append(_Member(item.local, ctor, args, refs, False))
             owner[self._output(item)] = item.local
             for n in self._nodes(item):
                 owner.setdefault(n, item.local)
+        by_local = {m.local: m for m in out}
+        stack = [owner.get(o, o) for o in outputs]
+        while stack:
+            m = by_local.get(stack.pop())
+            if m is not None and not m.live:
+                m.live = True
+                stack.extend(m.refs)
         return out
 
     def construct(self, item: _Item) -> tuple[str, list[tuple[str | None, Any]]]:
@@ -956,7 +933,9 @@ class _Writer:
         uses = self.uses[block]
         for u in uses:
             call = self.graph.calls[u.item.full]
-            u.members = self.members(u.item.children, dict(zip(call.inputs, u.inputs)))
+            u.members = self.members(
+                u.item.children, dict(zip(call.inputs, u.inputs)), [call.output]
+            )
             u.out = self.members_out(u)
         groups: dict[Any, list[_Use]] = {}
         for u in uses:
@@ -1079,7 +1058,7 @@ class _Writer:
     def model(self, items: list[_Item]) -> tuple[str, list[tuple[str, Any]]]:
         g = self.graph
         names = ["x" if (k == "input" or len(g.inputs) == 1) else _ident(k) for k in g.inputs]
-        members = self.members(items, dict(zip(g.inputs, names)))
+        members = self.members(items, dict(zip(g.inputs, names)), list(g.outputs))
         variables: list[tuple[str, Any]] = []
         for m, item in zip(members, items):
             raw = g.top_args.get(item.full) if item.kind == "layer" else None
@@ -1120,10 +1099,10 @@ class _Writer:
         return "\n".join(lines), variables
 
 
-def to_pytorch(graph: Graph, block_inputs: dict[str, list[str]] | None = None) -> str:
+def to_pytorch(graph: Graph) -> str:
     """The PyTorch source of ``graph`` (one module, torch only). Refuses unsupported layers."""
     refuse_unsupported(graph, PYTORCH, REFUSED, "PyTorch")
-    w = _Writer(graph, block_inputs or {})
+    w = _Writer(graph)
     items = _tree(graph)
     w.collect(items)
     w.decide()
@@ -1170,8 +1149,5 @@ def to_pytorch(graph: Graph, block_inputs: dict[str, list[str]] | None = None) -
 def to_pytorch_spec(source: Any, **build_kwargs: Any) -> str:
     """The PyTorch source of a spec (path, zoo name or dict): :func:`cnncalc.build` + export."""
     from .. import build
-    from ..zoo import resolve
 
-    res = resolve(source)
-    graph = build(source, **build_kwargs)
-    return to_pytorch(graph, {b: list(d.inputs) for b, d in res.spec.blocks.items()})
+    return to_pytorch(build(source, **build_kwargs))
