@@ -333,8 +333,9 @@ def render_text(result: VerifyResult, *, quiet: bool = False) -> str:
 # Verifying through the exports: run the PyTorch module / the ONNX model, compare every layer
 # ---------------------------------------------------------------------------------------------
 
-#: (node name → executed output shape with batch or None if not run, params, buffers)
-ExportRun = tuple[dict[str, tuple[int, ...] | None], int, int]
+#: (node name → executed output shape with batch or None if not run, node name → error
+#: message of a layer that raised, params, buffers)
+ExportRun = tuple[dict[str, tuple[int, ...] | None], dict[str, str], int, int]
 
 
 def _verify_export(
@@ -356,13 +357,15 @@ def _verify_export(
         )
     t0 = time.perf_counter()
     feeds = random_inputs(graph, batch=batch, seed=seed, dtype="float32")
-    shapes, params, buffers = run_export(graph, feeds, seed)
+    shapes, errors, params, buffers = run_export(graph, feeds, seed)
     seconds = time.perf_counter() - t0
     checks = []
     for node in graph.nodes:
         got = shapes.get(node.name)
         want = (batch, *node.out_shape)
-        if got is None:
+        if node.name in errors:
+            status, msg, actual = "error", f"{backend}: {errors[node.name]}", None
+        elif got is None:
             status, msg, actual = "skipped", f"not run by {backend}", None
         elif tuple(got) != want:
             status, actual = "mismatch", tuple(got[1:])
@@ -433,20 +436,29 @@ def _run_torch(graph: Graph, feeds: dict[str, Any], seed: int) -> ExportRun:
                 m.register_forward_hook(lambda _m, _i, y, name=node.name: out.__setitem__(name, y))
             )
     xs = [torch.from_numpy(feeds[k]) for k in graph.inputs]
+    errors: dict[str, str] = {}
     with torch.no_grad():
-        model(*xs)
+        try:
+            model(*xs)
+        except Exception:  # noqa: BLE001 - the layer that raised is found and reported below
+            pass
         for h in hooks:
             h.remove()
         values = {**dict(zip(graph.inputs, xs)), **out}
-        for node in graph.nodes:  # the layers forward() does not run
+        # the layers forward() did not run (train-only heads) or did not reach: run each from
+        # its inputs' recorded outputs; one that raises is where the export went wrong
+        for node in graph.nodes:
             if node.name in values or node.name not in modules:
                 continue
             if all(i in values for i in node.inputs):
-                values[node.name] = modules[node.name](*(values[i] for i in node.inputs))
+                try:
+                    values[node.name] = modules[node.name](*(values[i] for i in node.inputs))
+                except Exception as err:  # noqa: BLE001
+                    errors[node.name] = f"{type(err).__name__}: {err}".splitlines()[0][:200]
     shapes = {
         n.name: tuple(values[n.name].shape) if n.name in values else None for n in graph.nodes
     }
-    return shapes, params, buffers
+    return shapes, errors, params, buffers
 
 
 def _run_onnxruntime(graph: Graph, feeds: dict[str, Any], seed: int) -> ExportRun:
@@ -482,4 +494,4 @@ def _run_onnxruntime(graph: Graph, feeds: dict[str, Any], seed: int) -> ExportRu
     names = [o.name for o in session.get_outputs()]
     results = session.run(names, {k: feeds[k] for k in graph.inputs})
     shapes = {name: tuple(r.shape) for name, r in zip(names, results)}
-    return {n.name: shapes.get(n.name) for n in graph.nodes}, params, buffers
+    return {n.name: shapes.get(n.name) for n in graph.nodes}, {}, params, buffers

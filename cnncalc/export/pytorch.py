@@ -745,7 +745,14 @@ def _ident(name: str) -> str:
 
 
 def _camel(name: str) -> str:
-    return "".join(p[:1].upper() + p[1:] for p in re.split(r"[_\W]+", name) if p) or "Block"
+    s = "".join(p[:1].upper() + p[1:] for p in re.split(r"[_\W]+", name) if p) or "Block"
+    return s if s.isidentifier() and not s[0].isdigit() else "Block" + s
+
+
+def _text(value: object) -> str:
+    """Spec text (a name, a path) made safe inside a docstring: no quotes, backslashes or
+    control characters, so nothing from the spec can end the string."""
+    return "".join(ch if ch.isprintable() and ch not in '"\\' else "?" for ch in str(value))
 
 
 def _is_attr(local: str) -> bool:
@@ -1007,7 +1014,7 @@ class _Writer:
         sig = ", ".join(f"{p}: {_hint(pvalues[p][0])}" for p in pnames)
         lines = [
             f"class {name}(nn.{'Sequential' if seq else 'Module'}):",
-            f'    """Block \'{block}\' of the spec ({len(uses)} use{"s" if len(uses) > 1 else ""})."""',
+            f'    """Block \'{_text(block)}\' of the spec ({len(uses)} use{"s" if len(uses) > 1 else ""})."""',
             "",
             f"    def __init__(self{', ' if sig else ''}{sig}) -> None:",
         ]
@@ -1029,7 +1036,7 @@ class _Writer:
                 if _is_attr(m.local):
                     lines.append(f"        self.{m.local} = {c}")
                 else:
-                    lines.append(f'        self.add_module("{m.local}", {c})')
+                    lines.append(f"        self.add_module({m.local!r}, {c})")
             lines += self.forward(first.members, first.inputs, [first.out])
         self.classes.append("\n".join(lines))
 
@@ -1048,7 +1055,7 @@ class _Writer:
             if not m.live:
                 lines.append(f"        # {m.local}: not on the way to an output (built, not run)")
                 continue
-            attr = f"self.{m.local}" if _is_attr(m.local) else f'getattr(self, "{m.local}")'
+            attr = f"self.{m.local}" if _is_attr(m.local) else f"getattr(self, {m.local!r})"
             lines.append(f"        {v} = {attr}({', '.join(var[r] for r in m.refs)})")
         outs = [var[o] for o in outputs]
         lines.append(f"        return {outs[0] if len(outs) == 1 else ', '.join(outs)}")
@@ -1084,7 +1091,7 @@ class _Writer:
         sig = ", ".join(f"{_ident(n)}: {_hint(v)} = {_py(v)}" for n, v in variables)
         lines = [
             "class Model(nn.Module):",
-            f'    """{g.name}: the whole network."""',
+            f'    """{_text(g.name)}: the whole network."""',
             "",
             f"    def __init__(self{', ' if sig else ''}{sig}) -> None:",
             "        super().__init__()",
@@ -1094,7 +1101,7 @@ class _Writer:
             if _is_attr(m.local):
                 lines.append(f"        self.{m.local} = {c}")
             else:
-                lines.append(f'        self.add_module("{m.local}", {c})')
+                lines.append(f"        self.add_module({m.local!r}, {c})")
         lines += self.forward(members, names, outs)
         return "\n".join(lines), variables
 
@@ -1131,13 +1138,16 @@ def to_pytorch(graph: Graph) -> str:
     if "F." in body:
         imports.append("import torch.nn.functional as F")
     imports.append("from torch import Tensor, nn" if "Tensor" in body else "from torch import nn")
-    source = graph.file or "a spec"
-    shape = "×".join(str(d) for d in next(iter(graph.inputs.values())))
+    from pathlib import Path
+
+    source = Path(graph.file).name if graph.file else "a spec"
+    shapes = ", ".join(
+        f"{_text(k)} (N, {', '.join(str(d) for d in v)})" for k, v in graph.inputs.items()
+    )
     doc = [
-        f'"""{graph.name}, written by `cnncalc export` from {source}. Depends on torch only.',
+        f'"""{_text(graph.name)}, written by `cnncalc export` from {_text(source)}. Depends on torch only.',
         "",
-        f"Input {shape} (batch first: (N, {', '.join(str(d) for d in next(iter(graph.inputs.values())))})). "
-        "Layer names and state_dict keys are the spec's;",
+        f"Input {shapes}, batch first. Layer names and state_dict keys are the spec's;",
         "build() takes the spec variables used directly as layer arguments, every other value was",
         "fixed when this file was written (export again with --set to change them).",
         '"""',

@@ -1,0 +1,332 @@
+"""The PyTorch export: every layer type has a form or is refused, the written file is plain
+torch code that passes ruff, and the model it builds has the analyzer's shapes and counts."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import cnncalc
+from cnncalc.errors import CnncalcError
+from cnncalc.export import onnx as onnx_export
+from cnncalc.export import pytorch
+from cnncalc.layers import REGISTRY
+from cnncalc.zoo import zoo_members
+
+from .conftest import ROOT, run_cli
+
+#: the zoo models whose specs use a type with no PyTorch form, and that type
+REFUSED_ZOO = {
+    "fasterrcnn_resnet50_fpn": "roi_align",
+    "maskrcnn_resnet50_fpn": "roi_align",
+    "inception_v3_keras": "batchnorm2d",  # Keras's batch norm without γ (scale: false)
+}
+ZOO = [m.name for m in zoo_members()]
+EXPORTABLE = [n for n in ZOO if n not in REFUSED_ZOO]
+
+
+def _load(source: str, tmp_path: Path, name: str = "exported") -> object:
+    path = tmp_path / f"{name}.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# --------------------------------------------------------------------------------------------
+# The table covers the registry
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "table, refused",
+    [(pytorch.PYTORCH, pytorch.REFUSED), (onnx_export.ONNX, onnx_export.REFUSED)],
+    ids=["pytorch", "onnx"],
+)
+def test_every_registered_type_exports_or_is_listed_as_refused(table, refused):
+    """A new layer type cannot be forgotten: it needs a writer or a stated reason."""
+    assert set(table) | set(refused) == set(REGISTRY), set(REGISTRY) ^ (set(table) | set(refused))
+    assert not set(table) & set(refused)
+    assert all(reason for reason in refused.values())
+
+
+def test_every_pytorch_form_builds_from_the_layer_cases():
+    """Each writer runs on the built layers of the layer-case table (tests/test_layers.py)."""
+    from .conftest import make_layer
+    from .test_layers import CASES
+
+    seen = set()
+    for case in CASES.values():
+        if case.type in pytorch.REFUSED:
+            continue
+        layer = make_layer(case.type, case.args, *case.inputs)
+        try:
+            form = pytorch.PYTORCH[case.type](layer)
+        except pytorch.Unsupported:
+            continue
+        assert form.ctor and all(h in pytorch.HELPERS for h in form.helpers)
+        seen.add(case.type)
+    assert len(seen) >= 40
+
+
+def test_a_spec_with_unexportable_layers_is_refused_naming_them_all():
+    with pytest.raises(CnncalcError) as exc:
+        pytorch.to_pytorch(cnncalc.build("maskrcnn_resnet50_fpn"))
+    msg = str(exc.value)
+    assert "cannot export maskrcnn_resnet50_fpn to PyTorch: roi_align" in msg
+    assert "box_roi_pool" in msg and "mask_roi_pool" in msg
+
+
+def test_cli_refusal_exits_1_with_one_line():
+    p = run_cli("export", "fasterrcnn_resnet50_fpn", "--to", "pytorch")
+    assert p.returncode == 1
+    assert p.stdout == ""
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    assert "roi_align" in lines[0] and "box_roi_pool" in lines[0] and "Traceback" not in p.stderr
+
+
+def test_cli_output_file_exists_needs_force(tmp_path):
+    out = tmp_path / "m.py"
+    out.write_text("keep me")
+    p = run_cli("export", "lenet5", "--to", "pytorch", "-o", str(out))
+    assert p.returncode == 1 and "exists" in p.stderr and "--force" in p.stderr
+    assert out.read_text() == "keep me"
+    p = run_cli("export", "lenet5", "--to", "pytorch", "-o", str(out), "--force")
+    assert p.returncode == 0, p.stderr
+    assert "class Model(nn.Module)" in out.read_text()
+    assert f"wrote {out}" in p.stderr
+
+
+def test_cli_unknown_target_and_onnx_without_output():
+    p = run_cli("export", "lenet5", "--to", "keras")
+    assert p.returncode == 1 and "unknown export target 'keras'" in p.stderr
+    p = run_cli("export", "lenet5", "--to", "onnx")
+    assert p.returncode == 1 and "-o" in p.stderr
+
+
+# --------------------------------------------------------------------------------------------
+# The written file: plain torch, ruff-clean, safe from hostile names
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", EXPORTABLE)
+def test_written_file_imports_only_torch_and_parses(name):
+    source = pytorch.to_pytorch(cnncalc.build(name))
+    tree = ast.parse(source)
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            imported.add((node.module or "").split(".")[0])
+    assert imported <= {"__future__", "typing", "torch"}, imported
+    funcs = [n.name for n in tree.body if isinstance(n, ast.FunctionDef)]
+    assert funcs == ["build"]  # the file ends with build()
+    assert isinstance(tree.body[-1], ast.FunctionDef)
+
+
+def test_written_files_pass_ruff(tmp_path):
+    """`ruff check` with its default rules, on every exportable zoo model's file."""
+    for name in EXPORTABLE:
+        (tmp_path / f"{name}.py").write_text(pytorch.to_pytorch(cnncalc.build(name)))
+    p = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--isolated", "--no-cache", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
+HOSTILE = "\n".join(
+    [
+        'name: \'x"""  import os\'',
+        "input: [3, 8, 8]",
+        "blocks:",
+        '  \'b"""\':',
+        "    params: {'c\"': 4}",
+        "    layers:",
+        "      - conv2d: {out_channels: 4, kernel_size: 1}",
+        "        name: 'q\"+print(1)+\"'",
+        "      - relu:",
+        '        name: "a\'b"',
+        "layers:",
+        '  - \'b"""\':',
+        "    name: 'bl\"'",
+        "    repeat: 2",
+        "  - flatten",
+    ]
+)
+
+
+def test_hostile_names_stay_strings(tmp_path, tmp_spec):
+    """Spec names reach the file only as identifiers or quoted strings: nothing runs."""
+    try:
+        graph = cnncalc.build(str(tmp_spec(HOSTILE)))
+    except CnncalcError:
+        pytest.skip("the spec language refuses these names already")
+    source = pytorch.to_pytorch(graph)
+    tree = ast.parse(source)
+    calls = {
+        n.func.id
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+    }
+    assert "print" not in calls
+    assert not any(
+        isinstance(n, (ast.Import, ast.ImportFrom)) and "os" in ast.dump(n) for n in tree.body
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Running the written model (torch)
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", EXPORTABLE)
+def test_state_dict_holds_the_analyzers_parameters_and_buffers(name, tmp_path):
+    """On the meta device (no memory): parameters + buffers (without BN's num_batches_tracked,
+    which the analyzer does not count, as torchvision's tables do not) equal the analyzer's."""
+    torch = pytest.importorskip("torch", reason="the PyTorch export's tests need torch")
+    graph = cnncalc.build(name)
+    module = _load(pytorch.to_pytorch(graph), tmp_path)
+    with torch.device("meta"):
+        model = module.build()
+    report = cnncalc.analyze(graph)
+    params = sum(p.numel() for p in model.parameters())
+    buffers = sum(
+        b.numel() for n, b in model.named_buffers() if not n.endswith("num_batches_tracked")
+    )
+    assert (params, buffers) == (report.totals.params, report.totals.buffers)
+    keys = set(model.state_dict())
+    for node in graph.nodes:  # every declared weight of a conv/linear/BN sits at its spec name
+        if node.type in ("conv2d", "linear", "batchnorm2d"):
+            for w in node.layer.weights():
+                assert f"{node.name}.{w.name}" in keys
+
+
+def test_build_takes_the_spec_variables_used_as_arguments(tmp_path):
+    pytest.importorskip("torch", reason="the PyTorch export's tests need torch")
+    module = _load(pytorch.to_pytorch(cnncalc.build("resnet18")), tmp_path)
+    assert module.build().fc.out_features == 1000  # the spec's value is the default
+    assert module.build(num_classes=10).fc.out_features == 10
+
+
+@pytest.mark.parametrize(
+    "name, shape",
+    [
+        ("lenet5", None),
+        ("mnist_cnn", None),
+        ("cae", None),
+        ("resnet18", "3x64x64"),
+        ("googlenet_aux", "3x112x112"),
+        ("inception_v3", "3x299x299"),
+        ("efficientnet_b0_keras", "3x64x64"),
+        ("xception", "3x96x96"),
+        ("densenet121", "3x64x64"),
+        ("squeezenet1_1", "3x64x64"),
+        ("mobilenet_v2", "3x64x64"),
+        ("unet", "1x188x188"),
+    ],
+)
+def test_verify_backend_torch_agrees(name, shape):
+    pytest.importorskip("torch", reason="--backend torch needs torch")
+    r = cnncalc.verify(name, shape, backend="torch", seed=1)
+    assert r.ok, [c for c in r.layers if not c.ok][:3]
+    assert r.backend == "torch" and all(c.actual is not None for c in r.layers)
+
+
+def test_verify_backend_torch_vit_small(tmp_spec):
+    pytest.importorskip("torch", reason="--backend torch needs torch")
+    r = cnncalc.verify("vit_b_16", backend="torch", variables={"num_layers": 2})
+    assert r.ok and len(r.layers) == 6 + 2 * 11 + 3  # stem, 2 encoder blocks, head
+
+
+def test_verify_torch_disagreement_exits_3():
+    """A wrong PyTorch form (relu written as a 2×2 max pool) is caught layer by layer."""
+    pytest.importorskip("torch", reason="--backend torch needs torch")
+    code = (
+        "import sys\n"
+        "from cnncalc.export import pytorch\n"
+        "pytorch.PYTORCH['tanh'] = lambda layer: pytorch.Form('nn.MaxPool2d', [(None, 2)])\n"
+        "from cnncalc.cli import main\n"
+        "main(sys.argv[1:])\n"
+    )
+    p = subprocess.run(
+        [sys.executable, "-c", code, "verify", "lenet5", "--backend", "torch", "--quiet"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert p.returncode == 3, p.stdout + p.stderr
+    assert "MISMATCH: analyzer says (6, 28, 28), torch gives (6, 14, 14)" in p.stdout
+    last = p.stdout.splitlines()[-1]
+    assert last.startswith("verify lenet5: FAILED: 5 of 12 layers disagree with the analyzer")
+    assert "(first: 'tanh_1': analyzer says (6, 28, 28), torch gives (6, 14, 14))" in last
+    assert "the analyzer and the exported model run by torch disagree" in last
+    assert "6 not run (they depend on it)" in last
+    assert "ERROR: torch: RuntimeError" in p.stdout  # s4 then pools a 1×1 map: torch raises
+
+
+def _pty(args: list[str], columns: int = 80) -> tuple[int, str]:
+    """Run ``python -m cnncalc ARGS`` in a pseudo-terminal of ``columns`` columns, colour on."""
+    import pty
+    import select
+    import struct
+
+    try:
+        import fcntl
+        import termios
+    except ImportError:  # pragma: no cover
+        pytest.skip("no pty here")
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "COLUMNS")}
+    env.update(TERM="xterm-256color", FORCE_COLOR="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cnncalc", *args],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        cwd=ROOT,
+        env=env,
+        close_fds=True,
+    )
+    os.close(slave)
+    chunks = []
+    while True:
+        ready, _, _ = select.select([master], [], [], 300)
+        if not ready:
+            proc.kill()
+            break
+        try:
+            data = os.read(master, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=300)
+    os.close(master)
+    return proc.returncode, b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_terminal_export_and_verify_at_80_columns(tmp_path):
+    pytest.importorskip("torch", reason="--backend torch needs torch")
+    out = tmp_path / "lenet5.py"
+    rc, text = _pty(["export", "lenet5", "--to", "pytorch", "-o", str(out)])
+    assert rc == 0 and f"wrote {out}" in text and out.exists()
+    rc, text = _pty(["verify", "lenet5", "--backend", "torch"])
+    assert rc == 0, text
+    lines = [ln for ln in text.replace("\r", "").splitlines() if ln]
+    assert lines[-1].startswith("verify lenet5: OK: all 12 layers agree with the analyzer")
+    assert "c1  " in text and "conv2d" in text
