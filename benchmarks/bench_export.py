@@ -35,12 +35,12 @@ def main() -> None:
     print(f"{'model':28} {'build':>8} {'pytorch':>8} {'onnx':>8}  (seconds, median of 5)")
     worst = {"pytorch": 0.0, "onnx": 0.0}
     for m in zoo_members():
-        build = _median(lambda: cnncalc.build(m.name), 3)
+        build = _median(lambda name=m.name: cnncalc.build(name), 3)
         graph = cnncalc.build(m.name)
         row = [f"{m.name:28}", f"{build:8.3f}"]
         for target, fn in (
-            ("pytorch", lambda: to_pytorch(graph)),
-            ("onnx", (lambda: to_onnx(graph, weights=False)) if to_onnx else None),
+            ("pytorch", lambda g=graph: to_pytorch(g)),
+            ("onnx", (lambda g=graph: to_onnx(g, weights=False)) if to_onnx else None),
         ):
             if fn is None:
                 row.append(f"{'-':>8}")

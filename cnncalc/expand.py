@@ -956,4 +956,5 @@ def expand_spec(
         groups=b.groups,
         calls=b.calls,
         top_args=b.top_args,
+        overrides=dict(overrides or {}),
     )

@@ -125,6 +125,8 @@ class Graph:
     calls: dict[str, BlockCall] = field(default_factory=dict)
     #: top-level layers → their arguments as written (expressions unevaluated)
     top_args: dict[str, Any] = field(default_factory=dict)
+    #: the variable overrides the graph was built with (``--set``), as given
+    overrides: dict[str, Any] = field(default_factory=dict)
 
     def shape_of(self, name: str) -> Shape:
         if name in self.inputs:

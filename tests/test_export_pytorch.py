@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -330,3 +331,31 @@ def test_terminal_export_and_verify_at_80_columns(tmp_path):
     lines = [ln for ln in text.replace("\r", "").splitlines() if ln]
     assert lines[-1].startswith("verify lenet5: OK: all 12 layers agree with the analyzer")
     assert "c1  " in text and "conv2d" in text
+
+
+def test_one_class_per_block_parameterised_as_in_the_spec():
+    """ResNet-50's 16 bottlenecks are one class taking the block's parameters; the shortcut,
+    skipped by `when: downsample` in 12 of them, is an optional member decided by that flag."""
+    source = pytorch.to_pytorch(cnncalc.build("resnet50"))
+    assert source.count("class Bottleneck") == 1
+    assert '"""Block \'bottleneck\' of the spec (16 uses)."""' in source
+    assert (
+        "def __init__(self, in_channels: int, planes: int, stride: int, downsample: bool)" in source
+    )
+    assert "self.conv3 = nn.Conv2d(planes, planes * 4, 1, bias=False)" in source  # expansion 4
+    assert ") if downsample else None" in source
+    assert "downsample = self.downsample(x) if self.downsample is not None else x" in source
+    assert "class Shortcut(nn.Sequential):" in source  # layers named 0, 1: torchvision's form
+    # repeat: nn.Sequential, identical instances once as a generator (layer3: 1 + 5)
+    flat = re.sub(r"\s+", "", source).replace(",)", ")")
+    assert (
+        "*(Bottleneck(in_channels=1024,planes=256,stride=1,downsample=False)for_inrange(5))" in flat
+    )
+
+
+def test_build_offers_only_variables_it_can_pass_through():
+    """EfficientNet's stem width also sizes the next layers (written as numbers in the file), so
+    only num_classes is a build() parameter; the file states the rest were fixed."""
+    source = pytorch.to_pytorch(cnncalc.build("efficientnet_b0"))
+    assert "def build(num_classes: int = 1000) -> Model:" in source
+    assert "fixed when this file was written" in source

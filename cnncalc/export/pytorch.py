@@ -30,7 +30,7 @@ import keyword
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import CnncalcError
 from ..graph import Graph, Node
@@ -780,12 +780,28 @@ def _hint(v: Any) -> str:
 
 
 def _wrap(text: str, indent: str) -> str:
-    """``nn.Sequential(a, b, c)`` over several lines when long."""
-    if len(indent) + len(text) <= 100 or not text.startswith("nn.Sequential("):
+    """A call longer than the line written one argument per line (recursively)."""
+    if len(indent) + len(text) <= 100:
         return text
-    parts = _split_args(text[len("nn.Sequential(") : -1])
+    start = text.find("(")
+    if start <= 0:
+        return text
+    depth, end = 0, -1
+    for i in range(start, len(text)):
+        if text[i] in "([{":
+            depth += 1
+        elif text[i] in ")]}":
+            depth -= 1
+            if depth == 0:
+                end = i
+                break
+    parts = _split_args(text[start + 1 : end])
+    if end < 0 or not parts:
+        return text
     inner = indent + "    "
-    return "nn.Sequential(\n" + "".join(f"{inner}{p},\n" for p in parts) + indent + ")"
+    comma = "" if len(parts) == 1 and " for _ in range(" in parts[0] else ","  # a generator
+    body = "".join(f"{inner}{_wrap(p, inner)}{comma}\n" for p in parts)
+    return f"{text[: start + 1]}\n{body}{indent}){text[end + 1 :]}"
 
 
 def _split_args(text: str) -> list[str]:
@@ -800,6 +816,160 @@ def _split_args(text: str) -> list[str]:
             start = i + 1
     parts.append(text[start:].strip())
     return [p for p in parts if p]
+
+
+#: constructor keyword defaults of the torch modules whose keywords the writers omit when default
+_KW_DEFAULTS: dict[str, Any] = {
+    "stride": 1,
+    "padding": 0,
+    "output_padding": 0,
+    "dilation": 1,
+    "groups": 1,
+    "bias": True,
+    "eps": 1e-5,
+    "momentum": 0.1,
+    "affine": True,
+    "track_running_stats": True,
+}
+_KW_ORDER = list(_KW_DEFAULTS)
+
+
+def _defaults_apply(ctor: str) -> bool:
+    return ctor.startswith(
+        ("nn.Conv", "nn.ConvTranspose", "nn.BatchNorm", "nn.Linear", "PaddedConv")
+    )
+
+
+def _fill_defaults(m: _Member) -> None:
+    """Write out every defaulted keyword so uses that differ only by a default line up."""
+    if not _defaults_apply(m.ctor):
+        return
+    pos = [(k, v) for k, v in m.args if k is None]
+    kws = dict((k, v) for k, v in m.args if k is not None)
+    extra = {k: v for k, v in kws.items() if k not in _KW_DEFAULTS}
+    relevant = [
+        k
+        for k in _KW_ORDER
+        if not (
+            m.ctor.startswith(("nn.BatchNorm", "nn.Linear"))
+            and k in ("stride", "padding", "output_padding", "dilation", "groups")
+        )
+    ]
+    if m.ctor.startswith("nn.Linear"):
+        relevant = ["bias"]
+    elif m.ctor.startswith("nn.BatchNorm"):
+        relevant = ["eps", "momentum", "affine", "track_running_stats"]
+    elif not m.ctor.startswith("nn.ConvTranspose"):
+        relevant = [k for k in relevant if k in ("stride", "padding", "dilation", "groups", "bias")]
+    else:
+        relevant = [
+            k
+            for k in relevant
+            if k in ("stride", "padding", "output_padding", "groups", "bias", "dilation")
+        ]
+    m.args = pos + [(k, kws.get(k, _KW_DEFAULTS[k])) for k in relevant] + list(extra.items())
+
+
+def _is_default(ctor: str, kw: str | None, v: Any) -> bool:
+    return (
+        kw is not None
+        and _defaults_apply(ctor)
+        and not isinstance(v, _Code)
+        and kw in _KW_DEFAULTS
+        and v == _KW_DEFAULTS[kw]
+        and type(v) is type(_KW_DEFAULTS[kw])
+    )
+
+
+def _fits(template: list[_Member], base: _Use, u: _Use) -> bool:
+    """Whether use ``u`` is ``template`` (the members of ``base``) with some members skipped.
+
+    A skipped member's name stands for its first input, as in the spec; ``u``'s wiring must be
+    the template's with those names resolved, and every member present must be built alike.
+    """
+    if u.inputs != base.inputs:
+        return False
+    mine = {m.local: m for m in u.members}
+    tpl = {m.local: m for m in template}
+    if any(m.local not in tpl for m in u.members):
+        return False
+    if [m.local for m in template if m.local in mine] != [m.local for m in u.members]:
+        return False
+
+    def resolve(name: str) -> str:
+        seen = 0
+        while name in tpl and name not in mine and seen < len(tpl):
+            if not tpl[name].refs:
+                return name
+            name = tpl[name].refs[0]
+            seen += 1
+        return name
+
+    for t in template:
+        m = mine.get(t.local)
+        if m is None:
+            continue
+        if (m.ctor, [k for k, _ in m.args], m.live) != (t.ctor, [k for k, _ in t.args], t.live):
+            return False
+        if [resolve(r) for r in t.refs] != m.refs:
+            return False
+    return resolve(base.out) == u.out
+
+
+def _init_signature(sig: str) -> list[str]:
+    """``def __init__(self, a: int, …) -> None:``, one parameter per line when long."""
+    line = f"    def __init__(self{', ' if sig else ''}{sig}) -> None:"
+    if len(line) <= 100:
+        return [line]
+    return [
+        "    def __init__(",
+        "        self,",
+        *(f"        {p}," for p in _split_args(sig)),
+        "    ) -> None:",
+    ]
+
+
+class _Cand(NamedTuple):
+    """A way to write an argument: ``param * factor``, its value per use, the param's values."""
+
+    param: str
+    base: list[Any]
+    factor: int = 1
+    divisor: int = 1
+
+    @property
+    def values(self) -> list[Any]:
+        if self.factor == 1 and self.divisor == 1:
+            return self.base
+        return [b * self.factor // self.divisor if isinstance(b, int) else None for b in self.base]
+
+    def code(self, name: str) -> str:
+        if self.divisor > 1:
+            return f"{name} // {self.divisor}"
+        return name if self.factor == 1 else f"{name} * {self.factor}"
+
+
+def _candidates(
+    uses: list[_Use], params: list[str], values: list[Any], where: list[int]
+) -> list[_Cand]:
+    """Ways to write a varying argument: a block parameter, ``in_channels``, or one of them
+    times a whole number (``planes * 4``)."""
+    bases = [(p, [u.params[p] for u in uses]) for p in params]
+    bases.append(("in_channels", [u.in_channels for u in uses]))
+    out = [_Cand(p, b) for p, b in bases]
+    if all(isinstance(values[i], int) and not isinstance(values[i], bool) for i in where):
+        for p, b in bases:
+            if not all(
+                isinstance(b[i], int) and not isinstance(b[i], bool) and b[i] > 0 for i in where
+            ):
+                continue
+            if all(values[i] % b[i] == 0 for i in where):
+                ks = {values[i] // b[i] for i in where}
+                if len(ks) == 1 and (k := ks.pop()) > 1:
+                    out.append(_Cand(p, b, k))
+            if all(values[i] == b[i] // 2 for i in where):  # "same" padding of an odd kernel
+                out.append(_Cand(p, b, 1, 2))
+    return out
 
 
 class _Writer:
@@ -944,19 +1114,21 @@ class _Writer:
                 u.item.children, dict(zip(call.inputs, u.inputs)), [call.output]
             )
             u.out = self.members_out(u)
-        groups: dict[Any, list[_Use]] = {}
-        for u in uses:
-            key = (
-                tuple(
-                    (m.local, m.ctor, tuple(k for k, _ in m.args), tuple(m.refs), m.live)
-                    for m in u.members
-                ),
-                u.out,
-                tuple(u.inputs),
-            )
-            groups.setdefault(key, []).append(u)
-        for group in groups.values():
-            self.write_class(block, group)
+            for m in u.members:
+                _fill_defaults(m)
+        # uses that differ only by members skipped with ``when`` share one class
+        classes: list[tuple[_Use, list[_Use]]] = []
+        for u in sorted(uses, key=lambda u: -len(u.members)):
+            for base, group in classes:
+                if _fits(base.members, base, u):
+                    group.append(u)
+                    break
+            else:
+                classes.append((u, [u]))
+        order = {id(u): k for k, u in enumerate(uses)}
+        for base, group in sorted(classes, key=lambda c: min(order[id(u)] for u in c[1])):
+            group.sort(key=lambda u: order[id(u)])
+            self.write_class(block, base, group)
 
     def members_out(self, u: _Use) -> str:
         out = self.graph.calls[u.item.full].output
@@ -965,66 +1137,98 @@ class _Writer:
                 return item.local
         return u.inputs[0]  # every layer of the block skipped: the block is the identity
 
-    def write_class(self, block: str, uses: list[_Use]) -> None:
-        name = base = _camel(block)
+    def write_class(self, block: str, base: _Use, uses: list[_Use]) -> None:
+        """One class for ``uses`` (``base`` has every member; the others skip some)."""
+        template = base.members
+        name = stem = _camel(block)
         k = 2
         while name in self.class_names:
-            name = f"{base}{k}"
+            name = f"{stem}{k}"
             k += 1
         self.class_names.add(name)
         first = uses[0]
-        # the constructor's parameters: arguments that differ between the uses
         pnames: list[str] = []
         pvalues: dict[str, list[Any]] = {}
-        slots: dict[tuple[int, int], str] = {}
-        for mi, m in enumerate(first.members):
+
+        def register(pname: str, values: list[Any]) -> str:
+            pname = _ident(pname)
+            while pname in pvalues and pvalues[pname] != values:
+                pname += "_"
+            if pname not in pvalues:
+                pnames.append(pname)
+                pvalues[pname] = values
+            return pname
+
+        def param(candidates: list[_Cand], values: list[Any], where: list[int]) -> str:
+            """Code for the first candidate equal to ``values`` in the uses ``where``."""
+            for cand in candidates:
+                if all(
+                    cand.values[i] == values[i] and type(cand.values[i]) is type(values[i])
+                    for i in where
+                ):
+                    break
+            else:
+                cand = candidates[-1]
+            return cand.code(register(cand.param, cand.base))
+
+        params = list(first.params)
+        slots: dict[tuple[int, int], Any] = {}
+        flags: dict[int, str] = {}
+        for mi, m in enumerate(template):
+            present = [next((x for x in u.members if x.local == m.local), None) for u in uses]
+            where = [i for i, x in enumerate(present) if x is not None]
+            if len(where) < len(uses):  # an optional member: a flag decides it
+                have = [x is not None for x in present]
+                cands = [
+                    _Cand(p, [u.params[p] for u in uses])
+                    for p in params
+                    if all(isinstance(u.params[p], bool) for u in uses)
+                ]
+                cands.append(_Cand(f"has_{m.local}", have))
+                flags[mi] = param(cands, have, list(range(len(uses))))
             for ai, (kw, v) in enumerate(m.args):
-                values = [u.members[mi].args[ai][1] for u in uses]
-                if all(x == v and type(x) is type(v) for x in values):
+                values = [x.args[ai][1] if x is not None else None for x in present]
+                if all(values[i] == v and type(values[i]) is type(v) for i in where):
                     continue
-                pname = None
-                for p in first.params:
-                    if all(u.params[p] == x for u, x in zip(uses, values)):
-                        pname = p
-                        break
-                if pname is None and all(u.in_channels == x for u, x in zip(uses, values)):
-                    pname = "in_channels"
-                if pname is None:
-                    pname = f"{_ident(m.local)}_{kw or ('in' if ai == 0 else 'out' if ai == 1 else f'arg{ai}')}"
-                    while pname in pvalues and pvalues[pname] != values:
-                        pname += "_"
-                pname = _ident(pname)
-                slots[(mi, ai)] = pname
-                if pname not in pvalues:
-                    pnames.append(pname)
-                    pvalues[pname] = values
+                cands = _candidates(uses, params, values, where)
+                what = kw or ("in" if ai == 0 else "out" if ai == 1 else f"arg{ai}")
+                cands.append(_Cand(f"{_ident(m.local)}_{what}", values))
+                slots[(mi, ai)] = param(cands, values, where)
         for i, u in enumerate(uses):
             u.cls = name
             u.args = [(p, pvalues[p][i]) for p in pnames]
         # the class
         seq = (
-            all(m.local == str(k) for k, m in enumerate(first.members))
+            not flags
+            and all(m.local == str(k) for k, m in enumerate(template))
             and all(
                 m.live and m.refs == ([first.inputs[0]] if k == 0 else [str(k - 1)])
-                for k, m in enumerate(first.members)
+                for k, m in enumerate(template)
             )
             and len(first.inputs) == 1
-            and first.out == str(len(first.members) - 1)
+            and base.out == str(len(template) - 1)
         )
-        sig = ", ".join(f"{p}: {_hint(pvalues[p][0])}" for p in pnames)
+        sig = ", ".join(
+            f"{p}: {_hint(next(x for x in pvalues[p] if x is not None))}" for p in pnames
+        )
+        n = len(uses)
         lines = [
             f"class {name}(nn.{'Sequential' if seq else 'Module'}):",
-            f'    """Block \'{_text(block)}\' of the spec ({len(uses)} use{"s" if len(uses) > 1 else ""})."""',
+            f'    """Block \'{_text(block)}\' of the spec ({n} use{"s" if n > 1 else ""})."""',
             "",
-            f"    def __init__(self{', ' if sig else ''}{sig}) -> None:",
+            *_init_signature(sig),
         ]
         ctors = []
-        for mi, m in enumerate(first.members):
+        for mi, m in enumerate(template):
             args = [
                 (kw, _Code(slots[(mi, ai)]) if (mi, ai) in slots else v)
                 for ai, (kw, v) in enumerate(m.args)
             ]
-            ctors.append((m, _call(m.ctor, args)))
+            args = [(kw, v) for kw, v in args if not _is_default(m.ctor, kw, v)]
+            c = _call(m.ctor, args)
+            if mi in flags:
+                c = f"{c} if {flags[mi]} else None"
+            ctors.append((m, c))
         if seq:
             lines.append("        super().__init__(")
             lines += [f"            {_wrap(c, '            ')}," for _, c in ctors]
@@ -1037,10 +1241,17 @@ class _Writer:
                     lines.append(f"        self.{m.local} = {c}")
                 else:
                     lines.append(f"        self.add_module({m.local!r}, {c})")
-            lines += self.forward(first.members, first.inputs, [first.out])
+            optional = {template[mi].local for mi in flags}
+            lines += self.forward(template, first.inputs, [base.out], optional)
         self.classes.append("\n".join(lines))
 
-    def forward(self, members: list[_Member], inputs: list[str], outputs: list[str]) -> list[str]:
+    def forward(
+        self,
+        members: list[_Member],
+        inputs: list[str],
+        outputs: list[str],
+        optional: set[str] | frozenset[str] = frozenset(),
+    ) -> list[str]:
         var = {n: n for n in inputs}
         used = set(inputs)
         args = ", ".join(f"{n}: Tensor" for n in inputs)
@@ -1051,12 +1262,16 @@ class _Writer:
             while v in used:
                 v += "_"
             used.add(v)
-            var[m.local] = v
             if not m.live:
+                var[m.local] = v
                 lines.append(f"        # {m.local}: not on the way to an output (built, not run)")
                 continue
             attr = f"self.{m.local}" if _is_attr(m.local) else f"getattr(self, {m.local!r})"
-            lines.append(f"        {v} = {attr}({', '.join(var[r] for r in m.refs)})")
+            call = f"{attr}({', '.join(var[r] for r in m.refs)})"
+            if m.local in optional:  # skipped by `when`: the name stands for its first input
+                call = f"{call} if {attr} is not None else {var[m.refs[0]]}"
+            var[m.local] = v
+            lines.append(f"        {v} = {call}")
         outs = [var[o] for o in outputs]
         lines.append(f"        return {outs[0] if len(outs) == 1 else ', '.join(outs)}")
         return lines
@@ -1066,12 +1281,12 @@ class _Writer:
         g = self.graph
         names = ["x" if (k == "input" or len(g.inputs) == 1) else _ident(k) for k in g.inputs]
         members = self.members(items, dict(zip(g.inputs, names)), list(g.outputs))
-        variables: list[tuple[str, Any]] = []
-        for m, item in zip(members, items):
+        # top-level arguments written as a bare variable name become build() parameters, when
+        # changing that variable changes exactly those arguments (checked by rebuilding)
+        wired: dict[str, list[tuple[int, int]]] = {}
+        for mi, (m, item) in enumerate(zip(members, items)):
             raw = g.top_args.get(item.full) if item.kind == "layer" else None
-            if not raw:
-                continue
-            for ai, (kw, v) in enumerate(m.args):
+            for ai, (kw, v) in enumerate(m.args if raw else []):
                 for key, text in raw.items():
                     if (
                         isinstance(text, str)
@@ -1080,10 +1295,16 @@ class _Writer:
                         and type(g.variables[text]) is type(v)
                         and key in (kw, "out_channels", "out_features", "num_classes")
                     ):
-                        m.args[ai] = (kw, _Code(_ident(text)))
-                        if text not in [n for n, _ in variables]:
-                            variables.append((text, v))
+                        wired.setdefault(text, []).append((mi, ai))
                         break
+        variables: list[tuple[str, Any]] = []
+        for var, slots in wired.items():
+            where = {(items[mi].full, ai) for mi, ai in slots}
+            if _changes_exactly(g, var, where):
+                variables.append((var, g.variables[var]))
+                for mi, ai in slots:
+                    kw = members[mi].args[ai][0]
+                    members[mi].args[ai] = (kw, _Code(_ident(var)))
         owner = {**dict(zip(g.inputs, names))}
         for item in items:
             owner[self._output(item)] = item.local
@@ -1093,7 +1314,7 @@ class _Writer:
             "class Model(nn.Module):",
             f'    """{_text(g.name)}: the whole network."""',
             "",
-            f"    def __init__(self{', ' if sig else ''}{sig}) -> None:",
+            *_init_signature(sig),
             "        super().__init__()",
         ]
         for m in members:
@@ -1104,6 +1325,49 @@ class _Writer:
                 lines.append(f"        self.add_module({m.local!r}, {c})")
         lines += self.forward(members, names, outs)
         return "\n".join(lines), variables
+
+
+def _forms(graph: Graph) -> dict[str, list[tuple[str | None, Any]]]:
+    out = {}
+    for n in graph.nodes:
+        try:
+            out[n.name] = PYTORCH[n.type](n.layer).args
+        except (KeyError, Unsupported):
+            out[n.name] = []
+    return out
+
+
+def _changes_exactly(graph: Graph, var: str, where: set[tuple[str, int]]) -> bool:
+    """Whether building with ``var`` + 1 changes exactly the arguments ``where`` (layer, index)
+    by the same amount: then ``build(var=...)`` can pass the variable to those arguments alone.
+    A variable that also sizes other layers (a width feeding the next layer's input) is not
+    offered; its value stays fixed in the file."""
+    value = graph.variables[var]
+    if graph.file is None or isinstance(value, bool) or not isinstance(value, int):
+        return False
+    from .. import build
+
+    try:
+        other = build(
+            graph.file,
+            next(iter(graph.inputs.values())),
+            variant=graph.variant,
+            variables={**graph.overrides, var: value + 1},
+        )
+    except CnncalcError:
+        return False
+    mine, theirs = _forms(graph), _forms(other)
+    if list(mine) != list(theirs):
+        return False
+    for name, args in mine.items():
+        new = theirs[name]
+        if len(args) != len(new):
+            return False
+        for ai, ((k1, v1), (k2, v2)) in enumerate(zip(args, new)):
+            changed = k1 != k2 or v1 != v2
+            if changed != ((name, ai) in where) or (changed and v2 != v1 + 1):
+                return False
+    return True
 
 
 def to_pytorch(graph: Graph) -> str:
@@ -1142,7 +1406,8 @@ def to_pytorch(graph: Graph) -> str:
 
     source = Path(graph.file).name if graph.file else "a spec"
     shapes = ", ".join(
-        f"{_text(k)} (N, {', '.join(str(d) for d in v)})" for k, v in graph.inputs.items()
+        ("" if len(graph.inputs) == 1 else f"{_text(k)} ") + f"(N, {', '.join(map(str, v))})"
+        for k, v in graph.inputs.items()
     )
     doc = [
         f'"""{_text(graph.name)}, written by `cnncalc export` from {_text(source)}. Depends on torch only.',
