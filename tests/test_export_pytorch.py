@@ -26,7 +26,6 @@ from .conftest import ROOT, run_cli
 REFUSED_ZOO = {
     "fasterrcnn_resnet50_fpn": "roi_align",
     "maskrcnn_resnet50_fpn": "roi_align",
-    "inception_v3_keras": "batchnorm2d",  # Keras's batch norm without γ (scale: false)
 }
 ZOO = [m.name for m in zoo_members()]
 EXPORTABLE = [n for n in ZOO if n not in REFUSED_ZOO]

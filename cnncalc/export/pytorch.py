@@ -137,12 +137,15 @@ def _linear(layer: Any) -> Form:
 
 def _batchnorm(layer: Any) -> Form:
     a = layer.args
-    if not (a["scale"] and a["center"]):
-        raise Unsupported("batch norm without scale or centre (Keras's scale/center false)")
     r = max(1, _rank(layer))
     if r > 3:
         raise Unsupported(f"batch norm on a {r + 1}-D input")
     args: list[tuple[str | None, Any]] = [(None, layer.in_shapes[0][0])]
+    if a["affine"] and not (a["scale"] and a["center"]):  # Keras's scale/center false
+        if a["eps"] != 1e-5:
+            args.append(("eps", a["eps"]))
+        args += [("scale", a["scale"]), ("center", a["center"])]
+        return Form(f"PartialBatchNorm{r}d", args, (f"PartialBatchNorm{r}d",))
     if a["eps"] != 1e-5:
         args.append(("eps", a["eps"]))
     if a["momentum"] != 0.1:
@@ -646,7 +649,29 @@ class Padded{kind}{r}d(nn.{kind}{r}d):
     def forward(self, x: Tensor) -> Tensor:
         return super().forward(F.pad(x, self.pad, value={value}))
 '''
+_PARTIAL_BN = '''
+class PartialBatchNorm{r}d(nn.BatchNorm{r}d):
+    """Batch norm with only γ (scale) or only β (center), as Keras's scale/center false."""
+
+    def __init__(self, num_features: int, *, scale: bool, center: bool, **kwargs: Any) -> None:
+        super().__init__(num_features, affine=False, **kwargs)
+        self.weight = nn.Parameter(torch.ones(num_features)) if scale else None
+        self.bias = nn.Parameter(torch.zeros(num_features)) if center else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        train = self.training or self.running_mean is None
+        y = F.batch_norm(
+            x, self.running_mean, self.running_var, None, None, train, self.momentum or 0.0, self.eps
+        )
+        shape = (1, -1) + (1,) * (x.dim() - 2)
+        if self.weight is not None:
+            y = y * self.weight.view(shape)
+        if self.bias is not None:
+            y = y + self.bias.view(shape)
+        return y
+'''
 for _r in (1, 2, 3):
+    HELPERS[f"PartialBatchNorm{_r}d"] = _PARTIAL_BN.format(r=_r)
     for _kind, _what, _value in (
         ("Conv", "A conv", "0.0"),
         ("MaxPool", "Max pooling", 'float("-inf")'),
