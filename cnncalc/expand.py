@@ -378,8 +378,6 @@ class _Builder(GraphWiring):
                 out = self.add_layer(
                     rtype, iargs, inst, ins, pos, ivars, trainable, train_only, share
                 )
-                if scope.top:
-                    self.top_args[out] = iargs
             if frame is not None:
                 frame[3] = len(self.nodes) - frame[2]
                 if i + 1 < count:
@@ -955,6 +953,5 @@ def expand_spec(
         by_name=b.by_name,
         groups=b.groups,
         calls=b.calls,
-        top_args=b.top_args,
         overrides=dict(overrides or {}),
     )

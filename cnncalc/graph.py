@@ -123,8 +123,6 @@ class Graph:
     #: block instance → how it was called (its parameters' values, inputs, output); the
     #: PyTorch export writes one class per block from these
     calls: dict[str, BlockCall] = field(default_factory=dict)
-    #: top-level layers → their arguments as written (expressions unevaluated)
-    top_args: dict[str, Any] = field(default_factory=dict)
     #: the variable overrides the graph was built with (``--set``), as given
     overrides: dict[str, Any] = field(default_factory=dict)
 
@@ -168,7 +166,6 @@ class GraphWiring:
         self.shapes: dict[str, Shape] = {}
         self.groups: dict[str, str] = {}
         self.calls: dict[str, BlockCall] = {}
-        self.top_args: dict[str, Any] = {}
         #: built layers keyed by (type, resolved args, input shapes): layers are immutable after
         #: build, so identical repeated layers share one object (and the analysis counts it once).
         self._layers: dict[Any, Layer] = {}

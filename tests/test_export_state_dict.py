@@ -31,6 +31,7 @@ MATCHING = [
     "resnet152",
     "googlenet",
     "inception_v3",
+    *[f"efficientnet_b{i}" for i in range(8)],
 ]
 
 #: zoo models with a torchvision counterpart whose names cannot match yet, and why
@@ -44,7 +45,6 @@ NOT_MATCHING = {
     "other places), and the two share one spec file",
     "mobilenet_v2": "torchvision numbers the 17 inverted residual blocks features.1 … 17 and "
     "nests their convs (conv.0.0, conv.1); the spec groups them in 7 stages",
-    "efficientnet_b0": "torchvision nests features.N.M.block.K; the spec groups by stage",
     "vit_b_16": "torchvision's class_token and encoder.pos_embedding are bare parameters and its "
     "layers are encoder.layers.encoder_layer_N (specs/vit.yaml is another helper's)",
 }

@@ -954,6 +954,10 @@ def _init_signature(sig: str) -> list[str]:
     ]
 
 
+def _index(use: _Use, local: str) -> int:
+    return next(k for k, c in enumerate(use.item.children) if c.local == local)
+
+
 class _Cand(NamedTuple):
     """A way to write an argument: ``param * factor``, its value per use, the param's values."""
 
@@ -998,7 +1002,7 @@ def _candidates(
 
 
 class _Writer:
-    def __init__(self, graph: Graph) -> None:
+    def __init__(self, graph: Graph, wired: dict[str, set[tuple[str, int]]] | None = None) -> None:
         self.graph = graph
         self.helpers: set[str] = set()
         self.refused: dict[str, list[str]] = {}
@@ -1006,6 +1010,24 @@ class _Writer:
         self.classes: list[str] = []
         self.class_names: set[str] = {"Model", *HELPERS}
         self._use_of: dict[str, _Use] = {}
+        #: spec variable → the layer arguments (node, index) it sets directly (build() takes it)
+        self.wired = _wired_variables(graph) if wired is None else wired
+        #: the arguments written as the variable (must be all of them, or build() would lie)
+        self.converted: dict[str, set[tuple[str, int]]] = {v: set() for v in self.wired}
+
+    def wired_var(self, items: list[_Item], ai: int, kw: str | None) -> str | None:
+        """The variable every one of ``items`` (the same member in each use) takes as argument
+        ``ai``: a layer argument the variable sets, or a block's parameter named after it."""
+        for var, where in self.wired.items():
+            if all(
+                (it.node.name, ai) in where if it.kind == "layer" and it.node else kw == var
+                for it in items
+            ):
+                self.converted[var].update(
+                    (it.node.name, ai) for it in items if it.kind == "layer" and it.node
+                )
+                return var
+        return None
 
     # -- pass 1: collect uses, bottom-up ---------------------------------------------------------
     def collect(self, items: list[_Item]) -> None:
@@ -1197,6 +1219,10 @@ class _Writer:
             return cand.code(register(cand.param, cand.base))
 
         params = list(first.params)
+
+        def g_value(var: str) -> Any:
+            return self.graph.variables[var]
+
         slots: dict[tuple[int, int], Any] = {}
         flags: dict[int, str] = {}
         for mi, m in enumerate(template):
@@ -1211,8 +1237,13 @@ class _Writer:
                 ]
                 cands.append(_Cand(f"has_{m.local}", have))
                 flags[mi] = param(cands, have, list(range(len(uses))))
+            items = [uses[i].item.children[_index(uses[i], m.local)] for i in where]
             for ai, (kw, v) in enumerate(m.args):
                 values = [x.args[ai][1] if x is not None else None for x in present]
+                var = self.wired_var(items, ai, kw)
+                if var is not None:  # a spec variable build() passes down to this argument
+                    slots[(mi, ai)] = register(var, [g_value(var)] * len(uses))
+                    continue
                 if all(values[i] == v and type(values[i]) is type(v) for i in where):
                     continue
                 cands = _candidates(uses, params, values, where)
@@ -1306,30 +1337,12 @@ class _Writer:
         g = self.graph
         names = ["x" if (k == "input" or len(g.inputs) == 1) else _ident(k) for k in g.inputs]
         members = self.members(items, dict(zip(g.inputs, names)), list(g.outputs))
-        # top-level arguments written as a bare variable name become build() parameters, when
-        # changing that variable changes exactly those arguments (checked by rebuilding)
-        wired: dict[str, list[tuple[int, int]]] = {}
-        for mi, (m, item) in enumerate(zip(members, items)):
-            raw = g.top_args.get(item.full) if item.kind == "layer" else None
-            for ai, (kw, v) in enumerate(m.args if raw else []):
-                for key, text in raw.items():
-                    if (
-                        isinstance(text, str)
-                        and text in g.variables
-                        and g.variables[text] == v
-                        and type(g.variables[text]) is type(v)
-                        and key in (kw, "out_channels", "out_features", "num_classes")
-                    ):
-                        wired.setdefault(text, []).append((mi, ai))
-                        break
-        variables: list[tuple[str, Any]] = []
-        for var, slots in wired.items():
-            where = {(items[mi].full, ai) for mi, ai in slots}
-            if _changes_exactly(g, var, where):
-                variables.append((var, g.variables[var]))
-                for mi, ai in slots:
-                    kw = members[mi].args[ai][0]
-                    members[mi].args[ai] = (kw, _Code(_ident(var)))
+        variables = [(v, g.variables[v]) for v in self.wired]
+        for m, item in zip(members, items):
+            for ai, (kw, _) in enumerate(m.args):
+                var = self.wired_var([item], ai, kw)
+                if var is not None:
+                    m.args[ai] = (kw, _Code(_ident(var)))
         owner = {**dict(zip(g.inputs, names))}
         for item in items:
             owner[self._output(item)] = item.local
@@ -1362,47 +1375,75 @@ def _forms(graph: Graph) -> dict[str, list[tuple[str | None, Any]]]:
     return out
 
 
-def _changes_exactly(graph: Graph, var: str, where: set[tuple[str, int]]) -> bool:
-    """Whether building with ``var`` + 1 changes exactly the arguments ``where`` (layer, index)
-    by the same amount: then ``build(var=...)`` can pass the variable to those arguments alone.
+#: at most this many integer variables are tried as build() parameters (one rebuild each)
+MAX_WIRED_TRIES = 12
+
+
+def _wired_variables(graph: Graph) -> dict[str, set[tuple[str, int]]]:
+    """The spec variables ``build()`` can take: an integer variable is rebuilt with its value
+    + 1; if that changes only layer arguments equal to the variable, each by exactly 1, the
+    variable sets those arguments directly (``num_classes``) and nothing else depends on it.
     A variable that also sizes other layers (a width feeding the next layer's input) is not
-    offered; its value stays fixed in the file."""
-    value = graph.variables[var]
-    if graph.file is None or isinstance(value, bool) or not isinstance(value, int):
-        return False
+    offered: its value stays fixed in the file."""
+    if graph.file is None:
+        return {}
     from .. import build
 
-    try:
-        other = build(
-            graph.file,
-            next(iter(graph.inputs.values())),
-            variant=graph.variant,
-            variables={**graph.overrides, var: value + 1},
-        )
-    except CnncalcError:
-        return False
-    mine, theirs = _forms(graph), _forms(other)
-    if list(mine) != list(theirs):
-        return False
-    for name, args in mine.items():
-        new = theirs[name]
-        if len(args) != len(new):
-            return False
-        for ai, ((k1, v1), (k2, v2)) in enumerate(zip(args, new)):
-            changed = k1 != k2 or v1 != v2
-            if changed != ((name, ai) in where) or (changed and v2 != v1 + 1):
-                return False
-    return True
+    out: dict[str, set[tuple[str, int]]] = {}
+    mine: dict[str, list[tuple[str | None, Any]]] | None = None
+    tries = 0
+    for var, value in graph.variables.items():
+        if isinstance(value, bool) or not isinstance(value, int) or tries >= MAX_WIRED_TRIES:
+            continue
+        tries += 1
+        try:
+            other = build(
+                graph.file,
+                next(iter(graph.inputs.values())),
+                variant=graph.variant,
+                variables={**graph.overrides, var: value + 1},
+            )
+        except CnncalcError:
+            continue
+        mine = mine if mine is not None else _forms(graph)
+        theirs = _forms(other)
+        if list(mine) != list(theirs):
+            continue
+        where: set[tuple[str, int]] = set()
+        ok = True
+        for name, args in mine.items():
+            new = theirs[name]
+            if len(args) != len(new):
+                ok = False
+                break
+            for ai, ((k1, v1), (k2, v2)) in enumerate(zip(args, new)):
+                if (k1, v1) == (k2, v2):
+                    continue
+                if k1 != k2 or v1 != value or v2 != value + 1 or type(v1) is not int:
+                    ok = False
+                    break
+                where.add((name, ai))
+        if ok and where:
+            out[var] = where
+    return out
 
 
 def to_pytorch(graph: Graph) -> str:
     """The PyTorch source of ``graph`` (one module, torch only). Refuses unsupported layers."""
     refuse_unsupported(graph, PYTORCH, REFUSED, "PyTorch")
-    w = _Writer(graph)
-    items = _tree(graph)
-    w.collect(items)
-    w.decide()
-    model, variables = w.model(items)
+    wired: dict[str, set[tuple[str, int]]] | None = None
+    while True:
+        w = _Writer(graph, wired)
+        items = _tree(graph)
+        w.collect(items)
+        w.decide()
+        model, variables = w.model(items)
+        # a variable some of whose arguments could not be written as it (a block class shared
+        # with uses that do not take it) is not offered: write again without it
+        partial = [v for v, where in w.wired.items() if w.converted[v] != where]
+        if not partial:
+            break
+        wired = {v: where for v, where in w.wired.items() if v not in partial}
     if w.refused:
         raise CnncalcError(
             f"cannot export {graph.name} to PyTorch: "
