@@ -13,9 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import explain as _explain_module  # noqa: F401 - loaded first: the function below keeps the name
 from .errors import CnncalcError
 from .graph import Graph, Node, build_graph
-from .report import LayerRow, Report, Totals
+from .report import Explanation, LayerRow, Report, Totals
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers; at run time see __getattr__
     from .backend.run import run
@@ -28,6 +29,8 @@ __all__ = [
     "__version__",
     "analyze",
     "build",
+    "explain",
+    "Explanation",
     "compare",
     "Comparison",
     "run",
@@ -96,6 +99,34 @@ def analyze(
     return analyze_graph(graph, batch=batch, dtype=dtype, convention=convention)
 
 
+def explain(
+    source: str | Path | dict[str, Any] | Graph,
+    input_shape: tuple[int, ...] | list[int] | str | None = None,
+    *,
+    layer: str | None = None,
+    variant: str | None = None,
+    variables: dict[str, Any] | None = None,
+    dtype: str = "float32",
+    **more_variables: Any,
+) -> Explanation:
+    """The arithmetic of every layer (or of ``layer``, a layer or block name), as
+    ``cnncalc explain`` shows it: ``print(cnncalc.explain("lenet5", layer="c1"))``.
+
+    Returns an :class:`Explanation`: a tuple of :class:`cnncalc.explain.LayerExplanation`
+    records (plain data: shapes, formulas with their values, receptive field, warnings).
+    """
+    from .explain import explain_graph
+
+    if isinstance(source, Graph):
+        graph = source
+    else:
+        shape = parse_shape(input_shape) if isinstance(input_shape, str) else input_shape
+        graph = build(
+            source, shape, variant=variant, variables={**(variables or {}), **more_variables}
+        )
+    return Explanation(explain_graph(graph, layer, dtype=dtype))
+
+
 def parse_shape(text: str) -> tuple[int, ...]:
     """``"3x224x224"`` (or ``3,224,224``) → ``(3, 224, 224)``."""
     parts = [
@@ -127,13 +158,33 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Import a lazy entry point on first use (see ``_LAZY``)."""
-    if name in _LAZY:
-        import importlib
+#: Submodules reachable as attributes after a plain ``import cnncalc`` (imported on first use):
+#: ``cnncalc.solve.solve(224, 112)``, ``cnncalc.zoo.catalog()``, ``cnncalc.render.fmt_ops(…)``.
+_SUBMODULES = (
+    "solve",
+    "zoo",
+    "render",
+    "receptive",
+    "memory",
+    "checks",
+    "comparison",
+    "windows",
+    "reference",
+    "layers",
+    "backend",
+    "sweep",
+)
 
+
+def __getattr__(name: str) -> Any:
+    """Import a lazy entry point or a submodule on first use (see ``_LAZY``, ``_SUBMODULES``)."""
+    import importlib
+
+    if name in _LAZY:
         module, attr = _LAZY[name]
         value = getattr(importlib.import_module(f".{module}", __name__), attr)
         globals()[name] = value
         return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'cnncalc' has no attribute {name!r}")

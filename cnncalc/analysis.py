@@ -6,6 +6,7 @@ from math import prod
 from typing import Any
 
 from .checks import check_graph
+from .comparison import layer_depth
 from .errors import CnncalcError, did_you_mean
 from .graph import Graph, gc_paused
 from .memory import estimate_memory
@@ -41,7 +42,7 @@ def _analyze(graph: Graph, batch: int, dtype: str, convention: str) -> Report:
     t_params = t_train = t_non = t_buf = t_macs = t_flops = t_act = 0
     with_weights = 0
     # Repeated identical layers share one object (see cnncalc.graph): count each object once.
-    costs: dict[int, tuple[int, int, int, int, int, bool]] = {}
+    costs: dict[int, tuple[int, int, int, int, int, bool, Any]] = {}
     rfs = receptive_fields(graph)
     rf_cache: dict[int, Any] = {}
     rf_dicts = [_rf_dict(rfs.get(n.name), rf_cache) for n in graph.nodes]
@@ -57,9 +58,10 @@ def _analyze(graph: Graph, batch: int, dtype: str, convention: str) -> Report:
                     p += w.size
                 else:
                     b += w.size
-            c = (p, b, layer.macs(), layer.flops(), layer.out_elements, bool(ws))
+            k = getattr(layer, "k", None) if "kernel_size" in layer.args else None
+            c = (p, b, layer.macs(), layer.flops(), layer.out_elements, bool(ws), k)
             costs[id(layer)] = c
-        params, buffers, macs, flops, out_el, has_weights = c
+        params, buffers, macs, flops, out_el, has_weights, kernel = c
         if keras:
             non = buffers
             params += buffers
@@ -92,6 +94,7 @@ def _analyze(graph: Graph, batch: int, dtype: str, convention: str) -> Report:
                 node.share,
                 node.pos[0] if node.pos else None,
                 rf_dicts[i],
+                kernel,
             ),
         )
         rows.append(row)
@@ -114,14 +117,15 @@ def _analyze(graph: Graph, batch: int, dtype: str, convention: str) -> Report:
         buffers=t_buf,
         macs=t_macs,
         flops=t_flops,
-        activations=t_act,
+        activation_elements=t_act,
         input_elements=in_el,
         params_bytes=(t_params + t_buf) * nbytes,
         activation_bytes=t_act * nbytes,
         input_bytes=in_el * nbytes,
         total_bytes=(in_el + t_params + t_buf + t_act) * nbytes,
-        layers=len(rows),
-        layers_with_weights=with_weights,
+        layer_count=len(rows),
+        weighted_layers=with_weights,
+        depth=layer_depth(rows, graph.outputs),
     )
     caveats = graph.meta.get("caveats") or []
     notes = [caveats] if isinstance(caveats, str) else list(caveats)

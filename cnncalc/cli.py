@@ -39,7 +39,7 @@ def _root(
     ),
 ) -> None:
     """cnncalc: what shape comes out, how many parameters, how many MACs: exactly, and why."""
-    _state["debug"] = debug
+    _state["debug"] = _state["debug"] or debug
 
 
 def _register(argv: list[str]) -> None:
@@ -52,16 +52,54 @@ def _register(argv: list[str]) -> None:
 _register(sys.argv[1:])
 
 
+def _take_debug(args: list[str]) -> tuple[list[str], bool]:
+    """``--debug`` is accepted anywhere before a ``--`` (``cnncalc summary x --debug`` too)."""
+    end = args.index("--") if "--" in args else len(args)
+    kept = [a for a in args[:end] if a != "--debug"] + args[end:]
+    return kept, len(kept) != len(args)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``cnncalc`` console script and ``python -m cnncalc``."""
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    args, debug = _take_debug(list(argv if argv is not None else sys.argv[1:]))
+    _state["debug"] = debug
     if argv is not None:
-        _register(argv)  # called in-process with other arguments than the process's own
+        _register(args)  # called in-process with other arguments than the process's own
+    try:
+        _run(args, debug)
+        sys.stdout.flush()  # a closed pipe shows here, not as noise at interpreter exit
+    except BrokenPipeError:
+        _quiet_pipe()
+    except SystemExit as err:
+        # rich ends a closed pipe with SystemExit(1): `| head` is not an error
+        if isinstance(err.__context__, BrokenPipeError):
+            _quiet_pipe()
+        raise
+
+
+def _quiet_pipe() -> None:
+    """The reader of stdout went away (``cnncalc … | head``): stop quietly with exit 0, as git does.
+
+    stdout is pointed at /dev/null so that the interpreter's final flush has nowhere to fail.
+    """
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # pragma: no cover - stdout without a file descriptor
+        pass
+    sys.exit(0)
+
+
+def _run(args: list[str], debug: bool) -> None:
     click_error, no_args_error = _click_errors()
     try:
-        rv = app(args=argv, prog_name="cnncalc", standalone_mode=False)
-    except no_args_error as err:  # `cnncalc` alone: the help, as a usage error (exit 2)
-        app(args=["--help"], prog_name="cnncalc", standalone_mode=False)
+        rv = app(args=args, prog_name="cnncalc", standalone_mode=False)
+    except no_args_error as err:  # `cnncalc` alone: the help (printed once), as a usage error
+        text = err.format_message()
+        if text.strip():  # plain click formats the help into the message; rich printed it already
+            print(text)
         sys.exit(err.exit_code)
     except click_error as err:  # bad options or values: one line too, exit 2
         if debug or _state["debug"]:
@@ -77,8 +115,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(1)
     except BrokenPipeError:
-        sys.stderr.close()
-        sys.exit(0)
+        raise
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)

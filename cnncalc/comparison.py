@@ -10,8 +10,8 @@ Definitions used here:
 * **depth** = the number of layers that do multiply-accumulates (conv, linear, matmul-like) on
   the longest path from an input to an output. This is how papers name their networks: VGG-16 has
   13 convs + 3 FC = 16; ResNet-50 has 1 + 16·3 + 1 = 50 (a projection shortcut is a parallel,
-  shorter path); GoogLeNet is 22 deep. ``Totals.layers_with_weights`` (every layer that owns a
-  tensor, batch norms included) is kept beside it as ``weighted_layers``.
+  shorter path); GoogLeNet is 22 deep. ``Totals.weighted_layers`` (every layer that owns a
+  tensor, batch norms included) is kept beside it.
 * **stage** = a run of layers at one spatial size. A layer joins the latest stage of an input
   with the same spatial size (so the branches of an inception module stay in their stage), else
   the latest stage if it has that size, else it opens a new stage. Train-only layers (auxiliary
@@ -51,15 +51,17 @@ RATIO_KEYS = (
     "trainable_params",
     "macs",
     "flops",
-    "activations",
+    "activation_elements",
     "activation_bytes",
     "params_bytes",
     "total_bytes",
     "depth",
 )
 
-#: ``--sort`` keys: every totals field, depth, weighted layers, name, input size.
-SORT_KEYS = (*Totals._fields, "depth", "weighted_layers", "name", "input")
+#: ``--sort`` keys: every totals field (depth and weighted layers among them), name, input size.
+SORT_KEYS = (*Totals._fields, "name", "input")
+#: Names of schema_version 1 still accepted by ``--sort``.
+SORT_ALIASES = {"activations": "activation_elements", "layers": "layer_count"}
 
 
 @dataclass(frozen=True)
@@ -101,10 +103,14 @@ class ModelRecord:
     resolved: str | None = None  # "vgg → vgg16 (the family's canonical member)"
     variant: str | None = None
     report: Report | None = field(default=None, repr=False, compare=False)
+    #: the name shown: ``name``, told apart when two models share it ("resnet18 (2)")
+    label: str = ""
+    #: why this model could not be analysed with the comparison's settings (then no figures)
+    error: str | None = None
 
     @property
     def weighted_layers(self) -> int:
-        return self.totals.layers_with_weights
+        return self.totals.weighted_layers
 
     def value(self, key: str) -> Any:
         """A metric by name: a totals field, ``depth``, ``weighted_layers``, ``name`` or ``input``."""
@@ -119,21 +125,16 @@ class ModelRecord:
         return getattr(self.totals, key)
 
     def to_dict(self, stages: bool = True) -> dict[str, Any]:
-        """``summary --format json``'s totals keys, plus name, shapes, depth, ratios (and stages)."""
-        d: dict[str, Any] = {
-            "name": self.name,
+        """``summary --format json``'s object, plus source, label, baseline, ratios (and
+        stages); a model that failed: name, label, source, baseline and error only."""
+        head: dict[str, Any] = {
+            "label": self.label or self.name,
             "source": self.source,
-            "variant": self.variant,
-            "input_shape": list(self.input_shape),
-            "output_shape": list(self.output_shape),
-            **self.totals.to_dict(),
-            "depth": self.depth,
-            "weighted_layers": self.weighted_layers,
             "baseline": self.baseline,
-            "ratios": dict(self.ratios),
         }
-        if self.resolved:
-            d["resolved"] = self.resolved
+        if self.error is not None or self.report is None:
+            return {"name": self.name, **head, "error": self.error}
+        d: dict[str, Any] = {**self.report.to_dict(), **head, "ratios": dict(self.ratios)}
         if stages:
             d["stages"] = [s.to_dict() for s in self.stages]
         return d
@@ -150,10 +151,17 @@ class Comparison:
     dtype: str
     convention: str
     sort: str | None = None
+    variables: dict[str, Any] = field(default_factory=dict)
+    variant: str | None = None
 
     @property
     def base(self) -> ModelRecord:
         return next(m for m in self.models if m.baseline)
+
+    @property
+    def ok(self) -> tuple[ModelRecord, ...]:
+        """The models analysed (those that could not take the settings left out)."""
+        return tuple(m for m in self.models if m.error is None)
 
     def stage_keys(self) -> list[str]:
         """The stage keys of every model merged into one order (for the side-by-side table)."""
@@ -161,6 +169,23 @@ class Comparison:
 
     def to_list(self, stages: bool = True) -> list[dict[str, Any]]:
         return [m.to_dict(stages) for m in self.models]
+
+    def to_dict(self, stages: bool = False) -> dict[str, Any]:
+        """The ``compare --format json`` document (``schema_version`` 2, docs/schema.json)."""
+        from .report import SCHEMA_VERSION
+
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "baseline": self.baseline,
+            "input_shape": None if self.input_shape is None else list(self.input_shape),
+            "batch": self.batch,
+            "dtype": self.dtype,
+            "convention": self.convention,
+            "variables": dict(self.variables),
+            "variant": self.variant,
+            "sort": self.sort,
+            "models": self.to_list(stages),
+        }
 
 
 def compare(
@@ -172,14 +197,19 @@ def compare(
     convention: str = "pytorch",
     sort: str | None = None,
     reverse: bool = False,
+    variables: dict[str, Any] | None = None,
+    variant: str | None = None,
 ) -> Comparison:
     """Analyze each model and line them up against the first one (the baseline).
 
     ``sources`` mixes zoo names, family names (``"vgg"``: the canonical member, noted in
-    ``resolved``), spec paths, spec dicts or ready :class:`Report` objects. ``input_shape``
-    applies one input to all; a model that cannot take it raises a :class:`CnncalcError`
-    naming the model and the failing layer. ``sort`` orders the records by a metric
-    (descending; ``name`` ascending; ``reverse`` flips); ratios stay relative to the baseline.
+    ``resolved``), spec paths, spec dicts or ready :class:`Report` objects. ``input_shape``,
+    ``variables`` (``--set``) and ``variant`` apply to all; a model (other than the baseline)
+    that cannot take them becomes a record with ``error`` saying why, instead of stopping the
+    comparison (a model that does not build even on its own settings still raises). ``sort``
+    orders the records by a metric (descending; ``name`` ascending; ``reverse`` flips; failed
+    models last); ratios stay relative to the baseline. Models with the same name are told
+    apart in ``label`` (by their source when it differs, else "name (2)").
     """
     from . import analyze, parse_shape
 
@@ -189,32 +219,56 @@ def compare(
             hint="e.g. cnncalc.compare(['resnet50', 'vgg16'])",
         )
     shape = parse_shape(input_shape) if isinstance(input_shape, str) else input_shape
+    sort = SORT_ALIASES.get(sort, sort) if sort is not None else None
     if sort is not None and sort not in SORT_KEYS:
-        raise CnncalcError(
-            f"unknown sort key '{sort}'",
-            hint=did_you_mean(sort, SORT_KEYS, "sort keys")
-            + f" (accepted: {', '.join(SORT_KEYS)})",
-        )
-    reports: list[tuple[str, Report]] = []
-    for src in sources:
+        raise CnncalcError(f"unknown sort key '{sort}'", hint=did_you_mean(sort, SORT_KEYS))
+    settings = {"variables": dict(variables or {}), "variant": variant}
+    given = shape is not None or bool(variables) or variant is not None
+    reports: list[tuple[str, Report | None, str | None]] = []
+    for i, src in enumerate(sources):
         label = src.name if isinstance(src, Report) else _label(src)
         if isinstance(src, Report):
-            reports.append((label, src))
+            reports.append((label, src, None))
             continue
         try:
-            rep = analyze(src, shape, batch=batch, dtype=dtype, convention=convention)
+            rep = analyze(src, shape, batch=batch, dtype=dtype, convention=convention, **settings)
         except CnncalcError as err:
-            if shape is None:
+            if not given:
                 raise
-            raise CnncalcError(
-                f"{label} cannot take the input {'x'.join(map(str, shape))}: {err}"
-            ) from None
-        reports.append((label, rep))
+            what = _settings_text(shape, variables, variant)
+            if i == 0:
+                raise CnncalcError(
+                    f"{label} (the baseline) cannot take {what}: {err}",
+                    hint="put a model that takes these settings first",
+                ) from None
+            try:  # does it build on its own settings? then the settings are the reason
+                analyze(src, batch=batch, dtype=dtype, convention=convention)
+            except CnncalcError:
+                raise err from None
+            reports.append((label, None, f"cannot take {what}: {err}"))
+            continue
+        reports.append((label, rep, None))
 
     base_rep = reports[0][1]
+    assert base_rep is not None
     base_depth = depth_of(base_rep)
     records = []
-    for i, (label, rep) in enumerate(reports):
+    for i, (label, rep, error) in enumerate(reports):
+        if rep is None:
+            records.append(
+                ModelRecord(
+                    name=label,
+                    source=label,
+                    input_shape=tuple(shape or ()),
+                    output_shape=(),
+                    totals=Totals(*(0,) * len(Totals._fields)),
+                    depth=0,
+                    ratios={k: None for k in RATIO_KEYS},
+                    stages=(),
+                    error=error,
+                )
+            )
+            continue
         depth = depth_of(rep)
         ratios = {
             k: _ratio(_metric(rep, depth, k), _metric(base_rep, base_depth, k)) for k in RATIO_KEYS
@@ -235,20 +289,58 @@ def compare(
                 report=rep,
             )
         )
+    records = _told_apart(records)
     if sort is not None:
+        ok = [m for m in records if m.error is None]
+        failed = [m for m in records if m.error is not None]
         if sort == "name":
-            records.sort(key=lambda m: m.name, reverse=reverse)
+            ok.sort(key=lambda m: m.label, reverse=reverse)
         else:
-            records.sort(key=lambda m: m.value(sort), reverse=not reverse)
+            ok.sort(key=lambda m: m.value(sort), reverse=not reverse)
+        records = ok + failed
     return Comparison(
         models=tuple(records),
-        baseline=next(m.name for m in records if m.baseline),
+        baseline=next(m.label for m in records if m.baseline),
         input_shape=tuple(shape) if shape is not None else None,
         batch=batch,
         dtype=dtype,
         convention=convention,
         sort=sort,
+        variables=dict(variables or {}),
+        variant=variant,
     )
+
+
+def _settings_text(shape: Any, variables: dict[str, Any] | None, variant: str | None) -> str:
+    parts = []
+    if shape is not None:
+        parts.append("the input " + "x".join(map(str, shape)))
+    parts += [f"{k}={v}" for k, v in (variables or {}).items()]
+    if variant is not None:
+        parts.append(f"variant {variant}")
+    return ", ".join(parts)
+
+
+def _told_apart(records: list[ModelRecord]) -> list[ModelRecord]:
+    """Labels: the name, or for names given more than once the source ("model (b.yaml)")
+    when the sources differ, else a count ("resnet18 (2)")."""
+    from collections import Counter
+    from dataclasses import replace
+
+    names = Counter(m.name for m in records)
+    seen: Counter[str] = Counter()
+    out = []
+    for m in records:
+        label = m.name
+        if names[m.name] > 1:
+            seen[m.name] += 1
+            same_sources = len({r.source for r in records if r.name == m.name}) == 1
+            if not same_sources and m.source != m.name:
+                label = f"{m.name} ({m.source})"
+            elif seen[m.name] > 1:
+                label = f"{m.name} ({seen[m.name]})"
+        out.append(replace(m, label=label))
+    return out
 
 
 def _label(src: Any) -> str:
@@ -266,15 +358,17 @@ def _ratio(value: int, base: int) -> float | None:
 
 
 def depth_of(report: Report) -> int:
-    """Layers with MACs (conv, linear, matmul-like) on the longest input → output path.
+    """Layers with MACs (conv, linear, matmul-like) on the longest input → output path."""
+    return layer_depth(report.rows, report.output_shapes)
 
-    Dynamic programming over the rows in execution order: d(layer) = max d(inputs) + [MACs > 0].
-    Train-only branches never reach an output, so they do not count.
-    """
+
+def layer_depth(rows: Sequence[Any], outputs: Sequence[str] | dict[str, Any]) -> int:
+    """Dynamic programming over the rows in execution order: d(layer) = max d(inputs) + [MACs > 0].
+    Train-only branches never reach an output, so they do not count."""
     d: dict[str, int] = {}
-    for r in report.rows:
+    for r in rows:
         d[r.name] = max((d.get(i, 0) for i in r.inputs), default=0) + (1 if r.macs > 0 else 0)
-    return max((d.get(o, 0) for o in report.output_shapes), default=0)
+    return max((d.get(o, 0) for o in outputs), default=0)
 
 
 _SEQ = object()

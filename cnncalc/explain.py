@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from math import prod
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -373,6 +374,33 @@ def _flatten_origin(graph: Graph, name: str) -> Formula | None:
     )
 
 
+def dense_equivalent(layer: Layer) -> Formula | None:
+    """What a conv layer would cost as a fully connected layer between the same input and output.
+
+    A fully connected layer joins every input element to every output element: ``in·out``
+    weights. A convolution shares one small filter over all output positions (parameter
+    sharing), so it needs ``in·out / weights`` times fewer: for AlexNet's conv1
+    (3·227·227)·(96·55·55) = 44,892,064,800 weights against 34,848.
+    """
+    if layer.CATEGORY != "conv" or not layer.in_shapes or len(layer.out_shape) < 2:
+        return None
+    weights = sum(w.size for w in layer.weights() if w.name == "weight")
+    if not weights:
+        return None
+    x, y = layer.in_shapes[0], layer.out_shape
+    n_in, n_out = prod(x), prod(y)
+    total = n_in * n_out
+    ratio = total / weights
+    return Formula(
+        "as fully connected",
+        "in·out weights",
+        f"({mul(*x)})·({mul(*y)})",
+        total,
+        note=f"{ratio:,.0f}× this layer's {weights:,} weights (+ {n_out:,} biases): parameter "
+        f"sharing, one filter reused at every output position",
+    )
+
+
 def explain_graph(
     graph: Graph, layer: str | None = None, *, dtype: str = "float32"
 ) -> list[LayerExplanation]:
@@ -403,6 +431,9 @@ def explain_graph(
         if origin is not None:
             formulas.append(origin)
         formulas.extend(lay.explain())
+        dense = dense_equivalent(lay)
+        if dense is not None:
+            formulas.append(dense)
         shape = node.out_shape
         formulas.append(
             Formula(

@@ -51,29 +51,103 @@ def fmt_shape(shape: Sequence[int]) -> str:
     return "[" + ", ".join(str(d) for d in shape) + "]"
 
 
+def fmt_pct(x: float) -> str:
+    """A fraction as a percentage: 0.8931 → '89.3%'; tiny non-zero shares show as '<0.1%'."""
+    if x == 0:
+        return "0%"
+    if x < 0.0005:
+        return "<0.1%"
+    return f"{100 * x:.1f}%"
+
+
+def fmt_kernel(k: Sequence[int] | None) -> str:
+    """'3×3' (the window of a conv or pooling layer, per spatial axis); '' for other layers."""
+    return "" if not k else "×".join(map(str, k))
+
+
 class Column(NamedTuple):
-    """A table column described as data: header, how to get the cell, alignment."""
+    """A table column described as data: key, header, alignment, whether it may wrap at spaces."""
 
     key: str
     header: str
     align: str = ">"
+    wrap: bool = False
 
 
 COLUMNS = {
-    "name": Column("name", "Layer (type)", "<"),
+    "name": Column("name", "Layer (type)", "<", True),
+    "type": Column("type", "Type", "<"),
+    "input_shape": Column("input_shape", "Input shape", "<", True),
     "shape": Column("shape", "Output shape", "<"),
+    "kernel": Column("kernel", "Kernel", "<"),
     "params": Column("params", "Params"),
+    "params_pct": Column("params_pct", "Params %"),
     "macs": Column("macs", "MACs"),
+    "macs_pct": Column("macs_pct", "MACs %"),
     "flops": Column("flops", "FLOPs"),
-    "trainable": Column("trainable", "Trainable", "<"),
-    "line": Column("line", "Line"),
     "rf": Column("rf", "RF size/jump/start"),
+    "trainable": Column("trainable", "Trainable", "<"),
+    "connected": Column("connected", "Connected to", "<", True),
+    "line": Column("line", "Line"),
 }
 DEFAULT_COLUMNS = ("name", "shape", "params", "macs", "flops")
 
+#: Other names accepted by ``--columns``: torchinfo's ``col_names`` and Keras's headers.
+COLUMN_ALIASES = {
+    "layer": "name",
+    "output_shape": "shape",
+    "output": "shape",
+    "output_size": "shape",
+    "input": "input_shape",
+    "input_size": "input_shape",
+    "kernel_size": "kernel",
+    "num_params": "params",
+    "param": "params",
+    "params%": "params_pct",
+    "params_percent": "params_pct",
+    "mult_adds": "macs",
+    "macs%": "macs_pct",
+    "macs_percent": "macs_pct",
+    "receptive_field": "rf",
+    "connected_to": "connected",
+}
+
+
+def parse_columns(text: str | None, rf: bool = False) -> tuple[str, ...]:
+    """``--columns name,type,params`` → column keys (aliases resolved); ``name`` always first.
+
+    None → the defaults. ``rf`` (``--rf``) appends the receptive-field column if missing.
+    """
+    from .errors import CnncalcError, did_you_mean
+
+    if text is None:
+        cols: list[str] = list(DEFAULT_COLUMNS)
+    else:
+        cols = []
+        for raw in text.replace(" ", ",").split(","):
+            key = raw.strip().lower().replace("-", "_").replace(" ", "_")
+            if not key:
+                continue
+            key = COLUMN_ALIASES.get(key, key)
+            if key not in COLUMNS:
+                raise CnncalcError(
+                    f"unknown column '{raw.strip()}'",
+                    hint=did_you_mean(key, [*COLUMNS, *COLUMN_ALIASES], "columns")
+                    + f" (columns: {', '.join(COLUMNS)})",
+                )
+            if key not in cols:
+                cols.append(key)
+        if "name" in cols:
+            cols.remove("name")
+        cols.insert(0, "name")
+    if rf and "rf" not in cols:
+        cols.append("rf")
+    return tuple(cols)
+
 
 class DisplayRow(NamedTuple):
-    """A row as shown: a layer, or a group of layers collapsed by ``--depth``."""
+    """A row as shown: a layer, or a group of layers (a block collapsed by ``--depth``, or a
+    block's own row in ``--tree``)."""
 
     name: str
     type: str
@@ -87,54 +161,28 @@ class DisplayRow(NamedTuple):
     train_only: bool = False
     shared_with: str | None = None
     receptive_field: dict[str, Any] | None = None
+    #: the rows (display names) this one takes its inputs from
+    inputs: tuple[str, ...] = ()
+    input_shapes: tuple[tuple[int, ...], ...] = ()
+    kernel: tuple[int, ...] | None = None
+    trainable_params: int = 0
+    non_trainable_params: int = 0
+    buffers: int = 0
+    output_elements: int = 0
+    group: bool = False
+    #: ``--tree``: the drawing in front of the name ('│    └─') and the name without its path
+    prefix: str = ""
+    label: str = ""
+    level: int = 0
 
 
-def group_rows(report: Report, depth: int | None = None) -> list[DisplayRow]:
-    """Rows to display; with ``depth`` d, layers deeper than d name parts are merged into their group."""
-    out: list[DisplayRow] = []
-    if depth is None:
-        return [_display(r) for r in report.rows]
-    groups = report.meta.get("groups", {})
-    current: list[LayerRow] = []
-    current_key: str | None = None
-
-    def flush() -> None:
-        if not current:
-            return
-        if len(current) == 1 and current[0].name == current_key:
-            out.append(_display(current[0]))
-        else:
-            last = current[-1]
-            ran = [r for r in current if not r.train_only]
-            out.append(
-                DisplayRow(
-                    name=current_key or last.name,
-                    type=groups.get(current_key, "group"),
-                    output_shape=last.output_shape,
-                    params=sum(r.params for r in current),
-                    macs=sum(r.macs for r in ran),
-                    flops=sum(r.flops for r in ran),
-                    trainable=all(r.trainable for r in current),
-                    line=current[0].line,
-                    count=len(current),
-                    train_only=all(r.train_only for r in current),
-                    receptive_field=last.receptive_field,
-                )
-            )
-        current.clear()
-
-    for r in report.rows:
-        parts = r.name.split(".")
-        key = ".".join(parts[:depth]) if len(parts) > depth else r.name
-        if key != current_key:
-            flush()
-            current_key = key
-        current.append(r)
-    flush()
-    return out
+def _shape_of(report: Report, by_name: dict[str, LayerRow], name: str) -> tuple[int, ...]:
+    if name in report.input_shapes:
+        return tuple(report.input_shapes[name])
+    return tuple(by_name[name].output_shape)
 
 
-def _display(r: LayerRow) -> DisplayRow:
+def _layer_display(report: Report, by_name: dict[str, LayerRow], r: LayerRow) -> DisplayRow:
     return DisplayRow(
         r.name,
         r.type,
@@ -148,34 +196,206 @@ def _display(r: LayerRow) -> DisplayRow:
         r.train_only,
         r.shared_with,
         r.receptive_field,
+        tuple(r.inputs),
+        tuple(_shape_of(report, by_name, i) for i in r.inputs),
+        r.kernel,
+        r.trainable_params,
+        r.non_trainable_params,
+        r.buffers,
+        r.output_elements,
     )
 
 
-def _cell(row: DisplayRow, key: str) -> str:
+def _group_display(
+    report: Report, by_name: dict[str, LayerRow], key: str, rows: Sequence[LayerRow]
+) -> DisplayRow:
+    """One row for several layers: sums of their figures (train-only layers' MACs aside), the
+    last inference layer's output, the inputs that come from outside the group."""
+    groups = report.meta.get("groups", {})
+    inside = {r.name for r in rows}
+    ins = tuple(dict.fromkeys(i for r in rows for i in r.inputs if i not in inside))
+    ran = [r for r in rows if not r.train_only]
+    last = (ran or list(rows))[-1]
+    return DisplayRow(
+        name=key,
+        type=groups.get(key, "group"),
+        output_shape=last.output_shape,
+        params=sum(r.params for r in rows),
+        macs=sum(r.macs for r in ran),
+        flops=sum(r.flops for r in ran),
+        trainable=all(r.trainable for r in rows),
+        line=rows[0].line,
+        count=len(rows),
+        train_only=all(r.train_only for r in rows),
+        receptive_field=last.receptive_field,
+        inputs=ins,
+        input_shapes=tuple(_shape_of(report, by_name, i) for i in ins),
+        trainable_params=sum(r.trainable_params for r in rows),
+        non_trainable_params=sum(r.non_trainable_params for r in rows),
+        buffers=sum(r.buffers for r in rows),
+        output_elements=sum(r.output_elements for r in ran),
+        group=True,
+    )
+
+
+def group_rows(report: Report, depth: int | None = None) -> list[DisplayRow]:
+    """Rows to display; with ``depth`` d, layers deeper than d name parts are merged into their group."""
+    by_name = {r.name: r for r in report.rows}
+    if depth is None:
+        return [_layer_display(report, by_name, r) for r in report.rows]
+    out: list[DisplayRow] = []
+    current: list[LayerRow] = []
+    current_key: str | None = None
+    shown_as: dict[str, str] = {}
+
+    def flush() -> None:
+        if not current:
+            return
+        if len(current) == 1 and current[0].name == current_key:
+            out.append(_layer_display(report, by_name, current[0]))
+        else:
+            out.append(_group_display(report, by_name, current_key or current[-1].name, current))
+        current.clear()
+
+    for r in report.rows:
+        parts = r.name.split(".")
+        key = ".".join(parts[:depth]) if len(parts) > depth else r.name
+        if key != current_key:
+            flush()
+            current_key = key
+        current.append(r)
+        shown_as[r.name] = key
+    flush()
+    # inputs name the rows as shown (a layer inside a collapsed block → the block)
+    return [
+        d._replace(inputs=tuple(dict.fromkeys(shown_as.get(i, i) for i in d.inputs))) for d in out
+    ]
+
+
+def tree_rows(report: Report, depth: int | None = None) -> list[DisplayRow]:
+    """The block hierarchy (torchinfo's nesting): a row per block with its totals, then its
+    members, indented with ``├─``/``└─``/``│``; ``depth`` d shows d levels (deeper ones are
+    counted in their block's row)."""
+    by_name = {r.name: r for r in report.rows}
+    groups = report.meta.get("groups", {})
+    # children in first-appearance order; a node is a block path or a layer name
+    children: dict[str, list[str]] = {"": []}
+    members: dict[str, list[LayerRow]] = {}
+    for r in report.rows:
+        parts = r.name.split(".")
+        parent = ""
+        for k in range(1, len(parts) + 1):
+            path = ".".join(parts[:k])
+            is_layer = k == len(parts)
+            node = path if not is_layer or path not in children else path + "\0"
+            if node not in children:
+                children[node] = []
+                children[parent].append(node)
+            if not is_layer:
+                members.setdefault(path, []).append(r)
+            parent = node
+    out: list[DisplayRow] = []
+
+    def walk(node: str, lead: str, level: int) -> None:
+        kids = children[node]
+        for j, kid in enumerate(kids):
+            last = j == len(kids) - 1
+            prefix = lead + ("└─" if last else "├─")
+            name = kid.removesuffix("\0")
+            label = name.rsplit(".", 1)[-1]
+            if children[kid] and kid in members:  # a block
+                row = _group_display(report, by_name, name, members[kid])
+                if name not in groups:
+                    row = row._replace(type="group")
+            else:
+                row = _layer_display(report, by_name, by_name[name])
+            out.append(row._replace(prefix=prefix, label=label, level=level))
+            if children[kid] and (depth is None or level < depth):
+                walk(kid, lead + ("    " if last else "│   "), level + 1)
+
+    walk("", "", 1)
+    return out
+
+
+def _cell(row: DisplayRow, key: str, ctx: dict[str, Any] | None = None) -> str:
+    ctx = ctx or {}
     if key == "name":
+        label = row.label or row.name
+        if ctx.get("type_column"):
+            return row.prefix + label + (" *train-only" if row.train_only else "")
         kind = row.type + (f", {row.count} layers" if row.count > 1 else "")
         mark = " *train-only" if row.train_only else ""
         mark += f" (shares {row.shared_with})" if row.shared_with else ""
-        return f"{row.name} ({kind}){mark}"
+        return f"{row.prefix}{label} ({kind}){mark}"
+    if key == "type":
+        return row.type + (f", {row.count} layers" if row.count > 1 else "")
     if key == "shape":
         return fmt_shape(row.output_shape)
+    if key == "input_shape":
+        return ", ".join(fmt_shape(s) for s in row.input_shapes)
+    if key == "kernel":
+        return fmt_kernel(row.kernel)
     if key == "params":
         return fmt_count(row.params) + ("" if row.trainable or not row.params else " (frozen)")
+    if key == "params_pct":
+        return fmt_pct(row.params / ctx["params"]) if ctx.get("params") else "0%"
     if key == "macs":
         return fmt_ops(row.macs)
+    if key == "macs_pct":
+        if row.train_only:
+            return "-"
+        return fmt_pct(row.macs / ctx["macs"]) if ctx.get("macs") else "0%"
     if key == "flops":
         return fmt_ops(row.flops)
     if key == "trainable":
+        if row.shared_with:
+            return "shared"
+        if not row.params:
+            return "-"
         return "yes" if row.trainable else "no"
     if key == "rf":
         return fmt_rf(row.receptive_field)
+    if key == "connected":
+        return ", ".join(row.inputs) if row.inputs != ctx.get("previous") else ""
     if key == "line":
         return "" if row.line is None else str(row.line)
     raise KeyError(key)
 
 
-def table_cells(report: Report, depth: int | None, columns: Sequence[str]) -> list[list[str]]:
-    return [[_cell(r, c) for c in columns] for r in group_rows(report, depth)]
+def display_rows(report: Report, depth: int | None = None, tree: bool = False) -> list[DisplayRow]:
+    """The rows every format shows: one per layer, per ``--depth`` group, or the ``--tree``."""
+    return tree_rows(report, depth) if tree else group_rows(report, depth)
+
+
+def table_cells(
+    report: Report,
+    depth: int | None,
+    columns: Sequence[str],
+    tree: bool = False,
+    rows: Sequence[DisplayRow] | None = None,
+) -> list[list[str]]:
+    """The text of every cell; "Connected to" is blank where a row takes the previous row only."""
+    rows = display_rows(report, depth, tree) if rows is None else rows
+    ctx: dict[str, Any] = {
+        "params": report.totals.params,
+        "macs": report.totals.macs,
+        "type_column": "type" in columns,
+    }
+    out = []
+    previous: tuple[str, ...] = tuple(report.input_shapes)[:1]
+    for r in rows:
+        ctx["previous"] = previous
+        out.append([_cell(r, c, ctx) for c in columns])
+        if not tree or not r.group or depth is not None and r.level >= depth:
+            previous = (r.name,)
+        elif r.group:
+            previous = r.inputs[:1] if len(r.inputs) == 1 else previous
+    return out
+
+
+def column_headers(columns: Sequence[str]) -> list[str]:
+    """Headers; the name column says 'Layer' when the type has a column of its own."""
+    return ["Layer" if c == "name" and "type" in columns else COLUMNS[c].header for c in columns]
 
 
 def fmt_rf(rf: dict[str, Any] | None) -> str:
@@ -206,7 +426,7 @@ def warning_lines(report: Report, limit: int = 12) -> list[str]:
     ws = report.warnings
     out = [f"warning [{w['code']}] {w['layer']}: {w['message']}" for w in ws[:limit]]
     if len(ws) > limit:
-        out.append(f"… and {len(ws) - limit} more warnings (all of them in --format json)")
+        out.append(f"… and {len(ws) - limit} more warnings (all of them in --format json or csv)")
     return out
 
 
@@ -269,11 +489,13 @@ def summary_text(
     depth: int | None = None,
     columns: Sequence[str] = DEFAULT_COLUMNS,
     optimizer: str = "adam",
+    *,
+    tree: bool = False,
 ) -> str:
     """Plain-text summary table with totals (what the CLI prints when not on a terminal)."""
     cols = [COLUMNS[c] for c in columns]
-    body = table_cells(report, depth, columns)
-    headers = [c.header for c in cols]
+    body = table_cells(report, depth, columns, tree)
+    headers = column_headers(columns)
     widths = [max([len(h)] + [len(r[i]) for r in body]) for i, h in enumerate(headers)]
 
     def line(cells: Sequence[str]) -> str:
@@ -293,13 +515,61 @@ def summary_text(
     return "\n".join(out) + "\n"
 
 
-def summary_json(report: Report, extra: dict[str, Any] | None = None) -> str:
+def group_dict(row: DisplayRow) -> dict[str, Any]:
+    """The JSON form of a ``--depth``/``--tree`` group row (a block's summed figures)."""
+    return {
+        "name": row.name,
+        "type": row.type,
+        "group": True,
+        "layer_count": row.count,
+        "inputs": list(row.inputs),
+        "output_shape": list(row.output_shape),
+        "params": row.params,
+        "trainable_params": row.trainable_params,
+        "non_trainable_params": row.non_trainable_params,
+        "buffers": row.buffers,
+        "macs": row.macs,
+        "flops": row.flops,
+        "output_elements": row.output_elements,
+        "trainable": row.trainable,
+        "train_only": row.train_only,
+        "line": row.line,
+        "receptive_field": row.receptive_field,
+    }
+
+
+def summary_dict(report: Report, depth: int | None = None, tree: bool = False) -> dict[str, Any]:
+    """:meth:`Report.to_dict` with the rows as shown: ``depth`` collapses blocks (their rows are
+    groups with summed figures); ``tree`` adds ``blocks``: every block with its level and totals."""
     d = report.to_dict()
+    d["display_depth"] = depth
+    if depth is not None:
+        by_name = {r.name: r for r in report.rows}
+        d["layers"] = [
+            group_dict(g) if g.group else by_name[g.name].to_dict()
+            for g in group_rows(report, depth)
+        ]
+    if tree:
+        d["blocks"] = [
+            {**group_dict(r), "level": r.level} for r in tree_rows(report, depth) if r.group
+        ]
+    return d
+
+
+def summary_json(
+    report: Report,
+    extra: dict[str, Any] | None = None,
+    *,
+    depth: int | None = None,
+    tree: bool = False,
+) -> str:
+    """The JSON document (``schema_version`` 2, docs/schema.json)."""
+    d = summary_dict(report, depth, tree)
     if extra:
         d.update(extra)
     import json
 
-    return json.dumps(d, indent=2) + "\n"
+    return json.dumps(d, indent=2, ensure_ascii=False) + "\n"
 
 
 CSV_FIELDS = (
@@ -317,23 +587,66 @@ CSV_FIELDS = (
     "trainable",
     "train_only",
 )
+#: Extra CSV fields a ``--columns`` choice adds (raw values): key → field names.
+CSV_EXTRA = {
+    "input_shape": ("input_shapes",),
+    "kernel": ("kernel",),
+    "params_pct": ("params_percent",),
+    "macs_pct": ("macs_percent",),
+    "rf": ("rf_size", "rf_jump", "rf_start"),
+    "connected": ("connected_to",),
+    "line": ("line",),
+}
 
 
-def summary_csv(report: Report) -> str:
-    """One row per layer with raw integers; shapes as 'C×H×W' text (opens in a spreadsheet)."""
+def _xs(vals: Sequence[Any] | None) -> str:
+    return "" if vals is None else "x".join(map(str, vals))
+
+
+def summary_csv(
+    report: Report,
+    depth: int | None = None,
+    columns: Sequence[str] = DEFAULT_COLUMNS,
+    *,
+    tree: bool = False,
+) -> str:
+    """One row per displayed row (layer, or group with ``--depth``/``--tree``) with raw integers;
+    shapes as 'CxHxW' text (opens in a spreadsheet). With ``--tree`` a block's row (group=true)
+    holds the sums of the rows under it (sum the rows with group=false for the totals). Columns beyond the fixed ones follow
+    ``columns`` (``rf`` → rf_size, rf_jump, rf_start; per axis joined by 'x')."""
     import csv
     import io
 
+    rows = display_rows(report, depth, tree)
+    cells = table_cells(report, depth, ("connected",), tree, rows)
+    extra = [f for c in columns for f in CSV_EXTRA.get(c, ())]
+    grouped = depth is not None or tree
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(CSV_FIELDS)
-    for r in report.rows:
+    w.writerow([*CSV_FIELDS, *(("level", "layer_count") if grouped else ()), *extra, "warnings"])
+    t = report.totals
+    notes = _warnings_by_row(report, rows)
+    for r, (connected,) in zip(rows, cells):
+        rf = r.receptive_field or {}
+        values = {
+            "input_shapes": " ".join(_xs(s) for s in r.input_shapes),
+            "kernel": _xs(r.kernel),
+            "params_percent": f"{100 * r.params / t.params:.6f}" if t.params else "0",
+            "macs_percent": (
+                "" if r.train_only else f"{100 * r.macs / t.macs:.6f}" if t.macs else "0"
+            ),
+            "rf_size": _xs(rf.get("size")),
+            "rf_jump": _xs(rf.get("jump")),
+            "rf_start": _xs(rf.get("start")),
+            "connected_to": connected,
+            "line": "" if r.line is None else r.line,
+        }
         w.writerow(
             [
                 r.name,
                 r.type,
                 " ".join(r.inputs),
-                "x".join(map(str, r.output_shape)),
+                _xs(r.output_shape),
                 r.params,
                 r.trainable_params,
                 r.non_trainable_params,
@@ -343,32 +656,99 @@ def summary_csv(report: Report) -> str:
                 r.output_elements,
                 str(r.trainable).lower(),
                 str(r.train_only).lower(),
+                *((r.level, r.count, str(r.group).lower()) if grouped else ()),
+                *(values[f] for f in extra),
+                notes.get(id(r), ""),
             ]
         )
     return buf.getvalue()
 
 
+def _warnings_by_row(report: Report, rows: Sequence[DisplayRow]) -> dict[int, str]:
+    """Each row's warnings as '[code] layer: message' joined by '; ' (a group's: its layers');
+    a warning no row names goes to the first row, so that none is lost."""
+    out: dict[int, list[str]] = {}
+    for wd in report.warnings:
+        text = f"[{wd['code']}] {wd['layer']}: {wd['message']}"
+        layer = str(wd.get("layer", ""))
+        row = next(
+            (r for r in rows if r.name == layer and not (r.group and r.prefix)), None
+        ) or next((r for r in rows if r.group and layer.startswith(r.name + ".")), None)
+        if row is None and rows:
+            row = rows[0]
+        if row is not None:
+            out.setdefault(id(row), []).append(text)
+    return {k: "; ".join(v) for k, v in out.items()}
+
+
 def _md_escape(s: str) -> str:
-    return s.replace("|", "\\|")
+    return s.replace("\\", "\\\\").replace("|", "\\|")
 
 
 def summary_markdown(
-    report: Report, depth: int | None = None, columns: Sequence[str] = DEFAULT_COLUMNS
+    report: Report,
+    depth: int | None = None,
+    columns: Sequence[str] = DEFAULT_COLUMNS,
+    optimizer: str = "adam",
+    *,
+    tree: bool = False,
 ) -> str:
-    """A GitHub-flavoured markdown table of the layers and one of the totals."""
+    """A GitHub-flavoured markdown table of the layers, one of the totals, then the warnings
+    and notes (the same facts as the terminal table)."""
     cols = [COLUMNS[c] for c in columns]
-    out = [f"### {report.name}", ""]
+    out = [f"### {_md_escape(report.name)}", ""]
     out += [f"{_md_escape(h)}  " for h in header_lines(report)[1:]]
     ins = ", ".join(fmt_shape(v) for v in report.input_shapes.values())
+    outs = ", ".join(fmt_shape(v) for v in report.output_shapes.values())
     out.append(
-        f"Input {ins}, batch {report.batch}, {report.dtype}, {report.convention} convention."
+        f"Input {ins} → output {outs}, batch {report.batch}, {report.dtype}, "
+        f"{report.convention} convention."
     )
     out.append("")
-    out.append("| " + " | ".join(c.header for c in cols) + " |")
+    out.append("| " + " | ".join(column_headers(columns)) + " |")
     out.append("|" + "|".join("---:" if c.align == ">" else ":---" for c in cols) + "|")
-    for r in table_cells(report, depth, columns):
+    for r in table_cells(report, depth, columns, tree):
         out.append("| " + " | ".join(_md_escape(x) for x in r) + " |")
     out += ["", "| Total | |", "|:---|---:|"]
-    out += [f"| {k} | {_md_escape(v)} |" for k, v in totals_lines(report)]
+    out += [f"| {k} | {_md_escape(v)} |" for k, v in totals_lines(report, optimizer)]
     out.append("")
+    warnings = warning_lines(report)
+    if warnings:
+        out += [f"- {_md_escape(w)}" for w in warnings]
+        out.append("")
+    out += [f"{_md_escape(line)}  " for line in footer_lines(report)]
+    out.append("")
+    return "\n".join(out)
+
+
+def summary_html(
+    report: Report,
+    depth: int | None = None,
+    columns: Sequence[str] = DEFAULT_COLUMNS,
+    *,
+    tree: bool = False,
+) -> str:
+    """An HTML fragment (Jupyter's ``_repr_html_``): the layer table, the totals, warnings and
+    notes. Every text is escaped (layer names are user text)."""
+    from html import escape
+
+    cols = [COLUMNS[c] for c in columns]
+
+    def cell(tag: str, text: str, col: Column | None = None) -> str:
+        align = "" if col is None or col.align == "<" else ' style="text-align:right"'
+        return f"<{tag}{align}>{escape(text)}</{tag}>"
+
+    out = [f"<div><p><b>{escape(header_lines(report)[0])}</b></p>", "<table>", "<thead><tr>"]
+    out += [cell("th", h, c) for h, c in zip(column_headers(columns), cols)]
+    out.append("</tr></thead><tbody>")
+    for r in table_cells(report, depth, columns, tree):
+        out.append("<tr>" + "".join(cell("td", x, c) for x, c in zip(r, cols)) + "</tr>")
+    out.append("</tbody></table><table><tbody>")
+    out += [
+        f"<tr>{cell('th', k)}{cell('td', v, COLUMNS['params'])}</tr>"
+        for k, v in totals_lines(report)
+    ]
+    out.append("</tbody></table>")
+    out += [f"<p>{escape(line)}</p>" for line in warning_lines(report) + footer_lines(report)]
+    out.append("</div>")
     return "\n".join(out)

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from .comparison import Comparison, ModelRecord, Stage
-from .render import fmt_bytes, fmt_count, fmt_ops, fmt_shape
+from .render import fmt_bytes, fmt_count, fmt_ops, fmt_pct, fmt_shape
+from .report import Totals
 
 __all__ = [
     "fmt_ratio",
@@ -45,25 +46,24 @@ _EIGHTHS = " ▏▎▍▌▋▊▉"
 
 
 def fmt_ratio(r: float | None) -> str:
-    """A ratio to the baseline: 5.41×, 12.1×, 224×, 0.181×; '—' when the baseline is 0."""
+    """A ratio to the baseline with 3 significant digits, trailing zeros kept: 5.41×, 12.1×,
+    224×, 0.181×, 0.300× (not 0.3×); '—' when the baseline is 0."""
     if r is None:
         return "—"
+    if r == 0:
+        return "0×"
     if r >= 100:
         return f"{r:,.0f}×"
     if r >= 10:
         return f"{r:.1f}×"
     if r >= 1:
         return f"{r:.2f}×"
-    return f"{r:.3g}×"
+    return f"{r:#.3g}×"
 
 
 def fmt_share(x: float) -> str:
     """A fraction as a percentage: 0.8931 → '89.3%'; tiny non-zero shares show as '<0.1%'."""
-    if x == 0:
-        return "0%"
-    if x < 0.0005:
-        return "<0.1%"
-    return f"{100 * x:.1f}%"
+    return fmt_pct(x)
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,12 @@ METRICS: tuple[Metric, ...] = (
 )
 
 
+FAILED_CELL = "cannot take it (below)"
+
+
 def _cell(metric: Metric, m: ModelRecord, with_ratio: bool = True) -> str:
+    if m.error is not None:
+        return FAILED_CELL if metric is METRICS[0] else "—"
     text = metric.fmt(metric.get(m))
     if with_ratio and metric.ratio and not m.baseline:
         text += f" ({fmt_ratio(m.ratios.get(metric.key))})"
@@ -109,7 +114,7 @@ def _label(metric: Metric, c: Comparison) -> str:
 
 def header_lines(c: Comparison) -> list[str]:
     """What was compared, at which input, against which baseline; how family names resolved."""
-    names = ", ".join(m.name + (" (baseline)" if m.baseline else "") for m in c.models)
+    names = ", ".join(m.label + (" (baseline)" if m.baseline else "") for m in c.models)
     where = (
         f"all at input {fmt_shape(c.input_shape)}"
         if c.input_shape is not None
@@ -120,7 +125,34 @@ def header_lines(c: Comparison) -> list[str]:
         f"(×) = ratio to {c.baseline}" + (f"; sorted by {c.sort}" if c.sort else ""),
     ]
     lines += [f"resolved: {m.resolved}" for m in c.models if m.resolved]
+    settings = [f"{k}={v}" for k, v in c.variables.items()]
+    if c.variant is not None:
+        settings.append(f"variant {c.variant}")
+    if settings:
+        lines.append("settings for all: " + ", ".join(settings))
     return lines
+
+
+def model_warning_lines(c: Comparison) -> list[str]:
+    """Each model's warnings, one line per code (codes kept): the first one in full, and how
+    many more there are (``cnncalc summary MODEL`` lists them all)."""
+    out = []
+    for m in c.ok:
+        if m.report is None:
+            continue
+        by_code: dict[str, list[dict[str, str]]] = {}
+        for w in m.report.warnings:
+            by_code.setdefault(w["code"], []).append(w)
+        for code, ws in by_code.items():
+            w = ws[0]
+            more = f" (and {len(ws) - 1} more like it)" if len(ws) > 1 else ""
+            out.append(f"{m.label}: warning [{code}] {w['layer']}: {w['message']}{more}")
+    return out
+
+
+def error_lines(c: Comparison) -> list[str]:
+    """One line per model that could not take the comparison's settings: which, and why."""
+    return [f"{m.label}: {m.error}" for m in c.models if m.error is not None]
 
 
 def _align(rows: Sequence[Sequence[str]], aligns: Sequence[str]) -> tuple[list[str], int]:
@@ -133,7 +165,7 @@ def _align(rows: Sequence[Sequence[str]], aligns: Sequence[str]) -> tuple[list[s
 
 def columns_table(c: Comparison) -> list[str]:
     """One column per model, one row per metric; ratios in parentheses."""
-    head = ["", *(m.name for m in c.models)]
+    head = ["", *(m.label for m in c.models)]
     body = [[_label(k, c), *(_cell(k, m) for m in c.models)] for k in METRICS]
     lines, width = _align([head, *body], "<" + ">" * len(c.models))
     rule = "-" * width
@@ -157,8 +189,10 @@ ROW_COLUMNS = (
 
 def _row_cells(m: ModelRecord) -> list[str]:
     t = m.totals
+    if m.error is not None:
+        return [m.label, FAILED_CELL, *("—" for _ in ROW_COLUMNS[2:])]
     return [
-        m.name + (" *" if m.baseline else ""),
+        m.label + (" *" if m.baseline else ""),
         fmt_shape(m.input_shape),
         fmt_shape(m.output_shape),
         fmt_count(t.params),
@@ -194,16 +228,17 @@ def bar_lines(
 ) -> list[str]:
     """Plain-text bar charts of params and MACs, scaled to the largest model."""
     out: list[str] = []
-    nw = max(len(m.name) for m in c.models)
+    models = c.ok
+    nw = max(len(m.label) for m in models)
     for key, label in keys:
-        values = [getattr(m.totals, key) for m in c.models]
+        values = [getattr(m.totals, key) for m in models]
         top = max(values)
         if top <= 0:
             continue
         fmt = fmt_count if key == "params" else fmt_ops
         out.append(label)
-        for m, v in zip(c.models, values):
-            out.append(f"  {m.name:<{nw}}  {_bar(v, top):<{BAR_WIDTH}}  {fmt(v)}".rstrip())
+        for m, v in zip(models, values):
+            out.append(f"  {m.label:<{nw}}  {_bar(v, top):<{BAR_WIDTH}}  {fmt(v)}".rstrip())
     return out
 
 
@@ -219,6 +254,8 @@ def compare_text(
         layout = "columns" if len(c.models) <= 4 else "rows"
     out = header_lines(c)
     out += columns_table(c) if layout == "columns" else rows_table(c)
+    out += error_lines(c)
+    out += model_warning_lines(c)
     if bars:
         out += bar_lines(c)
     if stages:
@@ -244,7 +281,7 @@ def fmt_stage_size(s: Stage) -> str:
 def stage_grid(c: Comparison) -> tuple[list[str], list[list[Stage | None]]]:
     """Stage keys in merged order and, per key, each model's stage (None where it has none)."""
     keys = c.stage_keys()
-    by_model = [{s.key: s for s in m.stages} for m in c.models]
+    by_model = [{s.key: s for s in m.stages} for m in c.ok]
     return keys, [[bm.get(k) for bm in by_model] for k in keys]
 
 
@@ -252,8 +289,8 @@ def stages_lines(c: Comparison) -> list[str]:
     keys, grid = stage_grid(c)
     head1 = ["Stage"]
     head2 = [""]
-    for m in c.models:
-        head1 += [m.name, "", ""]
+    for m in c.ok:
+        head1 += [m.label, "", ""]
         head2 += ["Size", "Params", "MACs"]
     rows = [head1, head2]
     for key, stages in zip(keys, grid):
@@ -264,7 +301,7 @@ def stages_lines(c: Comparison) -> list[str]:
             else:
                 row += [fmt_stage_size(s), fmt_share(s.params_share), fmt_share(s.macs_share)]
         rows.append(row)
-    aligns = "<" + "<>>" * len(c.models)
+    aligns = "<" + "<>>" * len(c.ok)
     lines, width = _align(rows, aligns)
     rule = "-" * width
     return [
@@ -286,9 +323,9 @@ def stages_text(c: Comparison) -> str:
 def stages_markdown(c: Comparison) -> str:
     keys, grid = stage_grid(c)
     head = ["Stage"]
-    for m in c.models:
-        head += [f"{m.name} size", "params", "MACs"]
-    out = ["| " + " | ".join(head) + " |", "|:---|" + ":---|---:|---:|" * len(c.models)]
+    for m in c.ok:
+        head += [f"{m.label} size", "params", "MACs"]
+    out = ["| " + " | ".join(head) + " |", "|:---|" + ":---|---:|---:|" * len(c.ok)]
     for key, stages in zip(keys, grid):
         cells = [key]
         for s in stages:
@@ -305,25 +342,24 @@ def stages_markdown(c: Comparison) -> str:
 
 
 def compare_json(c: Comparison, stages: bool = False) -> str:
-    """A JSON list, one object per model: ``summary --format json``'s totals keys plus name,
-    source, variant, input_shape, output_shape, depth, weighted_layers, baseline, ratios
-    (and stages with ``stages``)."""
-    return json.dumps(c.to_list(stages), indent=2, ensure_ascii=False) + "\n"
+    """The JSON document (``schema_version`` 2, docs/schema.json): the settings and
+    ``models``, each ``summary --format json``'s object plus source, label, baseline, ratios
+    (and stages with ``stages``); a model that could not take the settings: its error."""
+    return json.dumps(c.to_dict(stages), indent=2, ensure_ascii=False) + "\n"
 
 
 def csv_fields() -> list[str]:
-    from .report import Totals
-
     return [
         "name",
+        "label",
         "source",
         "input_shape",
         "output_shape",
         *Totals._fields,
-        "depth",
-        "weighted_layers",
         "baseline",
         *(f"{k}_ratio" for k in ("params", "macs", "flops", "activation_bytes", "depth")),
+        "error",
+        "warnings",
     ]
 
 
@@ -339,27 +375,38 @@ def compare_csv(c: Comparison, stages: bool = False) -> str:
             ["model", "stage", "spatial", "channels", "first", "last", "layers", "params",
              "macs", "params_share", "macs_share"]
         )  # fmt: skip
-        for m in c.models:
+        for m in c.ok:
             for s in m.stages:
                 w.writerow(
-                    [m.name, s.key, "x".join(map(str, s.spatial)), s.channels, s.first, s.last,
+                    [m.label, s.key, "x".join(map(str, s.spatial)), s.channels, s.first, s.last,
                      s.layers, s.params, s.macs, f"{s.params_share:.6f}", f"{s.macs_share:.6f}"]
                 )  # fmt: skip
         return buf.getvalue()
     w.writerow(csv_fields())
     for m in c.models:
         ratios = [m.ratios[k] for k in ("params", "macs", "flops", "activation_bytes", "depth")]
+        if m.error is not None:
+            w.writerow(
+                [m.name, m.label, m.source, "x".join(map(str, m.input_shape)), ""]
+                + [""] * len(Totals._fields)
+                + ["false", *([""] * len(ratios)), m.error, ""]
+            )
+            continue
         w.writerow(
             [
                 m.name,
+                m.label,
                 m.source,
                 "x".join(map(str, m.input_shape)),
                 "x".join(map(str, m.output_shape)),
                 *m.totals,
-                m.depth,
-                m.weighted_layers,
                 str(m.baseline).lower(),
                 *("" if r is None else f"{r:.6g}" for r in ratios),
+                "",
+                "; ".join(
+                    f"[{w['code']}] {w['layer']}: {w['message']}"
+                    for w in (m.report.warnings if m.report is not None else ())
+                ),
             ]
         )
     return buf.getvalue()
@@ -388,7 +435,7 @@ def compare_markdown(c: Comparison, stages: bool = False) -> str:
     ]
     for m in c.models:
         cells = _row_cells(m)
-        cells[0] = f"**{m.name}**" if m.baseline else m.name
+        cells[0] = f"**{m.label}**" if m.baseline else m.label
         out.append("| " + " | ".join(x.replace("|", "\\|") for x in cells) + " |")
     out.append("")
     where = (
@@ -401,6 +448,8 @@ def compare_markdown(c: Comparison, stages: bool = False) -> str:
         f"**{c.baseline}**."
     )
     out += [f"Resolved: {m.resolved}." for m in c.models if m.resolved]
+    out += [line.replace("|", "\\|") + "  " for line in error_lines(c)]
+    out += [f"- {line.replace('|', chr(92) + '|')}" for line in model_warning_lines(c)]
     out.append(DEPTH_NOTE)
     out.append("")
     if stages:
@@ -414,63 +463,100 @@ def compare_markdown(c: Comparison, stages: bool = False) -> str:
 def print_rich(
     c: Comparison, layout: str = "auto", bars: bool = True, stages: bool = False
 ) -> None:
-    """The comparison as rich tables with coloured bars (only when stdout is a terminal)."""
-    from rich.console import Console
+    """The comparison as rich tables with coloured bars (only when stdout is a terminal),
+    fitted to the width with nothing cut (:func:`cnncalc.render_rich.fit_table`); where a
+    table cannot fit, its plain layout is printed instead."""
     from rich.table import Table
+    from rich.text import Text
 
-    console = Console()
+    from .render_rich import Col, console, dropped_note, fit_table, plain
+
+    con = console()
+    width = con.width
     for line in header_lines(c):
-        console.print(line, highlight=False)
+        con.print(Text(line))
     if layout == "auto":
         layout = "columns" if len(c.models) <= 4 else "rows"
-    table = Table(header_style="bold")
     if layout == "columns":
-        table.add_column("")
-        for m in c.models:
-            table.add_column(m.name + (" (baseline)" if m.baseline else ""), justify="right")
-        for k in METRICS:
-            table.add_row(_label(k, c), *(_cell(k, m) for m in c.models))
+        cols = [Col("", "<", wrap=True)]
+        cols += [Col(_head(m), ">", wrap=True) for m in c.models]
+        rows = [[_label(k, c), *(_cell_parts(k, m) for m in c.models)] for k in METRICS]
+        fitted = fit_table(cols, rows, width)
+        lines = columns_table(c)
     else:
-        for h, a in ROW_COLUMNS:
-            table.add_column(h, justify="left" if a == "<" else "right")
-        for m in c.models:
-            table.add_row(*_row_cells(m))
-    console.print(table)
+        cols = [Col(h, a, drop=3 if h in ("FLOPs", "Activations", "Params size") else 0)
+                for h, a in ROW_COLUMNS]  # fmt: skip
+        rows = [_row_cells(m) for m in c.models]
+        fitted = fit_table(cols, rows, width)
+        lines = rows_table(c)
+    if fitted is None:
+        plain(con, "\n".join(lines))
+    else:
+        con.print(fitted.table)
+        if fitted.dropped:
+            con.print(Text(dropped_note(fitted.dropped, width), style="dim"))
+    for line in error_lines(c):
+        con.print(Text(line, style="red"))
+    for line in model_warning_lines(c):
+        con.print(Text(line, style="yellow"))
     if bars:
+        nw = max(len(m.label) for m in c.models) + 2
+        vw = 11
+        bar_width = max(8, min(BAR_WIDTH, width - nw - vw - 4))
         chart = Table.grid(padding=(0, 2))
-        chart.add_column(style="bold")
-        chart.add_column()
-        chart.add_column(justify="right")
+        chart.add_column(no_wrap=True)
+        chart.add_column(no_wrap=True)
+        chart.add_column(justify="right", no_wrap=True)
         for key, label, colour in (("params", "Params", "cyan"), ("macs", "MACs", "magenta")):
-            values = [getattr(m.totals, key) for m in c.models]
+            values = [m.totals.params if key == "params" else m.totals.macs for m in c.ok]
             top = max(values)
             if top <= 0:
                 continue
-            chart.add_row(label, "", "")
+            chart.add_row(Text(label, style="bold"), "", "")
             fmt = fmt_count if key == "params" else fmt_ops
-            for m, v in zip(c.models, values):
-                chart.add_row(f"  {m.name}", f"[{colour}]{_bar(v, top)}[/]", fmt(v))
-        console.print(chart)
+            for m, v in zip(c.ok, values):
+                chart.add_row(
+                    Text(f"  {m.label}"), Text(_bar(v, top, bar_width), style=colour), fmt(v)
+                )
+        con.print(chart)
     if stages:
         keys, grid = stage_grid(c)
-        st = Table(title="Stages (channels @ size; share of params / MACs)", header_style="bold")
-        st.add_column("Stage")
-        for m in c.models:
-            st.add_column(m.name)
-            st.add_column("params", justify="right")
-            st.add_column("MACs", justify="right")
+        cols = [Col("Stage", "<")]
+        for m in c.ok:
+            cols += [Col(m.label, "<"), Col("params", ">"), Col("MACs", ">")]
+        rows = []
         for key, row in zip(keys, grid):
             cells = [key]
-            for s in row:
+            for s_ in row:
                 cells += (
                     ["—", "", ""]
-                    if s is None
-                    else [fmt_stage_size(s), fmt_share(s.params_share), fmt_share(s.macs_share)]
+                    if s_ is None
+                    else [fmt_stage_size(s_), fmt_share(s_.params_share), fmt_share(s_.macs_share)]
                 )
-            st.add_row(*cells)
-        console.print(st)
-    console.print(DEPTH_NOTE, style="dim", highlight=False)
-    console.print(MACS_NOTE, style="dim", highlight=False)
+            rows.append(cells)
+        fitted = fit_table(
+            cols, rows, width, title="Stages (channels @ size; share of params / MACs)"
+        )
+        if fitted is None:
+            plain(con, "\n".join(stages_lines(c)))
+        else:
+            con.print(fitted.table)
+    con.print(Text(DEPTH_NOTE, style="dim"))
+    con.print(Text(MACS_NOTE, style="dim"))
+
+
+def _cell_parts(metric: Metric, m: ModelRecord) -> tuple[str, ...]:
+    """A value and its ratio as two segments: the table may put the ratio on a second line."""
+    if m.error is not None:
+        return tuple(_cell(metric, m).split(" "))
+    text = metric.fmt(metric.get(m))
+    if metric.ratio and not m.baseline:
+        return (text, f"({fmt_ratio(m.ratios.get(metric.key))})")
+    return (text,)
+
+
+def _head(m: ModelRecord) -> str:
+    return m.label + (" (baseline)" if m.baseline else "")
 
 
 # --- the zoo listing (``cnncalc list``) -----------------------------------------------------
@@ -557,21 +643,27 @@ def list_csv(entries: Sequence[Any]) -> str:
 
 
 def print_list_rich(entries: Sequence[Any], aliases: dict[str, str]) -> None:
-    from rich.console import Console
-    from rich.table import Table
+    """The zoo as a terminal table fitted to the width (nothing but the description wraps;
+    columns that do not fit are left out with a note, see :func:`cnncalc.render_rich.fit_table`)."""
+    from rich.text import Text
 
-    console = Console()
-    table = Table(header_style="bold")
-    for h, a in LIST_COLUMNS:
-        table.add_column(
-            h,
-            justify="left" if a == "<" else "right",
-            no_wrap=h != "Description",
-            overflow="fold" if h == "Description" else "ellipsis",
-        )
-    for e in entries:
-        cells = _list_cells(e, None)
-        table.add_row(*cells, style="red" if e.error else None)
-    console.print(table)
+    from .render_rich import Col, console, dropped_note, fit_table, plain
+
+    con = console()
+    drop = {"Description": 1, "Family": 2, "Year": 3}
+    cols = [
+        Col(h, a, wrap=h == "Description", drop=drop.get(h, 0), min_width=24)
+        for h, a in LIST_COLUMNS
+    ]
+    rows = [_list_cells(e, None) for e in entries]
+    fitted = fit_table(
+        cols, rows, con.width, row_styles=["red" if e.error else None for e in entries]
+    )
+    if fitted is None:
+        plain(con, list_text(entries, aliases))
+        return
+    con.print(fitted.table)
+    if fitted.dropped:
+        con.print(Text(dropped_note(fitted.dropped, con.width), style="dim"))
     for line in list_footer(entries, aliases):
-        console.print(line, style="dim", highlight=False)
+        con.print(Text(line, style="dim"))

@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-__all__ = ["LayerRow", "Totals", "Report", "SCHEMA_VERSION", "DTYPE_BYTES"]
+__all__ = ["LayerRow", "Totals", "Report", "Explanation", "SCHEMA_VERSION", "DTYPE_BYTES"]
 
-SCHEMA_VERSION = 1
+#: The JSON contract's version (docs/schema.json). 2: compare is an object with ``models``;
+#: ``totals.activation_elements`` (was ``activations``), ``layer_count`` (was ``layers``),
+#: ``weighted_layers`` (was ``layers_with_weights``), ``depth``; layers carry ``kernel``.
+SCHEMA_VERSION = 2
 
 DTYPE_BYTES = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "uint8": 1}
 
@@ -33,6 +36,8 @@ class LayerRow(NamedTuple):
     #: {"size", "jump", "start"}: lists over the spatial axes (cnncalc.receptive); None when the
     #: output has no spatial axes (after flatten) or its layout was changed (reshape)
     receptive_field: dict[str, Any] | None = None
+    #: the window of a conv or pooling layer per spatial axis (torchinfo's kernel_size), else None
+    kernel: tuple[int, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -48,6 +53,7 @@ class LayerRow(NamedTuple):
             "flops": self.flops,
             "output_elements": self.output_elements,
             "trainable": self.trainable,
+            "kernel": None if self.kernel is None else list(self.kernel),
         }
         if self.train_only:
             d["train_only"] = True
@@ -68,14 +74,29 @@ class Totals(NamedTuple):
     buffers: int
     macs: int
     flops: int
-    activations: int  # output elements of every layer, whole batch
+    activation_elements: int  # output elements of every layer, whole batch
     input_elements: int
     params_bytes: int  # (params + buffers) · dtype bytes
-    activation_bytes: int  # activations · dtype bytes (forward pass, every layer output kept)
+    activation_bytes: int  # activation_elements · dtype bytes (forward pass, every output kept)
     input_bytes: int
     total_bytes: int  # input + params + activations
-    layers: int
-    layers_with_weights: int
+    layer_count: int
+    weighted_layers: int  # layers that own a tensor (batch norms included), shared ones aside
+    #: conv/linear/matmul layers on the longest input → output path (VGG-16: 16, ResNet-50: 50)
+    depth: int = 0
+
+    # Names of schema_version 1, kept for library users.
+    @property
+    def activations(self) -> int:
+        return self.activation_elements
+
+    @property
+    def layers(self) -> int:
+        return self.layer_count
+
+    @property
+    def layers_with_weights(self) -> int:
+        return self.weighted_layers
 
     def to_dict(self) -> dict[str, int]:
         return dict(self._asdict())
@@ -136,17 +157,47 @@ class Report:
         return next(iter(self.output_shapes.values()))
 
     def row(self, name: str) -> LayerRow:
+        """The row of the layer called ``name``; a :class:`CnncalcError` with the closest names
+        when there is none."""
         for r in self.rows:
             if r.name == name:
                 return r
-        raise KeyError(name)
+        from .errors import CnncalcError, did_you_mean
+
+        raise CnncalcError(
+            f"{self.name} has no layer '{name}'",
+            hint=did_you_mean(name, [r.name for r in self.rows], "layers"),
+        )
+
+    def table(self, depth: int | None = None, columns: Any = None, tree: bool = False) -> str:
+        """The plain-text table ``cnncalc summary`` prints to a pipe (``columns``: keys or a
+        ``--columns`` string; see :data:`cnncalc.render.COLUMNS`)."""
+        from . import render
+
+        cols = (
+            render.parse_columns(columns)
+            if isinstance(columns, str) or columns is None
+            else columns
+        )
+        return render.summary_text(self, depth, tuple(cols), tree=tree)
+
+    def __str__(self) -> str:
+        return self.table()
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the layer table and the totals as HTML (every text escaped)."""
+        from .render import summary_html
+
+        return summary_html(self)
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``--format json`` contract (``schema_version`` 1): raw integers, shapes without batch."""
+        """The ``--format json`` contract (``schema_version`` 2, docs/schema.json): raw integers,
+        shapes without batch."""
         out: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION,
             "name": self.name,
             "variant": self.variant,
+            "resolved": self.meta.get("resolved"),
             "input_shape": list(self.input_shape),
             "input_shapes": {k: list(v) for k, v in self.input_shapes.items()},
             "output_shape": list(self.output_shape),
@@ -161,3 +212,33 @@ class Report:
             "memory": self.memory.to_dict() if self.memory is not None else None,
         }
         return out
+
+
+class Explanation(tuple):
+    """What :func:`cnncalc.explain` returns: the :class:`cnncalc.explain.LayerExplanation`
+    records of the layers asked for (plain data); ``str()`` is the ``cnncalc explain`` text."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        from .commands.explain import render_explain
+
+        return render_explain(list(self)).rstrip("\n") + "\n"
+
+    def __repr__(self) -> str:
+        return f"Explanation({', '.join(r.name for r in self)})"
+
+    def layer(self, name: str) -> Any:
+        """The record of one layer; a CnncalcError with the closest names when there is none."""
+        for r in self:
+            if r.name == name:
+                return r
+        from .errors import CnncalcError, did_you_mean
+
+        raise CnncalcError(
+            f"no layer '{name}' in this explanation",
+            hint=did_you_mean(name, [r.name for r in self], "layers"),
+        )
+
+    def to_dict(self) -> list[dict[str, Any]]:
+        return [r.to_dict() for r in self]

@@ -129,11 +129,14 @@ def test_one_input_for_all_and_the_error_names_model_and_layer():
     c = cnncalc.compare(["resnet18", "resnet50"], "3x128x128")
     assert all(m.input_shape == (3, 128, 128) for m in c.models)
     assert c.models[0].totals.macs == cnncalc.analyze("resnet18", (3, 128, 128)).macs
-    with pytest.raises(CnncalcError) as e:
-        cnncalc.compare(["resnet18", "lenet5"], (1, 8, 8))
-    msg = str(e.value)
+    c = cnncalc.compare(["resnet18", "lenet5"], (1, 8, 8))
+    failed = c.models[1]
     # lenet5 at 8×8: c1 (5×5) → 4×4, s2 → 2×2, c3's 5×5 kernel does not fit
-    assert "lenet5" in msg and "1x8x8" in msg and "'c3'" in msg
+    assert failed.error is not None and "1x8x8" in failed.error and "'c3'" in failed.error
+    assert c.models[0].error is None and c.ok == (c.models[0],)
+    with pytest.raises(CnncalcError) as e:  # the baseline cannot be left out
+        cnncalc.compare(["lenet5", "resnet18"], (1, 8, 8))
+    assert "lenet5 (the baseline)" in str(e.value)
 
 
 def test_sort_keeps_ratios_relative_to_the_baseline():
@@ -167,18 +170,21 @@ def test_merge_orders():
 def test_cli_json_has_summary_totals_keys():
     r = run_cli("compare", "lenet5", "mnist_cnn", "--format", "json")
     assert r.returncode == 0, r.stderr
-    data = json.loads(r.stdout)
-    s = run_cli("summary", "lenet5", "--format", "json")
-    totals = json.loads(s.stdout)["totals"]
+    doc = json.loads(r.stdout)
+    assert doc["schema_version"] == 2 and doc["batch"] == 1 and doc["dtype"] == "float32"
+    assert doc["input_shape"] is None and doc["baseline"] == "lenet5"
+    data = doc["models"]
+    summary = json.loads(run_cli("summary", "lenet5", "--format", "json").stdout)
     assert isinstance(data, list) and len(data) == 2
-    assert set(totals) <= set(data[0])
-    assert {k: data[0][k] for k in totals} == totals
+    # each model is summary's object (layers a list in both), plus the comparison's keys
+    assert set(summary) - {"display_depth"} <= set(data[0])
+    assert data[0]["totals"] == summary["totals"] and data[0]["layers"] == summary["layers"]
     assert data[0]["name"] == "lenet5" and data[0]["input_shape"] == [1, 32, 32]
     assert data[1]["output_shape"] == [10]
     assert data[1]["ratios"]["params"] == pytest.approx(243786 / 61706)
     assert "stages" not in data[0]
     r = run_cli("compare", "lenet5", "mnist_cnn", "--format", "json", "--stages")
-    assert json.loads(r.stdout)[0]["stages"][0]["spatial"] == [28, 28]  # 32 − 5 + 1
+    assert json.loads(r.stdout)["models"][0]["stages"][0]["spatial"] == [28, 28]  # 32 − 5 + 1
 
 
 def test_cli_csv_raw_integers():
@@ -218,13 +224,58 @@ def test_cli_table_and_family_resolution():
 
 
 def test_cli_errors():
-    r = run_cli("compare", "resnet50", "lenet5", "--input", "1x8x8")
-    assert r.returncode == 1 and "lenet5" in r.stderr and "'c3'" in r.stderr
-    assert "Traceback" not in r.stderr
     r = run_cli("compare", "resnet50", "nosuchnet")
     assert r.returncode == 1 and "nosuchnet" in r.stderr
+    assert "Traceback" not in r.stderr
     r = run_cli("compare", "resnet50", "lenet5", "--layout", "diagonal")
-    assert r.returncode == 1 and "layout" in r.stderr
+    assert r.returncode == 2 and "layout" in r.stderr and r.stderr.count("\n") == 1
+
+
+def test_cli_a_model_that_cannot_take_the_input_is_a_column_saying_why():
+    r = run_cli("compare", "resnet50", "lenet5", "--input", "1x8x8")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[3].split() == ["resnet50", "lenet5"]  # a column of its own
+    assert lines[5].split()[-4:] == ["cannot", "take", "it", "(below)"]
+    why = next(line for line in r.stdout.splitlines() if line.startswith("lenet5: "))
+    assert "cannot take the input 1x8x8" in why and "'c3'" in why
+    assert "25,550,760" in r.stdout  # resnet50 at 1×8×8: conv1 1·7·7·64 instead of 3·7·7·64
+    assert 25_557_032 - 25_550_760 == (3 - 1) * 7 * 7 * 64
+    doc = json.loads(run_cli("compare", "resnet50", "lenet5", "-i", "1x8x8", "-f", "json").stdout)
+    assert "cannot take" in doc["models"][1]["error"] and "totals" not in doc["models"][1]
+
+
+def test_cli_set_and_variant_apply_to_every_model(tmp_path):
+    doc = json.loads(
+        run_cli("compare", "resnet18", "resnet50", "--set", "num_classes=10", "-f", "json").stdout
+    )
+    r18, r50 = doc["models"]
+    assert r18["output_shape"] == [10] and r50["output_shape"] == [10]
+    assert r18["totals"]["params"] == 11_689_512 - (512 * 1000 + 1000) + (512 * 10 + 10)
+    assert r50["totals"]["params"] == 25_557_032 - (2048 * 1000 + 1000) + (2048 * 10 + 10)
+    assert doc["variables"] == {"num_classes": "10"}
+    spec = (
+        "input: [3, 8, 8]\nvariables: {{w: 4}}\nvariants: {{small: {{w: 4}}, big: {{w: 16}}}}\n"
+        "layers:\n  - conv2d: {{out_channels: w, kernel_size: {k}}}\n"
+    )
+    (tmp_path / "a.yaml").write_text(spec.format(k=3))
+    (tmp_path / "b.yaml").write_text(spec.format(k=1))
+    p = run_cli("compare", "a.yaml", "b.yaml", "--variant", "big", "-f", "json", cwd=tmp_path)
+    a, b = json.loads(p.stdout)["models"]
+    assert a["totals"]["params"] == 3 * 3 * 3 * 16 + 16 and b["totals"]["params"] == 3 * 16 + 16
+    assert a["label"] != b["label"]  # same model name ("big"), told apart by their files
+
+
+def test_identical_names_are_told_apart_and_ratios_keep_3_digits():
+    r = run_cli("compare", "resnet18", "resnet18", "lenet5")
+    assert r.returncode == 0, r.stderr
+    assert "resnet18 (2)" in r.stdout
+    # lenet5 / resnet18: 61,706 / 11,689,512 = 0.00528; depth 5 / 18 = 0.278
+    assert f"({61706 / 11689512:.3g}×)" in r.stdout and "(0.278×)" in r.stdout
+    from cnncalc.render_compare import fmt_ratio
+
+    assert fmt_ratio(0.3) == "0.300×" and fmt_ratio(0.207) == "0.207×"
+    assert fmt_ratio(5.41) == "5.41×" and fmt_ratio(12.14) == "12.1×" and fmt_ratio(224) == "224×"
 
 
 def test_rich_renderers_run(capsys):
@@ -239,3 +290,11 @@ def test_rich_renderers_run(capsys):
         assert "resnet50" in out and "25,557,032" in out and "2048 @ 7×7" in out
     rc.print_list_rich([e for e in catalog() if e.family == "resnet"], FAMILY_ALIASES)
     assert "resnet152" in capsys.readouterr().out
+
+
+def test_cli_html_report_keeps_a_failed_model_and_the_labels(tmp_path):
+    out = tmp_path / "c.html"
+    r = run_cli("compare", "resnet50", "lenet5", "resnet50", "--input", "1x8x8", "-o", str(out))
+    assert r.returncode == 0, r.stderr  # the format comes from the extension
+    html = out.read_text(encoding="utf-8")
+    assert "lenet5: cannot take the input 1x8x8" in html and "resnet50 (2)" in html

@@ -115,4 +115,4 @@ def test_summary_shows_memory_lines_and_optimizer():
     r = run_cli("summary", "lenet5", "--optimizer", "sgd")
     assert "Peak activations:" in r.stdout and "Training (sgd):" in r.stdout
     r = run_cli("summary", "lenet5", "--optimizer", "adamw")
-    assert r.returncode == 1 and "unknown optimizer 'adamw'" in r.stderr
+    assert r.returncode == 2 and "unknown optimizer 'adamw'" in r.stderr

@@ -6,7 +6,18 @@ from pathlib import Path
 
 import typer
 
-from ._common import OUTPUT, check_format, use_rich, write_output
+from ._common import (
+    FORMAT,
+    FORMATS,
+    OUTPUT,
+    SET,
+    VARIANT,
+    choice,
+    parse_sets,
+    resolve_format,
+    use_rich,
+    write_output,
+)
 
 LAYOUTS = ("auto", "columns", "rows")
 
@@ -19,7 +30,9 @@ def compare(
         None, "--input", "-i", help="One input shape for all models, e.g. 3x224x224."
     ),
     batch: int = typer.Option(1, "--batch", "-b", min=1, help="Batch size."),
-    format: str = typer.Option("table", "--format", "-f", help="table, json, csv or markdown."),
+    format: str = FORMAT,
+    set_: list[str] = SET,
+    variant: str = VARIANT,
     sort: str = typer.Option(
         None,
         "--sort",
@@ -45,18 +58,33 @@ def compare(
 ) -> None:
     """Compare models: params, MACs, FLOPs, memory, depth and shapes, with ratios to the first."""
     from .. import render_compare as rc
+    from ..analysis import CONVENTIONS
+    from ..comparison import SORT_ALIASES, SORT_KEYS
     from ..comparison import compare as run_compare
-    from ..errors import CnncalcError, did_you_mean
+    from ..report import DTYPE_BYTES
 
-    check_format(format)
-    if layout not in LAYOUTS:
-        raise CnncalcError(
-            f"unknown layout '{layout}'", hint=did_you_mean(layout, LAYOUTS, "layouts")
-        )
+    format = resolve_format(format, output, FORMATS)
+    choice(layout, LAYOUTS, "--layout", "layouts")
+    choice(dtype, DTYPE_BYTES, "--dtype", "dtypes")
+    choice(convention, CONVENTIONS, "--convention", "conventions")
+    if sort is not None:
+        choice(SORT_ALIASES.get(sort, sort), SORT_KEYS, "--sort", "sort keys")
     c = run_compare(
-        models, input, batch=batch, dtype=dtype, convention=convention, sort=sort, reverse=reverse
+        models,
+        input,
+        batch=batch,
+        dtype=dtype,
+        convention=convention,
+        sort=sort,
+        reverse=reverse,
+        variables=parse_sets(set_),
+        variant=variant,
     )
-    if format == "json":
+    if format == "html":
+        from ..draw.html import compare_html
+
+        write_output(compare_html(c), output)
+    elif format == "json":
         write_output(rc.compare_json(c, stages), output)
     elif format == "csv":
         write_output(rc.compare_csv(c, stages), output)

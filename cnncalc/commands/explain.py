@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ._common import OUTPUT, SET, VARIANT, parse_sets, write_output
+from ._common import OUTPUT, SET, VARIANT, choice, parse_sets, resolve_format, write_output
 
 
 def explain(
@@ -16,23 +16,35 @@ def explain(
     set_: list[str] = SET,
     variant: str = VARIANT,
     dtype: str = typer.Option("float32", "--dtype", help="Element type for the byte counts."),
-    format: str = typer.Option("text", "--format", "-f", help="text or json."),
+    format: str = typer.Option(
+        None,
+        "--format",
+        "-f",
+        help="text (or table: the same) or json; default: from -o's extension.",
+    ),
     output: Path = OUTPUT,
+    svg: Path = typer.Option(
+        None, "--svg", help="Also draw --layer's windows as an animated SVG file (conv, pooling)."
+    ),
 ) -> None:
     """Show the arithmetic: output sizes, parameters, MACs, FLOPs, receptive field, warnings."""
     from .. import build, parse_shape
-    from ..errors import CnncalcError, did_you_mean
+    from ..errors import CnncalcError
     from ..explain import explain_graph
     from ..report import DTYPE_BYTES
 
-    if format not in ("text", "json"):
-        raise CnncalcError(f"unknown format '{format}'", hint="use text or json")
-    if dtype not in DTYPE_BYTES:
-        raise CnncalcError(f"unknown dtype '{dtype}'", hint=did_you_mean(dtype, DTYPE_BYTES))
+    format = resolve_format(format, output, ("text", "json"), default="text")
+    choice(dtype, DTYPE_BYTES, "--dtype", "dtypes")
     graph = build(
         spec, parse_shape(input) if input else None, variant=variant, variables=parse_sets(set_)
     )
     records = explain_graph(graph, layer, dtype=dtype)
+    if svg is not None:
+        if layer is None:
+            raise CnncalcError("--svg draws one layer", hint="add --layer NAME, e.g. --layer conv1")
+        from ..draw.layer import layer_svg
+
+        write_output(layer_svg(graph, layer), svg)
     if format == "json":
         import json
 

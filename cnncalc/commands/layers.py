@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ._common import OUTPUT, check_format, write_output
+from ._common import OUTPUT, resolve_format, write_output
 
 
 def layers(
@@ -14,20 +14,18 @@ def layers(
         None, metavar="[TYPE]", help="A layer type or alias (conv2d, dense); omit for all."
     ),
     format: str = typer.Option(
-        "table",
+        None,
         "--format",
         "-f",
-        help="table (an index, or one type in full), markdown (the docs), json.",
+        help="table (an index, or one type in full), markdown (the docs), json; "
+        "default: from -o's extension.",
     ),
     output: Path = OUTPUT,
 ) -> None:
     """Layer types: names, arguments with defaults, shape rule and parameter/MAC/FLOP formulas."""
     from .. import reference as ref
-    from ..errors import CnncalcError
 
-    check_format(format)
-    if format == "csv":
-        raise CnncalcError("cnncalc layers has no csv format", hint="use table, markdown or json")
+    format = resolve_format(format, output, ("table", "markdown", "json"))
     docs = [ref.find_layer_doc(type_name)] if type_name else None
     if format == "markdown":
         write_output(ref.reference_markdown(docs), output)

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import typer
 
-from ._common import OUTPUT, check_format, use_rich, write_output
+from ._common import OUTPUT, choice, resolve_format, use_rich, write_output
 
 LIST_SORT_KEYS = ("name", "family", "year", "params", "macs")
+LIST_FORMATS = ("table", "json", "csv", "markdown")
 
 
 def list_(
@@ -17,7 +18,12 @@ def list_(
     sort: str = typer.Option(
         None, "--sort", help="name, family, year, params or macs (numbers: largest first)."
     ),
-    format: str = typer.Option("table", "--format", "-f", help="table, json, csv or markdown."),
+    format: str = typer.Option(
+        None,
+        "--format",
+        "-f",
+        help="table, json, csv or markdown (default: from -o FILE's extension, else table).",
+    ),
     output: Path = OUTPUT,
 ) -> None:
     """The model zoo: name, family, year, params, MACs, input and a one-line description."""
@@ -25,11 +31,9 @@ def list_(
     from ..errors import CnncalcError, did_you_mean
     from ..zoo import FAMILY_ALIASES, catalog
 
-    check_format(format)
-    if sort is not None and sort not in LIST_SORT_KEYS:
-        raise CnncalcError(
-            f"unknown sort key '{sort}'", hint=did_you_mean(sort, LIST_SORT_KEYS, "sort keys")
-        )
+    format = resolve_format(format, output, LIST_FORMATS)
+    if sort is not None:
+        choice(sort, LIST_SORT_KEYS, "--sort", "sort keys")
     entries = catalog()
     if family is not None:
         families = {e.family for e in entries}

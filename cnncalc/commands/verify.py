@@ -83,7 +83,7 @@ class _Bar:
             TextColumn("verify"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),  # layer names are user text
             console=Console(stderr=True),
             transient=True,
         )
