@@ -358,3 +358,34 @@ def test_build_offers_only_variables_it_can_pass_through():
     source = pytorch.to_pytorch(cnncalc.build("efficientnet_b0"))
     assert "def build(num_classes: int = 1000) -> Model:" in source
     assert "fixed when this file was written" in source
+
+
+@pytest.mark.parametrize(
+    "blocked, args, says",
+    [
+        ("torch", ["verify", "lenet5", "--backend", "torch"], 'pip install "cnncalc[torch]"'),
+        (
+            "onnxruntime",
+            ["verify", "lenet5", "--backend", "onnxruntime"],
+            'pip install "cnncalc[onnxruntime]"',
+        ),
+        (
+            "onnx",
+            ["export", "lenet5", "--to", "onnx", "-o", "x.onnx"],
+            'pip install "cnncalc[onnx]"',
+        ),
+    ],
+)
+def test_missing_extra_is_one_line_with_the_install_command(blocked, args, says, tmp_path):
+    code = (
+        "import sys\n"
+        f"sys.modules[{blocked!r}] = None  # as if not installed\n"
+        "from cnncalc.cli import main\n"
+        "main(sys.argv[1:])\n"
+    )
+    p = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert says in p.stderr and "Traceback" not in p.stderr
+    assert not (tmp_path / "x.onnx").exists()
