@@ -389,3 +389,14 @@ def test_missing_extra_is_one_line_with_the_install_command(blocked, args, says,
     assert p.returncode == 1, p.stdout + p.stderr
     assert says in p.stderr and "Traceback" not in p.stderr
     assert not (tmp_path / "x.onnx").exists()
+
+
+def test_shared_weights_are_refused_naming_the_layers(tmp_spec):
+    path = tmp_spec(
+        "name: shared\ninput: [4, 8, 8]\nlayers:\n"
+        "  - conv2d: {out_channels: 4, kernel_size: 3, padding: 1}\n    name: a\n"
+        "  - conv2d: {out_channels: 4, kernel_size: 3, padding: 1}\n    name: b\n    share: a\n"
+    )
+    with pytest.raises(CnncalcError) as exc:
+        pytorch.to_pytorch(cnncalc.build(str(path)))
+    assert "layers sharing weights ('share'): b" in str(exc.value)

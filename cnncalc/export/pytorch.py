@@ -1390,11 +1390,15 @@ def _wired_variables(graph: Graph) -> dict[str, set[tuple[str, int]]]:
     from .. import build
 
     out: dict[str, set[tuple[str, int]]] = {}
-    mine: dict[str, list[tuple[str | None, Any]]] | None = None
+    mine = _forms(graph)
+    # only a value some layer argument has can be passed to one
+    present = {v for args in mine.values() for _, v in args if type(v) is int}
     tries = 0
     for var, value in graph.variables.items():
-        if isinstance(value, bool) or not isinstance(value, int) or tries >= MAX_WIRED_TRIES:
+        if isinstance(value, bool) or not isinstance(value, int) or value not in present:
             continue
+        if tries >= MAX_WIRED_TRIES:
+            break
         tries += 1
         try:
             other = build(
@@ -1405,7 +1409,6 @@ def _wired_variables(graph: Graph) -> dict[str, set[tuple[str, int]]]:
             )
         except CnncalcError:
             continue
-        mine = mine if mine is not None else _forms(graph)
         theirs = _forms(other)
         if list(mine) != list(theirs):
             continue
@@ -1431,6 +1434,16 @@ def _wired_variables(graph: Graph) -> dict[str, set[tuple[str, int]]]:
 def to_pytorch(graph: Graph) -> str:
     """The PyTorch source of ``graph`` (one module, torch only). Refuses unsupported layers."""
     refuse_unsupported(graph, PYTORCH, REFUSED, "PyTorch")
+    shared = [n.name for n in graph.nodes if n.share is not None]
+    if shared:
+        raise CnncalcError(
+            f"cannot export {graph.name} to PyTorch: layers sharing weights ('share'): "
+            + ", ".join(shared[:3])
+            + (f", … ({len(shared)} layers)" if len(shared) > 3 else ""),
+            file=graph.file,
+            hint="one module applied at several places is not written yet; the ONNX export "
+            "supports it",
+        )
     wired: dict[str, set[tuple[str, int]]] | None = None
     while True:
         w = _Writer(graph, wired)
