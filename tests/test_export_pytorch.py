@@ -400,3 +400,30 @@ def test_shared_weights_are_refused_naming_the_layers(tmp_spec):
     with pytest.raises(CnncalcError) as exc:
         pytorch.to_pytorch(cnncalc.build(str(path)))
     assert "layers sharing weights ('share'): b" in str(exc.value)
+
+
+TWO_IN_TWO_OUT = ROOT / "tests" / "fixtures" / "specs" / "two_in_two_out.yaml"
+
+
+def test_user_spec_two_inputs_two_outputs_block_with_two_inputs():
+    """Named inputs and outputs, a block taking two inputs, a repeated plain layer, and an
+    optional member (the projection shortcut of one use in four) written with the block's
+    parameters."""
+    source = pytorch.to_pytorch(cnncalc.build(str(TWO_IN_TWO_OUT)))
+    assert "def forward(self, image: Tensor, mask: Tensor) -> tuple[Tensor, ...]:" in source
+    assert "return head, aux" in source
+    assert "def forward(self, a: Tensor, b: Tensor) -> Tensor:" in source  # block 'fuse'
+    assert "self.acts = nn.Sequential(nn.ReLU(), nn.ReLU())" in source
+    assert (
+        "self.shortcut = nn.Conv2d(in_channels, planes, 1, stride=stride, bias=False)"
+        " if project else None"
+    ) in source
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnxruntime"])
+def test_user_spec_two_inputs_two_outputs_verifies(backend):
+    pytest.importorskip(backend, reason=f"--backend {backend} needs {backend}")
+    r = cnncalc.verify(str(TWO_IN_TWO_OUT), backend=backend, batch=2)
+    # fuse 3 + acts 2 + four basic blocks of 7 + one shortcut + gap, head, aux
+    assert r.ok and len(r.layers) == 3 + 2 + 4 * 7 + 1 + 3
+    assert r.params_allocated == r.params_expected

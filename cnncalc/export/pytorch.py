@@ -1245,6 +1245,14 @@ class _Writer:
                     slots[(mi, ai)] = register(var, [g_value(var)] * len(uses))
                     continue
                 if all(values[i] == v and type(values[i]) is type(v) for i in where):
+                    # the same wherever present; a member some uses skip still takes the
+                    # block's parameters when they give it (sizes ≥ 2: 1 and 0 are too common)
+                    if len(where) == len(uses) or type(v) is not int or v < 2:
+                        continue
+                    cands = _candidates(uses, params, values, where)
+                    hit = [c for c in cands if all(c.values[i] == values[i] for i in where)]
+                    if hit:
+                        slots[(mi, ai)] = param(hit, values, where)
                     continue
                 cands = _candidates(uses, params, values, where)
                 what = kw or ("in" if ai == 0 else "out" if ai == 1 else f"arg{ai}")
