@@ -9,7 +9,7 @@ from .checks import check_graph
 from .comparison import layer_depth
 from .errors import CnncalcError, did_you_mean
 from .graph import Graph, gc_paused
-from .memory import estimate_memory
+from .memory import estimate_memory, storage_roots
 from .receptive import receptive_fields
 from .report import DTYPE_BYTES, LayerRow, Report, Totals
 
@@ -47,6 +47,7 @@ def _analyze(graph: Graph, batch: int, dtype: str, convention: str) -> Report:
     rf_cache: dict[int, Any] = {}
     rf_dicts = [_rf_dict(rfs.get(n.name), rf_cache) for n in graph.nodes]
     new_row = tuple.__new__
+    views = storage_roots(graph)
     for i, node in enumerate(graph.nodes):
         layer = node.layer
         c = costs.get(id(layer))
@@ -107,7 +108,8 @@ def _analyze(graph: Graph, batch: int, dtype: str, convention: str) -> Report:
         if not node.train_only:
             t_macs += macs
             t_flops += flops
-            t_act += out_el * batch
+            if node.name not in views:  # a view is no new activation (cnncalc.memory)
+                t_act += out_el * batch
     nbytes = DTYPE_BYTES[dtype]
     in_el = sum(prod(s) for s in graph.inputs.values()) * batch
     totals = Totals(
@@ -150,7 +152,7 @@ def _analyze(graph: Graph, batch: int, dtype: str, convention: str) -> Report:
         buffers=t_buf,
         trainable_params=t_train,
     )
-    return Report(
+    report = Report(
         name=graph.name,
         input_shapes=dict(graph.inputs),
         output_shapes={o: graph.shape_of(o) for o in graph.outputs},
@@ -166,6 +168,20 @@ def _analyze(graph: Graph, batch: int, dtype: str, convention: str) -> Report:
         warnings=tuple(w.to_dict() for w in warnings),
         memory=memory,
     )
+    if graph.expected:
+        from dataclasses import replace
+
+        from .expected import compare_expected
+
+        frozen = bool(graph.meta.get("frozen"))
+        bad = compare_expected(report, graph.expected, frozen=frozen)
+        if bad:
+            extra = tuple(
+                {"code": "expected_mismatch", "layer": graph.name, "message": m.message}
+                for m in bad
+            )
+            report = replace(report, warnings=report.warnings + extra)
+    return report
 
 
 def _rf_dict(rf: Any, cache: dict[int, Any]) -> dict[str, Any] | None:

@@ -52,6 +52,8 @@ class _Scope:
         "counts",
         "seq",
         "top",
+        "fans",
+        "skipped",
     )
 
     def __init__(
@@ -75,6 +77,10 @@ class _Scope:
         self.counts: dict[str, int] = {}
         self.seq: Seq | None = None
         self.top = top
+        #: names of non-chaining repeats → all their copies' outputs (for `inputs:` lists)
+        self.fans: dict[str, list[str]] = {}
+        #: names bound by skipped entries (`when` false): a later entry may take the name
+        self.skipped: set[str] = set()
 
 
 class _Plan(NamedTuple):
@@ -86,6 +92,8 @@ class _Plan(NamedTuple):
     refs: list[Any] | None
     refs_pos: Pos | None
     first: Map | None
+    names: Any
+    chain: bool
 
 
 class _Builder(GraphWiring):
@@ -212,9 +220,10 @@ class _Builder(GraphWiring):
         if name is not None and (not isinstance(name, (str, int)) or isinstance(name, bool)):
             raise self._err(f"layer name must be a word, got {short(name)}", meta.where("name"))
         name = str(name) if name is not None else None
-        if name is not None and (not name or any(c in name for c in " .,[]{}:")):
+        if name is not None and not _good_name(name):
             raise self._err(
-                f"layer name {short(name)} may not contain spaces, dots or brackets",
+                f"layer name {short(name)} may not contain spaces, commas or brackets "
+                "(dots only between words: features.3)",
                 meta.where("name"),
             )
         if raw_args is not None and not isinstance(raw_args, Map):
@@ -254,6 +263,25 @@ class _Builder(GraphWiring):
             raise self._err(
                 "'first' must be a mapping of argument overrides", meta.where("first"), name, t
             )
+        chain = meta.get("chain", True)
+        if not isinstance(chain, bool):
+            raise self._err(
+                f"'chain' must be true or false, got {short(chain)}", meta.where("chain"), name, t
+            )
+        names = meta.get("names")
+        if names is not None and not isinstance(names, (list, str)):
+            raise self._err(
+                "'names' must be a list of names (one per copy) or an expression of i, "
+                f"got {short(names)}",
+                meta.where("names"),
+                name,
+                t,
+            )
+        for key in ("names", "chain"):
+            if key in meta and "repeat" not in meta:
+                raise self._err(
+                    f"'{key}' applies to a repeated entry only", meta.where(key), name, t
+                )
         plan = _Plan(
             item=item,
             type=t,
@@ -263,6 +291,8 @@ class _Builder(GraphWiring):
             refs=refs,
             refs_pos=refs_pos,
             first=first,
+            names=names,
+            chain=chain,
         )
         self._plans[id(item)] = plan
         return plan
@@ -280,9 +310,16 @@ class _Builder(GraphWiring):
                 hint="blocks that use other blocks, and repeats, multiply; check the repeat counts",
             )
         if plan.refs is None:
-            in_names = [scope.last]
+            cls = REGISTRY.get(t) or REGISTRY.get(scope.vars.get(t, ""))  # type: ignore[arg-type]
+            in_names = [] if cls is not None and cls.MAX_INPUTS == 0 else [scope.last]
         else:
-            in_names = [self._ref(r, scope, plan.refs_pos, name) for r in plan.refs]
+            in_names = []
+            for r in plan.refs:
+                fan = scope.fans.get(r) if isinstance(r, str) else None
+                if fan is not None:  # a non-chaining repeat: all its copies
+                    in_names.extend(fan)
+                else:
+                    in_names.append(self._ref(r, scope, plan.refs_pos, name))
 
         env = scope.vars
         if "when" in meta:
@@ -296,8 +333,13 @@ class _Builder(GraphWiring):
             if not cond:
                 # A skipped entry's name refers to its (first) input: a skipped residual add
                 # then means the main path, a skipped projection means the block input.
-                if name is not None:
+                if not in_names:
+                    return
+                # Entries may share a name when at most one of them is built (`when`): the
+                # built one's binding wins (v1/v2 variants of a block name the norm alike).
+                if name is not None and (name not in scope.names or name in scope.skipped):
                     self._define(scope, name, in_names[0], meta.where("name"))
+                    scope.skipped.add(name)
                 scope.last = in_names[0]  # a skipped entry acts as the identity
                 return
 
@@ -305,7 +347,7 @@ class _Builder(GraphWiring):
         train_only = scope.train_only or meta.get("train_only", False)
         share = meta.get("share")
         if share is not None:
-            share = self._ref(share, scope, meta.where("share"), name)
+            share = self._share_ref(share, scope, meta.where("share") or pos, name)
 
         rtype = self._resolve_type(t, scope, pos)
         repeated = "repeat" in meta
@@ -331,7 +373,7 @@ class _Builder(GraphWiring):
             base = f"{t}_{k}"
         else:
             base = name
-            if base in scope.names:
+            if base in scope.names and base not in scope.skipped:
                 raise self._err(
                     f"duplicate layer name '{base}'",
                     meta.where("name"),
@@ -352,12 +394,13 @@ class _Builder(GraphWiring):
                 self._define(scope, base, in_names[0], meta.where("name"))
             return
         args, first = plan.args, plan.first
-        out = in_names[0]
+        out = in_names[0] if in_names else scope.last
         block = self.spec.blocks.get(rtype)
         frame: list[Any] | None = None
         if repeated:
             frame = [count, 0, len(self.nodes), 0, meta.where("repeat") or pos, full_base, rtype]
             self._reps.append(frame)
+        outs: list[str] = []
         for i in range(count):
             if frame is not None:
                 frame[1], frame[2] = i, len(self.nodes)
@@ -369,15 +412,27 @@ class _Builder(GraphWiring):
                 iargs.key_pos = {**args.key_pos, **first.key_pos}
                 iargs.update(first)
             inst = f"{full_base}.{i}" if repeated else full_base
-            ins = in_names if i == 0 else [out]
+            local = None
+            if plan.names is not None:
+                local = self._copy_name(plan, i, count, ivars, in_names, scope)
+                inst = scope.prefix + local
+            # repeat chains the first input; the other inputs go to every copy unchanged;
+            # `chain: false` gives every copy the entry's inputs (parallel branches)
+            ins = in_names if i == 0 or not plan.chain else [out, *in_names[1:]]
             if block is not None:
+                start = len(self.nodes)
                 out = self.invoke_block(
                     block, iargs, inst, ins, pos, scope, ivars, trainable, train_only
                 )
+                if share is not None:
+                    self._share_block(share, start, inst, meta.where("share") or pos, rtype)
             else:
                 out = self.add_layer(
                     rtype, iargs, inst, ins, pos, ivars, trainable, train_only, share
                 )
+            outs.append(out)
+            if local is not None:
+                self._define(scope, local, out, meta.where("names") or pos)
             if frame is not None:
                 frame[3] = len(self.nodes) - frame[2]
                 if i + 1 < count:
@@ -385,9 +440,48 @@ class _Builder(GraphWiring):
         if frame is not None:
             self._reps.pop()
         self._define(scope, base, out, meta.where("name") or pos, check=name is not None)
-        if repeated:
+        if not plan.chain:
+            scope.fans[base] = outs
+        pieces = self.pieces.get(inst)
+        if pieces is not None:  # one entry, several outputs: base.0, base.1, …
+            for k, piece in enumerate(pieces):
+                self._define(scope, f"{base}.{k}", piece, meta.where("name") or pos)
+        if repeated and plan.names is None:
             self.groups[full_base] = f"{rtype} ×{count}"
         scope.last = out
+
+    def _copy_name(
+        self,
+        plan: _Plan,
+        i: int,
+        count: int,
+        env: Mapping[str, Any],
+        in_names: list[str],
+        scope: _Scope,
+    ) -> str:
+        """The name of copy ``i`` from ``names:`` (a list, or an expression of ``i``)."""
+        raw = plan.names
+        pos = plan.meta.where("names")
+        if isinstance(raw, list):
+            if len(raw) != count:
+                raise self._err(
+                    f"'names' has {len(raw)} names for {count} copies", pos, plan.name, plan.type
+                )
+            nm = raw[i]
+        else:
+            try:
+                nm = _value(raw, self._env(env, in_names) if in_names else env)
+            except CnncalcError as err:
+                line, col = pos or (None, None)
+                raise err.locate(file=self.spec.file, line=line, col=col) from None
+        if isinstance(nm, bool) or not isinstance(nm, (str, int)) or not _good_name(str(nm)):
+            raise self._err(
+                f"copy {i}: name {short(nm)} is not a layer name (words and dots: features.3)",
+                pos,
+                plan.name,
+                plan.type,
+            )
+        return str(nm)
 
     def _project(self) -> None:
         """Refuse early a repeat whose remaining instances would pass MAX_LAYERS.
@@ -412,10 +506,52 @@ class _Builder(GraphWiring):
                     hint="check the repeat counts",
                 )
 
+    def _share_ref(self, ref: Any, scope: _Scope, pos: Pos | None, owner: str | None) -> str:
+        """What ``share:`` names: a local layer or block instance, a layer anywhere before (by
+        its full name, ``layer1.0.conv1``), or a variable / block parameter holding such a name
+        (so a block can share a layer outside it: ``share: proto`` with ``params: {proto: …}``)."""
+        if isinstance(ref, str):
+            v = scope.vars.get(ref) if ref not in scope.names else None
+            name = v if isinstance(v, str) else ref
+            for cand in (scope.prefix + name, name):
+                if cand in self.groups:  # a block instance: its full name
+                    return cand
+            if name in scope.names:
+                return scope.names[name]
+            if name in self.by_name:
+                return name
+        return self._ref(ref, scope, pos, owner)
+
+    def _share_block(self, target: str, start: int, inst: str, pos: Pos | None, bname: str) -> None:
+        """Share every weighted layer of the block instance just built (its nodes from
+        ``start``) with the same layer of the instance ``target``, in order; refuse otherwise."""
+        mine = [n for n in self.nodes[start:] if n.layer.weights()]
+        if target not in self.groups:
+            raise self._err(
+                f"cannot share weights with '{target}': share on a block invocation must name "
+                "another instance of a block",
+                pos,
+                inst,
+                bname,
+            )
+        prefix = target + "."
+        theirs = [n for n in self.nodes if n.name.startswith(prefix) and n.layer.weights()]
+        if len(mine) != len(theirs):
+            raise self._err(
+                f"cannot share weights with '{target}': it has {len(theirs)} layers with "
+                f"weights, '{inst}' has {len(mine)}",
+                pos,
+                inst,
+                bname,
+            )
+        for a, b in zip(mine, theirs):
+            if a.share is None:
+                a.share = self.share_owner(a.layer, b.name, pos, a.name, a.type)
+
     def _define(
         self, scope: _Scope, local: str, target: str, pos: Pos | None, check: bool = True
     ) -> None:
-        if check and local in scope.names:
+        if check and local in scope.names and local not in scope.skipped:
             raise self._err(
                 f"duplicate layer name '{local}'",
                 pos,
@@ -423,8 +559,11 @@ class _Builder(GraphWiring):
                 hint="names must be unique within a layer list or block",
             )
         scope.names[local] = target
+        scope.skipped.discard(local)
 
     def _env(self, env: Mapping[str, Any], in_names: list[str]) -> dict[str, Any]:
+        if not in_names:
+            return Env(env, {})
         shape = self.shapes[in_names[0]]
         return Env(env, {"in_channels": shape[0], "in_shape": list(shape)})
 
@@ -520,6 +659,8 @@ class _Builder(GraphWiring):
         try:
             self.expand_list(bdef.layers, child)
         except CnncalcError as err:
+            if bdef.file and err.file == self.spec.file:  # written in an included file
+                err.file = bdef.file
             if pos is not None and len(err.via) < 8:
                 err.via.append(f"in block '{bdef.name}' as '{inst}', used at line {pos[0]}")
             raise
@@ -711,6 +852,16 @@ def _record(
     return _Recording(nodes, groups, ref(out), steps, calls)
 
 
+def _good_name(name: str) -> bool:
+    """A layer name: no spaces, commas, brackets or colons; dots only between words."""
+    return bool(name) and not (
+        any(c in name for c in " ,[]{}:")
+        or name.startswith(".")
+        or name.endswith(".")
+        or ".." in name
+    )
+
+
 def resolve_variables(
     spec: Spec, variant: str | None, overrides: Mapping[str, Any]
 ) -> dict[str, Any]:
@@ -896,6 +1047,7 @@ def expand_spec(
             else None
         )
         inputs[k] = _shape_value(raw, env, f"input '{k}'", spec, pos)
+    first_shape = next(iter(inputs.values()))
     if input_shape is not None:
         first = next(iter(inputs))
         shape = tuple(input_shape)
@@ -916,7 +1068,12 @@ def expand_spec(
         stack=(),
         top=True,
     )
-    b.expand_list(spec.layers, scope)
+    try:
+        b.expand_list(spec.layers, scope)
+    except CnncalcError as err:
+        if spec.layers_file and err.file == spec.file:  # the layers of an `extends` base
+            err.file = spec.layers_file
+        raise
     if not b.nodes:
         raise CnncalcError(
             "the spec has no layers after expansion (every entry skipped or repeated 0 times)",
@@ -934,6 +1091,8 @@ def expand_spec(
         expected = dict(spec.expected)
     if vdef is not None and "expected" in vdef:
         expected = {**(expected or {}), **dict(vdef["expected"])}
+    if overrides or (input_shape is not None and tuple(input_shape) != first_shape):
+        expected = None  # the figures describe the spec as written, not this other model
     meta = dict(spec.meta)
     if vdef is not None:
         for k in ("description", "year", "notes"):

@@ -3,9 +3,11 @@
 Never ``eval``: the text is parsed with :func:`ast.parse` and only a whitelist of node types is
 compiled into closures. Allowed: numbers, strings, ``True``/``False``/``None``, names of variables,
 ``+ - * / // % **``, unary ``- + not``, comparisons, ``and``/``or``, ``a if c else b``, list and tuple
-displays, indexing (``layers[0]``, ``sizes[-1]``), and calls to the functions in :data:`FUNCTIONS`.
-Rejected: attribute access, calls to anything else, names starting with ``__``, lambdas,
-comprehensions, keyword unpacking, huge exponents and huge numbers (|n| < 2**128), lists with more
+displays, indexing (``layers[0]``, ``sizes[-1]``) and slices (``depths[:i]``), f-strings without
+formats (``f'features.{i + 1}'``), one-``for`` list comprehensions over a list
+(``[int(w * b) for w in widths if w]``, none nested), and calls to the functions in
+:data:`FUNCTIONS`. Rejected: attribute access, calls to anything else, names starting with ``__``,
+lambdas, nested comprehensions, set/dict comprehensions and generators, keyword unpacking, huge exponents and huge numbers (|n| < 2**128), lists with more
 than 10 000 elements in all (nested lists count every element, so doubling a list through
 variables stops), ``round`` with more than 64 digits, ``sum`` of anything but numbers. Each
 evaluation therefore takes time and memory bounded by the expression's length. Compiled
@@ -108,7 +110,35 @@ def _sum(items: Any, start: Any = 0) -> Any:
     return sum(items, start)
 
 
+def _range(*args: Any) -> list[int]:
+    """``range`` as a list (at most MAX_SEQ elements)."""
+    for a in args:
+        if isinstance(a, bool) or not isinstance(a, int):
+            raise CnncalcError(f"range() takes integers, got {short(a)}")
+    r = range(*args)
+    if len(r) > MAX_SEQ:
+        raise CnncalcError(f"range() of {len(r):,} elements (at most {MAX_SEQ:,})")
+    return list(r)
+
+
+def _str(v: Any) -> str:
+    """``str`` of a number or a string (names built from numbers: ``'features.' + str(i)``)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float, str)):
+        raise CnncalcError(f"str() takes a number or a string, got {short(v)}")
+    return str(v)
+
+
+def _log(x: Any, base: Any = None) -> float:
+    if base is None:
+        return math.log(x)
+    return math.log(x, base)
+
+
 FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "range": _range,
+    "str": _str,
+    "log": _log,
+    "log2": math.log2,
     "min": min,
     "max": max,
     "abs": abs,
@@ -317,7 +347,7 @@ def _compile(node: ast.AST, text: str) -> Compiled:  # noqa: C901 - one branch p
     if isinstance(node, ast.Subscript):
         value = _compile(node.value, text)
         if isinstance(node.slice, ast.Slice):
-            raise CnncalcError(f"slices are not allowed in expression '{text}'")
+            return _compile_slice(value, node.slice, text)
         index = _compile(node.slice, text)
 
         def subscript(env: Mapping[str, Any]) -> Any:
@@ -364,6 +394,10 @@ def _compile(node: ast.AST, text: str) -> Compiled:  # noqa: C901 - one branch p
                 raise CnncalcError(f"{fname}(...) failed in expression '{text}': {exc}") from None
 
         return call
+    if isinstance(node, ast.ListComp):
+        return _compile_listcomp(node, text)
+    if isinstance(node, ast.JoinedStr):
+        return _compile_fstring(node, text)
     if isinstance(node, ast.Attribute):
         raise CnncalcError(
             f"attribute access ('.{node.attr}') is not allowed in expression '{text}'",
@@ -372,6 +406,102 @@ def _compile(node: ast.AST, text: str) -> Compiled:  # noqa: C901 - one branch p
         )
     what = _NODE_NAMES.get(type(node).__name__, f"'{type(node).__name__}'")
     raise CnncalcError(f"{what} is not allowed in expression '{text}'")
+
+
+def _compile_slice(value: Compiled, sl: ast.Slice, text: str) -> Compiled:
+    """``seq[a:b:c]`` of a list or a string (Python's rules; the result is never longer)."""
+    parts = [None if p is None else _compile(p, text) for p in (sl.lower, sl.upper, sl.step)]
+
+    def slice_(env: Mapping[str, Any]) -> Any:
+        seq = value(env)
+        if not isinstance(seq, (list, str)):
+            raise CnncalcError(f"cannot slice {short(seq)} in expression '{text}': not a list")
+        bounds = [None if p is None else p(env) for p in parts]
+        for b in bounds:
+            if b is not None and (isinstance(b, bool) or not isinstance(b, int)):
+                raise CnncalcError(f"slice bounds must be integers in '{text}', got {short(b)}")
+        if bounds[2] == 0:
+            raise CnncalcError(f"slice step cannot be zero in '{text}'")
+        return seq[slice(*bounds)]
+
+    return slice_
+
+
+def _compile_listcomp(node: ast.ListComp, text: str) -> Compiled:
+    """``[expr for x in seq if cond]``: one ``for`` over a list (≤ MAX_SEQ elements), names as
+    targets, no comprehension inside: time stays bounded by MAX_SEQ × the expression's size."""
+    import ast
+
+    if len(node.generators) != 1:
+        raise CnncalcError(f"a comprehension may have one 'for' only, in '{text}'")
+    gen = node.generators[0]
+    if gen.is_async:  # pragma: no cover - not parsable in eval mode
+        raise CnncalcError(f"async comprehensions are not allowed in '{text}'")
+    for sub in ast.walk(node):
+        if sub is not node and isinstance(
+            sub, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+        ):
+            raise CnncalcError(f"a comprehension inside a comprehension is not allowed: '{text}'")
+    target = gen.target
+    if isinstance(target, ast.Name):
+        names = [target.id]
+    elif isinstance(target, ast.Tuple) and all(isinstance(e, ast.Name) for e in target.elts):
+        names = [e.id for e in target.elts]  # type: ignore[attr-defined]
+    else:
+        raise CnncalcError(f"a comprehension's target must be a name in '{text}'")
+    if any(n.startswith("__") for n in names):
+        raise CnncalcError(f"names starting with '__' are not allowed in expression '{text}'")
+    seq = _compile(gen.iter, text)
+    conds = [_compile(c, text) for c in gen.ifs]
+    elt = _compile(node.elt, text)
+
+    def comp(env: Mapping[str, Any]) -> list[Any]:
+        items = seq(env)
+        if not isinstance(items, list):
+            raise CnncalcError(f"a comprehension iterates over a list, got {short(items)}")
+        out = []
+        for item in items:
+            if len(names) == 1:
+                local = {names[0]: item}
+            else:
+                if not isinstance(item, list) or len(item) != len(names):
+                    raise CnncalcError(f"cannot unpack {short(item)} into {names} in '{text}'")
+                local = dict(zip(names, item))
+            inner = Env(env, local)
+            if all(c(inner) for c in conds):
+                out.append(elt(inner))
+        _check_list(out, text)
+        return out
+
+    return comp
+
+
+def _compile_fstring(node: ast.JoinedStr, text: str) -> Compiled:
+    """``f'features.{i + 1}'``: constant text and ``{expr}`` parts, no conversion or format."""
+    import ast
+
+    parts: list[Compiled] = []
+    for v in node.values:
+        if isinstance(v, ast.Constant):
+            parts.append(lambda env, s=v.value: s)
+        elif isinstance(v, ast.FormattedValue):
+            if v.conversion != -1 or v.format_spec is not None:
+                raise CnncalcError(
+                    f"f-string formats and conversions are not allowed in '{text}'",
+                    hint="write {expr} only, e.g. f'stage{i + 1}'",
+                )
+            inner = _compile(v.value, text)
+            parts.append(lambda env, inner=inner: _str(inner(env)))
+        else:  # pragma: no cover - JoinedStr holds only these
+            raise CnncalcError(f"unsupported f-string part in '{text}'")
+
+    def fstring(env: Mapping[str, Any]) -> str:
+        out = "".join(p(env) for p in parts)
+        if len(out) > 10_000:
+            raise CnncalcError("string too long in expression")
+        return out
+
+    return fstring
 
 
 _NODE_NAMES = {

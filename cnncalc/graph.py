@@ -144,6 +144,7 @@ class Graph:
             )
         for n in self.nodes[: last + 1]:
             n.trainable = False
+        self.meta["frozen"] = True  # the spec's expected trainable split no longer applies
 
 
 def _freeze_candidates(nodes: list[Node]) -> list[str]:
@@ -166,6 +167,8 @@ class GraphWiring:
         self.shapes: dict[str, Shape] = {}
         self.groups: dict[str, str] = {}
         self.calls: dict[str, BlockCall] = {}
+        #: entries with several outputs (split): entry name → its output nodes' names
+        self.pieces: dict[str, list[str]] = {}
         #: built layers keyed by (type, resolved args, input shapes): layers are immutable after
         #: build, so identical repeated layers share one object (and the analysis counts it once).
         self._layers: dict[Any, Layer] = {}
@@ -220,6 +223,34 @@ class GraphWiring:
                 hint="list them with inputs: [a, b]" if cls.MIN_INPUTS > 1 else None,
             )
         in_shapes = tuple([self.shapes[n] for n in in_names])
+        layer = self._build(cls, t, raw_args, full, in_shapes, pos, env)
+        index_arg = cls.OUTPUT_INDEX
+        if index_arg is not None and layer.args.get(index_arg) is None:
+            # one entry, several outputs: one node per output, named full.0, full.1, …
+            names = []
+            for k in range(layer.num_outputs()):
+                piece = self._build(cls, t, raw_args, full, in_shapes, pos, env, {index_arg: k})
+                names.append(
+                    self._add_node(
+                        f"{full}.{k}", piece, t, in_names, pos, trainable, train_only, None
+                    )
+                )
+            self.pieces[full] = names
+            return names[0]
+        return self._add_node(full, layer, t, in_names, pos, trainable, train_only, share)
+
+    def _build(
+        self,
+        cls: type[Layer],
+        t: str,
+        raw_args: Map,
+        full: str,
+        in_shapes: tuple[Shape, ...],
+        pos: Pos | None,
+        env: dict[str, Any],
+        extra: dict[str, Any] | None = None,
+    ) -> Layer:
+        """Evaluate the arguments, then build the layer (or reuse an identical built one)."""
         try:
             args: dict[str, Any] = {}
             frozen = True
@@ -228,10 +259,7 @@ class GraphWiring:
                 for k, v in raw_args.items():
                     if isinstance(v, (str, list)):
                         if lenv is None:
-                            lenv = Env(
-                                env,
-                                {"in_channels": in_shapes[0][0], "in_shape": list(in_shapes[0])},
-                            )
+                            lenv = Env(env, _input_names(in_shapes))
                         try:
                             v = _value(v, lenv, cls.ARGS.get(k))
                         except CnncalcError as err:
@@ -243,6 +271,8 @@ class GraphWiring:
                     elif isinstance(v, dict):  # not hashable: no sharing (normalize refuses it)
                         frozen = False
                     args[k] = v
+            if extra:
+                args.update(extra)
             key = (t, tuple(args.items()), in_shapes) if frozen else None
             layer = None
             if key is not None:
@@ -258,28 +288,48 @@ class GraphWiring:
                         self._layers[key] = layer
                     except TypeError:  # an unhashable argument value: no sharing
                         pass
-            out = layer.out_shape
+            return layer
         except CnncalcError as err:
             line, col = _arg_pos(err, raw_args) or pos or (None, None)
             raise err.locate(
                 file=self.spec.file, line=line, col=col, layer=full, layer_type=t
             ) from None
+
+    def share_owner(
+        self, layer: Layer, share: str, pos: Pos | None, full: str, t: str | None
+    ) -> str:
+        """The node that owns the weights ``layer`` shares with node ``share`` (checked equal)."""
+        target = self.by_name.get(share)
+        if target is None:
+            raise self._err(f"'share' must name a layer, '{share}' is an input", pos, full, t)
+        mine, theirs = _weights_sig(layer), _weights_sig(target.layer)
+        if mine != theirs:
+            raise self._err(
+                f"cannot share weights with '{share}': weight shapes differ ({mine} vs {theirs})",
+                pos,
+                full,
+                t,
+            )
+        while target.share is not None:
+            target = self.by_name[target.share]
+        return target.name
+
+    def _add_node(
+        self,
+        full: str,
+        layer: Layer,
+        t: str,
+        in_names: list[str],
+        pos: Pos | None,
+        trainable: bool,
+        train_only: bool,
+        share: str | None,
+    ) -> str:
+        if full in self.shapes:
+            raise self._err(f"duplicate layer name '{full}'", pos, full, t)
+        out = layer.out_shape
         if share is not None:
-            target = self.by_name.get(share)
-            if target is None:
-                raise self._err(f"'share' must name a layer, '{share}' is an input", pos, full, t)
-            mine = [(w.name, w.shape) for w in layer.weights()]
-            theirs = [(w.name, w.shape) for w in target.layer.weights()]
-            if mine != theirs:
-                raise self._err(
-                    f"cannot share weights with '{share}': weight shapes differ ({mine} vs {theirs})",
-                    pos,
-                    full,
-                    t,
-                )
-            while target.share is not None:
-                target = self.by_name[target.share]
-            share = target.name
+            share = self.share_owner(layer, share, pos, full, t)
         node = Node(
             full,
             layer,
@@ -295,6 +345,17 @@ class GraphWiring:
         self.by_name[full] = node
         self.shapes[full] = out
         return full
+
+
+def _weights_sig(layer: Layer) -> list[tuple[str, Shape]]:
+    return [(w.name, w.shape) for w in layer.weights()]
+
+
+def _input_names(in_shapes: tuple[Shape, ...]) -> dict[str, Any]:
+    """``in_channels`` / ``in_shape`` of an entry's first input (none for a free tensor)."""
+    if not in_shapes:
+        return {}
+    return {"in_channels": in_shapes[0][0], "in_shape": list(in_shapes[0])}
 
 
 @contextmanager

@@ -3,9 +3,13 @@ and a training estimate. Pure integer arithmetic over the graph (O(layers + edge
 
 Model (stated once, in the README too):
 
-* Every layer writes a new output tensor of ``elements × batch × dtype bytes``; nothing is
-  in-place and no view is shared (a framework that runs ReLU in place or returns a view for
-  flatten uses less). Weights, buffers and tensors are all in ``dtype``.
+* Every layer writes a new output tensor of ``elements × batch × dtype bytes``, except views,
+  as in PyTorch: permute/transpose, slice, split and select return a view of their input;
+  reshape and flatten a view when the input is contiguous (else a copy); dropout, identity and
+  stochastic depth at inference return the input itself (:attr:`Layer.VIEW`). A view is no new
+  activation, and it keeps its base tensor alive while it is read. Nothing else is in place (a
+  framework that runs ReLU in place uses less). Weights, buffers and tensors are all in
+  ``dtype``.
 * **Inference peak**: layers run in graph (topological) order; a tensor is freed right after the
   last layer that reads it; graph outputs are kept to the end; the input is held until its last
   reader. While a layer runs, its inputs and its output are both alive. Train-only layers do not
@@ -26,7 +30,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 if TYPE_CHECKING:  # pragma: no cover
     from .graph import Graph
 
-__all__ = ["Memory", "estimate_memory", "OPTIMIZER_STATES", "liveness_peak"]
+__all__ = ["Memory", "estimate_memory", "OPTIMIZER_STATES", "liveness_peak", "storage_roots"]
 
 #: optimizer state tensors per trainable parameter
 OPTIMIZER_STATES = {"sgd": 0, "momentum": 1, "adam": 2}
@@ -85,16 +89,38 @@ class Memory(NamedTuple):
         }
 
 
+def storage_roots(graph: Graph) -> dict[str, str]:
+    """For each node that is a view (:attr:`Layer.VIEW`), the tensor whose storage it shares
+    (a graph input or a node that allocated its output). Nodes absent allocate their own."""
+    roots: dict[str, str] = {}
+    non_contiguous: set[str] = set()  # names (views included) whose data is not contiguous
+    for n in graph.nodes:
+        kind = n.layer.VIEW
+        if kind is None or not n.inputs:
+            continue
+        src = n.inputs[0]
+        if kind == "reshape" and src in non_contiguous:
+            continue  # a copy: a new, contiguous tensor
+        roots[n.name] = roots.get(src, src)
+        if kind == "view" or (kind == "alias" and src in non_contiguous):
+            non_contiguous.add(n.name)
+    return roots
+
+
 def liveness_peak(graph: Graph) -> tuple[int, str | None]:
-    """Peak live activation elements (one sample) of an inference pass, and the layer at the peak."""
+    """Peak live activation elements (one sample) of an inference pass, and the layer at the peak.
+
+    Storage-based: a view adds nothing and keeps its base alive until its own last reader."""
     nodes = [n for n in graph.nodes if not n.train_only]
+    roots = storage_roots(graph)
+    root = roots.get
     last: dict[str, int] = {}
     end = len(nodes)
     for i, n in enumerate(nodes):
         for src in n.inputs:
-            last[src] = i
+            last[root(src, src)] = i
     for o in graph.outputs:
-        last[o] = end
+        last[root(o, o)] = end
     size = {name: prod(s) for name, s in graph.inputs.items()}
     live = sum(size.values())
     alive = set(size)
@@ -106,18 +132,23 @@ def liveness_peak(graph: Graph) -> tuple[int, str | None]:
     get_last = last.get
     for i, n in enumerate(nodes):
         name = n.name
-        e = size[name] = n.layer.out_elements
-        live += e
-        if live > peak:
-            peak, peak_at = live, name
+        own = name not in roots
+        e = 0
+        if own:
+            e = size[name] = n.layer.out_elements
+            live += e
+            if live > peak:
+                peak, peak_at = live, name
         for src in n.inputs:  # free inputs whose last reader this is (each once)
+            src = root(src, src)
             if src in alive and get_last(src, -1) <= i:
                 alive.discard(src)
                 live -= size[src]
-        if get_last(name, -1) <= i:  # an output nobody reads is freed at once
-            live -= e
-        else:
-            alive.add(name)
+        if own:
+            if get_last(name, -1) <= i:  # an output nobody reads is freed at once
+                live -= e
+            else:
+                alive.add(name)
     return peak, peak_at
 
 
@@ -137,10 +168,13 @@ def estimate_memory(
     act = 0
     saved = inputs
     largest = inputs
+    views = storage_roots(graph)
     for n in graph.nodes:
         e = prod(n.out_shape)
-        saved += e
         largest = max(largest, e)
+        if n.name in views:  # a view: no new storage to keep or count
+            continue
+        saved += e
         if not n.train_only:
             act += e
     peak, peak_at = liveness_peak(graph)

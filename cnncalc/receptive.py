@@ -149,6 +149,8 @@ def _through(
         return _apply(src, win)
     # Point-wise on the spatial axes: every input keeps its field, merges take the union.
     ins = node.inputs
+    if not ins:  # a free tensor (parameter, buffer) sees no input pixel
+        return None
     if len(ins) == 1 and layer.in_shapes[0][1:] == out_sp:
         return known.get(ins[0])  # fast path: BN, activations, dropout, 1-input identity
     if all(sh[1:] == out_sp for sh in layer.in_shapes):

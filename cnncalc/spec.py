@@ -33,7 +33,12 @@ TOP_KEYS = {
     "variants": "named members of a family: {name: {variable overrides, input, expected}}",
     "default_variant": "the variant used when the family name is given",
     "expected": "published figures the zoo test checks: params, macs, output_shape, …",
+    "include": "spec files or bundled models whose variables and blocks this spec uses",
+    "extends": "a spec file or bundled model this spec starts from (every key overridable)",
 }
+#: what `extends:` takes from its base (the rest describes the base model itself)
+INHERITED_KEYS = ("input", "inputs", "variables", "blocks", "layers", "outputs", "family", "source")
+MAX_INCLUDE_DEPTH = 8
 ENTRY_KEYS = {
     "name": "layer or block-instance name",
     "inputs": "names of the input layers (default: the previous layer)",
@@ -44,6 +49,8 @@ ENTRY_KEYS = {
     "trainable": "false to freeze the weights of this layer or block",
     "train_only": "true for branches that exist only in training (counted in params, not in MACs)",
     "share": "name of a layer whose weights this one reuses (params counted once)",
+    "names": "with repeat: the copies' names (a list, or an expression of i like f'features.{i}')",
+    "chain": "with repeat: false to give every copy the entry's inputs (parallel branches)",
 }
 BLOCK_KEYS = {
     "params": "parameters with defaults (null = required)",
@@ -62,6 +69,8 @@ class BlockDef(NamedTuple):
     layers: Seq
     output: str | None
     pos: tuple[int, int] | None
+    #: the file the block is written in, when another than the spec's (include / extends)
+    file: str | None = None
 
 
 @dataclass
@@ -80,6 +89,8 @@ class Spec:
     default_variant: str | None
     expected: Map | None
     meta: dict[str, Any] = field(default_factory=dict)
+    #: the file the layers are written in, when another than the spec's (extends)
+    layers_file: str | None = None
 
     def err(self, message: str, pos: tuple[int, int] | None = None, **kw: Any) -> CnncalcError:
         line, col = pos if pos else (None, None)
@@ -121,6 +132,9 @@ def parse_spec(doc: Any, file: str | None = None, default_name: str = "model") -
                 hint="start the file with 'input: [3, 224, 224]' and 'layers:'",
             )
     check_keys(doc, TOP_KEYS, "the spec", file)
+    origins: dict[str, str] = {}
+    if "include" in doc or "extends" in doc:
+        doc, origins = _with_bases(doc, file)
 
     def need(cond: bool, key: str, msg: str) -> None:
         if not cond:
@@ -156,6 +170,7 @@ def parse_spec(doc: Any, file: str | None = None, default_name: str = "model") -
             "expected",
             "'expected' must be a mapping of published figures (params: 25557032, …)",
         )
+        _check_expected(doc["expected"], file, "'expected'")
 
     if "input" in doc and "inputs" in doc:
         need(
@@ -254,7 +269,9 @@ def parse_spec(doc: Any, file: str | None = None, default_name: str = "model") -
             raise CnncalcError(
                 f"'output' of block '{bname}' must be a layer name", file=file, line=line, col=col
             )
-        blocks[str(bname)] = BlockDef(str(bname), params, list(binputs), blayers, out, bpos)
+        blocks[str(bname)] = BlockDef(
+            str(bname), params, list(binputs), blayers, out, bpos, origins.get(f"block {bname}")
+        )
 
     layers = doc.get("layers")
     if not isinstance(layers, Seq) or not layers:
@@ -302,6 +319,16 @@ def parse_spec(doc: Any, file: str | None = None, default_name: str = "model") -
                         str(key), list(variables) + sorted(VARIANT_KEYS), "variables"
                     ),
                 )
+        if "expected" in v:
+            if not isinstance(v["expected"], Map):
+                line, col = v.where("expected") or (None, None)
+                raise CnncalcError(
+                    f"'expected' of variant '{vname}' must be a mapping of figures",
+                    file=file,
+                    line=line,
+                    col=col,
+                )
+            _check_expected(v["expected"], file, f"'expected' of variant '{vname}'")
         variants[str(vname)] = v
     default_variant = doc.get("default_variant")
     if default_variant is not None and default_variant not in variants:
@@ -332,7 +359,147 @@ def parse_spec(doc: Any, file: str | None = None, default_name: str = "model") -
         default_variant=default_variant,
         expected=expected if isinstance(expected, Map) else None,
         meta=meta,
+        layers_file=origins.get("layers"),
     )
+
+
+_RESOLVING: list[str] = []  # the chain of files being resolved (include / extends cycles)
+
+
+def _base(ref: Any, file: str | None, key: str, pos: Any) -> tuple[Spec, str | None]:
+    """The spec ``ref`` names: a path (relative to the including file) or a bundled model."""
+    from .zoo import resolve, specs_dir
+
+    line, col = pos or (None, None)
+    if not isinstance(ref, str) or not ref:
+        raise CnncalcError(
+            f"'{key}' must name a spec file or a bundled model, got {short(ref)}",
+            file=file,
+            line=line,
+            col=col,
+        )
+    looks_like_path = ref.endswith((".yaml", ".yml")) or "/" in ref or "\\" in ref
+    source: Any = ref
+    if looks_like_path:
+        source = (Path(file).parent / ref) if file and not Path(ref).is_absolute() else Path(ref)
+    elif (specs_dir() / f"{ref}.yaml").is_file():  # bundled, or a shared `_name.yaml` there
+        source = specs_dir() / f"{ref}.yaml"
+    key_file = str(Path(source).resolve()) if isinstance(source, Path) else f"zoo:{ref}"
+    if key_file in _RESOLVING or len(_RESOLVING) >= MAX_INCLUDE_DEPTH:
+        chain = " → ".join([*_RESOLVING, key_file])
+        raise CnncalcError(
+            f"'{key}: {ref}' "
+            + ("includes itself" if key_file in _RESOLVING else "nests too deeply")
+            + f" ({chain})",
+            file=file,
+            line=line,
+            col=col,
+            hint=f"specs may include one another at most {MAX_INCLUDE_DEPTH} deep, without cycles",
+        )
+    _RESOLVING.append(key_file)
+    try:
+        r = resolve(source)
+    except CnncalcError as err:
+        if err.file is None:
+            err.message = f"'{key}: {ref}': {err.message}"
+            raise err.locate(file=file, line=line, col=col) from None
+        raise
+    finally:
+        _RESOLVING.pop()
+    return r.spec, r.variant
+
+
+def _with_bases(doc: Map, file: str | None) -> tuple[Map, dict[str, str]]:
+    """``doc`` with its ``include`` / ``extends`` bases merged in, and where keys came from.
+
+    ``include`` (a name or a list): the bases' variables and blocks, later ones overriding
+    earlier ones. ``extends`` (one name): every key of :data:`INHERITED_KEYS` of the base (at its
+    variant, for a bundled variant), include's first. The spec's own keys override all of them;
+    variables and blocks merge by name (an overridden variable keeps the base's place, so the
+    variables after it see the new value).
+    """
+    variables: Map = Map()
+    blocks: Map = Map()
+    origins: dict[str, str] = {}
+    out = Map()
+    out.pos, out.key_pos = doc.pos, dict(doc.key_pos)
+
+    def take(spec: Spec, variant: str | None, keys: tuple[str, ...]) -> None:
+        bdoc = spec.doc
+        raw_vars = Map(spec.variables)
+        raw_vars.key_pos = dict(spec.variables.key_pos)
+        if variant is not None:
+            for k, v in spec.variants[variant].items():
+                if k in raw_vars:
+                    raw_vars[k] = v
+        variables.update(raw_vars)
+        for name, b in spec.blocks.items():
+            blocks[name] = bdoc["blocks"][name]
+            origins[f"block {name}"] = b.file or spec.file or ""
+        for k in keys:
+            if k in ("variables", "blocks") or k not in bdoc:
+                continue
+            if k in ("input", "inputs") and ("input" in doc or "inputs" in doc):
+                continue
+            out[k] = bdoc[k]
+            if k == "input" and variant is not None and "input" in spec.variants[variant]:
+                out[k] = spec.variants[variant]["input"]
+            if k == "layers":
+                origins["layers"] = spec.layers_file or spec.file or ""
+
+    inc = doc.get("include")
+    if inc is not None:
+        refs = inc if isinstance(inc, list) else [inc]
+        for i, ref in enumerate(refs):
+            pos = inc.where(i) if isinstance(inc, Seq) else doc.where("include")
+            take(*_base(ref, file, "include", pos), ())
+    if "extends" in doc:
+        take(*_base(doc["extends"], file, "extends", doc.where("extends")), INHERITED_KEYS)
+    own_vars = doc.get("variables")
+    if isinstance(own_vars, Map):
+        variables.update(own_vars)
+        variables.key_pos.update(own_vars.key_pos)
+    own_blocks = doc.get("blocks")
+    if isinstance(own_blocks, Map):
+        for name in own_blocks:
+            origins.pop(f"block {name}", None)
+        blocks.update(own_blocks)
+        blocks.key_pos.update(own_blocks.key_pos)
+    for k, v in doc.items():
+        if k in ("include", "extends"):
+            continue
+        out[k] = v
+        if k == "layers":
+            origins.pop("layers", None)
+    if variables or "variables" in doc:
+        out["variables"] = variables if own_vars is None or isinstance(own_vars, Map) else own_vars
+    if blocks or "blocks" in doc:
+        out["blocks"] = blocks if own_blocks is None or isinstance(own_blocks, Map) else own_blocks
+    return out, origins
+
+
+def _check_expected(exp: Map, file: str | None, what: str) -> None:
+    """Unknown keys in ``expected`` are errors (a typo would silently check nothing)."""
+    from .expected import EXPECTED_KEYS, KERAS_KEYS
+
+    check_keys(exp, EXPECTED_KEYS, what, file)
+    keras = exp.get("keras")
+    if keras is not None:
+        if not isinstance(keras, Map):
+            line, col = exp.where("keras") or (None, None)
+            raise CnncalcError(
+                f"'keras' in {what} must map {', '.join(KERAS_KEYS)} to figures",
+                file=file,
+                line=line,
+                col=col,
+            )
+        check_keys(keras, dict.fromkeys(KERAS_KEYS, ""), f"'keras' of {what}", file)
+    shapes = exp.get("shapes")
+    if shapes is not None and not isinstance(shapes, Map):
+        line, col = exp.where("shapes") or (None, None)
+        raise CnncalcError(
+            f"'shapes' in {what} must map layer names to shapes", file=file, line=line, col=col
+        )
 
 
 def _to_map(obj: Any) -> Any:

@@ -123,15 +123,24 @@ def _construct_map(loader: yaml.BaseLoader, node: yaml.MappingNode) -> Map:
     m = Map()
     m.pos = _pos(node)
     yield m
+    # YAML merge keys (`<<: *base`): the merged pairs come first and the mapping's own keys
+    # override them, as YAML defines; only a key written twice in the mapping itself is an error.
+    own = sum(1 for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge")
     loader.flatten_mapping(node)
-    for key_node, value_node in node.value:
+    merged = len(node.value) - own
+    written: set[Any] = set()
+    for idx, (key_node, value_node) in enumerate(node.value):
         key = _construct(loader, key_node)
         try:
             hash(key)
         except TypeError:
             line, col = _pos(key_node)
             raise CnncalcError("a mapping key must be a plain value", line=line, col=col) from None
-        if key in m:
+        if idx < merged:
+            m[key] = _construct(loader, value_node)
+            m.key_pos[key] = _pos(key_node)
+            continue
+        if key in written:
             line, col = _pos(key_node)
             raise CnncalcError(
                 f"duplicate key '{key}' in the same mapping",
@@ -141,6 +150,7 @@ def _construct_map(loader: yaml.BaseLoader, node: yaml.MappingNode) -> Map:
             )
         m[key] = _construct(loader, value_node)
         m.key_pos[key] = _pos(key_node)
+        written.add(key)
 
 
 def _construct_seq(loader: yaml.BaseLoader, node: yaml.SequenceNode) -> Seq:

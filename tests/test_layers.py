@@ -386,6 +386,9 @@ CASES = {
     "reshape YOLO 7x7x30": Case("reshape", dict(shape=[7, 7, 30]), [(1470,)], (7, 7, 30)),
     "permute CHW → HWC": Case("permute", dict(dims=[1, 2, 0]), [(3, 4, 5)], (4, 5, 3)),
     "transpose tokens": Case("transpose", dict(dims=[1, 0]), [(768, 196)], (196, 768)),
+    "transpose two axes (torch.transpose)": Case(
+        "transpose", dict(dim0=0, dim1=-1), [(3, 4, 5)], (5, 4, 3)
+    ),
     # ---- padding, cropping, resizing -------------------------------------------------------------
     "zero_pad2d 1": Case("zero_pad2d", dict(padding=1), [(3, 224, 224)], (3, 226, 226)),
     "zero_pad2d Keras ((0,1),(0,1))": Case(
@@ -411,6 +414,186 @@ CASES = {
         (2 * 4 - 1) * 3 * 600,
     ),
     "upsample scale 1.5 floors": Case("upsample", dict(scale_factor=1.5), [(1, 5, 5)], (1, 7, 7)),
+    "resize_to the image (segmentation head, bilinear)": Case(
+        "resize_to",
+        {},
+        [(21, 28, 28), (3, 224, 224)],
+        (21, 224, 224),
+        0,
+        0,
+        (2 * 2**2 - 1) * 21 * 224 * 224,
+    ),
+    # ---- generic tensor ops (issue 11) ----------------------------------------------------------
+    "slice axis 1, every other row (Swin's x[0::2])": Case(
+        "slice", dict(axis=1, start=0, step=2), [(96, 56, 56)], (96, 56 // 2, 56), 0, 0, 0
+    ),
+    "slice negative start/stop, clamped": Case(
+        "slice", dict(axis=-1, start=-5, stop=100), [(4, 7)], (4, 5)
+    ),
+    "slice step 3 of 10 → ⌈10 / 3⌉": Case("slice", dict(start=0, step=3), [(10, 2)], (4, 2)),
+    "split sections, piece 1": Case(
+        "split", dict(sizes=[64, 32, 32], index=1), [(128, 7, 7)], (32, 7, 7)
+    ),
+    "split size 5 of 12, last piece 12 − 2·5": Case(
+        "split", dict(sizes=5, index=2), [(12, 3)], (12 - 2 * 5, 3)
+    ),
+    "chunk 3 of 3·768 on the last axis (qkv)": Case(
+        "chunk", dict(chunks=3, axis=-1, index=2), [(49, 3 * 768)], (49, 768)
+    ),
+    "roll Swin shift (−3, −3)": Case(
+        "roll", dict(shifts=[-3, -3], axis=[0, 1]), [(56, 56, 96)], (56, 56, 96), 0, 0, 0
+    ),
+    "channel_shuffle 2 groups (ShuffleNetV2)": Case(
+        "channel_shuffle", dict(groups=2), [(116, 28, 28)], (116, 28, 28), 0, 0, 0
+    ),
+    "pixel_unshuffle 2: (C·4, H/2, W/2)": Case(
+        "pixel_unshuffle", dict(factor=2), [(96, 56, 56)], (96 * 4, 28, 28)
+    ),
+    "space_to_depth channels last (Swin patch merging)": Case(
+        "space_to_depth",
+        dict(factor=2, order="dx_dy_c", channel_axis=-1),
+        [(56, 56, 96)],
+        (28, 28, 4 * 96),
+    ),
+    "pixel_shuffle 3: (C/9, 3H, 3W)": Case(
+        "pixel_shuffle", dict(factor=3), [(18, 5, 4)], (2, 15, 12)
+    ),
+    "matmul Q·Kᵀ per head (Swin window: 3 heads, 49 tokens, 32 wide)": Case(
+        "matmul",
+        dict(transpose_b=True),
+        [(3, 49, 32), (3, 49, 32)],
+        (3, 49, 49),
+        0,
+        3 * 49 * 32 * 49,
+        2 * 3 * 49 * 32 * 49,
+    ),
+    "matmul broadcast leading axes (1, n, k) @ (4, k, m)": Case(
+        "matmul", {}, [(1, 5, 6), (4, 6, 7)], (4, 5, 7), 0, 4 * 5 * 6 * 7
+    ),
+    "matmul matrix @ vector": Case("matmul", {}, [(5, 6), (6,)], (5,), 0, 5 * 6),
+    "parameter: Swin-T stage-1 bias table (2·7 − 1)²·3": Case(
+        "parameter", dict(shape=[169, 3]), [], (169, 3), (2 * 7 - 1) ** 2 * 3, 0, 0
+    ),
+    "buffer: relative_position_index 49·49": Case(
+        "buffer", dict(shape=[49 * 49]), [], (2401,), 0, 0, 0, 49 * 49
+    ),
+    "scale: ConvNeXt layer scale, C params, 1 FLOP/element": Case(
+        "scale", {}, [(96, 56, 56)], (96, 56, 56), 96, 0, 96 * 56 * 56
+    ),
+    "scale channels last": Case(
+        "scale", dict(axis=-1), [(7, 7, 768)], (7, 7, 768), 768, 0, 49 * 768
+    ),
+    "stochastic_depth is the identity at inference": Case(
+        "stochastic_depth", dict(p=0.2), [(56, 56, 96)], (56, 56, 96), 0, 0, 0
+    ),
+    "subtract": Case("subtract", {}, [(4, 3, 3), (4, 1, 1)], (4, 3, 3), 0, 0, 4 * 9),
+    "prelu shared slope": Case("prelu", {}, [(8, 4, 4)], (8, 4, 4), 1, 0, 2 * 8 * 16),
+    "prelu per channel": Case(
+        "prelu", dict(num_parameters=8), [(8, 4, 4)], (8, 4, 4), 8, 0, 2 * 128
+    ),
+    "softplus: 5 FLOPs/element": Case("softplus", {}, [(10,)], (10,), 0, 0, 5 * 10),
+    "layernorm2d over the channels of (C, H, W) (ConvNeXt)": Case(
+        "layernorm2d", {}, [(96, 56, 56)], (96, 56, 56), 2 * 96, 0, 7 * 96 * 56 * 56
+    ),
+    "layernorm axis 0 of a token sequence": Case(
+        "layernorm", dict(axis=0), [(16, 5)], (16, 5), 2 * 16, 0, 7 * 80
+    ),
+    "group_norm 32 groups": Case(
+        "group_norm", dict(num_groups=32), [(256, 7, 7)], (256, 7, 7), 2 * 256, 0, 7 * 256 * 49
+    ),
+    "instance_norm: PyTorch default, no weights": Case(
+        "instancenorm2d", {}, [(64, 8, 8)], (64, 8, 8), 0, 0, 5 * 64 * 64
+    ),
+    "instance_norm affine + running stats": Case(
+        "instance_norm",
+        dict(affine=True, track_running_stats=True),
+        [(64, 8, 8)],
+        (64, 8, 8),
+        2 * 64,
+        0,
+        7 * 64 * 64,
+        2 * 64,
+    ),
+    # Swin-T stage 1: C = 96, 3 heads, 7×7 windows on 56×56: T = 3136 tokens, nW = 64, N = 49
+    "shifted_window_attention Swin-T stage 1": Case(
+        "shifted_window_attention",
+        dict(num_heads=3, window_size=7, shift_size=3),
+        [(56, 56, 96)],
+        (56, 56, 96),
+        4 * 96 * 96 + 4 * 96 + (2 * 7 - 1) ** 2 * 3,
+        3136 * 96 * 3 * 96 + 2 * 64 * 49 * 49 * 96 + 3136 * 96 * 96,
+        2 * (3136 * 96 * 3 * 96 + 2 * 64 * 49 * 49 * 96 + 3136 * 96 * 96)
+        + 4 * 3136 * 96  # qkv and proj bias adds
+        + 3136 * 96  # q · d^−½
+        + (1 + 1 + 4) * 64 * 3 * 49 * 49,  # bias, mask, softmax on every score
+        49 * 49,
+    ),
+    # padded to 12×12 (3×3 windows of 4×4), shift kept; v2 adds the bias MLP on the 7×7 table
+    "shifted_window_attention v2 padded 9×10": Case(
+        "shifted_window_attention",
+        dict(num_heads=2, window_size=4, shift_size=2, v2=True),
+        [(9, 10, 8)],
+        (9, 10, 8),
+        4 * 8 * 8 + 4 * 8 + 2 + (512 * 2 + 512) + 2 * 512,
+        144 * 8 * 24 + 2 * 9 * 16 * 16 * 8 + 144 * 8 * 8 + 7 * 7 * (2 * 512 + 512 * 2),
+        None,
+        16 * 16 + 7 * 7 * 2,
+    ),
+    # Swin3D-T stage 1: (T, H, W, C) = (8, 56, 56, 96), 8×7×7 windows (N = 392), nW = 1·8·8;
+    # the time axis equals the window: no temporal shift (fit: shrink)
+    "shifted_window_attention Swin3D-T stage 1": Case(
+        "shifted_window_attention",
+        dict(num_heads=3, window_size=[8, 7, 7], shift_size=[4, 3, 3], fit="shrink"),
+        [(8, 56, 56, 96)],
+        (8, 56, 56, 96),
+        4 * 96 * 96 + 4 * 96 + (2 * 8 - 1) * (2 * 7 - 1) ** 2 * 3,
+        25088 * 96 * 288 + 2 * 64 * 392 * 392 * 96 + 25088 * 96 * 96,
+        2 * (25088 * 96 * 288 + 2 * 64 * 392 * 392 * 96 + 25088 * 96 * 96)
+        + 5 * 25088 * 96  # bias adds (4·T·C) and the q scaling (T·C)
+        + 6 * 64 * 3 * 392 * 392,  # bias, mask and softmax (4) on every score
+        392 * 392,
+    ),
+    # MaxViT-T stage 1 block attention: 64 groups of 7×7 tokens, C = 64, 2 heads of 32
+    "relative_attention MaxViT-T stage 1": Case(
+        "relative_attention",
+        dict(head_dim=32),
+        [(64, 49, 64)],
+        (64, 49, 64),
+        (2 * 7 - 1) ** 2 * 2 + 3 * 64 * 64 + 3 * 64 + 64 * 64 + 64,
+        64 * 49 * 64 * 192 + 2 * 64 * 49 * 49 * 64 + 64 * 49 * 64 * 64,
+        2 * (64 * 49 * 64 * 192 + 2 * 64 * 49 * 49 * 64 + 64 * 49 * 64 * 64)
+        + 5 * 64 * 49 * 64  # bias adds (4 per token and channel) and the k scaling
+        + 5 * 64 * 2 * 49 * 49,  # bias add and softmax on every score
+        49 * 49,
+    ),
+    # LSTM(10, 20): 4 gates · 20 · (10 + 20 + 2 biases) params; MACs per step 4·20·(10 + 20)
+    "lstm 10 → 20 over 5 steps": Case(
+        "lstm",
+        dict(hidden_size=20),
+        [(5, 10)],
+        (5, 20),
+        4 * 20 * (10 + 20 + 2),
+        5 * 4 * 20 * (10 + 20),
+        2 * 5 * 4 * 20 * 30 + 5 * (3 * 4 * 20 + 26 * 20),
+    ),
+    # 2 layers, bidirectional: layer 1 reads 2·20; each direction has its own weights
+    "lstm 2 layers bidirectional": Case(
+        "lstm",
+        dict(hidden_size=20, num_layers=2, bidirectional=True),
+        [(5, 10)],
+        (5, 2 * 20),
+        2 * 4 * 20 * (10 + 20 + 2) + 2 * 4 * 20 * (2 * 20 + 20 + 2),
+        5 * 2 * (4 * 20 * (10 + 20) + 4 * 20 * (40 + 20)),
+    ),
+    "gru without bias": Case(
+        "gru",
+        dict(hidden_size=8, bias=False),
+        [(3, 4)],
+        (3, 8),
+        3 * 8 * (4 + 8),
+        3 * 3 * 8 * (4 + 8),
+        2 * 3 * 3 * 8 * 12 + 3 * (1 * 3 * 8 + 18 * 8),
+    ),
 }
 
 

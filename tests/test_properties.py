@@ -165,6 +165,8 @@ def mutated(draw: st.DrawFn) -> dict[str, Any]:
     spec = copy.deepcopy(spec)
     for _ in range(draw(st.integers(1, 3))):
         paths = [p for p in _paths(spec) if p]
+        if not paths:  # every key was dropped: nothing left to mutate
+            break
         path = draw(st.sampled_from(paths))
         parent = _get(spec, path[:-1])
         key = path[-1]

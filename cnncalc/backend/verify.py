@@ -219,7 +219,8 @@ def verify(
     nonfinite: list[str] = []
 
     def check(node: Any, y: Any) -> str | None:
-        want = (batch, *node.out_shape)
+        # a free tensor (no input) has a batch axis of 1, broadcast by its consumers
+        want = (batch if node.inputs else 1, *node.out_shape)
         got = tuple(y.shape)
         if got != want:
             return f"analyzer says {fmt_shape(node.out_shape)}, execution gives " + (

@@ -15,8 +15,11 @@ from . import (  # noqa: F401
     norm,
     pool,
     preprocessing,
+    recurrent,
     resize,
     shape_ops,
+    tensor,
+    window_attention,
 )
 from .base import REGISTRY, Arg, Layer, Weight, Window, get_layer_class, register
 

@@ -21,6 +21,7 @@ ACTIVATION_FLOPS = {
     "hardswish": 4,  # hardsigmoid (3) and a multiply
     "gelu": 8,  # erf form: divide, erf (~4), add, two multiplies
     "mish": 7,  # softplus (exp, add, log), tanh…, multiply: counted as 7
+    "softplus": 5,  # multiply by β, exp, add 1, log, divide by β
 }
 
 
@@ -30,7 +31,7 @@ class Activation(Layer):
 
     FLOPs = per-element cost × elements, with the per-element costs of
     :data:`ACTIVATION_FLOPS` (relu 1, relu6 2, leaky_relu 2, elu 3, sigmoid 4, tanh 5, silu/swish 5,
-    hardsigmoid 3, hardswish 4, gelu 8, mish 7).
+    hardsigmoid 3, hardswish 4, gelu 8, mish 7, softplus 5).
     """
 
     NAMES = tuple(ACTIVATION_FLOPS)
@@ -41,13 +42,20 @@ class Activation(Layer):
         "approximate": Arg(
             "choice", "none", "gelu only: 'none' (erf) or 'tanh'", choices=("none", "tanh")
         ),
+        "beta": Arg("float", 1.0, "softplus only: β in log(1 + e^(βx))/β"),
+        "threshold": Arg("float", 20.0, "softplus only: linear above βx > threshold"),
     }
 
     def infer(self, in_shapes: tuple[Shape, ...]) -> Shape:
-        extra = {"leaky_relu": "negative_slope", "elu": "alpha", "gelu": "approximate"}
-        own = extra.get(self.type_name)
-        for key in ("negative_slope", "alpha", "approximate"):
-            if key != own and self.args[key] != self.ARGS[key].default:
+        extra = {
+            "leaky_relu": ("negative_slope",),
+            "elu": ("alpha",),
+            "gelu": ("approximate",),
+            "softplus": ("beta", "threshold"),
+        }
+        own = extra.get(self.type_name, ())
+        for key in ("negative_slope", "alpha", "approximate", "beta", "threshold"):
+            if key not in own and self.args[key] != self.ARGS[key].default:
                 raise CnncalcError(f"argument '{key}' does not apply to {self.type_name}")
         return in_shapes[0]
 
@@ -106,6 +114,9 @@ class Activation(Layer):
             return x * (np.clip(x + 3, 0, 6) / 6)
         if t == "mish":
             return x * np.tanh(np.logaddexp(0, x))
+        if t == "softplus":  # PyTorch: x where βx > threshold, else log(1 + e^(βx)) / β
+            b = x.dtype.type(self.args["beta"])
+            return np.where(x * b > self.args["threshold"], x, np.logaddexp(0, x * b) / b)
         if t == "gelu":
             if self.args["approximate"] == "tanh":
                 c = np.sqrt(2 / np.pi)
@@ -114,6 +125,47 @@ class Activation(Layer):
             # x/2·(1 + erf(x/√2)) = x/2 · erfc(−x/√2): accurate in the negative tail too
             return (0.5 * x64 * np_erfc(-x64 / np.sqrt(2.0))).astype(x.dtype)
         raise AssertionError(f"no forward for activation {t}")  # pragma: no cover
+
+
+@register
+class PReLU(Layer):
+    """PReLU (PyTorch ``nn.PReLU``): y = x if x ≥ 0 else a·x, with a learned slope a, one
+    shared (``num_parameters: 1``, the default) or one per channel (axis 0).
+
+    Params = num_parameters; FLOPs = 2 per element (compare, multiply), as leaky_relu.
+    """
+
+    NAMES = ("prelu",)
+    CATEGORY = "activation"
+    ARGS = {
+        "num_parameters": Arg("int", 1, "1 (shared) or the number of channels", minimum=1),
+        "init": Arg("float", 0.25, "initial slope"),
+    }
+
+    def infer(self, in_shapes: tuple[Shape, ...]) -> Shape:
+        x = in_shapes[0]
+        k = self.args["num_parameters"]
+        if k != 1 and k != x[0]:
+            raise CnncalcError(
+                f"num_parameters={k} but the input has {x[0]} channels (axis 0)",
+                hint="use 1 (one shared slope) or the channel count",
+            )
+        return x
+
+    def declare_weights(self) -> list[Any]:
+        from .base import Weight
+
+        return [Weight("weight", (self.args["num_parameters"],))]
+
+    def flops(self) -> int:
+        return 2 * self.out_elements
+
+    def forward(self, inputs: list[Any], params: dict[str, Any]) -> Any:
+        import numpy as np
+
+        x = inputs[0]
+        a = params["weight"].reshape((-1,) + (1,) * (x.ndim - 2))
+        return np.where(x >= 0, x, a * x)
 
 
 @register
@@ -156,6 +208,7 @@ class Dropout(Layer):
     """Dropout (identity at inference): same shape, no weights, 0 FLOPs at inference."""
 
     NAMES = ("dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout")
+    VIEW = "alias"
     CATEGORY = "regularization"
     ARGS = {"p": Arg("float", 0.5, "probability of zeroing an element", minimum=0.0)}
 
@@ -177,6 +230,7 @@ class Identity(Layer):
     """Identity: passes its input through. No weights, 0 FLOPs."""
 
     NAMES = ("identity",)
+    VIEW = "alias"
     CATEGORY = "other"
     ARGS = {}
 

@@ -260,6 +260,7 @@ class SelectToken(Layer):
     """
 
     NAMES = ("select_token",)
+    VIEW = "view"
     CATEGORY = "reshape"
     ARGS = {"index": Arg("int", 0, "which token (0 = first, -1 = last)")}
 

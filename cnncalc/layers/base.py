@@ -239,6 +239,14 @@ class Layer:
     ARGS: ClassVar[dict[str, Arg]] = {}
     CATEGORY: ClassVar[str] = "other"
     MIN_INPUTS: ClassVar[int] = 1
+    #: Memory: how the output relates to the first input's storage, as in PyTorch. None: a new
+    #: tensor; "alias": the input itself (dropout, identity at inference); "view": a view of it
+    #: (permute, slice, split), not contiguous; "reshape": a view when the input is contiguous,
+    #: else a copy (reshape, flatten). Views are not new activations (cnncalc.memory).
+    VIEW: ClassVar[str | None] = None
+    #: Several outputs (split): the argument that selects one. An entry without it becomes one
+    #: node per output, ``name.0`` … ``name.{n-1}`` (see :meth:`num_outputs`).
+    OUTPUT_INDEX: ClassVar[str | None] = None
     MAX_INPUTS: ClassVar[int | None] = 1
     #: Rank of the spatial part fixed by the type name, e.g. {"conv2d": 2}; absent = any rank.
     RANKS: ClassVar[dict[str, int]] = {}
@@ -331,6 +339,10 @@ class Layer:
             )
         self._weights = tuple(self.declare_weights())
         return self.out_shape
+
+    def num_outputs(self) -> int:
+        """Outputs of a multi-output type (``OUTPUT_INDEX`` set), once built."""
+        return 1
 
     def infer(self, in_shapes: tuple[Shape, ...]) -> Shape:
         """Output shape from input shapes. Default: the shape of the first input (element-wise)."""

@@ -96,10 +96,13 @@ class Linear(Layer):
         return f
 
     def forward(self, inputs: list[Any], params: dict[str, Any]) -> Any:
-        """y = x·Wᵀ + b on the last axis (one BLAS matmul)."""
+        """y = x·Wᵀ + b on the last axis: one BLAS matmul on the rows (x as a 2-D matrix; NumPy
+        would otherwise run one small matmul per leading index of a 4-D map)."""
         import numpy as np
 
-        y = np.matmul(inputs[0], params["weight"].T)
+        x = inputs[0]
+        w = params["weight"]
+        y = np.matmul(x.reshape(-1, x.shape[-1]), w.T).reshape(*x.shape[:-1], w.shape[0])
         if "bias" in params:
             y += params["bias"]
         return y

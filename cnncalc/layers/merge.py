@@ -69,7 +69,7 @@ class _Elementwise(Layer):
 
         rank = max(a.ndim for a in inputs)
         arrs = [a.reshape(a.shape[:1] + (1,) * (rank - a.ndim) + a.shape[1:]) for a in inputs]
-        op = np.add if self.VERB == "add" else np.multiply
+        op = {"add": np.add, "multiply": np.multiply, "subtract": np.subtract}[self.VERB]
         y = op(arrs[0], arrs[1])
         for a in arrs[2:]:
             if np.broadcast_shapes(y.shape, a.shape) == y.shape:
@@ -99,6 +99,18 @@ class Multiply(_Elementwise):
 
     NAMES = ("multiply", "mul")
     VERB = "multiply"
+
+
+@register
+class Subtract(_Elementwise):
+    """Element-wise difference of two inputs, first − second, with broadcasting.
+
+    FLOPs = out_elements (one subtraction each).
+    """
+
+    NAMES = ("subtract", "sub")
+    MAX_INPUTS = 2
+    VERB = "subtract"
 
 
 @register
@@ -165,4 +177,6 @@ class Concat(Layer):
         import numpy as np
 
         ax = self.args["axis"]
+        n = max(a.shape[0] for a in inputs)  # a free tensor (batch 1) joins every sample
+        inputs = [a if a.shape[0] == n else np.broadcast_to(a, (n, *a.shape[1:])) for a in inputs]
         return np.concatenate(inputs, axis=ax + 1 if ax >= 0 else ax)

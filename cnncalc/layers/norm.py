@@ -157,13 +157,16 @@ class FrozenBatchNorm(Layer):
 
 @register
 class LayerNorm(Layer):
-    """Layer normalisation over the trailing ``normalized_shape`` axes (default: the last axis).
+    """Layer normalisation over the trailing ``normalized_shape`` axes (default: the last axis),
+    or over the one ``axis`` given: ``layernorm2d`` (torchvision's ``LayerNorm2d``, ConvNeXt)
+    normalises the channels (axis 0) of a channels-first (C, H, W) tensor at every position.
 
-    Params: weight and bias of ``normalized_shape`` (if ``elementwise_affine``; bias unless
-    ``bias: false``). FLOPs = 5 per element (mean, variance, normalise) + 2 with the affine terms.
+    Params: weight and bias of ``normalized_shape`` (C with ``axis``; if
+    ``elementwise_affine``; bias unless ``bias: false``). FLOPs = 5 per element (mean,
+    variance, normalise) + 2 with the affine terms.
     """
 
-    NAMES = ("layernorm",)
+    NAMES = ("layernorm", "layer_norm", "layernorm2d")
     CATEGORY = "norm"
     ARGS = {
         "normalized_shape": Arg(
@@ -172,11 +175,32 @@ class LayerNorm(Layer):
         "eps": Arg("float", 1e-5, "added to the variance"),
         "elementwise_affine": Arg("bool", True, "learn a scale (and bias) per element"),
         "bias": Arg("bool", True, "learn the bias (with elementwise_affine)"),
+        "axis": Arg(
+            "opt_int", None, "normalise this one axis instead (layernorm2d: 0, the channels)"
+        ),
     }
-    __slots__ = ("norm_shape",)
+    __slots__ = ("norm_shape", "ax")
+
+    def _axis(self, rank: int) -> int | None:
+        ax = self.args["axis"]
+        if ax is None and self.type_name == "layernorm2d":
+            ax = 0
+        return None if ax is None else ax % rank
 
     def infer(self, in_shapes: tuple[Shape, ...]) -> Shape:
         x = in_shapes[0]
+        ax = self.args["axis"]
+        if ax is not None and not -len(x) <= ax < len(x):
+            raise CnncalcError(f"axis {ax} is out of range for shape {fmt_shape(x)}")
+        self.ax = self._axis(len(x))
+        if self.ax is not None:
+            if self.args["normalized_shape"] not in (None, x[self.ax], (x[self.ax],)):
+                raise CnncalcError(
+                    f"normalized_shape {self.args['normalized_shape']} does not match axis "
+                    f"{self.ax} of the input {fmt_shape(x)}"
+                )
+            self.norm_shape = (x[self.ax],)
+            return x
         ns = self.args["normalized_shape"]
         ns = (x[-1],) if ns is None else ((ns,) if isinstance(ns, int) else ns)
         if len(ns) > len(x) or tuple(x[-len(ns) :]) != tuple(ns):
@@ -202,16 +226,22 @@ class LayerNorm(Layer):
         import numpy as np
 
         x = inputs[0]
-        ns = self.args["normalized_shape"]
-        k = 1 if ns is None or isinstance(ns, int) else len(ns)
-        axes = tuple(range(x.ndim - k, x.ndim))
+        ax = self._axis(x.ndim - 1)
+        wshape: tuple[int, ...] | None = None
+        if ax is not None:  # one axis (layernorm2d: the channels at every position)
+            axes: tuple[int, ...] = (ax + 1,)
+            wshape = (-1,) + (1,) * (x.ndim - ax - 2)
+        else:
+            ns = self.args["normalized_shape"]
+            k = 1 if ns is None or isinstance(ns, int) else len(ns)
+            axes = tuple(range(x.ndim - k, x.ndim))
         mean = x.mean(axis=axes, keepdims=True)
         var = x.var(axis=axes, keepdims=True)
         y = (x - mean) / np.sqrt(var + np.asarray(self.args["eps"], dtype=x.dtype))
         if "weight" in params:
-            y *= params["weight"]
+            y *= params["weight"] if wshape is None else params["weight"].reshape(wshape)
         if "bias" in params:
-            y += params["bias"]
+            y += params["bias"] if wshape is None else params["bias"].reshape(wshape)
         return y
 
 
@@ -222,7 +252,7 @@ class GroupNorm(Layer):
     Params: weight and bias ``[C]`` if ``affine``. FLOPs = 5 per element + 2 with affine.
     """
 
-    NAMES = ("groupnorm",)
+    NAMES = ("groupnorm", "group_norm")
     CATEGORY = "norm"
     ARGS = {
         "num_groups": Arg("int", doc="number of channel groups", minimum=1),
@@ -267,6 +297,67 @@ class GroupNorm(Layer):
             shape = (c,) + (1,) * (x.ndim - 2)
             y = y * params["weight"].reshape(shape) + params["bias"].reshape(shape)
         return y
+
+
+@register
+class InstanceNorm(Layer):
+    """Instance normalisation (PyTorch ``InstanceNorm1d/2d/3d``): each channel of each sample
+    normalised over its positions.
+
+    PyTorch's defaults: ``affine: false`` and ``track_running_stats: false`` (no weights). With
+    ``affine``, weight and bias ``[C]`` are params; with ``track_running_stats``, running mean
+    and variance ``[C]`` are buffers (used at inference). FLOPs = 5 per element + 2 with affine.
+    """
+
+    NAMES = ("instance_norm", "instancenorm1d", "instancenorm2d", "instancenorm3d")
+    RANKS = {"instancenorm1d": 1, "instancenorm2d": 2, "instancenorm3d": 3}
+    CATEGORY = "norm"
+    ARGS = {
+        "num_features": Arg("opt_int", None, "optional check of the channel count", minimum=1),
+        "eps": Arg("float", 1e-5, "added to the variance"),
+        "momentum": Arg("opt_float", 0.1, "running-statistics momentum"),
+        "affine": Arg("bool", False, "learn a scale and bias per channel"),
+        "track_running_stats": Arg("bool", False, "keep (and use) running statistics"),
+    }
+
+    def infer(self, in_shapes: tuple[Shape, ...]) -> Shape:
+        x = in_shapes[0]
+        self.check_rank(x)
+        n = self.args["num_features"]
+        if n is not None and n != x[0]:
+            raise CnncalcError(f"num_features={n} but the input has {x[0]} channels")
+        return x
+
+    def declare_weights(self) -> list[Weight]:
+        c = self.in_shapes[0][0]
+        ws = []
+        if self.args["affine"]:
+            ws += [Weight("weight", (c,)), Weight("bias", (c,))]
+        if self.args["track_running_stats"]:
+            ws += [Weight("running_mean", (c,), "buffer"), Weight("running_var", (c,), "buffer")]
+        return ws
+
+    def flops(self) -> int:
+        return (5 + (2 if self.args["affine"] else 0)) * self.out_elements
+
+    def forward(self, inputs: list[Any], params: dict[str, Any]) -> Any:
+        """y = (x − μ) / √(σ² + ε) · γ + β per (sample, channel); μ, σ² over the positions
+        (biased), or the running statistics when they are tracked (PyTorch's eval mode)."""
+        import numpy as np
+
+        x = inputs[0]
+        shape = (x.shape[1],) + (1,) * (x.ndim - 2)
+        if "running_mean" in params:
+            mean = params["running_mean"].reshape(shape)
+            var = params["running_var"].reshape(shape)
+        else:
+            axes = tuple(range(2, x.ndim))
+            mean = x.mean(axis=axes, keepdims=True)
+            var = x.var(axis=axes, keepdims=True)
+        y = (x - mean) / np.sqrt(var + np.asarray(self.args["eps"], dtype=x.dtype))
+        if "weight" in params:
+            y = y * params["weight"].reshape(shape) + params["bias"].reshape(shape)
+        return y.astype(x.dtype, copy=False)
 
 
 @register

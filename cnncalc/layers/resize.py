@@ -286,3 +286,41 @@ def _resize_axis(
         idx = np.clip(i0 - 1 + k, 0, w - 1)
         y = y + np.take(x, idx, axis=axis) * wk.reshape(bshape).astype(x.dtype)
     return y
+
+
+@register
+class ResizeTo(Upsample):
+    """Resize the first input's spatial axes to the second input's (segmentation heads resize
+    the logits to the image: ``F.interpolate(x, size=image.shape[-2:])``).
+
+    (C, h, w) and a reference (C', H, W) → (C, H, W); the reference only lends its size.
+    Counted as ``upsample`` to that size: no weights, 0 MACs, FLOPs per output element
+    nearest 0, (bi/tri)linear 2·2^r − 1, bicubic 2·4^r − 1.
+    """
+
+    NAMES = ("resize_to",)
+    RANKS = {}
+    MIN_INPUTS = 2
+    MAX_INPUTS = 2
+    ARGS = {
+        "mode": Arg("choice", "bilinear", "interpolation", choices=tuple(_TAPS)),
+        "align_corners": Arg("bool", False, "align corner pixels (linear modes)"),
+    }
+
+    def infer(self, in_shapes: tuple[Shape, ...]) -> Shape:
+        x, ref = in_shapes
+        self.check_rank(x)
+        if len(ref) != len(x):
+            raise CnncalcError(
+                f"cannot resize {fmt_shape(x)} to the size of {fmt_shape(ref)}: ranks differ"
+            )
+        return (x[0], *ref[1:])
+
+    def forward(self, inputs: list[Any], params: dict[str, Any]) -> Any:
+        """:meth:`Upsample.forward` to the reference's size (PyTorch's ``size=`` rule)."""
+        import numpy as np
+
+        y, ref = inputs
+        for axis, out in enumerate(ref.shape[2:], start=2):
+            y = _resize_axis(np, y, axis, out, None, self.args["mode"], self.args["align_corners"])
+        return y

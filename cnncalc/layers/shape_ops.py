@@ -16,6 +16,7 @@ class Flatten(Layer):
     """
 
     NAMES = ("flatten",)
+    VIEW = "reshape"
     CATEGORY = "reshape"
     ARGS = {
         "start_dim": Arg("axis", 0, "first axis to merge (0 = channels)"),
@@ -70,6 +71,7 @@ class Reshape(Layer):
     """Reshape to ``shape`` (batch excluded); one entry may be −1 and is inferred. 0 FLOPs."""
 
     NAMES = ("reshape", "view")
+    VIEW = "reshape"
     CATEGORY = "reshape"
     ARGS = {"shape": Arg("int_list", doc="target shape without the batch axis; one -1 allowed")}
 
@@ -103,19 +105,53 @@ class Reshape(Layer):
 
 @register
 class Permute(Layer):
-    """Reorder axes: output axis i is input axis ``dims[i]`` (batch excluded). 0 FLOPs."""
+    """Reorder axes: output axis i is input axis ``dims[i]`` (batch excluded). 0 FLOPs.
+
+    ``transpose`` also takes two axes to swap, as ``torch.transpose``: ``{dim0: 0, dim1: -1}``.
+    """
 
     NAMES = ("permute", "transpose")
+    VIEW = "view"
     CATEGORY = "reshape"
-    ARGS = {"dims": Arg("int_list", doc="new order of the axes, e.g. [1, 2, 0] for CHW → HWC")}
+    ARGS = {
+        "dims": Arg("int_list", None, "new order of the axes, e.g. [1, 2, 0] for CHW → HWC"),
+        "dim0": Arg("opt_int", None, "transpose: the first axis to swap"),
+        "dim1": Arg("opt_int", None, "transpose: the second axis to swap"),
+    }
+    __slots__ = ("order",)
+
+    def _order(self, rank: int) -> list[int]:
+        a = self.args
+        pair = (a["dim0"], a["dim1"])
+        if a["dims"] is not None:
+            if pair != (None, None):
+                raise CnncalcError("give either dims or dim0 and dim1, not both")
+            return [d % rank if -rank <= d < rank else d for d in a["dims"]]
+        if self.type_name != "transpose" or None in pair:
+            raise CnncalcError(
+                "missing required argument 'dims'"
+                + (
+                    " (or dim0 and dim1, the two axes to swap)"
+                    if self.type_name == "transpose"
+                    else ""
+                ),
+            )
+        order = list(range(rank))
+        for d in pair:
+            if not -rank <= d < rank:
+                raise CnncalcError(f"axis {d} is out of range for rank {rank}")
+        i, j = pair[0] % rank, pair[1] % rank
+        order[i], order[j] = order[j], order[i]
+        return order
 
     def infer(self, in_shapes: tuple[Shape, ...]) -> Shape:
         x = in_shapes[0]
-        dims = [d % len(x) if -len(x) <= d < len(x) else d for d in self.args["dims"]]
+        dims = self._order(len(x))
         if sorted(dims) != list(range(len(x))):
             raise CnncalcError(
                 f"dims {list(self.args['dims'])} is not a permutation of the {len(x)} axes of {fmt_shape(x)}"
             )
+        self.order = tuple(dims)
         return tuple(x[d] for d in dims)
 
     def flops(self) -> int:
@@ -124,5 +160,4 @@ class Permute(Layer):
     def forward(self, inputs: list[Any], params: dict[str, Any]) -> Any:
         """Axis i of each sample is input axis dims[i] (the batch axis stays first)."""
         x = inputs[0]
-        n = x.ndim - 1
-        return x.transpose((0, *(d % n + 1 for d in self.args["dims"])))
+        return x.transpose((0, *(d + 1 for d in self._order(x.ndim - 1))))
