@@ -22,12 +22,16 @@ from cnncalc.zoo import zoo_members
 
 from .conftest import ROOT, run_cli
 
-#: the zoo models whose specs use a type with no PyTorch form, and that type
-REFUSED_ZOO = {
-    "fasterrcnn_resnet50_fpn": "roi_align",
-    "maskrcnn_resnet50_fpn": "roi_align",
-}
 ZOO = [m.name for m in zoo_members()]
+
+
+def _refused_types(name: str) -> set[str]:
+    return {n.type for n in cnncalc.build(name).nodes if n.type in pytorch.REFUSED}
+
+
+#: the zoo models whose specs use a type with no PyTorch form (detection's roi_align, and the
+#: window attentions added to the registry after the exporter)
+REFUSED_ZOO = {n: t for n in ZOO if (t := _refused_types(n))}
 EXPORTABLE = [n for n in ZOO if n not in REFUSED_ZOO]
 
 
@@ -128,7 +132,7 @@ def test_written_file_imports_only_torch_and_parses(name):
             imported |= {a.name.split(".")[0] for a in node.names}
         elif isinstance(node, ast.ImportFrom):
             imported.add((node.module or "").split(".")[0])
-    assert imported <= {"__future__", "typing", "torch"}, imported
+    assert imported <= {"__future__", "typing", "collections", "torch"}, imported
     funcs = [n.name for n in tree.body if isinstance(n, ast.FunctionDef)]
     assert funcs == ["build"]  # the file ends with build()
     assert isinstance(tree.body[-1], ast.FunctionDef)
@@ -427,3 +431,23 @@ def test_user_spec_two_inputs_two_outputs_verifies(backend):
     # fuse 3 + acts 2 + four basic blocks of 7 + one shortcut + gap, head, aux
     assert r.ok and len(r.layers) == 3 + 2 + 4 * 7 + 1 + 3
     assert r.params_allocated == r.params_expected
+
+
+def test_dotted_layer_names_are_module_paths():
+    """Layers named features.0, features.1 and classifier.1 (dots in the spec's names): keys
+    features.0.weight and classifier.1.weight, as torchvision writes them."""
+    torch = pytest.importorskip("torch", reason="needs torch")
+    graph = cnncalc.build(str(ROOT / "tests" / "fixtures" / "specs" / "dotted_names.yaml"))
+    source = pytorch.to_pytorch(graph)
+    assert "nn.Sequential(OrderedDict([('1', nn.Linear(4, 2))]))" in source
+    namespace: dict = {}
+    exec(compile(source, "dotted.py", "exec"), namespace)  # the file cnncalc wrote
+    with torch.device("meta"):
+        keys = set(namespace["build"]().state_dict())
+    assert keys == {
+        "features.0.weight",
+        "features.0.bias",
+        "classifier.1.weight",
+        "classifier.1.bias",
+    }
+    assert cnncalc.verify(graph, backend="torch").ok

@@ -18,6 +18,7 @@ from typing import Any
 from ..errors import CnncalcError
 from ..graph import Graph, Node
 from . import refuse_unsupported
+from .pytorch import REFUSED as _PT_REFUSED
 
 __all__ = ["ONNX", "REFUSED", "OPSET", "to_onnx", "Unsupported"]
 
@@ -162,6 +163,20 @@ def _frozen_batchnorm(c: _Ctx) -> None:
 
 def _layernorm(c: _Ctx) -> None:
     a = c.layer.args
+    ax = getattr(c.layer, "ax", None)
+    if ax is not None:  # one inner axis: move it last, normalise, move it back
+        r = len(c.layer.in_shapes[0]) + 1
+        perm = [d for d in range(r) if d != ax + 1] + [ax + 1]
+        back = [perm.index(d) for d in range(r)]
+        ch = c.layer.in_shapes[0][ax]
+        own = {w.name for w in c.layer.weights()}
+        scale = c.weight("weight") if "weight" in own else c.const([1.0] * ch, "float32")
+        ins = [c.node("Transpose", [c.inputs[0]], perm=perm), scale]
+        if "bias" in own:
+            ins.append(c.weight("bias"))
+        y = c.node("LayerNormalization", ins, axis=-1, epsilon=a["eps"])
+        c.node("Transpose", [y], c.out, perm=back)
+        return
     ns = c.layer.norm_shape
     if a["elementwise_affine"]:
         ins = [c.inputs[0], c.weight("weight")] + ([c.weight("bias")] if a["bias"] else [])
@@ -434,7 +449,47 @@ def _reshape(c: _Ctx) -> None:
 
 def _permute(c: _Ctx) -> None:
     r = len(c.layer.in_shapes[0])
-    c.node("Transpose", [c.inputs[0]], c.out, perm=[0] + [d % r + 1 for d in c.layer.args["dims"]])
+    c.node("Transpose", [c.inputs[0]], c.out, perm=[0] + [d % r + 1 for d in c.layer._order(r)])
+
+
+def _instancenorm(c: _Ctx) -> None:
+    a = c.layer.args
+    ch = c.layer.in_shapes[0][0]
+    own = {w.name for w in c.layer.weights()}
+    scale = c.weight("weight") if "weight" in own else c.const([1.0] * ch, "float32")
+    bias = c.weight("bias") if "bias" in own else c.const([0.0] * ch, "float32")
+    if a["track_running_stats"]:  # at inference: the running statistics, as batch norm
+        stats = [c.weight("running_mean"), c.weight("running_var")]
+        c.node("BatchNormalization", [c.inputs[0], scale, bias, *stats], c.out, epsilon=a["eps"])
+        return
+    c.node("InstanceNormalization", [c.inputs[0], scale, bias], c.out, epsilon=a["eps"])
+
+
+def _softplus(c: _Ctx) -> None:
+    """torch: x·β > threshold → x, else log(1 + exp(β·x)) / β."""
+    a = c.layer.args
+    x = c.inputs[0]
+    beta = c.const(a["beta"], "float32")
+    bx = c.node("Mul", [x, beta])
+    soft = c.node("Div", [c.node("Softplus", [bx]), beta])
+    linear = c.node("Greater", [bx, c.const(a["threshold"], "float32")])
+    c.node("Where", [linear, x, soft], c.out)
+
+
+def _prelu(c: _Ctx) -> None:
+    shape = [c.layer.args["num_parameters"]] + [1] * (len(c.layer.in_shapes[0]) - 1)
+    if len(c.layer.in_shapes[0]) == 1:
+        shape = [c.layer.args["num_parameters"]]
+    slope = c.node("Reshape", [c.weight("weight"), c.const(shape)])
+    c.node("PRelu", [c.inputs[0], slope], c.out)
+
+
+def _pixel_shuffle(c: _Ctx) -> None:
+    c.node("DepthToSpace", [c.inputs[0]], c.out, blocksize=c.layer.args["factor"], mode="CRD")
+
+
+def _subtract(c: _Ctx) -> None:
+    c.node("Sub", list(c.inputs), c.out)
 
 
 def _types(*names: str, writer: Callable[[_Ctx], None]) -> dict[str, Callable[[_Ctx], None]]:
@@ -454,8 +509,16 @@ ONNX: dict[str, Callable[[_Ctx], None]] = {
     **_types("linear", "dense", writer=_linear),
     **_types("batchnorm1d", "batchnorm2d", "batchnorm3d", "batchnorm", writer=_batchnorm),
     "frozen_batchnorm2d": _frozen_batchnorm,
-    "layernorm": _layernorm,
-    "groupnorm": _groupnorm,
+    **_types("layernorm", "layer_norm", "layernorm2d", writer=_layernorm),
+    **_types("groupnorm", "group_norm", writer=_groupnorm),
+    **_types(
+        "instance_norm", "instancenorm1d", "instancenorm2d", "instancenorm3d", writer=_instancenorm
+    ),
+    "softplus": _softplus,
+    "prelu": _prelu,
+    **_types("pixel_shuffle", "depth_to_space", writer=_pixel_shuffle),
+    **_types("drop_path", "stochastic_depth", writer=_identity),
+    **_types("sub", "subtract", writer=_subtract),
     **_types("local_response_norm", "lrn", writer=_lrn),
     **_types(
         "relu",
@@ -510,9 +573,11 @@ ONNX: dict[str, Callable[[_Ctx], None]] = {
     **_types("permute", "transpose", writer=_permute),
 }
 
-#: layer types with no ONNX form, and why (the export refuses a spec using them)
+#: layer types with no ONNX form, and why (the export refuses a spec using them); the
+#: types added to the registry after the exporter are listed as such
 REFUSED: dict[str, str] = {
     "roi_align": "needs the detector's proposals (boxes) as a second, dynamic input",
+    **{t: r for t, r in _PT_REFUSED.items() if t != "roi_align"},
 }
 
 

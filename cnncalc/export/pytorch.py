@@ -166,6 +166,18 @@ def _frozen_batchnorm(layer: Any) -> Form:
 
 def _layernorm(layer: Any) -> Form:
     a = layer.args
+    if getattr(layer, "ax", None) is not None:  # one inner axis (layernorm2d: the channels)
+        args: list[tuple[str | None, Any]] = [
+            (None, layer.in_shapes[0][layer.ax]),
+            ("dim", _torch_dim(layer.ax)),
+        ]
+        if a["eps"] != 1e-5:
+            args.append(("eps", a["eps"]))
+        if not a["elementwise_affine"]:
+            args.append(("affine", False))
+        elif not a["bias"]:
+            args.append(("bias", False))
+        return Form("AxisLayerNorm", args, ("AxisLayerNorm",))
     ns = layer.norm_shape
     args: list[tuple[str | None, Any]] = [(None, ns[0] if len(ns) == 1 else tuple(ns))]
     if a["eps"] != 1e-5:
@@ -308,7 +320,8 @@ def _reshape(layer: Any) -> Form:
 
 
 def _permute(layer: Any) -> Form:
-    dims = tuple(_torch_dim(d % len(layer.in_shapes[0])) for d in layer.args["dims"])
+    rank = len(layer.in_shapes[0])
+    dims = tuple(_torch_dim(d % rank) for d in layer._order(rank))
     return Form("Permute", [(None, (0, *dims))], ("Permute",))
 
 
@@ -388,6 +401,35 @@ def _upsample(layer: Any) -> Form:
     return Form("nn.Upsample", args)
 
 
+def _instancenorm(layer: Any) -> Form:
+    a = layer.args
+    r = max(1, _rank(layer))
+    args: list[tuple[str | None, Any]] = [(None, layer.in_shapes[0][0])]
+    if a["eps"] != 1e-5:
+        args.append(("eps", a["eps"]))
+    if a["momentum"] != 0.1:
+        args.append(("momentum", a["momentum"]))
+    if a["affine"]:
+        args.append(("affine", True))
+    if a["track_running_stats"]:
+        args.append(("track_running_stats", True))
+    return Form(f"nn.InstanceNorm{r}d", args)
+
+
+def _softplus(layer: Any) -> Form:
+    a = layer.args
+    return Form("nn.Softplus", [("beta", a["beta"]), ("threshold", a["threshold"])])
+
+
+def _prelu(layer: Any) -> Form:
+    a = layer.args
+    return Form("nn.PReLU", [(None, a["num_parameters"]), ("init", a["init"])])
+
+
+def _pixel_shuffle(layer: Any) -> Form:
+    return Form("nn.PixelShuffle", [(None, layer.args["factor"])])
+
+
 def _types(*names: str, writer: Callable[[Any], Form]) -> dict[str, Callable[[Any], Form]]:
     return dict.fromkeys(names, writer)
 
@@ -405,8 +447,16 @@ PYTORCH: dict[str, Callable[[Any], Form]] = {
     **_types("linear", "dense", writer=_linear),
     **_types("batchnorm1d", "batchnorm2d", "batchnorm3d", "batchnorm", writer=_batchnorm),
     "frozen_batchnorm2d": _frozen_batchnorm,
-    "layernorm": _layernorm,
-    "groupnorm": _groupnorm,
+    **_types("layernorm", "layer_norm", "layernorm2d", writer=_layernorm),
+    **_types("groupnorm", "group_norm", writer=_groupnorm),
+    **_types(
+        "instance_norm", "instancenorm1d", "instancenorm2d", "instancenorm3d", writer=_instancenorm
+    ),
+    "softplus": _softplus,
+    "prelu": _prelu,
+    **_types("pixel_shuffle", "depth_to_space", writer=_pixel_shuffle),
+    **_types("drop_path", "stochastic_depth", writer=_identity),
+    **_types("sub", "subtract", writer=_op("Subtract")),
     **_types("local_response_norm", "lrn", writer=_lrn),
     **_types(
         "relu",
@@ -456,9 +506,35 @@ PYTORCH: dict[str, Callable[[Any], Form]] = {
     **_types("permute", "transpose", writer=_permute),
 }
 
+#: types added to the registry after the exporters; each needs its form written (and a test)
+NOT_YET = "no export form written yet"
+
 #: layer types with no PyTorch form, and why (the export refuses a spec using them)
 REFUSED: dict[str, str] = {
     "roi_align": "needs torchvision.ops and the detector's proposals; the written file uses torch only",
+    "split": "several outputs (one module per output) are not written yet",
+    "chunk": "several outputs (one module per output) are not written yet",
+    **dict.fromkeys(
+        (
+            "buffer",
+            "parameter",
+            "channel_shuffle",
+            "gru",
+            "lstm",
+            "layer_scale",
+            "scale",
+            "matmul",
+            "pixel_unshuffle",
+            "space_to_depth",
+            "relative_attention",
+            "shifted_window_attention",
+            "window_attention",
+            "resize_to",
+            "roll",
+            "slice",
+        ),
+        NOT_YET,
+    ),
 }
 
 #: helper modules written into the file when a layer needs them (torch has no module for these)
@@ -491,6 +567,30 @@ class GlobalPool(nn.Module):
             return x.mean(dim=self.dims, keepdim=self.keepdim)
         return x.amax(dim=self.dims, keepdim=self.keepdim)
 ''',
+    "AxisLayerNorm": '''
+class AxisLayerNorm(nn.Module):
+    """Layer norm over one axis ``dim`` at every position (torchvision's LayerNorm2d: dim 1)."""
+
+    def __init__(
+        self, channels: int, dim: int, eps: float = 1e-5, affine: bool = True, bias: bool = True
+    ) -> None:
+        super().__init__()
+        self.dim, self.eps = dim, eps
+        self.weight = nn.Parameter(torch.ones(channels)) if affine else None
+        self.bias = nn.Parameter(torch.zeros(channels)) if affine and bias else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        mean = x.mean(dim=self.dim, keepdim=True)
+        var = x.var(dim=self.dim, keepdim=True, unbiased=False)
+        y = (x - mean) / torch.sqrt(var + self.eps)
+        shape = [1] * x.dim()
+        shape[self.dim] = -1
+        if self.weight is not None:
+            y = y * self.weight.view(shape)
+        if self.bias is not None:
+            y = y + self.bias.view(shape)
+        return y
+''',
     "Reshape": '''
 class Reshape(nn.Module):
     """Reshape to ``shape`` (batch kept)."""
@@ -522,6 +622,13 @@ class Add(nn.Module):
         for x in xs[1:]:
             out = out + x
         return out
+''',
+    "Subtract": '''
+class Subtract(nn.Module):
+    """Element-wise difference, first − second (broadcasting)."""
+
+    def forward(self, a: Tensor, b: Tensor) -> Tensor:
+        return a - b
 ''',
     "Multiply": '''
 class Multiply(nn.Module):
@@ -713,8 +820,10 @@ def _tree(graph: Graph) -> list[_Item]:
                     item = _Item(parts[-1], full, "layer", node=n)
                 elif full in graph.calls:
                     item = _Item(parts[k - 1], full, "block")
-                else:
+                elif "×" in graph.groups.get(full, ""):
                     item = _Item(parts[k - 1], full, "repeat")
+                else:  # a dotted layer name (features.0): a chain of layers in a container
+                    item = _Item(parts[k - 1], full, "namespace")
                 index[full] = item
                 members.append(item)
             members = item.children
@@ -785,7 +894,7 @@ def _is_attr(local: str) -> bool:
 
 
 def _call(ctor: str, args: list[tuple[str | None, Any]]) -> str:
-    if ctor.startswith("nn.Sequential("):  # a repeat group, written whole
+    if ctor.startswith("nn.Sequential("):  # a repeat group or a dotted-name chain, written whole
         return ctor
     return f"{ctor}({', '.join(_py(v) if kw is None else f'{kw}={_py(v)}' for kw, v in args)})"
 
@@ -1108,7 +1217,36 @@ class _Writer:
         if item.kind == "block":
             use = self._use_of[item.full]
             return use.cls, use.args
+        if item.kind == "namespace":
+            return self.namespace(item), []
         return self.sequential(item), []
+
+    def namespace(self, item: _Item) -> str:
+        """Layers named ``features.0``, ``features.1``, … (dots in their names): an
+        ``nn.Sequential`` with those names, when they form a chain nothing else reads into."""
+        kids = item.children
+        inside = {n for c in kids for n in self._nodes(c)}
+        ok = all(len(self._inputs(c)) == 1 for c in kids) and all(
+            self._inputs(c) == (self._output(kids[k - 1]),) for k, c in enumerate(kids) if k
+        )
+        last = self._output(kids[-1])
+        for n in self.graph.nodes:
+            if n.name not in inside and any(i in inside and i != last for i in n.inputs):
+                ok = False
+        if not ok or last not in {self._output(kids[-1])}:
+            raise CnncalcError(
+                f"cannot export to PyTorch: the layers named '{item.full}.…' are not a chain "
+                "(torch would need them as one container)",
+                file=self.graph.file,
+                layer=item.full,
+                hint="rename them without the dot, or make them a block",
+            )
+        calls = [_call(*self.construct(c)) for c in kids]
+        if [c.local for c in kids] == [str(k) for k in range(len(kids))]:
+            return "nn.Sequential(" + ", ".join(calls) + ")"
+        self.helpers.add("OrderedDict")
+        pairs = ", ".join(f"({c.local!r}, {call})" for c, call in zip(kids, calls))
+        return "nn.Sequential(OrderedDict([" + pairs + "]))"
 
     def sequential(self, item: _Item) -> str:
         """A repeat group: ``nn.Sequential`` of its instances, identical runs as a generator."""
@@ -1471,6 +1609,8 @@ def to_pytorch(graph: Graph) -> str:
             + "; ".join(f"{k}: {', '.join(v[:3])}" for k, v in w.refused.items()),
             file=graph.file,
         )
+    ordered = "OrderedDict" in w.helpers
+    w.helpers.discard("OrderedDict")
     chunks = [HELPERS[h].strip() for h in sorted(w.helpers)] + w.classes + [model]
     body = "\n\n\n" + "\n\n\n".join(chunks)
     sig = ", ".join(f"{_ident(n)}: {_hint(v)} = {_py(v)}" for n, v in variables)
@@ -1482,6 +1622,8 @@ def to_pytorch(graph: Graph) -> str:
         f"    return Model({call})\n"
     )
     imports = ["from __future__ import annotations", ""]
+    if ordered:
+        imports += ["from collections import OrderedDict", ""]
     if "Any" in body:
         imports += ["from typing import Any", ""]
     if "torch." in body.replace("torch.nn", ""):
