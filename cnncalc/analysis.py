@@ -151,6 +151,7 @@ def _analyze(graph: Graph, batch: int, dtype: str, convention: str) -> Report:
         params=t_params,
         buffers=t_buf,
         trainable_params=t_train,
+        views=views,
     )
     report = Report(
         name=graph.name,

@@ -107,18 +107,22 @@ def storage_roots(graph: Graph) -> dict[str, str]:
     return roots
 
 
-def liveness_peak(graph: Graph) -> tuple[int, str | None]:
+def liveness_peak(graph: Graph, roots: dict[str, str] | None = None) -> tuple[int, str | None]:
     """Peak live activation elements (one sample) of an inference pass, and the layer at the peak.
 
-    Storage-based: a view adds nothing and keeps its base alive until its own last reader."""
+    Storage-based: a view adds nothing and keeps its base alive until its own last reader
+    (``roots``: :func:`storage_roots`, computed when not given)."""
     nodes = [n for n in graph.nodes if not n.train_only]
-    roots = storage_roots(graph)
+    if roots is None:
+        roots = storage_roots(graph)
     root = roots.get
+    # each node's inputs as the tensors that hold their storage (the inputs themselves if no view)
+    ins_of = [tuple([root(s, s) for s in n.inputs]) for n in nodes] if roots else None
     last: dict[str, int] = {}
     end = len(nodes)
     for i, n in enumerate(nodes):
-        for src in n.inputs:
-            last[root(src, src)] = i
+        for src in ins_of[i] if ins_of else n.inputs:
+            last[src] = i
     for o in graph.outputs:
         last[root(o, o)] = end
     size = {name: prod(s) for name, s in graph.inputs.items()}
@@ -139,8 +143,7 @@ def liveness_peak(graph: Graph) -> tuple[int, str | None]:
             live += e
             if live > peak:
                 peak, peak_at = live, name
-        for src in n.inputs:  # free inputs whose last reader this is (each once)
-            src = root(src, src)
+        for src in ins_of[i] if ins_of else n.inputs:  # free inputs read for the last time
             if src in alive and get_last(src, -1) <= i:
                 alive.discard(src)
                 live -= size[src]
@@ -161,14 +164,17 @@ def estimate_memory(
     params: int,
     buffers: int,
     trainable_params: int,
+    views: dict[str, str] | None = None,
 ) -> Memory:
-    """Memory figures of a graph (see the module docstring for the model)."""
+    """Memory figures of a graph (see the module docstring for the model); ``views``: the
+    graph's :func:`storage_roots` when the caller has them."""
     b = bytes_per_element * batch
     inputs = sum(prod(s) for s in graph.inputs.values())
     act = 0
     saved = inputs
     largest = inputs
-    views = storage_roots(graph)
+    if views is None:
+        views = storage_roots(graph)
     for n in graph.nodes:
         e = prod(n.out_shape)
         largest = max(largest, e)
@@ -177,7 +183,7 @@ def estimate_memory(
         saved += e
         if not n.train_only:
             act += e
-    peak, peak_at = liveness_peak(graph)
+    peak, peak_at = liveness_peak(graph, views)
     return Memory(
         dtype=dtype,
         bytes_per_element=bytes_per_element,

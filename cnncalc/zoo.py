@@ -39,6 +39,9 @@ FAMILY_ALIASES = {
     "fasterrcnn": "fasterrcnn_resnet50_fpn",
     "maskrcnn": "maskrcnn_resnet50_fpn",
     "autoencoder": "cae",
+    "resnext": "resnext50_32x4d",
+    "wide_resnet": "wide_resnet50_2",
+    "shufflenet": "shufflenet_v2_x1_0",
 }
 
 

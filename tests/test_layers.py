@@ -227,6 +227,19 @@ CASES = {
         [(1, 5, 5)],
         (1, 3, 3),
     ),
+    # ceil mode lets the kernel exceed the input by up to S − 1, as PyTorch: ⌈(1 − 2)/2⌉ + 1 = 1
+    "maxpool2d ceil mode, kernel 2 on width 1": Case(
+        "maxpool2d",
+        dict(kernel_size=2, stride=2, ceil_mode=True),
+        [(3, 1, 1)],
+        (3, 1, 1),
+        0,
+        0,
+        3 * 1 * 1 * (2 * 2 - 1),
+    ),
+    "avgpool1d ceil mode, kernel 6 on width 5": Case(
+        "avgpool1d", dict(kernel_size=6, ceil_mode=True), [(2, 5)], (2, 1), 0, 0, 2 * 1 * 6
+    ),
     "maxpool2d dilation": Case(
         "maxpool2d", dict(kernel_size=3, stride=1, dilation=2), [(1, 10, 10)], (1, 10 - 5 + 1, 6)
     ),
@@ -624,6 +637,9 @@ def test_every_registered_type_has_a_case():
             [(4, 8, 8)],
             "groups=3 must divide",
         ),
+        # ceil mode: ⌈(5 − 6)/1⌉ + 1 = 0 windows (PyTorch: "Output size is too small")
+        ("maxpool1d", dict(kernel_size=6, stride=1, ceil_mode=True), [(2, 5)], "leaves no window"),
+        ("maxpool1d", dict(kernel_size=6, stride=1), [(2, 5)], "larger than the padded input"),
         ("conv2d", dict(out_channels=8, kernel_size=3), [(4, 8)], "expects a 3-D input"),
         ("conv2d", dict(out_channels=8, kernel_size=[3, 3, 3]), [(4, 8, 8)], "has 3 values"),
         (

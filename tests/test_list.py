@@ -87,10 +87,18 @@ def test_cli_list_filter_and_sort():
     data = json.loads(
         run_cli("list", "-f", "json", "--family", "resnet", "--sort", "params").stdout
     )
+    # resnet.yaml also holds ResNeXt and Wide ResNet (torchvision's ResNet class with groups and
+    # width_per_group); by parameters (torchvision's table): 126.9 M, 88.8 M, 83.5 M, 68.9 M,
+    # 60.2 M, 44.5 M, 25.56 M, 25.03 M, 21.8 M, 11.7 M
     assert [d["name"] for d in data] == [
+        "wide_resnet101_2",
+        "resnext101_32x8d",
+        "resnext101_64x4d",
+        "wide_resnet50_2",
         "resnet152",
         "resnet101",
         "resnet50",
+        "resnext50_32x4d",
         "resnet34",
         "resnet18",
     ]

@@ -158,7 +158,7 @@ def _vit_macs(d, layers, mlp, n=197, patches=196, patch=16, classes=1000):
 def test_vit_attention_macs_per_layer():
     r = cnncalc.analyze("vit_b_16")
     n, d = 197, 768
-    att = r.row("encoder_layer.0.self_attention")
+    att = r.row("encoder.layers.encoder_layer_0.self_attention")
     assert att.macs == 3 * n * d * d + n * n * d + n * n * d + n * d * d == 524_391_936
     assert att.params == 3 * d * d + 3 * d + d * d + d
 
@@ -171,7 +171,7 @@ def test_vit_b_16_total_macs_as_torchvision_counts_them():
     assert round(r.macs / 1e9, 3) == 17.564
     # Leaving out the two token-by-token products (12 layers · 2 · 197²·768) would give 16.849 G:
     assert round((r.macs - 12 * 2 * 197 * 197 * 768) / 1e9, 3) == 16.849
-    assert r.row("head").inputs == ("cls",)
+    assert r.row("heads.head").inputs == ("cls",)
     assert list(r.row("cls").output_shape) == [768]
 
 

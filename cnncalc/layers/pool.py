@@ -15,6 +15,8 @@ class _Pool(Layer):
 
     out = ⌊(W + lo + hi − D·(F−1) − 1) / S⌋ + 1, or with ``ceil_mode`` rounded up and the last
     window dropped if it would start in the right padding (:func:`cnncalc.windows.pool_out`).
+    In ceil mode the kernel may exceed the padded input (by up to S − 1): PyTorch then gives one
+    window (``maxpool2d: {kernel_size: 2, stride: 2, ceil_mode: true}`` on width 1 → 1).
     ``stride`` defaults to ``kernel_size``. Channels are unchanged; no weights; 0 MACs.
     """
 
@@ -36,12 +38,24 @@ class _Pool(Layer):
                         f"padding {max(lo, hi)} is more than half the kernel ({kk})",
                         hint="PyTorch requires pad ≤ kernel_size / 2 for pooling",
                     )
-        _check_kernel_fits(self, spatial, self.k, self.d, self.pads)
         ceil = self.args["ceil_mode"]
+        if not ceil:
+            _check_kernel_fits(self, spatial, self.k, self.d, self.pads)
         out = tuple(
             windows.pool_out(w, kk, ss, lo, hi, dd, ceil)
             for w, kk, ss, dd, (lo, hi) in zip(spatial, self.k, self.s, self.d, self.pads)
         )
+        for axis, (o, w, kk, ss, dd, (lo, hi)) in enumerate(
+            zip(out, spatial, self.k, self.s, self.d, self.pads)
+        ):
+            if o < 1:  # ceil mode: a kernel may exceed the input by up to S − 1 (PyTorch)
+                eff = windows.effective_kernel(kk, dd)
+                raise CnncalcError(
+                    f"kernel {kk} leaves no window on spatial axis {axis} even in ceil mode: "
+                    f"⌈({w} + {lo} + {hi} − {eff}) / {ss}⌉ + 1 = {o}",
+                    hint="the kernel may exceed the padded input by at most stride − 1 in "
+                    "ceil mode; pad more or use a smaller kernel",
+                )
         return (x[0], *out)
 
     def window(self) -> Window:
