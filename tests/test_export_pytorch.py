@@ -32,7 +32,15 @@ def _refused_types(name: str) -> set[str]:
 #: the zoo models whose specs use a type with no PyTorch form (detection's roi_align, and the
 #: window attentions added to the registry after the exporter)
 REFUSED_ZOO = {n: t for n in ZOO if (t := _refused_types(n))}
-EXPORTABLE = [n for n in ZOO if n not in REFUSED_ZOO]
+
+#: zoo specs written with the new language (dotted names that branch, merged in at the end)
+#: whose wiring the PyTorch export cannot place yet: refused with one line, never a crash
+NOT_PLACED = {
+    n
+    for n in ZOO
+    if n.startswith(("efficientnet_v2", "mobilenet_v3", "regnet_y")) and n not in REFUSED_ZOO
+}
+EXPORTABLE = [n for n in ZOO if n not in REFUSED_ZOO and n not in NOT_PLACED]
 
 
 def _load(source: str, tmp_path: Path, name: str = "exported") -> object:
@@ -451,3 +459,10 @@ def test_dotted_layer_names_are_module_paths():
         "classifier.1.bias",
     }
     assert cnncalc.verify(graph, backend="torch").ok
+
+
+@pytest.mark.parametrize("name", sorted(NOT_PLACED))
+def test_not_yet_placed_specs_are_refused_in_one_line(name):
+    with pytest.raises(CnncalcError) as exc:
+        pytorch.to_pytorch(cnncalc.build(name))
+    assert "cannot export" in str(exc.value) and "\n" not in str(exc.value)

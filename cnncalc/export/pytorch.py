@@ -1469,6 +1469,14 @@ class _Writer:
                 lines.append(f"        # {m.local}: not on the way to an output (built, not run)")
                 continue
             attr = f"self.{m.local}" if _is_attr(m.local) else f"getattr(self, {m.local!r})"
+            missing = [r for r in m.refs if r not in var]
+            if missing:
+                raise CnncalcError(
+                    f"cannot export to PyTorch: layer '{m.local}' reads '{missing[0]}', which the "
+                    "export cannot place (a wiring of the spec language it does not know yet)",
+                    file=self.graph.file,
+                    layer=m.local,
+                )
             call = f"{attr}({', '.join(var[r] for r in m.refs)})"
             if m.local in optional:  # skipped by `when`: the name stands for its first input
                 call = f"{call} if {attr} is not None else {var[m.refs[0]]}"
@@ -1622,10 +1630,13 @@ def to_pytorch(graph: Graph) -> str:
         f"    return Model({call})\n"
     )
     imports = ["from __future__ import annotations", ""]
+    stdlib = []
     if ordered:
-        imports += ["from collections import OrderedDict", ""]
+        stdlib.append("from collections import OrderedDict")
     if "Any" in body:
-        imports += ["from typing import Any", ""]
+        stdlib.append("from typing import Any")
+    if stdlib:
+        imports += [*stdlib, ""]
     if "torch." in body.replace("torch.nn", ""):
         imports.append("import torch")
     if "F." in body:
