@@ -139,9 +139,11 @@ def test_pytorch_form_computes_the_layer(key, tmp_path):
     loaded = {}
     for wname, arr in weights.arrays["layer"].items():
         key = f"layer.{wname}"
-        if (
+        if key not in state and "layer" in state:  # a bare parameter (class token, layer scale)
+            key = "layer"
+        elif (
             key not in state
-        ):  # attention's out_proj_weight is nn.MultiheadAttention's out_proj.weight
+        ):  # attention's out_proj_weight: nn.MultiheadAttention's out_proj.weight
             key = f"layer.{wname.replace('out_proj_', 'out_proj.')}"
         loaded[key] = torch.from_numpy(np.ascontiguousarray(arr)).reshape(state[key].shape)
     model.load_state_dict({**state, **loaded}, strict=True)

@@ -44,6 +44,7 @@ MATCHING = [
     "mnasnet0_75",
     "mnasnet1_0",
     "mnasnet1_3",
+    *[f"convnext_{s}" for s in ("tiny", "small", "base", "large")],
 ]
 
 #: zoo models with a torchvision counterpart whose names cannot match yet, and why
@@ -57,8 +58,8 @@ NOT_MATCHING = {
     "other places), and the two share one spec file",
     "mobilenet_v2": "torchvision numbers the 17 inverted residual blocks features.1 … 17 and "
     "nests their convs (conv.0.0, conv.1); the spec groups them in 7 stages",
-    "vit_b_16": "every name matches but class_token and encoder.pos_embedding, which torchvision "
-    "holds as bare parameters; the export writes them as modules (class_token.token)",
+    "vit_b_16": "every name matches torchvision's, but encoder.pos_embedding is a bare parameter "
+    "inside the encoder.* chain, which the export writes as an nn.Sequential: refused for now",
 }
 
 
@@ -91,6 +92,10 @@ def test_state_dict_equals_torchvisions(name, tmp_path):
 @pytest.mark.parametrize("name", sorted(NOT_MATCHING))
 def test_listed_mismatches_are_real(name, tmp_path):
     """The closing note's list stays true: when a spec is renamed to match, move it above."""
+    if name.startswith("vit"):
+        with pytest.raises(cnncalc.CnncalcError, match="encoder"):
+            _exported_state_dict(name, tmp_path)
+        return
     mine = dict(_exported_state_dict(name, tmp_path))
     theirs = dict(_fixture(name))
     assert set(mine) != set(theirs)

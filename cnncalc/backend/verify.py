@@ -411,7 +411,7 @@ def _run_torch(graph: Graph, feeds: dict[str, Any], seed: int) -> ExportRun:
     import importlib.util
     import tempfile
 
-    from ..export.pytorch import to_pytorch
+    from ..export.pytorch import PARAMETER_FORWARD, PYTORCH, _parameter_kind, to_pytorch
 
     source = to_pytorch(graph)
     with tempfile.TemporaryDirectory() as tmp:
@@ -449,11 +449,22 @@ def _run_torch(graph: Graph, feeds: dict[str, Any], seed: int) -> ExportRun:
         # the layers forward() did not run (train-only heads) or did not reach: run each from
         # its inputs' recorded outputs; one that raises is where the export went wrong
         for node in graph.nodes:
-            if node.name in values or node.name not in modules:
+            if node.name in values:
                 continue
+            run = modules.get(node.name)
+            if run is None:  # a bare parameter (class token, layer scale): its forward, by type
+                try:
+                    p = model.get_parameter(node.name)
+                except AttributeError:
+                    continue
+                fn = PARAMETER_FORWARD[_parameter_kind(PYTORCH[node.type](node.layer).ctor)][1]
+
+                def run(*xs: Any, fn: Any = fn, p: Any = p) -> Any:
+                    return fn(xs[0], p)
+
             if all(i in values for i in node.inputs):
                 try:
-                    values[node.name] = modules[node.name](*(values[i] for i in node.inputs))
+                    values[node.name] = run(*(values[i] for i in node.inputs))
                 except Exception as err:  # noqa: BLE001
                     errors[node.name] = f"{type(err).__name__}: {err}".splitlines()[0][:200]
     shapes = {

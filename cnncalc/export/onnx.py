@@ -488,6 +488,11 @@ def _pixel_shuffle(c: _Ctx) -> None:
     c.node("DepthToSpace", [c.inputs[0]], c.out, blocksize=c.layer.args["factor"], mode="CRD")
 
 
+def _scale(c: _Ctx) -> None:
+    """A learned per-channel scale, broadcast as declared ((C, 1, 1) on (C, H, W))."""
+    c.node("Mul", [c.inputs[0], c.weight("weight")], c.out)
+
+
 def _subtract(c: _Ctx) -> None:
     c.node("Sub", list(c.inputs), c.out)
 
@@ -519,6 +524,7 @@ ONNX: dict[str, Callable[[_Ctx], None]] = {
     **_types("pixel_shuffle", "depth_to_space", writer=_pixel_shuffle),
     **_types("drop_path", "stochastic_depth", writer=_identity),
     **_types("sub", "subtract", writer=_subtract),
+    **_types("scale", "layer_scale", writer=_scale),
     **_types("local_response_norm", "lrn", writer=_lrn),
     **_types(
         "relu",

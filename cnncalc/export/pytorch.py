@@ -352,11 +352,43 @@ def _mha(layer: Any) -> Form:
 
 
 def _class_token(layer: Any) -> Form:
-    return Form("ClassToken", [(None, layer.in_shapes[0][1])], ("ClassToken",))
+    """A bare parameter of the enclosing module (torchvision's ViT ``class_token``)."""
+    return Form(
+        "nn.Parameter.zeros.class_token", [(None, 1), (None, 1), (None, layer.in_shapes[0][1])]
+    )
 
 
 def _position_embedding(layer: Any) -> Form:
-    return Form("PositionEmbedding", [(None, tuple(layer.in_shapes[0]))], ("PositionEmbedding",))
+    """A bare parameter (torchvision's ViT ``encoder.pos_embedding``), shape (1, N, D)."""
+    return Form(
+        "nn.Parameter.zeros.position_embedding",
+        [(None, 1), *((None, d) for d in layer.in_shapes[0])],
+    )
+
+
+def _scale(layer: Any) -> Form:
+    """A bare parameter (torchvision's ConvNeXt ``layer_scale``, (C, 1, 1))."""
+    return Form("nn.Parameter.ones.scale", [(None, d) for d in layer.wshape])
+
+
+#: how a bare-parameter layer computes, in the written forward ({x}: its input, {p}: the
+#: parameter) and for ``verify --backend torch`` (which cannot hook a parameter)
+PARAMETER_FORWARD: dict[str, tuple[str, Callable[[Any, Any], Any]]] = {
+    "class_token": (
+        "torch.cat([{p}.expand({x}.shape[0], -1, -1), {x}], dim=1)",
+        lambda x, p: __import__("torch").cat([p.expand(x.shape[0], -1, -1), x], dim=1),
+    ),
+    "position_embedding": ("{x} + {p}", lambda x, p: x + p),
+    "scale": ("{x} * {p}", lambda x, p: x * p),
+}
+
+
+_BARE = ("class_token", "position_embedding", "scale", "layer_scale")
+
+
+def _parameter_kind(ctor: str) -> str | None:
+    """``nn.Parameter.ones.scale`` → ``scale``; None for a module's constructor."""
+    return ctor.split(".")[-1] if ctor.startswith("nn.Parameter.") else None
 
 
 def _select_token(layer: Any) -> Form:
@@ -494,6 +526,7 @@ PYTORCH: dict[str, Callable[[Any], Form]] = {
     "multi_head_attention": _mha,
     "class_token": _class_token,
     "position_embedding": _position_embedding,
+    **_types("scale", "layer_scale", writer=_scale),
     "select_token": _select_token,
     "normalization": _normalization,
     "rescaling": _rescaling,
@@ -521,8 +554,6 @@ REFUSED: dict[str, str] = {
             "channel_shuffle",
             "gru",
             "lstm",
-            "layer_scale",
-            "scale",
             "matmul",
             "pixel_unshuffle",
             "space_to_depth",
@@ -660,28 +691,6 @@ class SelfAttention(nn.MultiheadAttention):
 
     def forward(self, x: Tensor) -> Tensor:  # type: ignore[override]
         return super().forward(x, x, x, need_weights=False)[0]
-''',
-    "ClassToken": '''
-class ClassToken(nn.Module):
-    """Prepend a learned token to the sequence."""
-
-    def __init__(self, width: int) -> None:
-        super().__init__()
-        self.token = nn.Parameter(torch.zeros(1, 1, width))
-
-    def forward(self, x: Tensor) -> Tensor:
-        return torch.cat([self.token.expand(x.shape[0], -1, -1), x], dim=1)
-''',
-    "PositionEmbedding": '''
-class PositionEmbedding(nn.Module):
-    """Add a learned embedding of the sequence's shape."""
-
-    def __init__(self, shape: tuple[int, ...]) -> None:
-        super().__init__()
-        self.embedding = nn.Parameter(torch.empty(1, *shape).normal_(std=0.02))
-
-    def forward(self, x: Tensor) -> Tensor:
-        return x + self.embedding
 ''',
     "SelectToken": '''
 class SelectToken(nn.Module):
@@ -894,6 +903,9 @@ def _is_attr(local: str) -> bool:
 
 
 def _call(ctor: str, args: list[tuple[str | None, Any]]) -> str:
+    if ctor.startswith("nn.Parameter."):  # a bare parameter: nn.Parameter(torch.ones(C, 1, 1))
+        init = ctor.split(".")[2]
+        return f"nn.Parameter(torch.{init}({', '.join(_py(v) for _, v in args)}))"
     if ctor.startswith("nn.Sequential("):  # a repeat group or a dotted-name chain, written whole
         return ctor
     return f"{ctor}({', '.join(_py(v) if kw is None else f'{kw}={_py(v)}' for kw, v in args)})"
@@ -1230,6 +1242,8 @@ class _Writer:
             self._inputs(c) == (self._output(kids[k - 1]),) for k, c in enumerate(kids) if k
         )
         last = self._output(kids[-1])
+        if any(c.kind == "layer" and c.node and c.node.type in _BARE for c in kids):
+            ok = False  # a bare parameter cannot sit in an nn.Sequential
         for n in self.graph.nodes:
             if n.name not in inside and any(i in inside and i != last for i in n.inputs):
                 ok = False
@@ -1402,6 +1416,7 @@ class _Writer:
         # the class
         seq = (
             not flags
+            and not any(_parameter_kind(m.ctor) for m in template)
             and all(m.local == str(k) for k, m in enumerate(template))
             and all(
                 m.live and m.refs == ([first.inputs[0]] if k == 0 else [str(k - 1)])
@@ -1477,7 +1492,11 @@ class _Writer:
                     file=self.graph.file,
                     layer=m.local,
                 )
-            call = f"{attr}({', '.join(var[r] for r in m.refs)})"
+            kind = _parameter_kind(m.ctor)
+            if kind is not None:
+                call = PARAMETER_FORWARD[kind][0].format(x=var[m.refs[0]], p=attr)
+            else:
+                call = f"{attr}({', '.join(var[r] for r in m.refs)})"
             if m.local in optional:  # skipped by `when`: the name stands for its first input
                 call = f"{call} if {attr} is not None else {var[m.refs[0]]}"
             var[m.local] = v
