@@ -106,9 +106,7 @@ def test_listed_mismatches_are_real(name, tmp_path):
 def test_recorded_torchvision_outputs_agree():
     """The dev script's record: strict load succeeded and outputs agree within 1e-4."""
     record = json.loads((FIXTURES / "torchvision_outputs.json").read_text())
-    checked = [n for n in MATCHING if n in record]
-    assert len(checked) >= 16  # the 16 models matching before the language merge, at least
-    for name in checked:
+    for name in MATCHING:
         r = record[name]
         assert r["state_dict"] is True, name
         assert r["max_abs_diff"] <= 1e-4, (name, r["max_abs_diff"])
