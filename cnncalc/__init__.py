@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers; at run time see __get
     from .backend.run import run
     from .backend.verify import verify
     from .comparison import Comparison, compare
+    from .importers.torch import from_torch
 
 __version__ = "0.1.0"
 
@@ -35,6 +36,7 @@ __all__ = [
     "Comparison",
     "run",
     "verify",
+    "from_torch",
     "CnncalcError",
     "Graph",
     "Node",
@@ -55,8 +57,8 @@ def build(
     """Build the layer graph of a spec (path, zoo name, family name or dict)."""
     from .zoo import resolve
 
-    res = resolve(source)
     shape = parse_shape(input_shape) if isinstance(input_shape, str) else input_shape
+    res = resolve(source, tuple(shape) if shape is not None else None)
     graph = build_graph(res.spec, variant or res.variant, shape, variables or {})
     if freeze:
         graph.freeze(freeze)
@@ -155,6 +157,7 @@ _LAZY = {
     "Comparison": ("comparison", "Comparison"),
     "verify": ("backend.verify", "verify"),
     "run": ("backend.run", "run"),
+    "from_torch": ("importers.torch", "from_torch"),
 }
 
 

@@ -84,20 +84,25 @@ def _from_file(path: Path, requested: str, alias_note: str | None) -> Resolved:
     return Resolved(spec, None, alias_note)
 
 
-def resolve(source: Any) -> Resolved:
-    """Resolve a path, a dict, a zoo model name or a family name to a spec (and variant)."""
+def resolve(source: Any, input_shape: tuple[int, ...] | None = None) -> Resolved:
+    """Resolve a path, a dict, a zoo model name or a family name to a spec (and variant).
+
+    A path may also be a model of another format (ONNX, Keras, darknet, Ultralytics: see
+    :mod:`cnncalc.importers`); ``input_shape`` fixes the sizes such a model leaves symbolic."""
+    from .importers import is_model_file, read_model
+
     if isinstance(source, Spec):
         return Resolved(source, None)
     if isinstance(source, dict):
         return Resolved(read_spec(source), None)
     if isinstance(source, Path):
-        return Resolved(read_spec(source), None)
+        return Resolved(read_model(source, input_shape), None)
     if not isinstance(source, str) or not source:
         raise CnncalcError(f"expected a spec path, a zoo name or a dict, got {source!r}")
     p = Path(source)
-    looks_like_path = source.endswith((".yaml", ".yml")) or "/" in source or "\\" in source
+    looks_like_path = is_model_file(source) or "/" in source or "\\" in source
     if p.exists() or looks_like_path:
-        return Resolved(read_spec(p), None)
+        return Resolved(read_model(p, input_shape), None)
     name = source.lower()
     note = None
     if name in FAMILY_ALIASES:

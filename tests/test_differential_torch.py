@@ -5,10 +5,13 @@ For every configuration torch accepts, cnncalc must accept it too and give torch
 (from running the module on a zero tensor), its parameter count (``sum(p.numel())``) and the MACs
 that the README's formulas give from torch's own shapes: a convolution out_elements · C_in/groups
 · ∏F, a transposed convolution in_positions · C_in · C_out/groups · ∏F, a linear layer
-leading · in · out, pooling and resizing 0. A configuration torch refuses must be refused by
-cnncalc too, with one exception: torch's avg_pool3d (only it) also refuses an input axis shorter
-than the kernel even when the padding makes room (``pool3d_shape_check(check_input_size=true)``);
-cnncalc gives the shape that the padding rule gives, as for 1-d and 2-d.
+leading · in · out, an LSTM/GRU L · (every weight matrix's size), normalisation, shuffles and
+pooling and resizing 0. A configuration torch refuses must be refused by cnncalc too, with two
+exceptions (:func:`_torch_only_refusal`): torch's avg_pool3d (only it) also refuses an input
+axis shorter than the kernel even when the padding makes room
+(``pool3d_shape_check(check_input_size=true)``), where cnncalc gives the shape that the padding
+rule gives, as for 1-d and 2-d; and instance norm without running statistics refuses a single
+spatial position, whose variance is 0 (cnncalc gives the shape).
 
 The generator is seeded, so a failure names a reproducible case. Sizes are kept small so that a
 few thousand cases run in a few seconds.
@@ -150,7 +153,57 @@ def gen_linear(rng: random.Random):
     return "linear", args, shape, module
 
 
-GENERATORS = [gen_conv, gen_conv_transpose, gen_pool, gen_adaptive, gen_upsample, gen_linear]
+def gen_norm_and_shuffle(rng: random.Random):
+    """group_norm, instance_norm, prelu, channel_shuffle, pixel_shuffle / pixel_unshuffle."""
+    rank = rng.randint(1, 3)
+    kind = rng.choice(["group_norm", "instance_norm", "prelu", "channel_shuffle", "pixel"])
+    c = rng.randint(1, 12)
+    shape = (c, *_spatial(rng, rank))
+    if kind == "group_norm":
+        g, affine = rng.randint(1, 4), rng.random() < 0.7
+        return kind, {"num_groups": g, "affine": affine}, shape, nn.GroupNorm(g, c, affine=affine)
+    if kind == "instance_norm":
+        affine = rng.random() < 0.5
+        module = getattr(nn, f"InstanceNorm{rank}d")(c, affine=affine)
+        return kind, {"affine": affine}, shape, module
+    if kind == "prelu":
+        n = rng.choice([1, c])
+        return kind, {"num_parameters": n}, shape, nn.PReLU(n)
+    if kind == "channel_shuffle":
+        g = rng.randint(1, 4)
+        return kind, {"groups": g}, shape, nn.ChannelShuffle(g)
+    r = rng.randint(1, 3)
+    if rng.random() < 0.5:  # (C·r², H, W) → (C, H·r, W·r); sometimes C not a multiple of r²
+        shape = (c * r * r + (rng.random() < 0.1), *_spatial(rng, 2))
+        return "pixel_shuffle", {"factor": r}, shape, nn.PixelShuffle(r)
+    shape = (c, *(w * r + (rng.random() < 0.1) for w in _spatial(rng, 2)))
+    return "pixel_unshuffle", {"factor": r}, shape, nn.PixelUnshuffle(r)
+
+
+def gen_recurrent(rng: random.Random):
+    """lstm / gru on a sequence (L, I), batch first, PyTorch's parameter layout."""
+    kind = rng.choice(["lstm", "gru"])
+    length, size, hidden = rng.randint(1, 6), rng.randint(1, 8), rng.randint(1, 8)
+    args = {
+        "hidden_size": hidden,
+        "num_layers": rng.randint(1, 3),
+        "bias": rng.random() < 0.7,
+        "bidirectional": rng.random() < 0.5,
+    }
+    module = getattr(nn, kind.upper())(size, batch_first=True, **args)
+    return kind, args, (length, size), module
+
+
+GENERATORS = [
+    gen_conv,
+    gen_conv_transpose,
+    gen_pool,
+    gen_adaptive,
+    gen_upsample,
+    gen_linear,
+    gen_norm_and_shuffle,
+    gen_recurrent,
+]
 
 
 def _macs(module, x, y) -> int:
@@ -162,17 +215,23 @@ def _macs(module, x, y) -> int:
         return math.prod(y.shape[2:]) * w.numel()
     if isinstance(module, nn.Linear):
         return math.prod(x.shape[1:-1]) * module.in_features * module.out_features
+    if isinstance(module, nn.RNNBase):  # every weight matrix once per time step
+        weights = [p for name, p in module.named_parameters() if name.startswith("weight")]
+        return x.shape[1] * sum(w.numel() for w in weights)
     return 0
 
 
 def _torch_result(module, in_shape):
     """(output shape without batch, params, MACs), or None when torch refuses the configuration."""
     x = torch.zeros((1, *in_shape))
+    module.eval()  # inference, as cnncalc counts (instance norm refuses one position in training)
     try:
         with torch.no_grad():
             y = module(x)
     except (RuntimeError, ValueError):
         return None
+    if isinstance(y, tuple):  # recurrent layers: (output, state)
+        y = y[0]
     if y.numel() == 0:  # torch builds some empty outputs instead of refusing; nothing to compare
         return None
     params = sum(p.numel() for p in module.parameters())
@@ -189,10 +248,12 @@ def _cnncalc_result(type_name, args, in_shape):
 
 
 def _torch_only_refusal(type_name, args, in_shape) -> bool:
-    """torch's avg_pool3d refuses an input axis shorter than the kernel, padding or not."""
-    return type_name == "avgpool3d" and any(
-        w < k for w, k in zip(in_shape[1:], args["kernel_size"])
-    )
+    """Refusals of torch that cnncalc does not copy: avg_pool3d refuses an input axis shorter than
+    the kernel, padding or not; instance norm (without running statistics) refuses a single
+    spatial position ("Expected more than 1 spatial element when training", also in eval)."""
+    if type_name == "avgpool3d":
+        return any(w < k for w, k in zip(in_shape[1:], args["kernel_size"]))
+    return type_name == "instance_norm" and math.prod(in_shape[1:]) == 1
 
 
 @pytest.fixture

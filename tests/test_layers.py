@@ -427,6 +427,25 @@ CASES = {
         (2 * 4 - 1) * 3 * 600,
     ),
     "upsample scale 1.5 floors": Case("upsample", dict(scale_factor=1.5), [(1, 5, 5)], (1, 7, 7)),
+    # ---- importer operands and element-wise ops (cnncalc/layers/importer_ops.py) -----------
+    "constant learned: a ViT position embedding": Case(
+        "constant", dict(shape=[197, 768]), [(3, 8, 8)], (197, 768), 197 * 768, 0, 0
+    ),
+    "constant broadcast of a smaller learned tensor": Case(
+        "constant", dict(shape=[4, 8], weight_shape=[8]), [(1,)], (4, 8), 8, 0, 0
+    ),
+    "constant fixed value: no weights": Case(
+        "constant", dict(shape=[1], learned="none"), [(3,)], (1,), 0, 0, 0
+    ),
+    "constant buffer": Case(
+        "constant", dict(shape=[5], learned="buffer"), [(3,)], (5,), 0, 0, 0, 5
+    ),
+    "elementwise div by a scalar": Case(
+        "elementwise", dict(op="div"), [(12, 197, 197), (1,)], (12, 197, 197), 0, 0, 12 * 197 * 197
+    ),
+    "elementwise erf (4 FLOPs per element)": Case(
+        "elementwise", dict(op="erf"), [(197, 3072)], (197, 3072), 0, 0, 4 * 197 * 3072
+    ),
     "resize_to the image (segmentation head, bilinear)": Case(
         "resize_to",
         {},

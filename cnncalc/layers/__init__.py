@@ -10,6 +10,7 @@ from . import (  # noqa: F401
     attention,
     conv,
     detection,
+    importer_ops,
     linear,
     merge,
     norm,
