@@ -563,6 +563,8 @@ REFUSED: dict[str, str] = {
             "resize_to",
             "roll",
             "slice",
+            "constant",
+            "elementwise",
         ),
         NOT_YET,
     ),
