@@ -7,8 +7,13 @@ Run:  python benchmarks/bench_core.py [--runs N] [--cli PATH]
    Target: within 1.5× of the floor.
 2. Analyzer: graph building + analysis (YAML parsing excluded) of generated specs of 10k, 30k
    and 100k layers via ``repeat``, (a) identical repeated blocks, (b) every layer different
-   (channel count varies with the repeat index, so nothing is shared). Target ≥ 100k layers/s,
-   linear in depth.
+   (channel count varies with the repeat index, so nothing is shared). Targets (issue 15):
+   ≥ 200k layers/s for (a) and ≥ 100k layers/s for (b) at 100k layers, linear in depth.
+   Printed: wall and CPU time of build + analyze_graph (receptive fields, warnings and the
+   memory estimate are computed on first read), then the rate with those read too ("all read":
+   ``report.resolve()``, what ``--format json`` or ``--rf`` costs).
+3. Memory: peak RSS (VmHWM of /proc/self/status, else ``resource.getrusage``) of a fresh process that builds, analyses and
+   resolves a 100k-layer spec of each kind. Target ≤ 500 MB.
 
 Bytecode matters for start-up: run with PYTHONDONTWRITEBYTECODE unset (a pip-installed package
 has its .pyc files compiled at install time).
@@ -84,29 +89,69 @@ def bench_cli(runs: int, cli: str) -> None:
     )
 
 
-def bench_analyzer() -> None:
+KINDS = {
+    "identical": ("identical blocks", GENERATED_IDENTICAL, 4),
+    "distinct": ("all layers distinct", GENERATED_DISTINCT, 1),
+}
+
+
+def bench_analyzer(sizes: tuple[int, ...]) -> None:
     from cnncalc.analysis import analyze_graph
     from cnncalc.graph import build_graph
     from cnncalc.spec import spec_from_text
 
-    for label, template, per_repeat in (
-        ("identical blocks", GENERATED_IDENTICAL, 4),
-        ("all layers distinct", GENERATED_DISTINCT, 1),
-    ):
-        for layers in (10_000, 30_000, 100_000):
+    for label, template, per_repeat in KINDS.values():
+        for layers in sizes:
             spec = spec_from_text(template.format(n=layers // per_repeat))
             gc.collect()
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             graph = build_graph(spec)
             t1 = time.perf_counter()
             report = analyze_graph(graph)
-            t2 = time.perf_counter()
+            t2, c2 = time.perf_counter(), time.process_time()
+            report.resolve()
+            t3, c3 = time.perf_counter(), time.process_time()
             n = len(report.rows)
             print(
                 f"analyzer {label:>20}: {n:>7,} layers  build {t1 - t0:6.3f} s  "
-                f"analyze {t2 - t1:6.3f} s  → {n / (t2 - t0):>9,.0f} layers/s"
+                f"analyze {t2 - t1:6.3f} s  → {n / (t2 - t0):>9,.0f} layers/s "
+                f"(CPU {n / (c2 - c0):>9,.0f}/s); all read {n / (t3 - t0):>9,.0f} layers/s "
+                f"(CPU {n / (c3 - c0):>9,.0f}/s)"
             )
             del graph, report
+
+
+def rss_child(kind: str, layers: int) -> None:
+    """Build, analyse and resolve one spec; print the process's peak RSS in MB."""
+    import resource
+
+    from cnncalc.analysis import analyze_graph
+    from cnncalc.graph import build_graph
+    from cnncalc.spec import spec_from_text
+
+    _, template, per_repeat = KINDS[kind]
+    report = analyze_graph(build_graph(spec_from_text(template.format(n=layers // per_repeat))))
+    report.resolve()
+    # VmHWM: this process's peak RSS. (getrusage's ru_maxrss survives exec on Linux: a child
+    # started by a larger parent reports the parent's peak.)
+    try:
+        with open("/proc/self/status") as f:
+            peak_kb = next(int(ln.split()[1]) for ln in f if ln.startswith("VmHWM:"))
+    except OSError:
+        peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    print(f"{len(report.rows)} {peak_kb / 1024:.0f}")
+
+
+def bench_rss(layers: int) -> None:
+    here = os.path.abspath(__file__)
+    for kind, (label, _, _) in KINDS.items():
+        out = subprocess.run(
+            [sys.executable, here, "--rss-child", kind, "--layers", str(layers)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        print(f"peak RSS {label:>20}: {int(out[0]):>7,} layers  {out[1]} MB (target ≤ 500 MB)")
 
 
 def main() -> None:
@@ -114,10 +159,17 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--cli", default=shutil.which("cnncalc") or "cnncalc")
     ap.add_argument("--skip-cli", action="store_true")
+    ap.add_argument("--sizes", default="10000,30000,100000", help="layer counts, comma-separated")
+    ap.add_argument("--layers", type=int, default=100_000, help="layers for the RSS measurement")
+    ap.add_argument("--rss-child", choices=tuple(KINDS), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.rss_child:
+        rss_child(args.rss_child, args.layers)
+        return
     if not args.skip_cli:
         bench_cli(args.runs, args.cli)
-    bench_analyzer()
+    bench_analyzer(tuple(int(x) for x in args.sizes.split(",")))
+    bench_rss(args.layers)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ num_classes=…``: the graph is built from the parsed spec (parsed once per swee
 analysed (shapes, params, MACs, FLOPs, receptive fields, warnings, memory). The figure is
 configurations / wall second for the whole sweep, including process start-up of the workers,
 median of ``--runs`` runs. Target (issue 15): ≥ 1,000 per second on the 2-core CI machine with
-``--jobs 2``. Also prints the single-process time per configuration and its profile split.
+``--jobs 2``. Also prints the CPU time per configuration (this process and the pool's workers,
+``resource.getrusage``) and, with ``--profile``, one process's profile.
 """
 
 from __future__ import annotations
@@ -34,6 +35,15 @@ def grid(n: int) -> dict:
     }
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and its finished children (the pool's workers)."""
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--configs", type=int, default=2000)
@@ -44,17 +54,20 @@ def main() -> None:
     g = grid(args.configs)
     print(f"cores: {os.cpu_count()}, python {sys.version.split()[0]}")
     for jobs in (int(j) for j in args.jobs.split(",")):
-        rates = []
+        rates, cpus = [], []
         for _ in range(args.runs):
+            c = _cpu()
             t = time.perf_counter()
             sw = run_sweep("resnet50", jobs=jobs, **g)
             dt = time.perf_counter() - t
             assert not sw.failed, sw.failed[0].error
             rates.append(len(sw.results) / dt)
+            cpus.append((_cpu() - c) / len(sw.results))
         print(
             f"resnet50, {len(sw.results):,} configurations, --jobs {jobs}: "
             f"{statistics.median(rates):,.0f} configurations/s "
-            f"(min {min(rates):,.0f}, max {max(rates):,.0f})"
+            f"(min {min(rates):,.0f}, max {max(rates):,.0f}); "
+            f"CPU {statistics.median(cpus) * 1000:.2f} ms per configuration (all processes)"
         )
     if args.profile:
         pr = cProfile.Profile()

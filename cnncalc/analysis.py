@@ -6,12 +6,11 @@ from math import prod
 from typing import Any
 
 from .checks import check_graph
-from .comparison import layer_depth
 from .errors import CnncalcError, did_you_mean
 from .graph import Graph, gc_paused
 from .memory import estimate_memory, storage_roots
 from .receptive import receptive_fields
-from .report import DTYPE_BYTES, LayerRow, Report, Totals
+from .report import DTYPE_BYTES, Deferred, LayerRow, PendingField, Report, Totals
 
 __all__ = ["analyze_graph", "CONVENTIONS"]
 
@@ -21,11 +20,26 @@ CONVENTIONS = ("pytorch", "keras")
 
 
 def analyze_graph(
-    graph: Graph, *, batch: int = 1, dtype: str = "float32", convention: str = "pytorch"
+    graph: Graph,
+    *,
+    batch: int = 1,
+    dtype: str = "float32",
+    convention: str = "pytorch",
+    lazy: bool = True,
 ) -> Report:
-    """Count every layer of a built graph. Totals are sums of the rows."""
+    """Count every layer of a built graph. Totals are sums of the rows.
+
+    The three whole-graph passes that few consumers read (receptive fields, warnings, the
+    liveness/memory estimate: ~2/3 of the analysis time on deep graphs) run when first read
+    (``row.receptive_field``, ``report.warnings``, ``report.memory``, ``to_dict()``); the values
+    are the same either way. ``lazy=False`` computes them now. The graph must not be changed
+    after it was analysed (nothing in cnncalc does: ``freeze`` happens before).
+    """
     with gc_paused():
-        return _analyze(graph, batch, dtype, convention)
+        report = _analyze(graph, batch, dtype, convention)
+    if not lazy:
+        report.resolve()
+    return report
 
 
 def _analyze(graph: Graph, batch: int, dtype: str, convention: str) -> Report:
@@ -41,17 +55,17 @@ def _analyze(graph: Graph, batch: int, dtype: str, convention: str) -> Report:
     rows = []
     t_params = t_train = t_non = t_buf = t_macs = t_flops = t_act = 0
     with_weights = 0
-    # Repeated identical layers share one object (see cnncalc.graph): count each object once.
-    costs: dict[int, tuple[int, int, int, int, int, bool, Any]] = {}
-    rfs = receptive_fields(graph)
-    rf_cache: dict[int, Any] = {}
-    rf_dicts = [_rf_dict(rfs.get(n.name), rf_cache) for n in graph.nodes]
+    # Repeated identical layers share one object (see cnncalc.graph), also between graphs built
+    # from one spec: each object's figures are computed once and kept on it (Layer._costs).
+    fields = _Fields(graph)
+    depth_of: dict[str, int] = {}  # conv/linear layers on the longest path to each node
     new_row = tuple.__new__
     views = storage_roots(graph)
     for i, node in enumerate(graph.nodes):
         layer = node.layer
-        c = costs.get(id(layer))
-        if c is None:
+        try:
+            c = layer._costs
+        except AttributeError:
             p = b = 0
             ws = layer.weights()
             for w in ws:
@@ -60,9 +74,15 @@ def _analyze(graph: Graph, batch: int, dtype: str, convention: str) -> Report:
                 else:
                     b += w.size
             k = getattr(layer, "k", None) if "kernel_size" in layer.args else None
-            c = (p, b, layer.macs(), layer.flops(), layer.out_elements, bool(ws), k)
-            costs[id(layer)] = c
-        params, buffers, macs, flops, out_el, has_weights, kernel = c
+            m = layer.macs()
+            c = (p, b, m, layer.flops(), layer.out_elements, bool(ws), k, 1 if m > 0 else 0)
+            layer._costs = c
+        params, buffers, macs, flops, out_el, has_weights, kernel, deep = c
+        ins = node.inputs
+        if len(ins) == 1:
+            depth_of[node.name] = depth_of.get(ins[0], 0) + deep
+        else:
+            depth_of[node.name] = max([depth_of.get(x, 0) for x in ins], default=0) + deep
         if keras:
             non = buffers
             params += buffers
@@ -94,7 +114,7 @@ def _analyze(graph: Graph, batch: int, dtype: str, convention: str) -> Report:
                 node.train_only,
                 node.share,
                 node.pos[0] if node.pos else None,
-                rf_dicts[i],
+                PendingField(fields, i),
                 kernel,
             ),
         )
@@ -127,7 +147,7 @@ def _analyze(graph: Graph, batch: int, dtype: str, convention: str) -> Report:
         total_bytes=(in_el + t_params + t_buf + t_act) * nbytes,
         layer_count=len(rows),
         weighted_layers=with_weights,
-        depth=layer_depth(rows, graph.outputs),
+        depth=max([depth_of.get(o, 0) for o in graph.outputs], default=0),
     )
     caveats = graph.meta.get("caveats") or []
     notes = [caveats] if isinstance(caveats, str) else list(caveats)
@@ -142,17 +162,25 @@ def _analyze(graph: Graph, batch: int, dtype: str, convention: str) -> Report:
         notes.append(
             "Keras convention: batch-norm moving statistics counted as non-trainable params"
         )
-    warnings = check_graph(graph, {r.name: r.params for r in rows})
-    memory = estimate_memory(
-        graph,
-        batch=batch,
-        dtype=dtype,
-        bytes_per_element=nbytes,
-        params=t_params,
-        buffers=t_buf,
-        trainable_params=t_train,
-        views=views,
-    )
+
+    def warnings() -> tuple[dict[str, str], ...]:
+        with gc_paused():
+            found = check_graph(graph, {r.name: r.params for r in rows})
+            return tuple(w.to_dict() for w in found)
+
+    def memory() -> Any:
+        with gc_paused():
+            return estimate_memory(
+                graph,
+                batch=batch,
+                dtype=dtype,
+                bytes_per_element=nbytes,
+                params=t_params,
+                buffers=t_buf,
+                trainable_params=t_train,
+                views=views,
+            )
+
     report = Report(
         name=graph.name,
         input_shapes=dict(graph.inputs),
@@ -166,8 +194,8 @@ def _analyze(graph: Graph, batch: int, dtype: str, convention: str) -> Report:
         file=graph.file,
         meta={**graph.meta, "groups": dict(graph.groups)},
         notes=tuple(notes),
-        warnings=tuple(w.to_dict() for w in warnings),
-        memory=memory,
+        warnings=Deferred(warnings),
+        memory=Deferred(memory),
     )
     if graph.expected:
         from dataclasses import replace
@@ -181,8 +209,27 @@ def _analyze(graph: Graph, batch: int, dtype: str, convention: str) -> Report:
                 {"code": "expected_mismatch", "layer": graph.name, "message": m.message}
                 for m in bad
             )
-            report = replace(report, warnings=report.warnings + extra)
+            first = report
+            report = replace(report, warnings=Deferred(lambda: first.warnings + extra))
     return report
+
+
+class _Fields:
+    """The receptive fields of one analysed graph, computed for every row on the first read."""
+
+    __slots__ = ("graph", "dicts")
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self.dicts: list[dict[str, Any] | None] | None = None
+
+    def __call__(self, i: int) -> dict[str, Any] | None:
+        if self.dicts is None:
+            with gc_paused():  # many small objects, none freed: see cnncalc.graph.gc_paused
+                rfs = receptive_fields(self.graph)
+                cache: dict[int, Any] = {}
+                self.dicts = [_rf_dict(rfs.get(n.name), cache) for n in self.graph.nodes]
+        return self.dicts[i]
 
 
 def _rf_dict(rf: Any, cache: dict[int, Any]) -> dict[str, Any] | None:

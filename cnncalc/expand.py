@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 from .errors import CnncalcError, did_you_mean, short
 from .expr import Env
 from .graph import (
+    LAYER_CACHE_MAX,
     MAX_BLOCK_DEPTH,
     MAX_LAYERS,
     MAX_REPEAT,
@@ -100,7 +101,11 @@ class _Builder(GraphWiring):
     def __init__(self, spec: Spec, variables: dict[str, Any]) -> None:
         super().__init__(spec)
         self.gvars = variables
-        self._plans: dict[int, _Plan] = {}
+        # entry plans are static: kept with the spec for its next graphs, like its built layers
+        plans = spec.__dict__.get("_plans")
+        if plans is None or len(plans) > LAYER_CACHE_MAX:
+            plans = spec.__dict__["_plans"] = {}
+        self._plans: dict[int, _Plan] = plans
         #: entries visited so far (bounded by MAX_STEPS), and the enclosing repeat loops:
         #: [count, index, nodes at instance start, size of the previous instance, pos, name, type]
         self.steps = 0
@@ -258,6 +263,13 @@ class _Builder(GraphWiring):
                     name,
                     t,
                 )
+        if "else" in meta and "when" not in meta:
+            raise self._err(
+                "'else' names what the entry's name means when 'when' skips it; it needs 'when'",
+                meta.where("else"),
+                name,
+                t,
+            )
         first = meta.get("first")
         if first is not None and not isinstance(first, Map):
             raise self._err(
@@ -332,15 +344,21 @@ class _Builder(GraphWiring):
                 ) from None
             if not cond:
                 # A skipped entry's name refers to its (first) input: a skipped residual add
-                # then means the main path, a skipped projection means the block input.
-                if not in_names:
+                # then means the main path, a skipped projection means the block input. With
+                # `else`, it refers to the layer named there instead (MViT's projection reads
+                # the normed input; without it the shortcut is the raw block input).
+                if "else" in meta:
+                    target = self._ref(meta["else"], scope, meta.where("else"), name)
+                elif not in_names:
                     return
+                else:
+                    target = in_names[0]
                 # Entries may share a name when at most one of them is built (`when`): the
                 # built one's binding wins (v1/v2 variants of a block name the norm alike).
                 if name is not None and (name not in scope.names or name in scope.skipped):
-                    self._define(scope, name, in_names[0], meta.where("name"))
+                    self._define(scope, name, target, meta.where("name"))
                     scope.skipped.add(name)
-                scope.last = in_names[0]  # a skipped entry acts as the identity
+                scope.last = target  # a skipped entry acts as the identity (or as `else`)
                 return
 
         trainable = scope.trainable and meta.get("trainable", True)

@@ -44,6 +44,8 @@ MAX_LAYERS = 250_000  # the CLI needs ~1-5 KB per layer (JSON); real networks ha
 MAX_REPEAT = MAX_LAYERS
 MAX_BLOCK_DEPTH = 64
 MAX_STEPS = 2 * MAX_LAYERS  # entries visited (skipped ones and repeat instances included)
+#: built layers a parsed spec keeps for its next graphs (more: the table starts afresh)
+LAYER_CACHE_MAX = 20_000
 
 Pos = tuple[int, int]
 
@@ -171,7 +173,12 @@ class GraphWiring:
         self.pieces: dict[str, list[str]] = {}
         #: built layers keyed by (type, resolved args, input shapes): layers are immutable after
         #: build, so identical repeated layers share one object (and the analysis counts it once).
-        self._layers: dict[Any, Layer] = {}
+        #: The table lives with the spec: graphs built from one parsed spec (a sweep's
+        #: configurations, the variants, other input sizes) reuse each other's layers.
+        cache = spec.__dict__.get("_built_layers")
+        if cache is None or len(cache) > LAYER_CACHE_MAX:
+            cache = spec.__dict__["_built_layers"] = {}
+        self._layers: dict[Any, Layer] = cache
 
     # -- errors ---------------------------------------------------------------------------------
     def _err(
@@ -381,5 +388,12 @@ def build_graph(
     """Build the layer graph of ``spec`` (optionally one variant, another input, variable overrides)."""
     from .expand import expand_spec
 
-    with gc_paused():
-        return expand_spec(spec, variant, input_shape, overrides)
+    try:
+        with gc_paused():
+            return expand_spec(spec, variant, input_shape, overrides)
+    finally:
+        # a spec keeps what its builds made (layers, entry plans) for its next graphs, up to a
+        # bound: after a huge graph they are dropped, so they do not outlive the graph
+        for key in ("_built_layers", "_plans"):
+            if len(spec.__dict__.get(key, ())) > LAYER_CACHE_MAX:
+                del spec.__dict__[key]

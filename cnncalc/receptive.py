@@ -68,7 +68,7 @@ class ReceptiveField(NamedTuple):
         return math.ceil(lo), math.floor(hi)
 
     def to_dict(self) -> dict[str, Any]:
-        if any(map(_frac, (*self.size_x, *self.jump_x, *self.start_x))):
+        if not _INT_ONLY.issuperset(map(type, self.size_x + self.jump_x + self.start_x)):
             size, jump, start = self.size, self.jump, self.start  # integer views of fractions
         else:  # all integers (no transposed window on the path): as stored
             size, jump, start = self.size_x, self.jump_x, self.start_x
@@ -76,6 +76,9 @@ class ReceptiveField(NamedTuple):
         if self.via is not None:
             d["via"] = self.via
         return d
+
+
+_INT_ONLY = frozenset({int})
 
 
 def _frac(x: Num) -> bool:
@@ -105,29 +108,63 @@ def _width(start: Num, jump: Num, size: Num) -> int:
 
 
 def receptive_fields(graph: Graph) -> dict[str, ReceptiveField | None]:
-    """Receptive field of every graph input and node, in graph order: O(layers) arithmetic."""
+    """Receptive field of every graph input and node, in graph order: O(layers) arithmetic.
+
+    What a layer does to a field depends only on the layer (repeated identical layers share one
+    object), so it is classified once per object; the per-node work is then one dict lookup and
+    the arithmetic of windows and merges."""
     out: dict[str, ReceptiveField | None] = {}
     for name, shape in graph.inputs.items():
         r = len(shape) - 1
         out[name] = ReceptiveField((1,) * r, (1,) * r, (0,) * r) if r >= 1 else None
-    windows: dict[int, Any] = {}  # identical repeated layers share one object: one window each
-    passthrough: dict[int, bool] = {}  # per layer object: point-wise with one same-size input
+    windows: dict[int, Any] = {}  # for _through: one window per layer object
+    modes: dict[int, tuple[int, Any]] = {}
+    get = out.get
     for node in graph.nodes:
         layer = node.layer
-        same = passthrough.get(id(layer))
-        if same is None:
-            sp = layer.out_shape[1:]
-            same = passthrough[id(layer)] = (
-                bool(sp)
-                and len(layer.in_shapes) == 1
-                and layer.in_shapes[0][1:] == sp
-                and layer.geometry() is None
-            )
-        if same:  # BN, activations, dropout: the field passes through unchanged
-            out[node.name] = out.get(node.inputs[0])
+        mode = modes.get(id(layer))
+        if mode is None:
+            mode = modes[id(layer)] = _mode(layer)
+        kind, win = mode
+        if kind == _PASS:  # BN, activations, dropout: the field passes through unchanged
+            out[node.name] = get(node.inputs[0])
+        elif kind == _WINDOW:
+            src = get(node.inputs[0])
+            ok = src is not None and len(src.size_x) == len(win.kernel)
+            out[node.name] = _apply(src, win) if ok else None
+        elif kind == _MERGE:  # equal-size inputs (residual add, concat): the union
+            srcs = [get(name) for name in node.inputs]
+            first = srcs[0]
+            if first is None or any(rf is None for rf in srcs):
+                out[node.name] = None
+            elif all(rf is first for rf in srcs):
+                out[node.name] = first
+            else:
+                out[node.name] = _union([(n, rf, False) for n, rf in zip(node.inputs, srcs)])
+        elif kind == _NONE:
+            out[node.name] = None
         else:
             out[node.name] = _through(node, out, graph, windows)
     return out
+
+
+_PASS, _WINDOW, _MERGE, _NONE, _OTHER = range(5)
+
+
+def _mode(layer: Any) -> tuple[int, Any]:
+    """How a layer maps fields (the cases of :func:`_through`, decided once per layer object)."""
+    sp = layer.out_shape[1:]
+    if not sp:
+        return _NONE, None
+    win = layer.geometry()
+    if win is not None:
+        return _WINDOW, win
+    ins = layer.in_shapes
+    if len(ins) == 1 and ins[0][1:] == sp:
+        return _PASS, None
+    if ins and all(sh[1:] == sp for sh in ins):
+        return _MERGE, None
+    return _OTHER, None
 
 
 def _through(

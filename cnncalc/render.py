@@ -430,6 +430,17 @@ def warning_lines(report: Report, limit: int = 12) -> list[str]:
     return out
 
 
+def _buffer_kinds(report: Report) -> str:
+    """What the buffers are: batch-norm running statistics, or the types that hold them
+    (Swin's relative_position_index, a free ``buffer`` …)."""
+    if not report.totals.buffers:
+        return ""
+    types = sorted({r.type for r in report.rows if r.buffers})
+    if all("batchnorm" in t for t in types):
+        return " (batch-norm running statistics)"
+    return " (not learned: held by " + ", ".join(types[:4]) + (", …" if len(types) > 4 else "") + ")"
+
+
 def totals_lines(report: Report, optimizer: str = "adam") -> list[tuple[str, str]]:
     """(label, value) pairs of the totals block, shared by every text renderer."""
     t = report.totals
@@ -438,10 +449,7 @@ def totals_lines(report: Report, optimizer: str = "adam") -> list[tuple[str, str
         ("Total params", fmt_count(t.params)),
         ("Trainable params", fmt_count(t.trainable_params)),
         ("Non-trainable params", fmt_count(t.non_trainable_params)),
-        (
-            "Buffers",
-            fmt_count(t.buffers) + (" (batch-norm running statistics)" if t.buffers else ""),
-        ),
+        ("Buffers", fmt_count(t.buffers) + _buffer_kinds(report)),
         ("MACs", f"{fmt_ops(t.macs)} ({fmt_count(t.macs)})"),
         ("FLOPs", f"{fmt_ops(t.flops)} ({fmt_count(t.flops)})"),
         ("Input size", fmt_bytes(t.input_bytes)),

@@ -5,7 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-__all__ = ["LayerRow", "Totals", "Report", "Explanation", "SCHEMA_VERSION", "DTYPE_BYTES"]
+__all__ = [
+    "LayerRow",
+    "Totals",
+    "Report",
+    "Explanation",
+    "SCHEMA_VERSION",
+    "DTYPE_BYTES",
+    "Deferred",
+    "PendingField",
+]
 
 #: The JSON contract's version (docs/schema.json). 2: compare is an object with ``models``;
 #: ``totals.activation_elements`` (was ``activations``), ``layer_count`` (was ``layers``),
@@ -13,6 +22,49 @@ __all__ = ["LayerRow", "Totals", "Report", "Explanation", "SCHEMA_VERSION", "DTY
 SCHEMA_VERSION = 2
 
 DTYPE_BYTES = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "uint8": 1}
+
+
+class Deferred:
+    """A value computed on first read (a :class:`Report` field the analyzer fills lazily)."""
+
+    __slots__ = ("compute",)
+
+    def __init__(self, compute: Any) -> None:
+        self.compute = compute
+
+
+class PendingField:
+    """A row's receptive field before it was read: ``source(index)`` computes it (the analyzer's
+    receptive-field pass runs once, for every row, on the first read). Behaves as its value when
+    compared, hashed, printed or pickled, so a row reads the same whether it was resolved or not.
+    """
+
+    __slots__ = ("source", "index")
+
+    def __init__(self, source: Any, index: int) -> None:
+        self.source = source
+        self.index = index
+
+    def value(self) -> Any:
+        return self.source(self.index)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, PendingField):
+            other = other.value()
+        return self.value() == other
+
+    def __hash__(self) -> int:
+        return hash(self.value())
+
+    def __repr__(self) -> str:
+        return repr(self.value())
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_identity, (self.value(),))
+
+
+def _identity(x: Any) -> Any:
+    return x
 
 
 class LayerRow(NamedTuple):
@@ -63,6 +115,26 @@ class LayerRow(NamedTuple):
             d["line"] = self.line
         d["receptive_field"] = self.receptive_field
         return d
+
+
+_RF = 15  # LayerRow.receptive_field's position
+assert LayerRow._fields[_RF] == "receptive_field"
+
+
+def _row_rf(row: LayerRow) -> dict[str, Any] | None:
+    v = tuple.__getitem__(row, _RF)
+    return v.value() if type(v) is PendingField else v
+
+
+def _row_asdict(row: LayerRow) -> dict[str, Any]:
+    d = dict(zip(row._fields, row))
+    d["receptive_field"] = _row_rf(row)
+    return d
+
+
+_row_rf.__doc__ = LayerRow.receptive_field.__doc__
+LayerRow.receptive_field = property(_row_rf)  # type: ignore[assignment,misc]
+LayerRow._asdict = _row_asdict  # type: ignore[method-assign]
 
 
 class Totals(NamedTuple):
@@ -169,6 +241,13 @@ class Report:
             hint=did_you_mean(name, [r.name for r in self.rows], "layers"),
         )
 
+    def resolve(self) -> Report:
+        """Compute the lazily computed parts now (receptive fields, warnings, memory)."""
+        self.warnings, self.memory  # noqa: B018
+        for r in self.rows[:1]:
+            r.receptive_field  # noqa: B018 (one read computes every row's)
+        return self
+
     def table(self, depth: int | None = None, columns: Any = None, tree: bool = False) -> str:
         """The plain-text table ``cnncalc summary`` prints to a pipe (``columns``: keys or a
         ``--columns`` string; see :data:`cnncalc.render.COLUMNS`)."""
@@ -212,6 +291,34 @@ class Report:
             "memory": self.memory.to_dict() if self.memory is not None else None,
         }
         return out
+
+
+def _lazy(name: str) -> property:
+    """A :class:`Report` field that may hold a :class:`Deferred`: computed on the first read."""
+
+    def get(self: Report) -> Any:
+        v = self.__dict__[name]
+        if type(v) is Deferred:
+            v = self.__dict__[name] = v.compute()
+        return v
+
+    def put(self: Report, value: Any) -> None:  # the dataclass __init__ only (frozen otherwise)
+        self.__dict__[name] = value
+
+    return property(get, put)
+
+
+Report.warnings = _lazy("warnings")  # type: ignore[assignment]
+Report.memory = _lazy("memory")  # type: ignore[assignment]
+
+
+def _report_state(self: Report) -> dict[str, Any]:
+    """Pickling and copying: the lazily computed parts are computed first (they hold the graph)."""
+    self.resolve()
+    return self.__dict__
+
+
+Report.__getstate__ = _report_state  # type: ignore[method-assign,assignment]
 
 
 class Explanation(tuple):

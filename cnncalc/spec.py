@@ -46,6 +46,7 @@ ENTRY_KEYS = {
     "repeat": "invoke this entry N times in a chain (names get .0, .1, …; `i` is the index)",
     "first": "argument overrides for the first repeat (e.g. stride 2)",
     "when": "expression; the entry is skipped when false (its name then refers to its input)",
+    "else": "with when: the layer the skipped entry's name refers to instead of its input",
     "trainable": "false to freeze the weights of this layer or block",
     "train_only": "true for branches that exist only in training (counted in params, not in MACs)",
     "share": "name of a layer whose weights this one reuses (params counted once)",

@@ -75,6 +75,51 @@ CASES = {
         0,
         5 * 8 * 3 * 2 * 8 * 1,
     ),
+    # ---- MViT's pooling attention (cnncalc/layers/mvit.py) -----------------------------------
+    # MViT v1-B block 0: 1 + 8·56·56 tokens of 96, one head, K and V pooled 1×8×8 → 1 + 8·7·7.
+    "multiscale_attention MViT v1-B block 0 (K, V pooled to 8×7×7)": Case(
+        "multiscale_attention",
+        dict(num_heads=1, thw=[8, 56, 56], kernel_kv=3, stride_kv=[1, 8, 8]),
+        [(1 + 8 * 56 * 56, 96)],
+        (1 + 8 * 56 * 56, 96),
+        96 * 3 * 96 + 3 * 96 + 96 * 96 + 96 + 2 * (96 * 27 + 2 * 96),
+        25089 * 96 * 3 * 96  # qkv
+        + 2 * 96 * 8 * 7 * 7 * 27  # depthwise 3×3×3 pooling of K and V
+        + 2 * 25089 * 393 * 96  # Q·Kᵀ and A·V
+        + 25089 * 96 * 96,  # project
+        2 * (25089 * 96 * 3 * 96 + 2 * 96 * 8 * 7 * 7 * 27 + 2 * 25089 * 393 * 96 + 25089 * 96 * 96)
+        + 3 * 25089 * 96
+        + 25089 * 96  # bias adds
+        + 2 * 7 * 393 * 96  # the pooling LayerNorms (class token included)
+        + 25089 * 96  # Q scaled
+        + 4 * 25089 * 393,  # softmax
+    ),
+    "multiscale_attention v2: 2×4×4 grid, Q and K/V strided, relative positions": Case(
+        "multiscale_attention",
+        dict(
+            num_heads=2,
+            thw=[2, 4, 4],
+            out_features=8,
+            kernel_q=3,
+            stride_q=[1, 2, 2],
+            kernel_kv=3,
+            stride_kv=[1, 2, 2],
+            residual_pool=True,
+            rel_pos=True,
+        ),
+        [(33, 6)],
+        (9, 8),
+        6 * 24 + 24 + 8 * 8 + 8 + 3 * (27 * 4 + 2 * 4) + 2 * (2 * 2 - 1) * 4 + (2 * 2 - 1) * 4,
+        33 * 6 * 24 + 3 * 8 * 8 * 27 + 2 * 9 * 9 * 8 + 8 * 8 * (2 + 2 + 2) + 9 * 8 * 8,
+        2 * (33 * 6 * 24 + 3 * 8 * 8 * 27 + 2 * 9 * 9 * 8 + 8 * 8 * 6 + 9 * 8 * 8)
+        + 3 * 33 * 8
+        + 9 * 8
+        + 3 * 7 * 9 * 8
+        + 9 * 8
+        + 4 * 2 * 9 * 9
+        + 3 * 2 * 8 * 8  # relative position terms summed into the scores
+        + 8 * 8,  # residual pooling (grid tokens)
+    ),
 }
 
 

@@ -40,6 +40,12 @@ ALL_NATIVE = os.environ.get("CNNCALC_VERIFY_NATIVE") == "1"
 HEAVY = {
     "maskrcnn_resnet50_fpn": "188 GMACs at 800×800, and its fixed RoI box and mask heads keep "
     "68 GMACs (4 s) even at 32×32; verified natively with CNNCALC_VERIFY_NATIVE=1 (7.5 s)",
+    "maxvit_t": "5.6 GMACs (5 s), and its 7×7 partitions need multiples of 224; verified shrunk "
+    "(64×64, 2×2 partitions) in tests/test_zoo_vit_family.py",
+    "mvit_v1_b": "71 GMACs; its token grid follows the frames and size variables, not --input; "
+    "verified shrunk (2 frames of 32×32) in tests/test_zoo_vit_family.py",
+    "mvit_v2_s": "64 GMACs; its token grid follows the frames and size variables, not --input; "
+    "verified shrunk (2 frames of 32×32) in tests/test_zoo_vit_family.py",
 }
 
 #: Families whose members differ only in numbers (widths, depths, groups, input size), not in

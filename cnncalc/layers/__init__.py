@@ -13,6 +13,7 @@ from . import (  # noqa: F401
     importer_ops,
     linear,
     merge,
+    mvit,
     norm,
     pool,
     preprocessing,

@@ -94,6 +94,10 @@ class Arg(NamedTuple):
     def normalize(self, value: Any) -> Any:
         """Check ``value`` against this kind; return the normal form or raise ValueError(expects)."""
         k = self.kind
+        if type(value) is int and k in _INT_KINDS:  # the common case, first (same checks)
+            if self.minimum is not None and value < self.minimum:
+                raise ValueError
+            return value
         if k in ("opt_int", "opt_float", "opt_ints") and value is None:
             return None
         if k in ("int", "opt_int", "axis"):
@@ -164,6 +168,10 @@ class Arg(NamedTuple):
     def _check_min(self, v: int | float) -> None:
         if self.minimum is not None and v < self.minimum:
             raise ValueError
+
+
+#: kinds whose normal form of a plain ``int`` is the int itself (after the minimum check)
+_INT_KINDS = frozenset({"int", "opt_int", "axis", "ints", "opt_ints", "size"})
 
 
 def _as_int(value: Any) -> int:
@@ -253,7 +261,18 @@ class Layer:
     #: True for layers whose weights count in the trainable total when the layer is trainable.
     SUMMARY: ClassVar[str] = ""
 
-    __slots__ = ("type_name", "args", "in_shapes", "out_shape", "_weights", "_geometry")
+    #: ``_costs``: the analyzer's per-layer figures (cnncalc.analysis), computed once per object
+    #: ``_out_el``: ∏ out_shape, set by :meth:`build` (the only place that sets ``out_shape``)
+    __slots__ = (
+        "type_name",
+        "args",
+        "in_shapes",
+        "out_shape",
+        "_weights",
+        "_geometry",
+        "_costs",
+        "_out_el",
+    )
 
     def __init__(self, type_name: str, args: dict[str, Any]) -> None:
         self.type_name = type_name
@@ -287,7 +306,7 @@ class Layer:
                     raise CnncalcError(
                         f"argument '{key}' expects {spec.expects()}; received {key}={value!r}"
                     ) from None
-            elif spec.required:
+            elif spec.default is REQUIRED:
                 raise CnncalcError(
                     f"missing required argument '{key}' ({spec.doc or spec.expects()})",
                     hint="accepted: "
@@ -331,8 +350,9 @@ class Layer:
     def build(self, in_shapes: Sequence[Shape]) -> Shape:
         """Check the input shapes, derive geometry and weights, return the output shape."""
         self.in_shapes = tuple(in_shapes)
-        self.out_shape = self.infer(self.in_shapes)
-        if any(d <= 0 for d in self.out_shape):
+        out = self.out_shape = self.infer(self.in_shapes)
+        self._out_el = prod(out)
+        if out and min(out) <= 0:
             raise CnncalcError(
                 f"output shape {fmt_shape(self.out_shape)} has a size ≤ 0 "
                 f"(input {', '.join(fmt_shape(s) for s in self.in_shapes)})"
@@ -391,7 +411,10 @@ class Layer:
 
     @property
     def out_elements(self) -> int:
-        return prod(self.out_shape)
+        try:
+            return self._out_el
+        except AttributeError:  # not built yet
+            return prod(self.out_shape)
 
     def forward(self, inputs: list[Any], params: dict[str, Any]) -> Any:  # pragma: no cover
         """NumPy forward (inference): the output array computed from the inputs and the weights.
