@@ -565,6 +565,7 @@ REFUSED: dict[str, str] = {
             "slice",
             "constant",
             "elementwise",
+            "multiscale_attention",
         ),
         NOT_YET,
     ),
