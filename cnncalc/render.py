@@ -438,7 +438,9 @@ def _buffer_kinds(report: Report) -> str:
     types = sorted({r.type for r in report.rows if r.buffers})
     if all("batchnorm" in t for t in types):
         return " (batch-norm running statistics)"
-    return " (not learned: held by " + ", ".join(types[:4]) + (", …" if len(types) > 4 else "") + ")"
+    return (
+        " (not learned: held by " + ", ".join(types[:4]) + (", …" if len(types) > 4 else "") + ")"
+    )
 
 
 def totals_lines(report: Report, optimizer: str = "adam") -> list[tuple[str, str]]:

@@ -150,7 +150,7 @@ def test_forward_constant_map_is_constant():
             "finest first",
         ),
         (dict(num_rois=4, output_size=7), [(8, 16)], "(C, H, W)"),
-        (dict(num_rois=0, output_size=7), [(8, 16, 16)], "≥ 1"),
+        (dict(num_rois=-1, output_size=7), [(8, 16, 16)], "≥ 0"),
         (dict(num_rois=4, output_size=[7, 7, 7]), [(8, 16, 16)], "1 or 2 values"),
         (
             dict(num_rois=4, output_size=7, spatial_scale=0.5, image_size=[32, 32]),

@@ -40,6 +40,11 @@ ALL_NATIVE = os.environ.get("CNNCALC_VERIFY_NATIVE") == "1"
 HEAVY = {
     "maskrcnn_resnet50_fpn": "188 GMACs at 800×800, and its fixed RoI box and mask heads keep "
     "68 GMACs (4 s) even at 32×32; verified natively with CNNCALC_VERIFY_NATIVE=1 (7.5 s)",
+    # Fixed RoI heads that no input size shrinks: verified in test_zoo_torchvision_dense.py
+    # with a few RoIs (test_detection_heads_verify_with_few_rois).
+    "maskrcnn_resnet50_fpn_v2": "its 1000-RoI conv box head alone is 115 GMACs at any input size",
+    "fasterrcnn_resnet50_fpn_v2": "its 1000-RoI conv box head alone is 115 GMACs at any input size",
+    "keypointrcnn_resnet50_fpn": "its 100-RoI keypoint head alone is 350 GMACs at any input size",
     "maxvit_t": "5.6 GMACs (5 s), and its 7×7 partitions need multiples of 224; verified shrunk "
     "(64×64, 2×2 partitions) in tests/test_zoo_vit_family.py",
     "mvit_v1_b": "71 GMACs; its token grid follows the frames and size variables, not --input; "

@@ -67,21 +67,21 @@ assert BACKBONE == 25_557_032 - linear(2048, 1000) - 53_120 == 23_454_912
 
 
 def _component(name: str) -> str:
-    head = name.split(".")[0]
-    if head in ("conv1", "bn1", "relu", "maxpool") or head.startswith("layer"):
-        return "backbone"
-    if head.startswith("fpn_") or head in ("p2", "p3", "p4", "p5", "p6"):
-        return "fpn"
-    if head.startswith("rpn_"):
-        return "rpn"
-    if head in ("box_roi_pool", "box_flatten") or head.startswith(("fc6", "fc7")):
-        return "box_head"
-    if head in ("cls_score", "bbox_pred"):
-        return "box_predictor"
-    if head in ("conv5_mask", "mask_fcn_logits", "mask_logits"):
-        return "mask_predictor"
-    if head.startswith("mask_"):
-        return "mask_head"
+    """torchvision's module path names the component (a row's name is its path)."""
+    for prefix, part in (
+        ("backbone.body.", "backbone"),
+        ("backbone.fpn.", "fpn"),
+        ("rpn.head.", "rpn"),
+        ("roi_heads.box_roi_pool", "box_head"),
+        ("roi_heads.box_head.", "box_head"),
+        ("roi_heads.box_predictor.", "box_predictor"),
+        ("roi_heads.mask_roi_pool", "mask_head"),
+        ("roi_heads.mask_head.", "mask_head"),
+        ("roi_heads.mask_predictor.", "mask_predictor"),
+        ("roi_heads.mask_logits", "mask_predictor"),
+    ):
+        if name.startswith(prefix):
+            return part
     raise AssertionError(f"row {name} belongs to no component")
 
 
@@ -133,7 +133,8 @@ def test_frozen_conv1_and_layer1(faster, mask):
         assert report.non_trainable_params == CONV1 + LAYER1 == 222_400
         assert report.trainable_params == total - (CONV1 + LAYER1)
         for row in report.rows:
-            frozen = row.name in ("conv1", "bn1") or row.name.startswith("layer1.")
+            frozen = row.name in ("backbone.body.conv1", "backbone.body.bn1")
+            frozen = frozen or row.name.startswith("backbone.body.layer1.")
             assert row.trainable_params == (0 if frozen else row.params), row.name
 
 
@@ -145,10 +146,10 @@ def test_frozen_batchnorm_is_all_buffers(faster):
 
 
 def test_rpn_head_is_shared_across_levels(faster):
-    rpn = [r for r in faster.rows if r.name.startswith("rpn_conv_")]
-    assert [r.name for r in rpn] == [f"rpn_conv_p{k}" for k in range(2, 7)]
+    rpn = [r for r in faster.rows if r.name.endswith(".conv.0.0")]
+    assert [r.name for r in rpn] == [f"rpn.head.p{k}.conv.0.0" for k in range(2, 7)]
     assert rpn[0].params == conv(256, 256, 3) and rpn[0].shared_with is None
-    assert all(r.params == 0 and r.shared_with == "rpn_conv_p2" for r in rpn[1:])
+    assert all(r.params == 0 and r.shared_with == "rpn.head.p2.conv.0.0" for r in rpn[1:])
     assert all(r.macs > 0 for r in rpn)
 
 
@@ -164,17 +165,19 @@ def test_pyramid_shapes(width, padded):
     r = cnncalc.analyze(FASTER, width=width)
     assert list(r.input_shape) == [3, 800, padded]
     for k in (2, 3, 4, 5):
-        assert list(r.row(f"p{k}").output_shape) == [256, 800 // 2**k, padded // 2**k]
+        p = r.row(f"backbone.fpn.layer_blocks.{k - 2}.0")  # P_k
+        assert list(p.output_shape) == [256, 800 // 2**k, padded // 2**k]
     p5w = padded // 32
-    assert list(r.row("p6").output_shape) == [256, (25 - 1) // 2 + 1, (p5w - 1) // 2 + 1]
+    p6 = r.row("backbone.fpn.extra_blocks")
+    assert list(p6.output_shape) == [256, (25 - 1) // 2 + 1, (p5w - 1) // 2 + 1]
 
 
 def test_roi_heads_shapes(mask):
-    assert list(mask.row("box_roi_pool").output_shape) == [1000, 256, 7, 7]
-    assert list(mask.row("fc6").output_shape) == [1000, 1024]
-    assert list(mask.row("bbox_pred").output_shape) == [1000, 91 * 4]
-    assert list(mask.row("mask_roi_pool").output_shape) == [100, 256, 14, 14]
-    assert list(mask.row("mask_logits").output_shape) == [100, 91, 28, 28]
+    assert list(mask.row("roi_heads.box_roi_pool").output_shape) == [1000, 256, 7, 7]
+    assert list(mask.row("roi_heads.box_head.fc6").output_shape) == [1000, 1024]
+    assert list(mask.row("roi_heads.box_predictor.bbox_pred").output_shape) == [1000, 91 * 4]
+    assert list(mask.row("roi_heads.mask_roi_pool").output_shape) == [100, 256, 14, 14]
+    assert list(mask.row("roi_heads.mask_logits").output_shape) == [100, 91, 28, 28]
 
 
 # ---- MACs at 800 × 800, 1000 proposals, 100 detections ---------------------------------------
@@ -223,7 +226,7 @@ def test_roi_counts_are_variables():
     per_mask = (MASK_MACS + MASK_PRED_MACS) // 100
     assert base.macs - fewer.macs == 700 * per_box + 90 * per_mask
     assert fewer.params == base.params
-    assert list(fewer.row("mask_logits").output_shape) == [10, 91, 28, 28]
+    assert list(fewer.row("roi_heads.mask_logits").output_shape) == [10, 91, 28, 28]
 
 
 def test_output_says_the_static_model_is_a_static_model():

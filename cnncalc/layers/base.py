@@ -258,6 +258,8 @@ class Layer:
     MAX_INPUTS: ClassVar[int | None] = 1
     #: Rank of the spatial part fixed by the type name, e.g. {"conv2d": 2}; absent = any rank.
     RANKS: ClassVar[dict[str, int]] = {}
+    #: True for layers that may legally output an empty axis (RoI Align with num_rois 0).
+    MAY_BE_EMPTY: ClassVar[bool] = False
     #: True for layers whose weights count in the trainable total when the layer is trainable.
     SUMMARY: ClassVar[str] = ""
 
@@ -352,13 +354,21 @@ class Layer:
         self.in_shapes = tuple(in_shapes)
         out = self.out_shape = self.infer(self.in_shapes)
         self._out_el = prod(out)
-        if out and min(out) <= 0:
+        if out and min(out) <= 0 and not self._empty_ok():
             raise CnncalcError(
                 f"output shape {fmt_shape(self.out_shape)} has a size ≤ 0 "
                 f"(input {', '.join(fmt_shape(s) for s in self.in_shapes)})"
             )
         self._weights = tuple(self.declare_weights())
         return self.out_shape
+
+    def _empty_ok(self) -> bool:
+        """An empty axis (size 0, never negative) is legal where the layer makes one on purpose
+        (:attr:`MAY_BE_EMPTY`: RoI Align with 0 RoIs) or an input is already empty: as in PyTorch,
+        a head that gets no RoIs runs on an empty batch."""
+        if any(d < 0 for d in self.out_shape):
+            return False
+        return self.MAY_BE_EMPTY or any(0 in s for s in self.in_shapes)
 
     def num_outputs(self) -> int:
         """Outputs of a multi-output type (``OUTPUT_INDEX`` set), once built."""

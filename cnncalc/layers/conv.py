@@ -40,6 +40,8 @@ def resolve_padding(
 def _check_kernel_fits(layer: Layer, spatial: Shape, k: Shape, d: Shape, pads: Pads) -> None:
     for axis, (w, kk, dd, (lo, hi)) in enumerate(zip(spatial, k, d, pads)):
         eff = windows.effective_kernel(kk, dd)
+        if w == 0 and eff == 1 and lo == hi == 0:
+            continue  # an empty axis stays empty (a per-RoI conv over 0 RoIs)
         if eff > w + lo + hi:
             dil = f" (dilated: {dd}·({kk}−1)+1 = {eff})" if dd > 1 else ""
             raise CnncalcError(
@@ -238,6 +240,8 @@ class Conv(Layer):
         cout = w.shape[0]
         cg, og = cin // g, cout // g
         r = len(self.k)
+        if 0 in x.shape[2:]:  # an empty axis (0 RoIs): nothing to compute
+            return np.zeros((n, *self.out_shape), dtype=np.result_type(x, w))
         xp = np_pad(x, self.pads)
         if all(kk == 1 for kk in self.k):
             v = xp[(slice(None), slice(None), *(slice(None, None, ss) for ss in self.s))]
@@ -419,6 +423,8 @@ class ConvTranspose(Layer):
         in_sp = x.shape[2:]
         og = w.shape[1]
         cout, cg, r = og * g, cin // g, len(self.k)
+        if 0 in in_sp:  # an empty axis (0 RoIs): nothing to compute
+            return np.zeros((n, *self.out_shape), dtype=np.result_type(x, w))
         wm = w.reshape(g, cg, -1).transpose(0, 2, 1)  # (g, og·K, cg)
         cols = np.matmul(wm, x.reshape(n, g, cg, -1)).reshape(n, cout, *self.k, *in_sp)
         full = tuple(

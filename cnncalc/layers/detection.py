@@ -68,9 +68,12 @@ class RoIAlign(Layer):
     CATEGORY = "pool"
     MIN_INPUTS = 1
     MAX_INPUTS = None
+    MAY_BE_EMPTY = True  # num_rois 0: no detection survived (the mask head runs on none)
     ARGS = {
         "num_rois": Arg(
-            "int", doc="number of RoIs R (a static stand-in for a dynamic count)", minimum=1
+            "int",
+            doc="number of RoIs R (a static stand-in for a dynamic count; 0: none survived)",
+            minimum=0,
         ),
         "output_size": Arg("ints", doc="bins per RoI (h, w): an int or [h, w]", minimum=1),
         "sampling_ratio": Arg("int", 2, "bilinear samples per bin along each axis"),

@@ -63,7 +63,8 @@ class Flatten(Layer):
         x = inputs[0]
         n = x.ndim - 1
         s, e = self.args["start_dim"] % n + 1, self.args["end_dim"] % n + 1
-        return x.reshape(x.shape[:s] + (-1,) + x.shape[e + 1 :])
+        merged = prod(x.shape[s : e + 1])  # explicit: a -1 is ambiguous on an empty array
+        return x.reshape(x.shape[:s] + (merged,) + x.shape[e + 1 :])
 
 
 @register
@@ -81,8 +82,13 @@ class Reshape(Layer):
         total = prod(x)
         if target.count(-1) > 1:
             raise CnncalcError("only one -1 is allowed in shape")
-        if any(d == 0 or d < -1 for d in target):
-            raise CnncalcError(f"shape entries must be positive or -1, received {target}")
+        if any(d < -1 for d in target):
+            raise CnncalcError(f"shape entries must be ≥ 0 or -1, received {target}")
+        if 0 in target and -1 in target:
+            raise CnncalcError(
+                f"a 0 entry leaves the -1 undetermined (0 elements), received {target}",
+                hint="write every size of an empty tensor explicitly",
+            )
         if -1 in target:
             known = prod([d for d in target if d != -1])
             if total % known:
