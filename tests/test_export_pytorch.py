@@ -26,7 +26,9 @@ ZOO = [m.name for m in zoo_members()]
 
 
 def _refused_types(name: str) -> set[str]:
-    return {n.type for n in cnncalc.build(name).nodes if n.type in pytorch.REFUSED}
+    nodes = cnncalc.build(name).nodes
+    shared = {"share"} if any(n.share is not None for n in nodes) else set()
+    return {n.type for n in nodes if n.type in pytorch.REFUSED} | shared
 
 
 #: the zoo models whose specs use a type with no PyTorch form (detection's roi_align, and the
@@ -38,7 +40,7 @@ REFUSED_ZOO = {n: t for n in ZOO if (t := _refused_types(n))}
 NOT_PLACED = {
     n
     for n in ZOO
-    if n.startswith(("efficientnet_v2", "mobilenet_v3", "regnet_y", "vit_"))
+    if n.startswith(("efficientnet_v2", "mobilenet_v3", "regnet_y", "vit_", "ssd"))
     and n not in REFUSED_ZOO
 }
 EXPORTABLE = [n for n in ZOO if n not in REFUSED_ZOO and n not in NOT_PLACED]

@@ -1504,6 +1504,13 @@ class _Writer:
                 call = f"{call} if {attr} is not None else {var[m.refs[0]]}"
             var[m.local] = v
             lines.append(f"        {v} = {call}")
+        missing = [o for o in outputs if o not in var]
+        if missing:
+            raise CnncalcError(
+                f"cannot export to PyTorch: the output '{missing[0]}' sits inside a block or "
+                "a chain of dotted names (a wiring the export cannot place yet)",
+                file=self.graph.file,
+            )
         outs = [var[o] for o in outputs]
         lines.append(f"        return {outs[0] if len(outs) == 1 else ', '.join(outs)}")
         return lines
