@@ -24,6 +24,7 @@ from .graph import (
     MAX_LAYERS,
     MAX_REPEAT,
     MAX_STEPS,
+    BlockCall,
     Graph,
     GraphWiring,
     Node,
@@ -732,8 +733,13 @@ class _Builder(GraphWiring):
         key = _replay_key(bdef, params, in_names, self.shapes, trainable, train_only)
         rec = self._instances.get(key) if key is not None else None
         if rec is not None:
-            return self._replay(rec, inst, in_names, pos, bdef)
+            out = self._replay(rec, inst, in_names, pos, bdef)
+            self.calls[inst] = BlockCall(
+                bdef.name, params, tuple(in_names), out, tuple(bdef.inputs)
+            )
+            return out
         start, steps0, groups0 = len(self.nodes), self.steps, len(self.groups)
+        calls0 = len(self.calls)
         child = _Scope(
             vars=Env(self.gvars, params),
             names={n: r for n, r in zip(bdef.inputs, in_names)},
@@ -766,8 +772,9 @@ class _Builder(GraphWiring):
             out = child.last
         if key is not None:
             self._instances[key] = _record(
-                self, start, inst, in_names, out, self.steps - steps0, groups0
+                self, start, inst, in_names, out, self.steps - steps0, groups0, calls0
             )
+        self.calls[inst] = BlockCall(bdef.name, params, tuple(in_names), out, tuple(bdef.inputs))
         return out
 
     def _replay(
@@ -826,6 +833,10 @@ class _Builder(GraphWiring):
             shapes[full] = out_shape
         for rel, what in rec.groups:
             self.groups[prefix + rel] = what
+        for rel, block, params, inputs, output, input_names in rec.calls:
+            self.calls[prefix + rel] = BlockCall(
+                block, params, tuple([name_of(r) for r in inputs]), name_of(output), input_names
+            )
         return name_of(rec.output)
 
 
@@ -841,6 +852,12 @@ class _Recording(NamedTuple):
     groups: list[tuple[str, str]]
     output: tuple[int, str]
     steps: int
+    #: the block calls made inside the instance (relative names, inputs and output as refs)
+    calls: list[
+        tuple[
+            str, str, dict[str, Any], tuple[tuple[int, str], ...], tuple[int, str], tuple[str, ...]
+        ]
+    ]
 
 
 def _frozen(v: Any) -> Any:
@@ -878,7 +895,14 @@ def _replay_key(
 
 
 def _record(
-    b: _Builder, start: int, inst: str, in_names: list[str], out: str, steps: int, groups0: int
+    b: _Builder,
+    start: int,
+    inst: str,
+    in_names: list[str],
+    out: str,
+    steps: int,
+    groups0: int,
+    calls0: int,
 ) -> _Recording:
     prefix = inst + "."
     index = {n: k for k, n in enumerate(in_names)}
@@ -907,7 +931,19 @@ def _record(
     # the groups this instance added are the last ones inserted (dicts keep insertion order)
     added = list(itertools.islice(reversed(b.groups.items()), len(b.groups) - groups0))
     groups = [(g[len(prefix) :], w) for g, w in reversed(added) if g.startswith(prefix)]
-    return _Recording(nodes, groups, ref(out), steps)
+    added_calls = itertools.islice(reversed(b.calls.items()), len(b.calls) - calls0)
+    calls = [
+        (
+            name[len(prefix) :],
+            c.block,
+            c.params,
+            tuple([ref(x) for x in c.inputs]),
+            ref(c.output),
+            c.input_names,
+        )
+        for name, c in reversed(list(added_calls))
+    ]
+    return _Recording(nodes, groups, ref(out), steps, calls)
 
 
 def _good_name(name: str) -> bool:
@@ -1205,6 +1241,8 @@ def expand_spec(
         expected=expected,
         by_name=b.by_name,
         groups=b.groups,
+        calls=b.calls,
+        overrides=dict(overrides or {}),
     )
     if compare_own_input and overrides and not given:
         w = params_vs_own_input(spec, variant, overrides, raw_inputs, graph)

@@ -15,7 +15,7 @@ import gc
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import CnncalcError, did_you_mean
 from .expr import Env
@@ -26,6 +26,7 @@ from .values import _arg_pos, _value
 from .yamlio import Map
 
 __all__ = [
+    "BlockCall",
     "Node",
     "Graph",
     "build_graph",
@@ -122,6 +123,17 @@ class Node:
         return f"Node({self.name!r}, {self.type}, {fmt_shape(self.out_shape)})"
 
 
+class BlockCall(NamedTuple):
+    """One use of a block: its definition's name, parameter values, input and output names."""
+
+    block: str
+    params: dict[str, Any]
+    inputs: tuple[str, ...]
+    output: str
+    #: the block definition's names for its inputs (``input`` unless it declares ``inputs``)
+    input_names: tuple[str, ...] = ("input",)
+
+
 @dataclass
 class Graph:
     """A built layer graph in execution (topological) order."""
@@ -140,6 +152,11 @@ class Graph:
     groups: dict[str, str] = field(default_factory=dict)
     #: warnings found while building (cnncalc.checks.Warning_: params_depend_on_input)
     warnings: list[Any] = field(default_factory=list)
+    #: block instance → how it was called (its parameters' values, inputs, output); the
+    #: PyTorch export writes one class per block from these
+    calls: dict[str, BlockCall] = field(default_factory=dict)
+    #: the variable overrides the graph was built with (``--set``), as given
+    overrides: dict[str, Any] = field(default_factory=dict)
 
     def shape_of(self, name: str) -> Shape:
         if name in self.inputs:
@@ -181,6 +198,7 @@ class GraphWiring:
         self.by_name: dict[str, Node] = {}
         self.shapes: dict[str, Shape] = {}
         self.groups: dict[str, str] = {}
+        self.calls: dict[str, BlockCall] = {}
         #: entries with several outputs (split): entry name → its output nodes' names
         self.pieces: dict[str, list[str]] = {}
         #: built layers keyed by (type, resolved args, input shapes): layers are immutable after

@@ -312,10 +312,11 @@ def test_connected_to_names_the_inputs_of_merges():
     p = run_cli("summary", "googlenet", "--columns", "name,output_shape,connected", "-d", "2")
     cat = next(line for line in p.stdout.splitlines() if line.startswith("inception3a.cat "))
     assert f"[{64 + 128 + 32 + 32}, 28, 28]" in cat
-    branches = ["inception3a.branch1", "inception3a.branch2_1", "inception3a.branch3_1"]
-    assert cat.split()[-4:] == [b + "," for b in branches] + ["inception3a.branch4_1"]
+    # (branches 2-4 are torchvision's nn.Sequential branch2.0/.1 …, one row each at depth 2)
+    branches = ["inception3a.branch1", "inception3a.branch2", "inception3a.branch3"]
+    assert cat.split()[-4:] == [b + "," for b in branches] + ["inception3a.branch4"]
     # with --depth, inputs name the rows as shown: a branch's first block takes the pool
-    row = next(line for line in p.stdout.splitlines() if line.startswith("inception3a.branch3_0 "))
+    row = next(line for line in p.stdout.splitlines() if line.startswith("inception3a.branch3 "))
     assert row.split()[-1] == "maxpool2"
 
 

@@ -344,7 +344,7 @@ def test_skipped_entry_acts_as_identity_for_wiring():
     """A skipped projection (conv + bn) leaves the shortcut = the block input, not the main path."""
     r = cnncalc.analyze("resnet50")
     assert r.row("layer1.1.add_1").inputs == ("layer1.1.bn3", "layer1.0.relu3")
-    assert r.row("layer1.0.add_1").inputs == ("layer1.0.bn3", "layer1.0.downsample_bn")
+    assert r.row("layer1.0.add_1").inputs == ("layer1.0.bn3", "layer1.0.downsample.1")
 
 
 def test_skipped_two_input_entry_name_means_first_input():

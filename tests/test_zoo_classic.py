@@ -35,7 +35,7 @@ def test_alexnet_is_torchvisions_and_the_default():
     r = cnncalc.analyze("alexnet")
     assert r.name == "alexnet"
     assert r.params == 61_100_840  # torchvision docs
-    assert r.row("conv1").output_shape == (64, 55, 55)
+    assert r.row("features.0").output_shape == (64, 55, 55)  # conv1, torchvision's name
 
 
 def test_alexnet_2012_first_layer_matches_cs231n():

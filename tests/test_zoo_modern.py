@@ -92,26 +92,26 @@ def test_efficientnet_channel_rounding_examples():
     # b2 (width 1.1): stem 32·1.1 = 35.2 → int(35.2 + 4) = 39 → 39 // 8 · 8 = 32 (≥ 0.9·35.2)
     assert int(32 * 1.1 + 4) // 8 * 8 == 32
     b2 = cnncalc.analyze("efficientnet_b2")
-    assert b2.row("stem_conv").output_shape[0] == 32
+    assert b2.row("features.0.0").output_shape[0] == 32
     # b2 stage 3 (40·1.1 = 44 → int(48) // 8 · 8 = 48) and head 4·make_divisible(352) = 1408
-    assert b2.row("features_3.0.project_conv").output_shape[0] == int(44 + 4) // 8 * 8 == 48
-    assert b2.row("head_conv").output_shape[0] == 4 * (int(320 * 1.1 + 4) // 8 * 8) == 1408
+    assert b2.row("features.3.0.block.3.0").output_shape[0] == int(44 + 4) // 8 * 8 == 48
+    assert b2.row("features.8.0").output_shape[0] == 4 * (int(320 * 1.1 + 4) // 8 * 8) == 1408
     # b3 (width 1.2): stem 38.4 → 40; head 4 · 384 = 1536
     b3 = cnncalc.analyze("efficientnet_b3")
-    assert b3.row("stem_conv").output_shape[0] == int(32 * 1.2 + 4) // 8 * 8 == 40
-    assert b3.row("head_conv").output_shape[0] == 4 * 384 == 1536
+    assert b3.row("features.0.0").output_shape[0] == int(32 * 1.2 + 4) // 8 * 8 == 40
+    assert b3.row("features.8.0").output_shape[0] == 4 * 384 == 1536
     # b7 (width 2.0): head 4 · 640 = 2560 (= 1280 · width)
     b7 = cnncalc.analyze("efficientnet_b7")
-    assert b7.row("head_conv").output_shape[0] == 1280 * 2 == 2560
+    assert b7.row("features.8.0").output_shape[0] == 1280 * 2 == 2560
     # b6 (width 1.8) stage 5: 112·1.8 = 201.6 → 200 (≥ 90 %), stage 7: 576
     b6 = cnncalc.analyze("efficientnet_b6")
-    assert b6.row("features_5.0.project_conv").output_shape[0] == _make_divisible(112 * 1.8) == 200
-    assert b6.row("features_7.0.project_conv").output_shape[0] == _make_divisible(320 * 1.8) == 576
+    assert b6.row("features.5.0.block.3.0").output_shape[0] == _make_divisible(112 * 1.8) == 200
+    assert b6.row("features.7.0.block.3.0").output_shape[0] == _make_divisible(320 * 1.8) == 576
 
 
 def test_efficientnet_depth_rounding_examples():
     def blocks(report, stage):
-        return len({r.name.split(".")[1] for r in _rows(report, f"features_{stage}.")})
+        return len({r.name.split(".")[2] for r in _rows(report, f"features.{stage}.")})
 
     b1 = cnncalc.analyze("efficientnet_b1")
     # b1 depth 1.1: ceil(1·1.1) = 2, ceil(2·1.1) = 3, ceil(3·1.1) = 4, ceil(4·1.1) = 5
@@ -127,11 +127,11 @@ def test_efficientnet_depth_rounding_examples():
 def test_efficientnet_squeeze_channels_from_block_input():
     """SE squeeze = max(1, block input channels // 4), not a quarter of the expanded width."""
     b0 = cnncalc.analyze("efficientnet_b0")
-    # features_2.0: input 16 (from stage 1), expanded 96 → squeeze 16 // 4 = 4
-    assert b0.row("features_2.0.se_fc1").output_shape[0] == 16 // 4 == 4
-    assert b0.row("features_2.0.se_fc1").params == 96 * 4 + 4
-    # features_2.1: input 24, expanded 144 → squeeze 6
-    assert b0.row("features_2.1.se_fc1").params == 144 * 6 + 6
+    # features.2.0: input 16 (from stage 1), expanded 96 → squeeze 16 // 4 = 4
+    assert b0.row("features.2.0.block.2.fc1").output_shape[0] == 16 // 4 == 4
+    assert b0.row("features.2.0.block.2.fc1").params == 96 * 4 + 4
+    # features.2.1: input 24, expanded 144 → squeeze 6
+    assert b0.row("features.2.1.block.2.fc1").params == 144 * 6 + 6
 
 
 def test_efficientnet_b0_keras_total_explained():

@@ -27,12 +27,17 @@ from .memory import default_budget, estimate_memory, parse_size
 from .run import NodeOutcome, allocate_weights, execute, missing_forwards, random_inputs
 from .run import require_numpy as _require_numpy
 
-__all__ = ["LayerCheck", "VerifyResult", "verify", "render_text", "BUG_MESSAGE"]
+__all__ = ["LayerCheck", "VerifyResult", "verify", "render_text", "BUG_MESSAGE", "BACKENDS"]
 
 BUG_MESSAGE = (
     "this is a cnncalc bug (the analyzer and the NumPy execution disagree); "
     "please report it with this output"
 )
+BUG_MESSAGE_EXPORT = (
+    "this is a cnncalc bug (the analyzer and the exported model run by %s disagree); "
+    "please report it with this output"
+)
+BACKENDS = ("numpy", "torch", "onnxruntime")
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,9 @@ class VerifyResult:
     budget_bytes: int | None
     seconds: float
     nonfinite: tuple[str, ...] = field(default=())
+    #: what executed the graph: numpy (cnncalc's own forwards), torch (the PyTorch export) or
+    #: onnxruntime (the ONNX export)
+    backend: str = "numpy"
 
     @property
     def weights_ok(self) -> bool:
@@ -125,6 +133,7 @@ class VerifyResult:
             "budget_bytes": self.budget_bytes,
             "seconds": self.seconds,
             "nonfinite": list(self.nonfinite),
+            "backend": self.backend,
         }
 
 
@@ -142,8 +151,14 @@ def verify(
     max_memory: int | str | None = None,
     dtype: str = "float32",
     progress: Progress | None = None,
+    backend: str = "numpy",
 ) -> VerifyResult:
     """Allocate every weight, run a forward pass on a random input, compare with the analyzer.
+
+    ``backend``: ``numpy`` runs cnncalc's own forwards; ``torch`` writes the PyTorch export, runs
+    it and reads every layer's output through forward hooks (module names = layer names);
+    ``onnxruntime`` writes the ONNX export with every layer's output as a graph output and runs
+    it. Each needs its package (the ``torch`` / ``onnxruntime`` extras).
 
     ``max_memory`` (bytes or ``"4G"``) caps the estimated peak (weights + live activations +
     the largest layer's working memory); default: 60 % of the available memory. Above it the run
@@ -164,6 +179,17 @@ def verify(
         else build(source, input_shape, variant=variant, variables=variables)
     )
     report = analyze_graph(graph, batch=batch, convention="pytorch")  # params vs buffers
+    if backend not in BACKENDS:
+        from ..errors import did_you_mean
+
+        raise CnncalcError(
+            f"unknown backend '{backend}'", hint=did_you_mean(backend, BACKENDS, "backends")
+        )
+    if backend != "numpy":
+        if dtype != "float32":
+            raise CnncalcError(f"--backend {backend} runs in float32")
+        run_export = _run_torch if backend == "torch" else _run_onnxruntime
+        return _verify_export(graph, report, backend, run_export, seed, batch, max_memory)
     missing = missing_forwards(graph)
     if missing:
         raise CnncalcError(
@@ -299,5 +325,185 @@ def render_text(result: VerifyResult, *, quiet: bool = False) -> str:
             )
         if not result.weights_ok:
             what.append("the allocated weights differ from the analyzer's parameter count")
-        lines.append(f"verify {result.name}: FAILED: " + "; ".join(what) + f"; {BUG_MESSAGE}")
+        bug = BUG_MESSAGE if result.backend == "numpy" else BUG_MESSAGE_EXPORT % result.backend
+        lines.append(f"verify {result.name}: FAILED: " + "; ".join(what) + f"; {bug}")
     return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# Verifying through the exports: run the PyTorch module / the ONNX model, compare every layer
+# ---------------------------------------------------------------------------------------------
+
+#: (node name → executed output shape with batch or None if not run, node name → error
+#: message of a layer that raised, params, buffers)
+ExportRun = tuple[dict[str, tuple[int, ...] | None], dict[str, str], int, int]
+
+
+def _verify_export(
+    graph: Graph,
+    report: Any,
+    backend: str,
+    run_export: Callable[[Graph, Any, int], ExportRun],
+    seed: int,
+    batch: int,
+    max_memory: int | str | None,
+) -> VerifyResult:
+    est = estimate_memory(graph, batch=batch, itemsize=4, run_train_only=True)
+    budget = parse_size(max_memory) if max_memory is not None else default_budget()
+    if budget is not None and est.total_bytes > budget:
+        raise CnncalcError(
+            f"verifying '{graph.name}' needs about {fmt_bytes(est.total_bytes)}, more than the "
+            f"memory budget of {fmt_bytes(budget)}",
+            hint="use a smaller --input or --batch, or raise --max-memory",
+        )
+    t0 = time.perf_counter()
+    feeds = random_inputs(graph, batch=batch, seed=seed, dtype="float32")
+    shapes, errors, params, buffers = run_export(graph, feeds, seed)
+    seconds = time.perf_counter() - t0
+    checks = []
+    for node in graph.nodes:
+        got = shapes.get(node.name)
+        want = (batch, *node.out_shape)
+        if node.name in errors:
+            status, msg, actual = "error", f"{backend}: {errors[node.name]}", None
+        elif got is None:
+            status, msg, actual = "skipped", f"not run by {backend}", None
+        elif tuple(got) != want:
+            status, actual = "mismatch", tuple(got[1:])
+            msg = f"analyzer says {fmt_shape(node.out_shape)}, {backend} gives {fmt_shape(got[1:])}"
+        else:
+            status, msg, actual = "ok", "", tuple(got[1:])
+        checks.append(
+            LayerCheck(
+                node.name, node.type, tuple(node.out_shape), actual, status, msg, node.train_only
+            )
+        )
+    return VerifyResult(
+        name=graph.name,
+        input_shapes=dict(graph.inputs),
+        batch=batch,
+        seed=seed,
+        dtype="float32",
+        layers=tuple(checks),
+        params_allocated=params,
+        buffers_allocated=buffers,
+        params_expected=report.totals.params,
+        buffers_expected=report.totals.buffers,
+        peak_estimate_bytes=est.total_bytes,
+        budget_bytes=budget,
+        seconds=seconds,
+        backend=backend,
+    )
+
+
+def _run_torch(graph: Graph, feeds: dict[str, Any], seed: int) -> ExportRun:
+    """Write the PyTorch export, import it, run it with a forward hook on every layer's module.
+
+    Layers the model does not run (train-only heads, off the way to the outputs) are then run
+    one by one from the recorded outputs of their inputs, so every layer is checked.
+    """
+    try:
+        import torch
+    except ImportError:
+        raise CnncalcError(
+            "--backend torch needs PyTorch", hint='pip install "cnncalc[torch]"'
+        ) from None
+    import importlib.util
+    import tempfile
+
+    from ..export.pytorch import PARAMETER_FORWARD, PYTORCH, _parameter_kind, to_pytorch
+
+    source = to_pytorch(graph)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "cnncalc_export.py"
+        path.write_text(source, encoding="utf-8")
+        spec = importlib.util.spec_from_file_location("cnncalc_export", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)  # the file cnncalc just wrote, not a user's file
+    torch.manual_seed(seed)
+    model = module.build().eval()
+    params = sum(p.numel() for p in model.parameters())
+    buffers = sum(
+        b.numel() for n, b in model.named_buffers() if not n.endswith("num_batches_tracked")
+    )
+    modules = dict(model.named_modules())
+    out: dict[str, Any] = {}
+    hooks = []
+    for node in graph.nodes:
+        m = modules.get(node.name)
+        if m is not None:
+            hooks.append(
+                m.register_forward_hook(lambda _m, _i, y, name=node.name: out.__setitem__(name, y))
+            )
+    xs = [torch.from_numpy(feeds[k]) for k in graph.inputs]
+    errors: dict[str, str] = {}
+    with torch.no_grad():
+        try:
+            model(*xs)
+        except Exception:  # noqa: BLE001 - the layer that raised is found and reported below
+            pass
+        for h in hooks:
+            h.remove()
+        values = {**dict(zip(graph.inputs, xs)), **out}
+        # the layers forward() did not run (train-only heads) or did not reach: run each from
+        # its inputs' recorded outputs; one that raises is where the export went wrong
+        for node in graph.nodes:
+            if node.name in values:
+                continue
+            run = modules.get(node.name)
+            if run is None:  # a bare parameter (class token, layer scale): its forward, by type
+                try:
+                    p = model.get_parameter(node.name)
+                except AttributeError:
+                    continue
+                fn = PARAMETER_FORWARD[_parameter_kind(PYTORCH[node.type](node.layer).ctor)][1]
+
+                def run(*xs: Any, fn: Any = fn, p: Any = p) -> Any:
+                    return fn(xs[0], p)
+
+            if all(i in values for i in node.inputs):
+                try:
+                    values[node.name] = run(*(values[i] for i in node.inputs))
+                except Exception as err:  # noqa: BLE001
+                    errors[node.name] = f"{type(err).__name__}: {err}".splitlines()[0][:200]
+    shapes = {
+        n.name: tuple(values[n.name].shape) if n.name in values else None for n in graph.nodes
+    }
+    return shapes, errors, params, buffers
+
+
+def _run_onnxruntime(graph: Graph, feeds: dict[str, Any], seed: int) -> ExportRun:
+    """Write the ONNX export with every layer's output as a graph output, run it, read shapes."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        raise CnncalcError(
+            "--backend onnxruntime needs onnxruntime", hint='pip install "cnncalc[onnxruntime]"'
+        ) from None
+    import math
+
+    from ..export.onnx import to_onnx
+
+    model = to_onnx(graph, weights=True, seed=seed, intermediates=True)
+    kinds = {
+        f"{n.name}.{w.name}": w.kind
+        for n in graph.nodes
+        if n.share is None
+        for w in n.layer.weights()
+    }
+    params = buffers = 0
+    for t in model.graph.initializer:
+        if kinds.get(t.name) == "buffer":
+            buffers += math.prod(t.dims)
+        else:
+            params += math.prod(t.dims)
+    options = ort.SessionOptions()
+    options.log_severity_level = 3  # no warnings about unused initializers (Keras's count)
+    session = ort.InferenceSession(
+        model.SerializeToString(), options, providers=["CPUExecutionProvider"]
+    )
+    names = [o.name for o in session.get_outputs()]
+    results = session.run(names, {k: feeds[k] for k in graph.inputs})
+    shapes = {name: tuple(r.shape) for name, r in zip(names, results)}
+    return {n.name: shapes.get(n.name) for n in graph.nodes}, {}, params, buffers

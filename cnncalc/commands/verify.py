@@ -33,13 +33,19 @@ def verify(
         "--max-memory",
         help="Refuse to run above this estimated peak (4G, 512M; default 60% of available RAM).",
     ),
+    backend: str = typer.Option(
+        "numpy",
+        "--backend",
+        help="numpy (cnncalc's forwards), torch (run the PyTorch export) or onnxruntime "
+        "(run the ONNX export).",
+    ),
     set_: list[str] = SET,
     variant: str = VARIANT,
     channels_last_ok: bool = CHANNELS_LAST_OK,
 ) -> None:
-    """Run a forward pass with NumPy (random weights) and check the analyzer's shapes and counts.
+    """Run a forward pass (NumPy, or the PyTorch / ONNX export) and check the analyzer's shapes and counts.
 
-    Every declared weight is allocated (their total must equal the analyzer's parameters + buffers), a random input goes through every layer, and each layer's actual output shape is compared with the analyzer's. Exit status 0: all agree; 3: they disagree (a cnncalc bug); 1: a bad spec or option.
+    With --backend torch or onnxruntime the exported model runs in that framework and each layer's output shape is read back by name. Every declared weight is allocated (their total must equal the analyzer's parameters + buffers), a random input goes through every layer, and each layer's actual output shape is compared with the analyzer's. Exit status 0: all agree; 3: they disagree (a cnncalc bug); 1: a bad spec or option.
     """
     from .. import build, parse_inputs
     from ..backend.run import require_numpy
@@ -51,9 +57,16 @@ def verify(
     graph = build(
         spec, shape, variant=variant, variables=parse_sets(set_), channels_last_ok=channels_last_ok
     )
-    progress = _progress_bar(graph, batch)
+    progress = _progress_bar(graph, batch) if backend == "numpy" else None
     try:
-        result = run_verify(graph, seed=seed, batch=batch, max_memory=max_memory, progress=progress)
+        result = run_verify(
+            graph,
+            seed=seed,
+            batch=batch,
+            max_memory=max_memory,
+            progress=progress,
+            backend=backend,
+        )
     finally:
         if progress is not None:
             progress.close()

@@ -1,0 +1,102 @@
+"""Dev check: the PyTorch export of each zoo model against torchvision's own model.
+
+For every zoo model with a torchvision counterpart: write the export, import it, load
+torchvision's ``state_dict`` (every weight and BN statistic set to seeded random values of a
+scale that keeps activations O(1); eval mode) with ``strict=True``, run both on the same seeded
+input and report the largest absolute output difference. Needs torchvision
+(the shared dev venv), which CI never has:
+
+    PYTHONPATH=. /tmp/tv/bin/python benchmarks/export_vs_torchvision.py [model ...]
+
+Writes ``tests/fixtures/state_dicts/torchvision_outputs.json`` (model → result), the record
+the report and docs/export.md quote. Tolerance: outputs equal within 1e-4 absolute (float32,
+the same kernels in a different order of module calls; in practice the difference is 0 or a
+few ulps).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+import torchvision
+
+import cnncalc
+from cnncalc.export.pytorch import to_pytorch_spec
+
+OUT = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "state_dicts"
+TOLERANCE = 1e-4
+KWARGS = {
+    "googlenet": {"aux_logits": False, "init_weights": False},
+    "inception_v3": {"aux_logits": True, "init_weights": False},
+}
+
+
+def _randomize(model: torch.nn.Module) -> None:
+    """Every weight and BN statistic random and of a scale that keeps activations O(1), so
+    that equal outputs mean something (torchvision's initialisation zeroes biases and leaves
+    BN at identity, and some outputs are then ~1e-14)."""
+    g = torch.Generator().manual_seed(2)
+    with torch.no_grad():
+        for name, t in model.state_dict().items():
+            if not t.is_floating_point():
+                continue
+            if name.endswith("running_var") or (t.dim() == 1 and name.endswith("weight")):
+                t.copy_(torch.rand(t.shape, generator=g) + 0.5)
+            elif t.dim() == 1 or name.endswith("running_mean"):
+                t.copy_(torch.randn(t.shape, generator=g) * 0.1)
+            else:
+                fan_in = t[0].numel() if t.dim() > 1 else t.numel()
+                t.copy_(torch.randn(t.shape, generator=g) / fan_in**0.5)
+
+
+def check(name: str) -> dict[str, object]:
+    src = to_pytorch_spec(name)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"{name}.py"
+        path.write_text(src)
+        spec = importlib.util.spec_from_file_location(f"exported_{name}", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    torch.manual_seed(0)
+    tv = getattr(torchvision.models, name)(**KWARGS.get(name, {})).eval()
+    _randomize(tv)
+    mine = module.build().eval()
+    try:
+        mine.load_state_dict(tv.state_dict(), strict=True)
+    except RuntimeError as err:
+        first = str(err).splitlines()[:3]
+        return {"state_dict": False, "error": " ".join(first)[:300]}
+    shape = cnncalc.build(name).inputs
+    x = torch.randn(2, *next(iter(shape.values())), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        a, b = tv(x), mine(x)
+    if isinstance(a, tuple):  # inception_v3 in eval returns the logits only; be safe
+        a = a[0]
+    diff = float((a - b).abs().max())
+    return {
+        "state_dict": True,
+        "max_abs_diff": diff,
+        "output_max_abs": float(a.abs().max()),
+        "output_std": float(a.std()),
+        "ok": diff <= TOLERANCE,
+    }
+
+
+def main(names: list[str]) -> None:
+    path = OUT / "torchvision_outputs.json"
+    results = json.loads(path.read_text()) if path.exists() else {}
+    for name in names:
+        r = check(name)
+        results[name] = {**r, "torch": torch.__version__, "torchvision": torchvision.__version__}
+        print(name, r, flush=True)
+    path.write_text(json.dumps(dict(sorted(results.items())), indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

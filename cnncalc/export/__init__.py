@@ -1,0 +1,39 @@
+"""Writers of other formats: PyTorch source (:mod:`.pytorch`) and ONNX (:mod:`.onnx`).
+
+Each writer walks the built :class:`~cnncalc.graph.Graph` once. A layer type's form in a target
+lives in ONE table per format (``PYTORCH`` in :mod:`.pytorch`, ``ONNX`` in :mod:`.onnx`: type name
+→ writer function); types a format cannot express are listed with the reason in that module's
+``REFUSED`` table, and a graph using them is refused naming every such layer at once.
+"""
+
+from __future__ import annotations
+
+from ..errors import CnncalcError
+from ..graph import Graph
+
+__all__ = ["refuse_unsupported", "FORMATS"]
+
+#: ``--to`` choices → module name
+FORMATS = ("pytorch", "onnx")
+
+
+def refuse_unsupported(
+    graph: Graph, forms: dict[str, object], refused: dict[str, str], target: str
+) -> None:
+    """Raise one CnncalcError listing every layer whose type has no form in ``target``."""
+    bad: dict[str, list[str]] = {}
+    for n in graph.nodes:
+        if n.type not in forms:
+            bad.setdefault(n.type, []).append(n.name)
+    if not bad:
+        return
+    parts = []
+    for t, names in bad.items():
+        shown = ", ".join(names[:3]) + (f", … ({len(names)} layers)" if len(names) > 3 else "")
+        why = refused.get(t, "no export form written yet")
+        parts.append(f"{t} ({why}): {shown}")
+    raise CnncalcError(
+        f"cannot export {graph.name} to {target}: " + "; ".join(parts),
+        file=graph.file,
+        hint="remove or replace these layers; `cnncalc layers` lists every type",
+    )

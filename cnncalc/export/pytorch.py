@@ -1,0 +1,1697 @@
+"""Graph → readable PyTorch source: one ``nn.Module`` class per block, the spec's names as paths.
+
+The written file depends on torch only. Its structure follows the spec:
+
+* every layer is a submodule named as in the spec (``layer3.5.conv2``), so ``state_dict()`` keys
+  are the spec's names plus the tensor names (``layer3.5.conv2.weight``); operations torch has no
+  module for (add, concat, permute, …) are small helper modules written into the file, so forward
+  hooks see every layer;
+* a block becomes a class whose constructor takes the block's parameters (``planes``,
+  ``stride``, …) and ``in_channels``: a layer argument that differs between the block's uses
+  is written as the parameter whose value it equals in every use; layers skipped by ``when``
+  are optional members guarded by the boolean parameter that decides them. Uses that do not
+  fit one class (different wiring) get a class each (``Bottleneck``, ``Bottleneck2``);
+* a block of layers named ``0``, ``1``, … in a chain is an ``nn.Sequential`` subclass (keys
+  ``downsample.0.weight`` as torchvision writes them); ``repeat`` is an ``nn.Sequential`` of
+  its instances, identical instances written as one generator;
+* ``forward`` follows the graph, one line per layer; layers that do not lead to an output
+  (train-only auxiliary heads) are built (their weights are in the state dict) but not run;
+* ``build(**variables)`` at the end returns the model; it takes the spec variables that are
+  used directly as top-level layer arguments (``num_classes``); every other value was fixed
+  when the file was written (export again with ``--set``).
+
+The table :data:`PYTORCH` maps each layer type to its writer; :data:`REFUSED` lists the types
+with no PyTorch form and why.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from ..errors import CnncalcError
+from ..graph import Graph, Node
+from ..layers.base import Layer
+from . import refuse_unsupported
+
+__all__ = ["PYTORCH", "REFUSED", "HELPERS", "to_pytorch", "Form"]
+
+
+@dataclass
+class Form:
+    """A layer's PyTorch form: a constructor ``ctor(*args)`` and optional helper classes."""
+
+    ctor: str
+    #: (keyword or None for positional, Python value)
+    args: list[tuple[str | None, Any]] = field(default_factory=list)
+    #: helper classes (names in :data:`HELPERS`) the constructor needs
+    helpers: tuple[str, ...] = ()
+
+
+class Unsupported(Exception):
+    """A layer whose arguments have no PyTorch form (asymmetric padding of a transposed conv)."""
+
+
+def _one(t: tuple[int, ...]) -> Any:
+    """(3, 3) → 3; (1, 7) stays a tuple."""
+    return t[0] if len(set(t)) == 1 else tuple(t)
+
+
+def _rank(layer: Layer) -> int:
+    return len(layer.in_shapes[0]) - 1
+
+
+def _torch_dim(axis: int) -> int:
+    """A cnncalc axis (no batch) as a torch dim (batch first): 0 → 1, −1 stays −1."""
+    return axis + 1 if axis >= 0 else axis
+
+
+def _pads(layer: Any) -> tuple[Any, tuple[int, ...] | None]:
+    """(symmetric padding or 0, F.pad tuple for asymmetric padding or None)."""
+    pads = layer.pads
+    if all(lo == hi for lo, hi in pads):
+        return _one(tuple(lo for lo, _ in pads)), None
+    flat: list[int] = []
+    for lo, hi in reversed(pads):  # F.pad lists the last axis first
+        flat += [lo, hi]
+    return 0, tuple(flat)
+
+
+def _conv(layer: Any) -> Form:
+    a, r = layer.args, _rank(layer)
+    pad, pre = _pads(layer)
+    args: list[tuple[str | None, Any]] = [
+        (None, layer.cin),
+        (None, a["out_channels"]),
+        (None, _one(layer.k)),
+    ]
+    if set(layer.s) != {1}:
+        args.append(("stride", _one(layer.s)))
+    if pad:
+        args.append(("padding", pad))
+    if set(layer.d) != {1}:
+        args.append(("dilation", _one(layer.d)))
+    if a["groups"] != 1:
+        args.append(("groups", a["groups"]))
+    if not a["bias"]:
+        args.append(("bias", False))
+    if pre is not None:
+        return Form(f"PaddedConv{r}d", [*args, ("pad", pre)], (f"PaddedConv{r}d",))
+    return Form(f"nn.Conv{r}d", args)
+
+
+def _conv_transpose(layer: Any) -> Form:
+    a, r = layer.args, _rank(layer)
+    pad, pre = _pads(layer)
+    if pre is not None:
+        raise Unsupported("asymmetric padding of a transposed conv")
+    args: list[tuple[str | None, Any]] = [
+        (None, layer.cin),
+        (None, a["out_channels"]),
+        (None, _one(layer.k)),
+    ]
+    if set(layer.s) != {1}:
+        args.append(("stride", _one(layer.s)))
+    if pad:
+        args.append(("padding", pad))
+    if set(layer.op) != {0}:
+        args.append(("output_padding", _one(layer.op)))
+    if a["groups"] != 1:
+        args.append(("groups", a["groups"]))
+    if not a["bias"]:
+        args.append(("bias", False))
+    if set(layer.d) != {1}:
+        args.append(("dilation", _one(layer.d)))
+    return Form(f"nn.ConvTranspose{r}d", args)
+
+
+def _linear(layer: Any) -> Form:
+    args: list[tuple[str | None, Any]] = [(None, layer.fin), (None, layer.args["out_features"])]
+    if not layer.args["bias"]:
+        args.append(("bias", False))
+    return Form("nn.Linear", args)
+
+
+def _batchnorm(layer: Any) -> Form:
+    a = layer.args
+    r = max(1, _rank(layer))
+    if r > 3:
+        raise Unsupported(f"batch norm on a {r + 1}-D input")
+    args: list[tuple[str | None, Any]] = [(None, layer.in_shapes[0][0])]
+    if a["affine"] and not (a["scale"] and a["center"]):  # Keras's scale/center false
+        if a["eps"] != 1e-5:
+            args.append(("eps", a["eps"]))
+        args += [("scale", a["scale"]), ("center", a["center"])]
+        return Form(f"PartialBatchNorm{r}d", args, (f"PartialBatchNorm{r}d",))
+    if a["eps"] != 1e-5:
+        args.append(("eps", a["eps"]))
+    if a["momentum"] != 0.1:
+        args.append(("momentum", a["momentum"]))
+    if not a["affine"]:
+        args.append(("affine", False))
+    if not a["track_running_stats"]:
+        args.append(("track_running_stats", False))
+    return Form(f"nn.BatchNorm{r}d", args)
+
+
+def _frozen_batchnorm(layer: Any) -> Form:
+    args: list[tuple[str | None, Any]] = [(None, layer.in_shapes[0][0])]
+    if layer.args["eps"] != 1e-5:
+        args.append(("eps", layer.args["eps"]))
+    return Form("FrozenBatchNorm2d", args, ("FrozenBatchNorm2d",))
+
+
+def _layernorm(layer: Any) -> Form:
+    a = layer.args
+    if getattr(layer, "ax", None) is not None:  # one inner axis (layernorm2d: the channels)
+        args: list[tuple[str | None, Any]] = [
+            (None, layer.in_shapes[0][layer.ax]),
+            ("dim", _torch_dim(layer.ax)),
+        ]
+        if a["eps"] != 1e-5:
+            args.append(("eps", a["eps"]))
+        if not a["elementwise_affine"]:
+            args.append(("affine", False))
+        elif not a["bias"]:
+            args.append(("bias", False))
+        return Form("AxisLayerNorm", args, ("AxisLayerNorm",))
+    ns = layer.norm_shape
+    args: list[tuple[str | None, Any]] = [(None, ns[0] if len(ns) == 1 else tuple(ns))]
+    if a["eps"] != 1e-5:
+        args.append(("eps", a["eps"]))
+    if not a["elementwise_affine"]:
+        args.append(("elementwise_affine", False))
+    elif not a["bias"]:
+        args.append(("bias", False))
+    return Form("nn.LayerNorm", args)
+
+
+def _groupnorm(layer: Any) -> Form:
+    a = layer.args
+    args: list[tuple[str | None, Any]] = [(None, a["num_groups"]), (None, layer.in_shapes[0][0])]
+    if a["eps"] != 1e-5:
+        args.append(("eps", a["eps"]))
+    if not a["affine"]:
+        args.append(("affine", False))
+    return Form("nn.GroupNorm", args)
+
+
+def _lrn(layer: Any) -> Form:
+    a = layer.args
+    return Form(
+        "nn.LocalResponseNorm",
+        [(None, a["size"]), ("alpha", a["alpha"]), ("beta", a["beta"]), ("k", a["k"])],
+    )
+
+
+_ACTIVATIONS = {
+    "relu": "nn.ReLU",
+    "relu6": "nn.ReLU6",
+    "sigmoid": "nn.Sigmoid",
+    "tanh": "nn.Tanh",
+    "silu": "nn.SiLU",
+    "swish": "nn.SiLU",
+    "hardsigmoid": "nn.Hardsigmoid",
+    "hardswish": "nn.Hardswish",
+    "mish": "nn.Mish",
+}
+
+
+def _activation(layer: Any) -> Form:
+    t, a = layer.type_name, layer.args
+    if t == "leaky_relu":
+        return Form("nn.LeakyReLU", [(None, a["negative_slope"])])
+    if t == "elu":
+        return Form("nn.ELU", [(None, a["alpha"])] if a["alpha"] != 1.0 else [])
+    if t == "gelu":
+        return Form(
+            "nn.GELU", [("approximate", a["approximate"])] if a["approximate"] != "none" else []
+        )
+    return Form(_ACTIVATIONS[t])
+
+
+def _softmax(layer: Any) -> Form:
+    cls = "nn.Softmax" if layer.type_name == "softmax" else "nn.LogSoftmax"
+    return Form(cls, [("dim", _torch_dim(layer.args["axis"]))])
+
+
+_DROPOUTS = {
+    "dropout": "nn.Dropout",
+    "dropout1d": "nn.Dropout1d",
+    "dropout2d": "nn.Dropout2d",
+    "dropout3d": "nn.Dropout3d",
+    "alpha_dropout": "nn.AlphaDropout",
+}
+
+
+def _dropout(layer: Any) -> Form:
+    p = layer.args["p"]
+    return Form(_DROPOUTS[layer.type_name], [] if p == 0.5 else [(None, p)])
+
+
+def _maxpool(layer: Any) -> Form:
+    a, r = layer.args, _rank(layer)
+    pad, pre = _pads(layer)
+    args: list[tuple[str | None, Any]] = [(None, _one(layer.k))]
+    if layer.s != layer.k:
+        args.append(("stride", _one(layer.s)))
+    if pad:
+        args.append(("padding", pad))
+    if set(layer.d) != {1}:
+        args.append(("dilation", _one(layer.d)))
+    if a["ceil_mode"]:
+        args.append(("ceil_mode", True))
+    if pre is not None:
+        return Form(f"PaddedMaxPool{r}d", [*args, ("pad", pre)], (f"PaddedMaxPool{r}d",))
+    return Form(f"nn.MaxPool{r}d", args)
+
+
+def _avgpool(layer: Any) -> Form:
+    a, r = layer.args, _rank(layer)
+    pad, pre = _pads(layer)
+    if pre is not None:
+        if not a["count_include_pad"]:
+            raise Unsupported("asymmetric padding with count_include_pad false")
+    args: list[tuple[str | None, Any]] = [(None, _one(layer.k))]
+    if layer.s != layer.k:
+        args.append(("stride", _one(layer.s)))
+    if pad:
+        args.append(("padding", pad))
+    if a["ceil_mode"]:
+        args.append(("ceil_mode", True))
+    if not a["count_include_pad"]:
+        args.append(("count_include_pad", False))
+    if pre is not None:
+        return Form(f"PaddedAvgPool{r}d", [*args, ("pad", pre)], (f"PaddedAvgPool{r}d",))
+    return Form(f"nn.AvgPool{r}d", args)
+
+
+def _global_pool(layer: Any) -> Form:
+    op = "mean" if layer.type_name == "global_avg_pool" else "amax"
+    dims = tuple(range(2, len(layer.in_shapes[0]) + 1))
+    args: list[tuple[str | None, Any]] = [(None, op), (None, dims)]
+    if layer.args["keepdims"]:
+        args.append(("keepdim", True))
+    return Form("GlobalPool", args, ("GlobalPool",))
+
+
+def _adaptive_pool(layer: Any) -> Form:
+    t = layer.type_name
+    kind = "Avg" if "avg" in t else "Max"
+    size = layer.args["output_size"]
+    return Form(f"nn.Adaptive{kind}Pool{t[-2]}d", [(None, size)])
+
+
+def _flatten(layer: Any) -> Form:
+    start, end = layer.args["start_dim"], layer.args["end_dim"]
+    args: list[tuple[str | None, Any]] = []
+    if _torch_dim(start) != 1 or end != -1:
+        args.append((None, _torch_dim(start)))
+    if end != -1:
+        args.append((None, _torch_dim(end)))
+    return Form("nn.Flatten", args)
+
+
+def _reshape(layer: Any) -> Form:
+    return Form("Reshape", [(None, tuple(layer.out_shape))], ("Reshape",))
+
+
+def _permute(layer: Any) -> Form:
+    rank = len(layer.in_shapes[0])
+    dims = tuple(_torch_dim(d % rank) for d in layer._order(rank))
+    return Form("Permute", [(None, (0, *dims))], ("Permute",))
+
+
+def _op(name: str) -> Callable[[Any], Form]:
+    def write(layer: Any) -> Form:
+        return Form(name, [], (name,))
+
+    write.__name__ = f"_{name.lower()}"
+    return write
+
+
+def _concat(layer: Any) -> Form:
+    return Form("Concat", [(None, _torch_dim(layer.args["axis"]))], ("Concat",))
+
+
+def _identity(layer: Any) -> Form:
+    return Form("nn.Identity")
+
+
+def _mha(layer: Any) -> Form:
+    a = layer.args
+    args: list[tuple[str | None, Any]] = [(None, layer.d), (None, a["num_heads"])]
+    if a["dropout"]:
+        args.append(("dropout", a["dropout"]))
+    if not a["bias"]:
+        args.append(("bias", False))
+    return Form("SelfAttention", args, ("SelfAttention",))
+
+
+def _class_token(layer: Any) -> Form:
+    """A bare parameter of the enclosing module (torchvision's ViT ``class_token``)."""
+    return Form(
+        "nn.Parameter.zeros.class_token", [(None, 1), (None, 1), (None, layer.in_shapes[0][1])]
+    )
+
+
+def _position_embedding(layer: Any) -> Form:
+    """A bare parameter (torchvision's ViT ``encoder.pos_embedding``), shape (1, N, D)."""
+    return Form(
+        "nn.Parameter.zeros.position_embedding",
+        [(None, 1), *((None, d) for d in layer.in_shapes[0])],
+    )
+
+
+def _scale(layer: Any) -> Form:
+    """A bare parameter (torchvision's ConvNeXt ``layer_scale``, (C, 1, 1))."""
+    return Form("nn.Parameter.ones.scale", [(None, d) for d in layer.wshape])
+
+
+#: how a bare-parameter layer computes, in the written forward ({x}: its input, {p}: the
+#: parameter) and for ``verify --backend torch`` (which cannot hook a parameter)
+PARAMETER_FORWARD: dict[str, tuple[str, Callable[[Any, Any], Any]]] = {
+    "class_token": (
+        "torch.cat([{p}.expand({x}.shape[0], -1, -1), {x}], dim=1)",
+        lambda x, p: __import__("torch").cat([p.expand(x.shape[0], -1, -1), x], dim=1),
+    ),
+    "position_embedding": ("{x} + {p}", lambda x, p: x + p),
+    "scale": ("{x} * {p}", lambda x, p: x * p),
+}
+
+
+_BARE = ("class_token", "position_embedding", "scale", "layer_scale")
+
+
+def _parameter_kind(ctor: str) -> str | None:
+    """``nn.Parameter.ones.scale`` → ``scale``; None for a module's constructor."""
+    return ctor.split(".")[-1] if ctor.startswith("nn.Parameter.") else None
+
+
+def _select_token(layer: Any) -> Form:
+    return Form("SelectToken", [(None, layer.args["index"])], ("SelectToken",))
+
+
+def _normalization(layer: Any) -> Form:
+    return Form("Normalization", [(None, layer.in_shapes[0][0])], ("Normalization",))
+
+
+def _rescaling(layer: Any) -> Form:
+    return Form(
+        "Rescaling", [(None, layer.args["scale"]), (None, layer.args["offset"])], ("Rescaling",)
+    )
+
+
+def _zero_pad(layer: Any) -> Form:
+    flat: list[int] = []
+    for lo, hi in reversed(layer.pads):
+        flat += [lo, hi]
+    return Form("Pad", [(None, tuple(flat))], ("Pad",))
+
+
+def _crop(layer: Any) -> Form:
+    return Form("Crop", [(None, tuple(layer.crops))], ("Crop",))
+
+
+def _upsample(layer: Any) -> Form:
+    a = layer.args
+    args: list[tuple[str | None, Any]] = []
+    if a["size"] is not None:
+        args.append(("size", tuple(layer.out_shape[1:])))
+    else:
+        args.append(("scale_factor", a["scale_factor"]))
+    mode = a["mode"]
+    if mode == "linear":  # cnncalc's 'linear' is torch's (bi/tri)linear by rank
+        mode = {1: "linear", 2: "bilinear", 3: "trilinear"}[_rank(layer)]
+    if mode != "nearest":
+        args.append(("mode", mode))
+    if a["align_corners"]:
+        args.append(("align_corners", True))
+    return Form("nn.Upsample", args)
+
+
+def _instancenorm(layer: Any) -> Form:
+    a = layer.args
+    r = max(1, _rank(layer))
+    args: list[tuple[str | None, Any]] = [(None, layer.in_shapes[0][0])]
+    if a["eps"] != 1e-5:
+        args.append(("eps", a["eps"]))
+    if a["momentum"] != 0.1:
+        args.append(("momentum", a["momentum"]))
+    if a["affine"]:
+        args.append(("affine", True))
+    if a["track_running_stats"]:
+        args.append(("track_running_stats", True))
+    return Form(f"nn.InstanceNorm{r}d", args)
+
+
+def _softplus(layer: Any) -> Form:
+    a = layer.args
+    return Form("nn.Softplus", [("beta", a["beta"]), ("threshold", a["threshold"])])
+
+
+def _prelu(layer: Any) -> Form:
+    a = layer.args
+    return Form("nn.PReLU", [(None, a["num_parameters"]), ("init", a["init"])])
+
+
+def _pixel_shuffle(layer: Any) -> Form:
+    return Form("nn.PixelShuffle", [(None, layer.args["factor"])])
+
+
+def _types(*names: str, writer: Callable[[Any], Form]) -> dict[str, Callable[[Any], Form]]:
+    return dict.fromkeys(names, writer)
+
+
+#: layer type → writer of its PyTorch form (the one place the PyTorch export knows a type)
+PYTORCH: dict[str, Callable[[Any], Form]] = {
+    **_types("conv1d", "conv2d", "conv3d", "conv", writer=_conv),
+    **_types(
+        "conv_transpose1d",
+        "conv_transpose2d",
+        "conv_transpose3d",
+        "conv_transpose",
+        writer=_conv_transpose,
+    ),
+    **_types("linear", "dense", writer=_linear),
+    **_types("batchnorm1d", "batchnorm2d", "batchnorm3d", "batchnorm", writer=_batchnorm),
+    "frozen_batchnorm2d": _frozen_batchnorm,
+    **_types("layernorm", "layer_norm", "layernorm2d", writer=_layernorm),
+    **_types("groupnorm", "group_norm", writer=_groupnorm),
+    **_types(
+        "instance_norm", "instancenorm1d", "instancenorm2d", "instancenorm3d", writer=_instancenorm
+    ),
+    "softplus": _softplus,
+    "prelu": _prelu,
+    **_types("pixel_shuffle", "depth_to_space", writer=_pixel_shuffle),
+    **_types("drop_path", "stochastic_depth", writer=_identity),
+    **_types("sub", "subtract", writer=_op("Subtract")),
+    **_types("local_response_norm", "lrn", writer=_lrn),
+    **_types(
+        "relu",
+        "relu6",
+        "leaky_relu",
+        "elu",
+        "sigmoid",
+        "tanh",
+        "silu",
+        "swish",
+        "hardsigmoid",
+        "hardswish",
+        "gelu",
+        "mish",
+        writer=_activation,
+    ),
+    **_types("softmax", "log_softmax", writer=_softmax),
+    **_types(*_DROPOUTS, writer=_dropout),
+    "identity": _identity,
+    **_types("maxpool1d", "maxpool2d", "maxpool3d", "maxpool", writer=_maxpool),
+    **_types("avgpool1d", "avgpool2d", "avgpool3d", "avgpool", writer=_avgpool),
+    **_types("global_avg_pool", "global_max_pool", writer=_global_pool),
+    **_types(
+        "adaptive_avgpool1d",
+        "adaptive_avgpool2d",
+        "adaptive_avgpool3d",
+        "adaptive_maxpool1d",
+        "adaptive_maxpool2d",
+        "adaptive_maxpool3d",
+        writer=_adaptive_pool,
+    ),
+    "add": _op("Add"),
+    **_types("multiply", "mul", writer=_op("Multiply")),
+    "concat": _concat,
+    "multi_head_attention": _mha,
+    "class_token": _class_token,
+    "position_embedding": _position_embedding,
+    **_types("scale", "layer_scale", writer=_scale),
+    "select_token": _select_token,
+    "normalization": _normalization,
+    "rescaling": _rescaling,
+    **_types("zero_pad1d", "zero_pad2d", "zero_pad3d", "zero_pad", writer=_zero_pad),
+    **_types("crop1d", "crop2d", "crop3d", "crop", writer=_crop),
+    "center_crop": _crop,
+    **_types("upsample", "upsample1d", "upsample2d", "upsample3d", writer=_upsample),
+    "flatten": _flatten,
+    **_types("reshape", "view", writer=_reshape),
+    **_types("permute", "transpose", writer=_permute),
+}
+
+#: types added to the registry after the exporters; each needs its form written (and a test)
+NOT_YET = "no export form written yet"
+
+#: layer types with no PyTorch form, and why (the export refuses a spec using them)
+REFUSED: dict[str, str] = {
+    "roi_align": "needs torchvision.ops and the detector's proposals; the written file uses torch only",
+    "split": "several outputs (one module per output) are not written yet",
+    "chunk": "several outputs (one module per output) are not written yet",
+    **dict.fromkeys(
+        (
+            "buffer",
+            "parameter",
+            "channel_shuffle",
+            "gru",
+            "lstm",
+            "matmul",
+            "pixel_unshuffle",
+            "space_to_depth",
+            "relative_attention",
+            "shifted_window_attention",
+            "window_attention",
+            "resize_to",
+            "roll",
+            "slice",
+            "constant",
+            "elementwise",
+            "multiscale_attention",
+        ),
+        NOT_YET,
+    ),
+}
+
+#: helper modules written into the file when a layer needs them (torch has no module for these)
+HELPERS: dict[str, str] = {
+    "FrozenBatchNorm2d": '''
+class FrozenBatchNorm2d(nn.Module):
+    """Batch norm with fixed statistics and affine terms (all buffers), as torchvision's."""
+
+    def __init__(self, num_features: int, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.eps = eps
+        for name, value in (("weight", 1.0), ("bias", 0.0), ("running_mean", 0.0), ("running_var", 1.0)):
+            self.register_buffer(name, torch.full((num_features,), value))
+
+    def forward(self, x: Tensor) -> Tensor:
+        scale = self.weight * (self.running_var + self.eps).rsqrt()
+        shift = self.bias - self.running_mean * scale
+        return x * scale.view(1, -1, 1, 1) + shift.view(1, -1, 1, 1)
+''',
+    "GlobalPool": '''
+class GlobalPool(nn.Module):
+    """Mean or maximum over the spatial axes."""
+
+    def __init__(self, op: str, dims: tuple[int, ...], keepdim: bool = False) -> None:
+        super().__init__()
+        self.op, self.dims, self.keepdim = op, dims, keepdim
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.op == "mean":
+            return x.mean(dim=self.dims, keepdim=self.keepdim)
+        return x.amax(dim=self.dims, keepdim=self.keepdim)
+''',
+    "AxisLayerNorm": '''
+class AxisLayerNorm(nn.Module):
+    """Layer norm over one axis ``dim`` at every position (torchvision's LayerNorm2d: dim 1)."""
+
+    def __init__(
+        self, channels: int, dim: int, eps: float = 1e-5, affine: bool = True, bias: bool = True
+    ) -> None:
+        super().__init__()
+        self.dim, self.eps = dim, eps
+        self.weight = nn.Parameter(torch.ones(channels)) if affine else None
+        self.bias = nn.Parameter(torch.zeros(channels)) if affine and bias else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        mean = x.mean(dim=self.dim, keepdim=True)
+        var = x.var(dim=self.dim, keepdim=True, unbiased=False)
+        y = (x - mean) / torch.sqrt(var + self.eps)
+        shape = [1] * x.dim()
+        shape[self.dim] = -1
+        if self.weight is not None:
+            y = y * self.weight.view(shape)
+        if self.bias is not None:
+            y = y + self.bias.view(shape)
+        return y
+''',
+    "Reshape": '''
+class Reshape(nn.Module):
+    """Reshape to ``shape`` (batch kept)."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.shape = shape
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.reshape(x.shape[0], *self.shape)
+''',
+    "Permute": '''
+class Permute(nn.Module):
+    """Permute the axes (batch first)."""
+
+    def __init__(self, dims: tuple[int, ...]) -> None:
+        super().__init__()
+        self.dims = dims
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.permute(*self.dims)
+''',
+    "Add": '''
+class Add(nn.Module):
+    """Element-wise sum (broadcasting)."""
+
+    def forward(self, *xs: Tensor) -> Tensor:
+        out = xs[0]
+        for x in xs[1:]:
+            out = out + x
+        return out
+''',
+    "Subtract": '''
+class Subtract(nn.Module):
+    """Element-wise difference, first − second (broadcasting)."""
+
+    def forward(self, a: Tensor, b: Tensor) -> Tensor:
+        return a - b
+''',
+    "Multiply": '''
+class Multiply(nn.Module):
+    """Element-wise product (broadcasting)."""
+
+    def forward(self, *xs: Tensor) -> Tensor:
+        out = xs[0]
+        for x in xs[1:]:
+            out = out * x
+        return out
+''',
+    "Concat": '''
+class Concat(nn.Module):
+    """Concatenate along ``dim``."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, *xs: Tensor) -> Tensor:
+        return torch.cat(xs, dim=self.dim)
+''',
+    "SelfAttention": '''
+class SelfAttention(nn.MultiheadAttention):
+    """Multi-head self-attention on (batch, tokens, width): query = key = value."""
+
+    def __init__(self, embed_dim: int, num_heads: int, **kwargs: Any) -> None:
+        super().__init__(embed_dim, num_heads, batch_first=True, **kwargs)
+
+    def forward(self, x: Tensor) -> Tensor:  # type: ignore[override]
+        return super().forward(x, x, x, need_weights=False)[0]
+''',
+    "SelectToken": '''
+class SelectToken(nn.Module):
+    """Take one token of the sequence."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__()
+        self.index = index
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x[:, self.index]
+''',
+    "Normalization": '''
+class Normalization(nn.Module):
+    """Keras Normalization: (x - mean) / sqrt(variance) per channel (buffers)."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(channels))
+        self.register_buffer("variance", torch.ones(channels))
+        self.register_buffer("count", torch.zeros(()))
+
+    def forward(self, x: Tensor) -> Tensor:
+        shape = (1, -1) + (1,) * (x.dim() - 2)
+        var = self.variance.clamp_min(torch.finfo(x.dtype).eps)
+        return (x - self.mean.view(shape)) / var.sqrt().view(shape)
+''',
+    "Rescaling": '''
+class Rescaling(nn.Module):
+    """x * scale + offset."""
+
+    def __init__(self, scale: float, offset: float = 0.0) -> None:
+        super().__init__()
+        self.scale, self.offset = scale, offset
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x * self.scale + self.offset
+''',
+    "Pad": '''
+class Pad(nn.Module):
+    """Zero padding (F.pad order: last axis first)."""
+
+    def __init__(self, pad: tuple[int, ...]) -> None:
+        super().__init__()
+        self.pad = pad
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.pad(x, self.pad)
+''',
+    "Crop": '''
+class Crop(nn.Module):
+    """Remove (lo, hi) elements per spatial axis; with a second input, crop to its size."""
+
+    def __init__(self, crops: tuple[tuple[int, int], ...]) -> None:
+        super().__init__()
+        self.crops = crops
+
+    def forward(self, x: Tensor, *reference: Tensor) -> Tensor:
+        index = tuple(slice(lo, x.shape[2 + i] - hi) for i, (lo, hi) in enumerate(self.crops))
+        return x[(slice(None), slice(None), *index)]
+''',
+}
+
+_PADDED = '''
+class Padded{kind}{r}d(nn.{kind}{r}d):
+    """{what} with asymmetric ("same") padding: F.pad first (value {value})."""
+
+    def __init__(self, *args: Any, pad: tuple[int, ...], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pad = pad
+
+    def forward(self, x: Tensor) -> Tensor:
+        return super().forward(F.pad(x, self.pad, value={value}))
+'''
+_PARTIAL_BN = '''
+class PartialBatchNorm{r}d(nn.BatchNorm{r}d):
+    """Batch norm with only γ (scale) or only β (center), as Keras's scale/center false."""
+
+    def __init__(self, num_features: int, *, scale: bool, center: bool, **kwargs: Any) -> None:
+        super().__init__(num_features, affine=False, **kwargs)
+        self.weight = nn.Parameter(torch.ones(num_features)) if scale else None
+        self.bias = nn.Parameter(torch.zeros(num_features)) if center else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        train = self.training or self.running_mean is None
+        y = F.batch_norm(
+            x, self.running_mean, self.running_var, None, None, train, self.momentum or 0.0, self.eps
+        )
+        shape = (1, -1) + (1,) * (x.dim() - 2)
+        if self.weight is not None:
+            y = y * self.weight.view(shape)
+        if self.bias is not None:
+            y = y + self.bias.view(shape)
+        return y
+'''
+for _r in (1, 2, 3):
+    HELPERS[f"PartialBatchNorm{_r}d"] = _PARTIAL_BN.format(r=_r)
+    for _kind, _what, _value in (
+        ("Conv", "A conv", "0.0"),
+        ("MaxPool", "Max pooling", 'float("-inf")'),
+        ("AvgPool", "Average pooling (padding counted)", "0.0"),
+    ):
+        HELPERS[f"Padded{_kind}{_r}d"] = _PADDED.format(kind=_kind, r=_r, what=_what, value=_value)
+
+# ---------------------------------------------------------------------------------------------
+# The structure: a tree of scopes (top level, block instances, repeat groups) from the graph
+# ---------------------------------------------------------------------------------------------
+
+
+class _Code(str):
+    """Source text written as is (a constructor, a parameter name), not as a literal."""
+
+
+@dataclass
+class _Item:
+    """A direct member of a scope: a layer, a block instance or a repeat group."""
+
+    local: str
+    full: str
+    kind: str  # "layer" | "block" | "repeat"
+    node: Node | None = None
+    children: list[_Item] = field(default_factory=list)  # block: members; repeat: instances
+
+
+def _tree(graph: Graph) -> list[_Item]:
+    top: list[_Item] = []
+    index: dict[str, _Item] = {}
+    for n in graph.nodes:
+        parts = n.name.split(".")
+        members = top
+        for k in range(1, len(parts) + 1):
+            full = ".".join(parts[:k])
+            item = index.get(full)
+            if item is None:
+                if k == len(parts):
+                    item = _Item(parts[-1], full, "layer", node=n)
+                elif full in graph.calls:
+                    item = _Item(parts[k - 1], full, "block")
+                elif "×" in graph.groups.get(full, ""):
+                    item = _Item(parts[k - 1], full, "repeat")
+                else:  # a dotted layer name (features.0): a chain of layers in a container
+                    item = _Item(parts[k - 1], full, "namespace")
+                index[full] = item
+                members.append(item)
+            members = item.children
+    return top
+
+
+@dataclass
+class _Member:
+    """A member of one scope instance, rendered: constructor, arguments and wiring."""
+
+    local: str
+    ctor: str
+    args: list[tuple[str | None, Any]]
+    refs: list[str]
+    live: bool
+
+
+@dataclass
+class _Use:
+    """One block instance: its members and, once its class is decided, the call's arguments."""
+
+    item: _Item
+    block: str
+    params: dict[str, Any]
+    in_channels: int
+    inputs: list[str]
+    members: list[_Member] = field(default_factory=list)
+    out: str = ""
+    cls: str = ""
+    args: list[tuple[str | None, Any]] = field(default_factory=list)
+
+
+def _py(v: Any) -> str:
+    """A Python literal (or code as is)."""
+    if isinstance(v, _Code):
+        return str(v)
+    if isinstance(v, (list, tuple)):
+        inner = ", ".join(_py(x) for x in v)
+        return f"({inner},)" if len(v) == 1 else f"({inner})"
+    if isinstance(v, float) and v in (float("inf"), float("-inf")):
+        return f'float("{v}")'
+    return repr(v)
+
+
+def _ident(name: str) -> str:
+    """A Python identifier for a spec name ("0" → "x0", "class" → "class_")."""
+    s = re.sub(r"\W", "_", name)
+    if not s or s[0].isdigit():
+        s = "x" + s
+    if keyword.iskeyword(s) or s in ("self", "torch", "nn", "F", "Tensor", "Any", "build", "super"):
+        s += "_"
+    return s
+
+
+def _camel(name: str) -> str:
+    s = "".join(p[:1].upper() + p[1:] for p in re.split(r"[_\W]+", name) if p) or "Block"
+    return s if s.isidentifier() and not s[0].isdigit() else "Block" + s
+
+
+def _text(value: object) -> str:
+    """Spec text (a name, a path) made safe inside a docstring: no quotes, backslashes or
+    control characters, so nothing from the spec can end the string."""
+    return "".join(ch if ch.isprintable() and ch not in '"\\' else "?" for ch in str(value))
+
+
+def _is_attr(local: str) -> bool:
+    return local.isidentifier() and not keyword.iskeyword(local)
+
+
+def _call(ctor: str, args: list[tuple[str | None, Any]]) -> str:
+    if ctor.startswith("nn.Parameter."):  # a bare parameter: nn.Parameter(torch.ones(C, 1, 1))
+        init = ctor.split(".")[2]
+        return f"nn.Parameter(torch.{init}({', '.join(_py(v) for _, v in args)}))"
+    if ctor.startswith("nn.Sequential("):  # a repeat group or a dotted-name chain, written whole
+        return ctor
+    return f"{ctor}({', '.join(_py(v) if kw is None else f'{kw}={_py(v)}' for kw, v in args)})"
+
+
+def _hint(v: Any) -> str:
+    if isinstance(v, bool):
+        return "bool"
+    if isinstance(v, int):
+        return "int"
+    if isinstance(v, float):
+        return "float"
+    if isinstance(v, str):
+        return "str"
+    if isinstance(v, tuple):
+        return "tuple[int, ...]"
+    return "Any"
+
+
+def _wrap(text: str, indent: str) -> str:
+    """A call longer than the line written one argument per line (recursively)."""
+    if len(indent) + len(text) <= 100:
+        return text
+    start = text.find("(")
+    if start <= 0:
+        return text
+    depth, end = 0, -1
+    for i in range(start, len(text)):
+        if text[i] in "([{":
+            depth += 1
+        elif text[i] in ")]}":
+            depth -= 1
+            if depth == 0:
+                end = i
+                break
+    parts = _split_args(text[start + 1 : end])
+    if end < 0 or not parts:
+        return text
+    inner = indent + "    "
+    comma = "" if len(parts) == 1 and " for _ in range(" in parts[0] else ","  # a generator
+    body = "".join(f"{inner}{_wrap(p, inner)}{comma}\n" for p in parts)
+    return f"{text[: start + 1]}\n{body}{indent}){text[end + 1 :]}"
+
+
+def _split_args(text: str) -> list[str]:
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i].strip())
+            start = i + 1
+    parts.append(text[start:].strip())
+    return [p for p in parts if p]
+
+
+#: constructor keyword defaults of the torch modules whose keywords the writers omit when default
+_KW_DEFAULTS: dict[str, Any] = {
+    "stride": 1,
+    "padding": 0,
+    "output_padding": 0,
+    "dilation": 1,
+    "groups": 1,
+    "bias": True,
+    "eps": 1e-5,
+    "momentum": 0.1,
+    "affine": True,
+    "track_running_stats": True,
+}
+_KW_ORDER = list(_KW_DEFAULTS)
+
+
+def _defaults_apply(ctor: str) -> bool:
+    return ctor.startswith(
+        ("nn.Conv", "nn.ConvTranspose", "nn.BatchNorm", "nn.Linear", "PaddedConv")
+    )
+
+
+def _fill_defaults(m: _Member) -> None:
+    """Write out every defaulted keyword so uses that differ only by a default line up."""
+    if not _defaults_apply(m.ctor):
+        return
+    pos = [(k, v) for k, v in m.args if k is None]
+    kws = dict((k, v) for k, v in m.args if k is not None)
+    extra = {k: v for k, v in kws.items() if k not in _KW_DEFAULTS}
+    relevant = [
+        k
+        for k in _KW_ORDER
+        if not (
+            m.ctor.startswith(("nn.BatchNorm", "nn.Linear"))
+            and k in ("stride", "padding", "output_padding", "dilation", "groups")
+        )
+    ]
+    if m.ctor.startswith("nn.Linear"):
+        relevant = ["bias"]
+    elif m.ctor.startswith("nn.BatchNorm"):
+        relevant = ["eps", "momentum", "affine", "track_running_stats"]
+    elif not m.ctor.startswith("nn.ConvTranspose"):
+        relevant = [k for k in relevant if k in ("stride", "padding", "dilation", "groups", "bias")]
+    else:
+        relevant = [
+            k
+            for k in relevant
+            if k in ("stride", "padding", "output_padding", "groups", "bias", "dilation")
+        ]
+    m.args = pos + [(k, kws.get(k, _KW_DEFAULTS[k])) for k in relevant] + list(extra.items())
+
+
+def _is_default(ctor: str, kw: str | None, v: Any) -> bool:
+    return (
+        kw is not None
+        and _defaults_apply(ctor)
+        and not isinstance(v, _Code)
+        and kw in _KW_DEFAULTS
+        and v == _KW_DEFAULTS[kw]
+        and type(v) is type(_KW_DEFAULTS[kw])
+    )
+
+
+def _fits(template: list[_Member], base: _Use, u: _Use) -> bool:
+    """Whether use ``u`` is ``template`` (the members of ``base``) with some members skipped.
+
+    A skipped member's name stands for its first input, as in the spec; ``u``'s wiring must be
+    the template's with those names resolved, and every member present must be built alike.
+    """
+    if u.inputs != base.inputs:
+        return False
+    mine = {m.local: m for m in u.members}
+    tpl = {m.local: m for m in template}
+    if any(m.local not in tpl for m in u.members):
+        return False
+    if [m.local for m in template if m.local in mine] != [m.local for m in u.members]:
+        return False
+
+    def resolve(name: str) -> str:
+        seen = 0
+        while name in tpl and name not in mine and seen < len(tpl):
+            if not tpl[name].refs:
+                return name
+            name = tpl[name].refs[0]
+            seen += 1
+        return name
+
+    for t in template:
+        m = mine.get(t.local)
+        if m is None:
+            continue
+        if (m.ctor, [k for k, _ in m.args], m.live) != (t.ctor, [k for k, _ in t.args], t.live):
+            return False
+        if [resolve(r) for r in t.refs] != m.refs:
+            return False
+    return resolve(base.out) == u.out
+
+
+def _init_signature(sig: str) -> list[str]:
+    """``def __init__(self, a: int, …) -> None:``, one parameter per line when long."""
+    line = f"    def __init__(self{', ' if sig else ''}{sig}) -> None:"
+    if len(line) <= 100:
+        return [line]
+    return [
+        "    def __init__(",
+        "        self,",
+        *(f"        {p}," for p in _split_args(sig)),
+        "    ) -> None:",
+    ]
+
+
+def _index(use: _Use, local: str) -> int:
+    return next(k for k, c in enumerate(use.item.children) if c.local == local)
+
+
+class _Cand(NamedTuple):
+    """A way to write an argument: ``param * factor``, its value per use, the param's values."""
+
+    param: str
+    base: list[Any]
+    factor: int = 1
+    divisor: int = 1
+
+    @property
+    def values(self) -> list[Any]:
+        if self.factor == 1 and self.divisor == 1:
+            return self.base
+        return [b * self.factor // self.divisor if isinstance(b, int) else None for b in self.base]
+
+    def code(self, name: str) -> str:
+        if self.divisor > 1:
+            return f"{name} // {self.divisor}"
+        return name if self.factor == 1 else f"{name} * {self.factor}"
+
+
+def _candidates(
+    uses: list[_Use], params: list[str], values: list[Any], where: list[int]
+) -> list[_Cand]:
+    """Ways to write a varying argument: a block parameter, ``in_channels``, or one of them
+    times a whole number (``planes * 4``)."""
+    bases = [(p, [u.params[p] for u in uses]) for p in params]
+    bases.append(("in_channels", [u.in_channels for u in uses]))
+    out = [_Cand(p, b) for p, b in bases]
+    if all(isinstance(values[i], int) and not isinstance(values[i], bool) for i in where):
+        for p, b in bases:
+            if not all(
+                isinstance(b[i], int) and not isinstance(b[i], bool) and b[i] > 0 for i in where
+            ):
+                continue
+            if all(values[i] % b[i] == 0 for i in where):
+                ks = {values[i] // b[i] for i in where}
+                if len(ks) == 1 and (k := ks.pop()) > 1:
+                    out.append(_Cand(p, b, k))
+            if all(values[i] == b[i] // 2 for i in where):  # "same" padding of an odd kernel
+                out.append(_Cand(p, b, 1, 2))
+    return out
+
+
+class _Writer:
+    def __init__(self, graph: Graph, wired: dict[str, set[tuple[str, int]]] | None = None) -> None:
+        self.graph = graph
+        self.helpers: set[str] = set()
+        self.refused: dict[str, list[str]] = {}
+        self.uses: dict[str, list[_Use]] = {}  # block → its uses, blocks in post-order
+        self.classes: list[str] = []
+        self.class_names: set[str] = {"Model", *HELPERS}
+        self._use_of: dict[str, _Use] = {}
+        #: spec variable → the layer arguments (node, index) it sets directly (build() takes it)
+        self.wired = _wired_variables(graph) if wired is None else wired
+        #: the arguments written as the variable (must be all of them, or build() would lie)
+        self.converted: dict[str, set[tuple[str, int]]] = {v: set() for v in self.wired}
+
+    def wired_var(self, items: list[_Item], ai: int, kw: str | None) -> str | None:
+        """The variable every one of ``items`` (the same member in each use) takes as argument
+        ``ai``: a layer argument the variable sets, or a block's parameter named after it."""
+        for var, where in self.wired.items():
+            if all(
+                (it.node.name, ai) in where if it.kind == "layer" and it.node else kw == var
+                for it in items
+            ):
+                self.converted[var].update(
+                    (it.node.name, ai) for it in items if it.kind == "layer" and it.node
+                )
+                return var
+        return None
+
+    # -- pass 1: collect uses, bottom-up ---------------------------------------------------------
+    def collect(self, items: list[_Item]) -> None:
+        for item in items:
+            if item.kind != "layer":
+                self.collect(item.children)
+            if item.kind == "block":
+                call = self.graph.calls[item.full]
+                names = ["x" if n == "input" else _ident(n) for n in call.input_names]
+                if len(names) == 1:
+                    names = ["x"]
+                use = _Use(
+                    item,
+                    call.block,
+                    dict(call.params),
+                    self.graph.shape_of(call.inputs[0])[0],
+                    names,
+                )
+                self.uses.setdefault(call.block, []).append(use)
+
+    def _nodes(self, item: _Item) -> list[str]:
+        if item.kind == "layer":
+            assert item.node is not None
+            return [item.node.name]
+        return [n for c in item.children for n in self._nodes(c)]
+
+    def _inputs(self, item: _Item) -> tuple[str, ...]:
+        if item.kind == "layer":
+            assert item.node is not None
+            return item.node.inputs
+        if item.kind == "block":
+            return self.graph.calls[item.full].inputs
+        return self._inputs(item.children[0])
+
+    def _output(self, item: _Item) -> str:
+        if item.kind == "layer":
+            assert item.node is not None
+            return item.node.name
+        if item.kind == "block":
+            return self.graph.calls[item.full].output
+        return self._output(item.children[-1])
+
+    def members(
+        self, items: list[_Item], inputs: dict[str, str], outputs: list[str]
+    ) -> list[_Member]:
+        """The members of one scope instance; ``inputs`` maps outer node names to input names.
+
+        A member is run by ``forward`` when the scope's ``outputs`` (node names) depend on it.
+        """
+        owner = dict(inputs)
+        out: list[_Member] = []
+        for item in items:
+            refs = [owner.get(src, src) for src in self._inputs(item)]
+            ctor, args = self.construct(item)
+            out.append(_Member(item.local, ctor, args, refs, False))
+            owner[self._output(item)] = item.local
+            for n in self._nodes(item):
+                owner.setdefault(n, item.local)
+        by_local = {m.local: m for m in out}
+        stack = [owner.get(o, o) for o in outputs]
+        while stack:
+            m = by_local.get(stack.pop())
+            if m is not None and not m.live:
+                m.live = True
+                stack.extend(m.refs)
+        return out
+
+    def construct(self, item: _Item) -> tuple[str, list[tuple[str | None, Any]]]:
+        if item.kind == "layer":
+            assert item.node is not None
+            try:
+                form = PYTORCH[item.node.type](item.node.layer)
+            except Unsupported as err:
+                self.refused.setdefault(f"{item.node.type} ({err})", []).append(item.node.name)
+                return "nn.Identity", []
+            self.helpers.update(form.helpers)
+            return form.ctor, form.args
+        if item.kind == "block":
+            use = self._use_of[item.full]
+            return use.cls, use.args
+        if item.kind == "namespace":
+            return self.namespace(item), []
+        return self.sequential(item), []
+
+    def namespace(self, item: _Item) -> str:
+        """Layers named ``features.0``, ``features.1``, … (dots in their names): an
+        ``nn.Sequential`` with those names, when they form a chain nothing else reads into."""
+        kids = item.children
+        inside = {n for c in kids for n in self._nodes(c)}
+        ok = all(len(self._inputs(c)) == 1 for c in kids) and all(
+            self._inputs(c) == (self._output(kids[k - 1]),) for k, c in enumerate(kids) if k
+        )
+        last = self._output(kids[-1])
+        if any(c.kind == "layer" and c.node and c.node.type in _BARE for c in kids):
+            ok = False  # a bare parameter cannot sit in an nn.Sequential
+        for n in self.graph.nodes:
+            if n.name not in inside and any(i in inside and i != last for i in n.inputs):
+                ok = False
+        if not ok or last not in {self._output(kids[-1])}:
+            raise CnncalcError(
+                f"cannot export to PyTorch: the layers named '{item.full}.…' are not a chain "
+                "(torch would need them as one container)",
+                file=self.graph.file,
+                layer=item.full,
+                hint="rename them without the dot, or make them a block",
+            )
+        calls = [_call(*self.construct(c)) for c in kids]
+        if [c.local for c in kids] == [str(k) for k in range(len(kids))]:
+            return "nn.Sequential(" + ", ".join(calls) + ")"
+        self.helpers.add("OrderedDict")
+        pairs = ", ".join(f"({c.local!r}, {call})" for c, call in zip(kids, calls))
+        return "nn.Sequential(OrderedDict([" + pairs + "]))"
+
+    def sequential(self, item: _Item) -> str:
+        """A repeat group: ``nn.Sequential`` of its instances, identical runs as a generator."""
+        first = item.children[0]
+        if len(self._inputs(first)) > 1:
+            raise CnncalcError(
+                f"cannot export the repeat '{item.full}' to PyTorch: its first instance takes "
+                f"{len(self._inputs(first))} inputs (nn.Sequential passes one)",
+                file=self.graph.file,
+                layer=item.full,
+                hint="write the entry without repeat",
+            )
+        calls = [_call(*self.construct(c)) for c in item.children]
+        parts: list[str] = []
+        k = 0
+        while k < len(calls):
+            j = k
+            while j + 1 < len(calls) and calls[j + 1] == calls[k]:
+                j += 1
+            if j - k + 1 >= 3:
+                parts.append(f"*({calls[k]} for _ in range({j - k + 1}))")
+            else:
+                parts.extend(calls[k : j + 1])
+            k = j + 1
+        return "nn.Sequential(" + ", ".join(parts) + ")"
+
+    # -- pass 2: decide the classes, bottom-up ---------------------------------------------------
+    def decide(self) -> None:
+        """Decide every block's classes, a block only after the blocks used inside it."""
+        self._use_of = {u.item.full: u for uses in self.uses.values() for u in uses}
+        deps: dict[str, set[str]] = {b: set() for b in self.uses}
+        for b, uses in self.uses.items():
+            for u in uses:
+                prefix = u.item.full + "."
+                for full, v in self._use_of.items():
+                    if full.startswith(prefix):
+                        deps[b].add(v.block)
+        done: set[str] = set()
+        while len(done) < len(deps):
+            ready = [b for b in deps if b not in done and deps[b] - {b} <= done]
+            for b in ready:
+                self.decide_block(b)
+                done.add(b)
+
+    def decide_block(self, block: str) -> None:
+        uses = self.uses[block]
+        for u in uses:
+            call = self.graph.calls[u.item.full]
+            u.members = self.members(
+                u.item.children, dict(zip(call.inputs, u.inputs)), [call.output]
+            )
+            u.out = self.members_out(u)
+            for m in u.members:
+                _fill_defaults(m)
+        # uses that differ only by members skipped with ``when`` share one class
+        classes: list[tuple[_Use, list[_Use]]] = []
+        for u in sorted(uses, key=lambda u: -len(u.members)):
+            for base, group in classes:
+                if _fits(base.members, base, u):
+                    group.append(u)
+                    break
+            else:
+                classes.append((u, [u]))
+        order = {id(u): k for k, u in enumerate(uses)}
+        for base, group in sorted(classes, key=lambda c: min(order[id(u)] for u in c[1])):
+            group.sort(key=lambda u: order[id(u)])
+            self.write_class(block, base, group)
+
+    def members_out(self, u: _Use) -> str:
+        out = self.graph.calls[u.item.full].output
+        for item in u.item.children:
+            if self._output(item) == out:
+                return item.local
+        return u.inputs[0]  # every layer of the block skipped: the block is the identity
+
+    def write_class(self, block: str, base: _Use, uses: list[_Use]) -> None:
+        """One class for ``uses`` (``base`` has every member; the others skip some)."""
+        template = base.members
+        name = stem = _camel(block)
+        k = 2
+        while name in self.class_names:
+            name = f"{stem}{k}"
+            k += 1
+        self.class_names.add(name)
+        first = uses[0]
+        pnames: list[str] = []
+        pvalues: dict[str, list[Any]] = {}
+
+        def register(pname: str, values: list[Any]) -> str:
+            pname = _ident(pname)
+            while pname in pvalues and pvalues[pname] != values:
+                pname += "_"
+            if pname not in pvalues:
+                pnames.append(pname)
+                pvalues[pname] = values
+            return pname
+
+        def param(candidates: list[_Cand], values: list[Any], where: list[int]) -> str:
+            """Code for the first candidate equal to ``values`` in the uses ``where``."""
+            for cand in candidates:
+                if all(
+                    cand.values[i] == values[i] and type(cand.values[i]) is type(values[i])
+                    for i in where
+                ):
+                    break
+            else:
+                cand = candidates[-1]
+            return cand.code(register(cand.param, cand.base))
+
+        params = list(first.params)
+
+        def g_value(var: str) -> Any:
+            return self.graph.variables[var]
+
+        slots: dict[tuple[int, int], Any] = {}
+        flags: dict[int, str] = {}
+        for mi, m in enumerate(template):
+            present = [next((x for x in u.members if x.local == m.local), None) for u in uses]
+            where = [i for i, x in enumerate(present) if x is not None]
+            if len(where) < len(uses):  # an optional member: a flag decides it
+                have = [x is not None for x in present]
+                cands = [
+                    _Cand(p, [u.params[p] for u in uses])
+                    for p in params
+                    if all(isinstance(u.params[p], bool) for u in uses)
+                ]
+                cands.append(_Cand(f"has_{m.local}", have))
+                flags[mi] = param(cands, have, list(range(len(uses))))
+            items = [uses[i].item.children[_index(uses[i], m.local)] for i in where]
+            for ai, (kw, v) in enumerate(m.args):
+                values = [x.args[ai][1] if x is not None else None for x in present]
+                var = self.wired_var(items, ai, kw)
+                if var is not None:  # a spec variable build() passes down to this argument
+                    slots[(mi, ai)] = register(var, [g_value(var)] * len(uses))
+                    continue
+                if all(values[i] == v and type(values[i]) is type(v) for i in where):
+                    # the same wherever present; a member some uses skip still takes the
+                    # block's parameters when they give it (sizes ≥ 2: 1 and 0 are too common)
+                    if len(where) == len(uses) or type(v) is not int or v < 2:
+                        continue
+                    cands = _candidates(uses, params, values, where)
+                    hit = [c for c in cands if all(c.values[i] == values[i] for i in where)]
+                    if hit:
+                        slots[(mi, ai)] = param(hit, values, where)
+                    continue
+                cands = _candidates(uses, params, values, where)
+                what = kw or ("in" if ai == 0 else "out" if ai == 1 else f"arg{ai}")
+                cands.append(_Cand(f"{_ident(m.local)}_{what}", values))
+                slots[(mi, ai)] = param(cands, values, where)
+        for i, u in enumerate(uses):
+            u.cls = name
+            u.args = [(p, pvalues[p][i]) for p in pnames]
+        # the class
+        seq = (
+            not flags
+            and not any(_parameter_kind(m.ctor) for m in template)
+            and all(m.local == str(k) for k, m in enumerate(template))
+            and all(
+                m.live and m.refs == ([first.inputs[0]] if k == 0 else [str(k - 1)])
+                for k, m in enumerate(template)
+            )
+            and len(first.inputs) == 1
+            and base.out == str(len(template) - 1)
+        )
+        sig = ", ".join(
+            f"{p}: {_hint(next(x for x in pvalues[p] if x is not None))}" for p in pnames
+        )
+        n = len(uses)
+        lines = [
+            f"class {name}(nn.{'Sequential' if seq else 'Module'}):",
+            f'    """Block \'{_text(block)}\' of the spec ({n} use{"s" if n > 1 else ""})."""',
+            "",
+            *_init_signature(sig),
+        ]
+        ctors = []
+        for mi, m in enumerate(template):
+            args = [
+                (kw, _Code(slots[(mi, ai)]) if (mi, ai) in slots else v)
+                for ai, (kw, v) in enumerate(m.args)
+            ]
+            args = [(kw, v) for kw, v in args if not _is_default(m.ctor, kw, v)]
+            c = _call(m.ctor, args)
+            if mi in flags:
+                c = f"{c} if {flags[mi]} else None"
+            ctors.append((m, c))
+        if seq:
+            lines.append("        super().__init__(")
+            lines += [f"            {_wrap(c, '            ')}," for _, c in ctors]
+            lines.append("        )")
+        else:
+            lines.append("        super().__init__()")
+            for m, c in ctors:
+                c = _wrap(c, "        ")
+                if _is_attr(m.local):
+                    lines.append(f"        self.{m.local} = {c}")
+                else:
+                    lines.append(f"        self.add_module({m.local!r}, {c})")
+            optional = {template[mi].local for mi in flags}
+            lines += self.forward(template, first.inputs, [base.out], optional)
+        self.classes.append("\n".join(lines))
+
+    def forward(
+        self,
+        members: list[_Member],
+        inputs: list[str],
+        outputs: list[str],
+        optional: set[str] | frozenset[str] = frozenset(),
+    ) -> list[str]:
+        var = {n: n for n in inputs}
+        used = set(inputs)
+        args = ", ".join(f"{n}: Tensor" for n in inputs)
+        ret = "Tensor" if len(outputs) == 1 else "tuple[Tensor, ...]"
+        lines = ["", f"    def forward(self, {args}) -> {ret}:"]
+        for m in members:
+            v = _ident(m.local)
+            while v in used:
+                v += "_"
+            used.add(v)
+            if not m.live:
+                var[m.local] = v
+                lines.append(f"        # {m.local}: not on the way to an output (built, not run)")
+                continue
+            attr = f"self.{m.local}" if _is_attr(m.local) else f"getattr(self, {m.local!r})"
+            missing = [r for r in m.refs if r not in var]
+            if missing:
+                raise CnncalcError(
+                    f"cannot export to PyTorch: layer '{m.local}' reads '{missing[0]}', which the "
+                    "export cannot place (a wiring of the spec language it does not know yet)",
+                    file=self.graph.file,
+                    layer=m.local,
+                )
+            kind = _parameter_kind(m.ctor)
+            if kind is not None:
+                call = PARAMETER_FORWARD[kind][0].format(x=var[m.refs[0]], p=attr)
+            else:
+                call = f"{attr}({', '.join(var[r] for r in m.refs)})"
+            if m.local in optional:  # skipped by `when`: the name stands for its first input
+                call = f"{call} if {attr} is not None else {var[m.refs[0]]}"
+            var[m.local] = v
+            lines.append(f"        {v} = {call}")
+        missing = [o for o in outputs if o not in var]
+        if missing:
+            raise CnncalcError(
+                f"cannot export to PyTorch: the output '{missing[0]}' sits inside a block or "
+                "a chain of dotted names (a wiring the export cannot place yet)",
+                file=self.graph.file,
+            )
+        outs = [var[o] for o in outputs]
+        lines.append(f"        return {outs[0] if len(outs) == 1 else ', '.join(outs)}")
+        return lines
+
+    # -- the model -------------------------------------------------------------------------------
+    def model(self, items: list[_Item]) -> tuple[str, list[tuple[str, Any]]]:
+        g = self.graph
+        names = ["x" if (k == "input" or len(g.inputs) == 1) else _ident(k) for k in g.inputs]
+        members = self.members(items, dict(zip(g.inputs, names)), list(g.outputs))
+        variables = [(v, g.variables[v]) for v in self.wired]
+        for m, item in zip(members, items):
+            for ai, (kw, _) in enumerate(m.args):
+                var = self.wired_var([item], ai, kw)
+                if var is not None:
+                    m.args[ai] = (kw, _Code(_ident(var)))
+        owner = {**dict(zip(g.inputs, names))}
+        for item in items:
+            owner[self._output(item)] = item.local
+        outs = [owner.get(o, o) for o in g.outputs]
+        sig = ", ".join(f"{_ident(n)}: {_hint(v)} = {_py(v)}" for n, v in variables)
+        lines = [
+            "class Model(nn.Module):",
+            f'    """{_text(g.name)}: the whole network."""',
+            "",
+            *_init_signature(sig),
+            "        super().__init__()",
+        ]
+        for m in members:
+            c = _wrap(_call(m.ctor, m.args), "        ")
+            if _is_attr(m.local):
+                lines.append(f"        self.{m.local} = {c}")
+            else:
+                lines.append(f"        self.add_module({m.local!r}, {c})")
+        lines += self.forward(members, names, outs)
+        return "\n".join(lines), variables
+
+
+def _forms(graph: Graph) -> dict[str, list[tuple[str | None, Any]]]:
+    out = {}
+    for n in graph.nodes:
+        try:
+            out[n.name] = PYTORCH[n.type](n.layer).args
+        except (KeyError, Unsupported):
+            out[n.name] = []
+    return out
+
+
+#: at most this many integer variables are tried as build() parameters (one rebuild each)
+MAX_WIRED_TRIES = 12
+
+
+def _wired_variables(graph: Graph) -> dict[str, set[tuple[str, int]]]:
+    """The spec variables ``build()`` can take: an integer variable is rebuilt with its value
+    + 1; if that changes only layer arguments equal to the variable, each by exactly 1, the
+    variable sets those arguments directly (``num_classes``) and nothing else depends on it.
+    A variable that also sizes other layers (a width feeding the next layer's input) is not
+    offered: its value stays fixed in the file."""
+    if graph.file is None:
+        return {}
+    from .. import build
+
+    out: dict[str, set[tuple[str, int]]] = {}
+    mine = _forms(graph)
+    # only a value some layer argument has can be passed to one
+    present = {v for args in mine.values() for _, v in args if type(v) is int}
+    tries = 0
+    for var, value in graph.variables.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value not in present:
+            continue
+        if tries >= MAX_WIRED_TRIES:
+            break
+        tries += 1
+        try:
+            other = build(
+                graph.file,
+                next(iter(graph.inputs.values())),
+                variant=graph.variant,
+                variables={**graph.overrides, var: value + 1},
+            )
+        except CnncalcError:
+            continue
+        theirs = _forms(other)
+        if list(mine) != list(theirs):
+            continue
+        where: set[tuple[str, int]] = set()
+        ok = True
+        for name, args in mine.items():
+            new = theirs[name]
+            if len(args) != len(new):
+                ok = False
+                break
+            for ai, ((k1, v1), (k2, v2)) in enumerate(zip(args, new)):
+                if (k1, v1) == (k2, v2):
+                    continue
+                if k1 != k2 or v1 != value or v2 != value + 1 or type(v1) is not int:
+                    ok = False
+                    break
+                where.add((name, ai))
+        if ok and where:
+            out[var] = where
+    return out
+
+
+def to_pytorch(graph: Graph) -> str:
+    """The PyTorch source of ``graph`` (one module, torch only). Refuses unsupported layers."""
+    refuse_unsupported(graph, PYTORCH, REFUSED, "PyTorch")
+    shared = [n.name for n in graph.nodes if n.share is not None]
+    if shared:
+        raise CnncalcError(
+            f"cannot export {graph.name} to PyTorch: layers sharing weights ('share'): "
+            + ", ".join(shared[:3])
+            + (f", … ({len(shared)} layers)" if len(shared) > 3 else ""),
+            file=graph.file,
+            hint="one module applied at several places is not written yet; the ONNX export "
+            "supports it",
+        )
+    wired: dict[str, set[tuple[str, int]]] | None = None
+    while True:
+        w = _Writer(graph, wired)
+        items = _tree(graph)
+        w.collect(items)
+        w.decide()
+        model, variables = w.model(items)
+        # a variable some of whose arguments could not be written as it (a block class shared
+        # with uses that do not take it) is not offered: write again without it
+        partial = [v for v, where in w.wired.items() if w.converted[v] != where]
+        if not partial:
+            break
+        wired = {v: where for v, where in w.wired.items() if v not in partial}
+    if w.refused:
+        raise CnncalcError(
+            f"cannot export {graph.name} to PyTorch: "
+            + "; ".join(f"{k}: {', '.join(v[:3])}" for k, v in w.refused.items()),
+            file=graph.file,
+        )
+    ordered = "OrderedDict" in w.helpers
+    w.helpers.discard("OrderedDict")
+    chunks = [HELPERS[h].strip() for h in sorted(w.helpers)] + w.classes + [model]
+    body = "\n\n\n" + "\n\n\n".join(chunks)
+    sig = ", ".join(f"{_ident(n)}: {_hint(v)} = {_py(v)}" for n, v in variables)
+    call = ", ".join(f"{_ident(n)}={_ident(n)}" for n, _ in variables)
+    body += (
+        "\n\n\n"
+        f"def build({sig}) -> Model:\n"
+        f'    """The model, built with these values of the spec\'s variables."""\n'
+        f"    return Model({call})\n"
+    )
+    imports = ["from __future__ import annotations", ""]
+    stdlib = []
+    if ordered:
+        stdlib.append("from collections import OrderedDict")
+    if "Any" in body:
+        stdlib.append("from typing import Any")
+    if stdlib:
+        imports += [*stdlib, ""]
+    if "torch." in body.replace("torch.nn", ""):
+        imports.append("import torch")
+    if "F." in body:
+        imports.append("import torch.nn.functional as F")
+    imports.append("from torch import Tensor, nn" if "Tensor" in body else "from torch import nn")
+    from pathlib import Path
+
+    source = Path(graph.file).name if graph.file else "a spec"
+    shapes = ", ".join(
+        ("" if len(graph.inputs) == 1 else f"{_text(k)} ") + f"(N, {', '.join(map(str, v))})"
+        for k, v in graph.inputs.items()
+    )
+    doc = [
+        f'"""{_text(graph.name)}, written by `cnncalc export` from {_text(source)}. Depends on torch only.',
+        "",
+        f"Input {shapes}, batch first. Layer names and state_dict keys are the spec's;",
+        "build() takes the spec variables used directly as layer arguments, every other value was",
+        "fixed when this file was written (export again with --set to change them).",
+        '"""',
+        "",
+    ]
+    return "\n".join(doc + imports) + body
+
+
+def to_pytorch_spec(source: Any, **build_kwargs: Any) -> str:
+    """The PyTorch source of a spec (path, zoo name or dict): :func:`cnncalc.build` + export."""
+    from .. import build
+
+    return to_pytorch(build(source, **build_kwargs))

@@ -1,0 +1,143 @@
+"""The ONNX export: onnx.checker accepts every zoo export, the initializers hold exactly the
+analyzer's parameters and buffers, and onnxruntime runs it with every layer's shape equal."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import cnncalc
+from cnncalc.errors import CnncalcError
+from cnncalc.zoo import zoo_members
+
+from .conftest import run_cli
+
+onnx = pytest.importorskip("onnx", reason="the ONNX export's tests need onnx")
+
+from cnncalc.export.onnx import (  # noqa: E402
+    OPSET,
+    REFUSED,  # noqa: E402
+    to_onnx,
+    weight_count,
+)
+
+#: zoo models using a type with no ONNX form (roi_align; window attentions added later)
+EXPORTABLE = [
+    m.name for m in zoo_members() if not any(n.type in REFUSED for n in cnncalc.build(m.name).nodes)
+]
+
+
+@pytest.mark.parametrize("name", EXPORTABLE)
+def test_zoo_export_checks_and_holds_the_analyzers_weights(name):
+    """Without weights (weight inputs of the declared shapes): checker, counts, names, shapes."""
+    graph = cnncalc.build(name)
+    model = to_onnx(graph, weights=False)
+    onnx.checker.check_model(model, full_check=True)  # with ONNX's shape inference
+    report = cnncalc.analyze(graph)
+    assert weight_count(model) == report.totals.params + report.totals.buffers
+    assert model.opset_import[0].version == OPSET
+    out = model.graph.output[0]
+    dims = [d.dim_param or d.dim_value for d in out.type.tensor_type.shape.dim]
+    assert dims == ["N", *graph.shape_of(graph.outputs[0])]
+    # every layer's output tensor carries the layer's name
+    produced = {o for n in model.graph.node for o in n.output}
+    assert {n.name for n in graph.nodes} <= produced
+
+
+def test_initializers_count_params_and_buffers_separately():
+    """resnet18 with weights: 11,689,512 params (torchvision) and 2 × 4,800 BN statistics."""
+    graph = cnncalc.build("resnet18")
+    model = to_onnx(graph)
+    sizes = {t.name: math.prod(t.dims) for t in model.graph.initializer}
+    assert sum(sizes.values()) == 11_689_512 + 9_600
+    assert sizes["conv1.weight"] == 64 * 3 * 7 * 7
+    assert sizes["layer2.0.downsample.0.weight"] == 128 * 64 * 1 * 1
+    assert sizes["fc.bias"] == 1000
+    running = sum(v for k, v in sizes.items() if k.endswith(("running_mean", "running_var")))
+    # BN channels: bn1 64; 2 BNs per basic block, 2 blocks per stage; 3 downsample BNs
+    channels = 64 + 2 * 2 * (64 + 128 + 256 + 512) + (128 + 256 + 512)
+    assert running == 2 * channels == 9_600
+
+
+def test_refused_types_are_listed_all_at_once():
+    with pytest.raises(CnncalcError) as exc:
+        to_onnx(cnncalc.build("maskrcnn_resnet50_fpn"), weights=False)
+    msg = str(exc.value)
+    assert "cannot export maskrcnn_resnet50_fpn to ONNX: roi_align" in msg
+    assert "box_roi_pool" in msg and "mask_roi_pool" in msg
+
+
+def test_cli_writes_a_file_onnx_loads(tmp_path):
+    out = tmp_path / "lenet5.onnx"
+    p = run_cli("export", "lenet5", "--to", "onnx", "-o", str(out))
+    assert p.returncode == 0, p.stderr
+    model = onnx.load(str(out))
+    onnx.checker.check_model(model)
+    assert weight_count(model) == 61_706  # LeNet-5 as usually taught (README)
+    p = run_cli("export", "lenet5", "--to", "onnx", "-o", str(out), "--no-weights")
+    assert p.returncode == 1 and "--force" in p.stderr
+
+
+# --------------------------------------------------------------------------------------------
+# onnxruntime runs it
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, shape",
+    [
+        ("lenet5", None),
+        ("mnist_cnn", None),
+        ("cae", None),
+        ("unet", "1x188x188"),
+        ("resnet18", "3x64x64"),
+        ("googlenet_aux", "3x112x112"),
+        ("inception_v3_keras", "3x299x299"),
+        ("efficientnet_b0_keras", "3x64x64"),
+        ("mobilenet_v2", "3x64x64"),
+        ("xception", "3x96x96"),
+        ("densenet121", "3x64x64"),
+        ("squeezenet1_0", "3x64x64"),
+    ],
+)
+def test_verify_backend_onnxruntime_agrees(name, shape):
+    pytest.importorskip("onnxruntime", reason="--backend onnxruntime needs onnxruntime")
+    r = cnncalc.verify(name, shape, backend="onnxruntime")
+    assert r.ok, [c for c in r.layers if not c.ok][:3]
+    assert r.backend == "onnxruntime" and all(c.actual is not None for c in r.layers)
+
+
+def test_verify_backend_onnxruntime_vit_small():
+    pytest.importorskip("onnxruntime", reason="--backend onnxruntime needs onnxruntime")
+    r = cnncalc.verify("vit_b_16", backend="onnxruntime", variables={"num_layers": 2}, batch=2)
+    assert r.ok and len(r.layers) == 6 + 2 * 11 + 3  # stem, 2 encoder blocks, head
+
+
+def test_onnxruntime_output_equals_the_numpy_backend():
+    """The same seeded weights and input through onnxruntime and cnncalc's NumPy forwards."""
+    pytest.importorskip("onnxruntime", reason="needs onnxruntime")
+    import numpy as np
+    import onnxruntime as ort
+
+    from cnncalc.backend.run import allocate_weights, execute, random_inputs
+
+    for name, shape in (("resnet18", (3, 64, 64)), ("googlenet", (3, 64, 64))):
+        graph = cnncalc.build(name, shape)
+        model = to_onnx(graph, seed=3)
+        session = ort.InferenceSession(
+            model.SerializeToString(), providers=["CPUExecutionProvider"]
+        )
+        feeds = random_inputs(graph, batch=2, seed=5, dtype="float32")
+        (got,) = session.run(None, feeds)
+        want = execute(graph, feeds, allocate_weights(graph, seed=3))[graph.outputs[0]]
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+def test_verify_cli_onnxruntime_exit_0():
+    pytest.importorskip("onnxruntime", reason="needs onnxruntime")
+    p = run_cli("verify", "lenet5", "--backend", "onnxruntime", "--quiet")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert p.stdout.splitlines()[-1].startswith(
+        "verify lenet5: OK: all 12 layers agree with the analyzer"
+    )
