@@ -75,6 +75,7 @@ def _graph(case):
         entry["inputs"] = names
     spec = {
         "name": "one_layer",
+        "channels_last_ok": True,  # the layer table's shapes are written as they are
         "layers": [entry],
         **(
             {"input": list(case.inputs[0])}

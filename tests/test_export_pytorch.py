@@ -215,7 +215,7 @@ def test_state_dict_holds_the_analyzers_parameters_and_buffers(name, tmp_path):
     module = _load(pytorch.to_pytorch(graph), tmp_path)
     with torch.device("meta"):
         model = module.build()
-    report = cnncalc.analyze(graph)
+    report = cnncalc.analyze(graph, convention="pytorch")  # torch: BN statistics are buffers
     params = sum(p.numel() for p in model.parameters())
     buffers = sum(
         b.numel() for n, b in model.named_buffers() if not n.endswith("num_batches_tracked")
