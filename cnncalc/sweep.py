@@ -311,23 +311,29 @@ def grid_size(
 
 # -- evaluation ---------------------------------------------------------------------------------
 def evaluate(source: Any, config: Config, *, convention: str = "pytorch") -> Result:
-    """Build and analyse one configuration; a CnncalcError becomes the result's ``error``."""
-    from . import analyze
+    """Build and analyse one configuration; a CnncalcError becomes the result's ``error``.
+
+    The memory figure is the report's ``peak_inference_total_bytes`` (float32, batch 1),
+    computed from the liveness pass alone: the sweep does not read the training estimate."""
+    from . import build
+    from .analysis import analyze_graph
+    from .memory import liveness_peak, storage_roots
 
     try:
-        r = analyze(
+        graph = build(
             source,
             config.input_shape,
             variant=config.variant,
-            convention=convention,
             variables=dict(config.variables),
             compare_own_input=False,  # the warning comparing with the own input: one more build
         )
+        r = analyze_graph(graph, convention=convention)
+        peak, _ = liveness_peak(graph, storage_roots(graph))
     except CnncalcError as err:
         return Result(config, input_shape=config.input_shape, error=str(err).splitlines()[0])
     except RecursionError:
         return Result(config, input_shape=config.input_shape, error="nesting too deep")
-    memory = r.memory.peak_inference_total_bytes if r.memory is not None else None
+    memory = (peak + r.params + r.buffers) * 4  # float32; keras counts buffers in params
     return Result(config, r.params, r.macs, r.flops, memory, tuple(r.input_shape))
 
 

@@ -120,6 +120,19 @@ def test_resnet18_grid_front_and_budget():
     assert [r.config.index for r in budget.kept] == [0, 2]
 
 
+def test_memory_is_the_reports_inference_peak():
+    import cnncalc
+
+    sw = run_sweep("mobilenet_v2", inputs=[(3, 96, 96), (3, 160, 160)])
+    for r in sw.results:
+        report = cnncalc.analyze("mobilenet_v2", r.config.input_shape)
+        assert r.memory == report.memory.peak_inference_total_bytes
+    keras = run_sweep("xception", convention="keras")
+    assert keras.results[0].memory == (
+        cnncalc.analyze("xception", convention="keras").memory.peak_inference_total_bytes
+    )
+
+
 def test_failures_are_listed_not_fatal():
     sw = run_sweep("vgg16", inputs=[(3, 16, 16), (3, 224, 224)])
     assert len(sw.failed) == 1 and sw.failed[0].config.input_shape == (3, 16, 16)
