@@ -10,7 +10,7 @@ from typing import Any
 import typer
 
 from ..errors import CnncalcError
-from ._common import OUTPUT, write_output
+from ._common import OUTPUT, resolve_format, write_output
 
 SWEEP_FORMATS = ("table", "json", "csv")
 
@@ -82,11 +82,7 @@ def sweep(
     )
     from ..zoo import resolve
 
-    fmt = format or _format_from(output) or "table"
-    if fmt not in SWEEP_FORMATS:
-        from ..errors import did_you_mean
-
-        raise CnncalcError(f"unknown format '{fmt}'", hint=did_you_mean(fmt, SWEEP_FORMATS))
+    fmt = resolve_format(format, output, SWEEP_FORMATS)
     if show not in ("auto", "front", "kept", "all"):
         raise CnncalcError(f"--show: unknown '{show}'", hint="auto, front, kept or all")
     objectives = check_objectives(pareto)
@@ -205,12 +201,6 @@ def sweep(
         write_output(sweep_csv(sw), output)
     else:
         write_output(sweep_text(sw, show), output)
-
-
-def _format_from(output: Path | None) -> str | None:
-    if output is None:
-        return None
-    return {".json": "json", ".csv": "csv", ".txt": "table"}.get(output.suffix.lower())
 
 
 def _published(sp: Any, build: Any) -> dict[int, dict[str, Any]]:

@@ -8,13 +8,23 @@ lives in ONE table per format (``PYTORCH`` in :mod:`.pytorch`, ``ONNX`` in :mod:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from ..errors import CnncalcError
 from ..graph import Graph
 
-__all__ = ["refuse_unsupported", "FORMATS"]
+__all__ = ["refuse_unsupported", "FORMATS", "by_names"]
 
 #: ``--to`` choices → module name
 FORMATS = ("pytorch", "onnx")
+
+W = TypeVar("W", bound=Callable)
+
+
+def by_names(*names: str, writer: W) -> dict[str, W]:
+    """One writer for several type names (a layer class's aliases) in a format's table."""
+    return dict.fromkeys(names, writer)
 
 
 def refuse_unsupported(

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import CnncalcError
 from ..graph import Graph, Node
-from . import refuse_unsupported
+from . import by_names, refuse_unsupported
 from .pytorch import REFUSED as _PT_REFUSED
 
 __all__ = ["ONNX", "REFUSED", "OPSET", "to_onnx", "Unsupported"]
@@ -497,36 +497,32 @@ def _subtract(c: _Ctx) -> None:
     c.node("Sub", list(c.inputs), c.out)
 
 
-def _types(*names: str, writer: Callable[[_Ctx], None]) -> dict[str, Callable[[_Ctx], None]]:
-    return dict.fromkeys(names, writer)
-
-
 #: layer type → writer of its ONNX nodes (the one place the ONNX export knows a type)
 ONNX: dict[str, Callable[[_Ctx], None]] = {
-    **_types("conv1d", "conv2d", "conv3d", "conv", writer=_conv),
-    **_types(
+    **by_names("conv1d", "conv2d", "conv3d", "conv", writer=_conv),
+    **by_names(
         "conv_transpose1d",
         "conv_transpose2d",
         "conv_transpose3d",
         "conv_transpose",
         writer=_conv_transpose,
     ),
-    **_types("linear", "dense", writer=_linear),
-    **_types("batchnorm1d", "batchnorm2d", "batchnorm3d", "batchnorm", writer=_batchnorm),
+    **by_names("linear", "dense", writer=_linear),
+    **by_names("batchnorm1d", "batchnorm2d", "batchnorm3d", "batchnorm", writer=_batchnorm),
     "frozen_batchnorm2d": _frozen_batchnorm,
-    **_types("layernorm", "layer_norm", "layernorm2d", writer=_layernorm),
-    **_types("groupnorm", "group_norm", writer=_groupnorm),
-    **_types(
+    **by_names("layernorm", "layer_norm", "layernorm2d", writer=_layernorm),
+    **by_names("groupnorm", "group_norm", writer=_groupnorm),
+    **by_names(
         "instance_norm", "instancenorm1d", "instancenorm2d", "instancenorm3d", writer=_instancenorm
     ),
     "softplus": _softplus,
     "prelu": _prelu,
-    **_types("pixel_shuffle", "depth_to_space", writer=_pixel_shuffle),
-    **_types("drop_path", "stochastic_depth", writer=_identity),
-    **_types("sub", "subtract", writer=_subtract),
-    **_types("scale", "layer_scale", writer=_scale),
-    **_types("local_response_norm", "lrn", writer=_lrn),
-    **_types(
+    **by_names("pixel_shuffle", "depth_to_space", writer=_pixel_shuffle),
+    **by_names("drop_path", "stochastic_depth", writer=_identity),
+    **by_names("sub", "subtract", writer=_subtract),
+    **by_names("scale", "layer_scale", writer=_scale),
+    **by_names("local_response_norm", "lrn", writer=_lrn),
+    **by_names(
         "relu",
         "relu6",
         "leaky_relu",
@@ -541,8 +537,8 @@ ONNX: dict[str, Callable[[_Ctx], None]] = {
         "mish",
         writer=_activation,
     ),
-    **_types("softmax", "log_softmax", writer=_softmax),
-    **_types(
+    **by_names("softmax", "log_softmax", writer=_softmax),
+    **by_names(
         "dropout",
         "dropout1d",
         "dropout2d",
@@ -551,10 +547,10 @@ ONNX: dict[str, Callable[[_Ctx], None]] = {
         "identity",
         writer=_identity,
     ),
-    **_types("maxpool1d", "maxpool2d", "maxpool3d", "maxpool", writer=_maxpool),
-    **_types("avgpool1d", "avgpool2d", "avgpool3d", "avgpool", writer=_avgpool),
-    **_types("global_avg_pool", "global_max_pool", writer=_global_pool),
-    **_types(
+    **by_names("maxpool1d", "maxpool2d", "maxpool3d", "maxpool", writer=_maxpool),
+    **by_names("avgpool1d", "avgpool2d", "avgpool3d", "avgpool", writer=_avgpool),
+    **by_names("global_avg_pool", "global_max_pool", writer=_global_pool),
+    **by_names(
         "adaptive_avgpool1d",
         "adaptive_avgpool2d",
         "adaptive_avgpool3d",
@@ -564,7 +560,7 @@ ONNX: dict[str, Callable[[_Ctx], None]] = {
         writer=_adaptive_pool,
     ),
     "add": _add,
-    **_types("multiply", "mul", writer=_multiply),
+    **by_names("multiply", "mul", writer=_multiply),
     "concat": _concat,
     "multi_head_attention": _mha,
     "class_token": _class_token,
@@ -572,11 +568,11 @@ ONNX: dict[str, Callable[[_Ctx], None]] = {
     "select_token": _select_token,
     "normalization": _normalization,
     "rescaling": _rescaling,
-    **_types("zero_pad1d", "zero_pad2d", "zero_pad3d", "zero_pad", writer=_zero_pad),
-    **_types("crop1d", "crop2d", "crop3d", "crop", "center_crop", writer=_crop),
-    **_types("upsample", "upsample1d", "upsample2d", "upsample3d", writer=_upsample),
-    **_types("flatten", "reshape", "view", writer=_reshape),
-    **_types("permute", "transpose", writer=_permute),
+    **by_names("zero_pad1d", "zero_pad2d", "zero_pad3d", "zero_pad", writer=_zero_pad),
+    **by_names("crop1d", "crop2d", "crop3d", "crop", "center_crop", writer=_crop),
+    **by_names("upsample", "upsample1d", "upsample2d", "upsample3d", writer=_upsample),
+    **by_names("flatten", "reshape", "view", writer=_reshape),
+    **by_names("permute", "transpose", writer=_permute),
 }
 
 #: layer types with no ONNX form, and why (the export refuses a spec using them); the

@@ -35,7 +35,7 @@ from typing import Any, NamedTuple
 from ..errors import CnncalcError
 from ..graph import Graph, Node
 from ..layers.base import Layer
-from . import refuse_unsupported
+from . import by_names, refuse_unsupported
 
 __all__ = ["PYTORCH", "REFUSED", "HELPERS", "to_pytorch", "Form"]
 
@@ -80,18 +80,24 @@ def _pads(layer: Any) -> tuple[Any, tuple[int, ...] | None]:
     return 0, tuple(flat)
 
 
-def _conv(layer: Any) -> Form:
-    a, r = layer.args, _rank(layer)
-    pad, pre = _pads(layer)
+def _conv_head(layer: Any, pad: Any) -> list[tuple[str | None, Any]]:
+    """in, out, kernel, then stride and padding where not the defaults: both conv kinds."""
     args: list[tuple[str | None, Any]] = [
         (None, layer.cin),
-        (None, a["out_channels"]),
+        (None, layer.args["out_channels"]),
         (None, _one(layer.k)),
     ]
     if set(layer.s) != {1}:
         args.append(("stride", _one(layer.s)))
     if pad:
         args.append(("padding", pad))
+    return args
+
+
+def _conv(layer: Any) -> Form:
+    a, r = layer.args, _rank(layer)
+    pad, pre = _pads(layer)
+    args = _conv_head(layer, pad)
     if set(layer.d) != {1}:
         args.append(("dilation", _one(layer.d)))
     if a["groups"] != 1:
@@ -108,15 +114,7 @@ def _conv_transpose(layer: Any) -> Form:
     pad, pre = _pads(layer)
     if pre is not None:
         raise Unsupported("asymmetric padding of a transposed conv")
-    args: list[tuple[str | None, Any]] = [
-        (None, layer.cin),
-        (None, a["out_channels"]),
-        (None, _one(layer.k)),
-    ]
-    if set(layer.s) != {1}:
-        args.append(("stride", _one(layer.s)))
-    if pad:
-        args.append(("padding", pad))
+    args = _conv_head(layer, pad)
     if set(layer.op) != {0}:
         args.append(("output_padding", _one(layer.op)))
     if a["groups"] != 1:
@@ -462,35 +460,31 @@ def _pixel_shuffle(layer: Any) -> Form:
     return Form("nn.PixelShuffle", [(None, layer.args["factor"])])
 
 
-def _types(*names: str, writer: Callable[[Any], Form]) -> dict[str, Callable[[Any], Form]]:
-    return dict.fromkeys(names, writer)
-
-
 #: layer type → writer of its PyTorch form (the one place the PyTorch export knows a type)
 PYTORCH: dict[str, Callable[[Any], Form]] = {
-    **_types("conv1d", "conv2d", "conv3d", "conv", writer=_conv),
-    **_types(
+    **by_names("conv1d", "conv2d", "conv3d", "conv", writer=_conv),
+    **by_names(
         "conv_transpose1d",
         "conv_transpose2d",
         "conv_transpose3d",
         "conv_transpose",
         writer=_conv_transpose,
     ),
-    **_types("linear", "dense", writer=_linear),
-    **_types("batchnorm1d", "batchnorm2d", "batchnorm3d", "batchnorm", writer=_batchnorm),
+    **by_names("linear", "dense", writer=_linear),
+    **by_names("batchnorm1d", "batchnorm2d", "batchnorm3d", "batchnorm", writer=_batchnorm),
     "frozen_batchnorm2d": _frozen_batchnorm,
-    **_types("layernorm", "layer_norm", "layernorm2d", writer=_layernorm),
-    **_types("groupnorm", "group_norm", writer=_groupnorm),
-    **_types(
+    **by_names("layernorm", "layer_norm", "layernorm2d", writer=_layernorm),
+    **by_names("groupnorm", "group_norm", writer=_groupnorm),
+    **by_names(
         "instance_norm", "instancenorm1d", "instancenorm2d", "instancenorm3d", writer=_instancenorm
     ),
     "softplus": _softplus,
     "prelu": _prelu,
-    **_types("pixel_shuffle", "depth_to_space", writer=_pixel_shuffle),
-    **_types("drop_path", "stochastic_depth", writer=_identity),
-    **_types("sub", "subtract", writer=_op("Subtract")),
-    **_types("local_response_norm", "lrn", writer=_lrn),
-    **_types(
+    **by_names("pixel_shuffle", "depth_to_space", writer=_pixel_shuffle),
+    **by_names("drop_path", "stochastic_depth", writer=_identity),
+    **by_names("sub", "subtract", writer=_op("Subtract")),
+    **by_names("local_response_norm", "lrn", writer=_lrn),
+    **by_names(
         "relu",
         "relu6",
         "leaky_relu",
@@ -505,13 +499,13 @@ PYTORCH: dict[str, Callable[[Any], Form]] = {
         "mish",
         writer=_activation,
     ),
-    **_types("softmax", "log_softmax", writer=_softmax),
-    **_types(*_DROPOUTS, writer=_dropout),
+    **by_names("softmax", "log_softmax", writer=_softmax),
+    **by_names(*_DROPOUTS, writer=_dropout),
     "identity": _identity,
-    **_types("maxpool1d", "maxpool2d", "maxpool3d", "maxpool", writer=_maxpool),
-    **_types("avgpool1d", "avgpool2d", "avgpool3d", "avgpool", writer=_avgpool),
-    **_types("global_avg_pool", "global_max_pool", writer=_global_pool),
-    **_types(
+    **by_names("maxpool1d", "maxpool2d", "maxpool3d", "maxpool", writer=_maxpool),
+    **by_names("avgpool1d", "avgpool2d", "avgpool3d", "avgpool", writer=_avgpool),
+    **by_names("global_avg_pool", "global_max_pool", writer=_global_pool),
+    **by_names(
         "adaptive_avgpool1d",
         "adaptive_avgpool2d",
         "adaptive_avgpool3d",
@@ -521,22 +515,22 @@ PYTORCH: dict[str, Callable[[Any], Form]] = {
         writer=_adaptive_pool,
     ),
     "add": _op("Add"),
-    **_types("multiply", "mul", writer=_op("Multiply")),
+    **by_names("multiply", "mul", writer=_op("Multiply")),
     "concat": _concat,
     "multi_head_attention": _mha,
     "class_token": _class_token,
     "position_embedding": _position_embedding,
-    **_types("scale", "layer_scale", writer=_scale),
+    **by_names("scale", "layer_scale", writer=_scale),
     "select_token": _select_token,
     "normalization": _normalization,
     "rescaling": _rescaling,
-    **_types("zero_pad1d", "zero_pad2d", "zero_pad3d", "zero_pad", writer=_zero_pad),
-    **_types("crop1d", "crop2d", "crop3d", "crop", writer=_crop),
+    **by_names("zero_pad1d", "zero_pad2d", "zero_pad3d", "zero_pad", writer=_zero_pad),
+    **by_names("crop1d", "crop2d", "crop3d", "crop", writer=_crop),
     "center_crop": _crop,
-    **_types("upsample", "upsample1d", "upsample2d", "upsample3d", writer=_upsample),
+    **by_names("upsample", "upsample1d", "upsample2d", "upsample3d", writer=_upsample),
     "flatten": _flatten,
-    **_types("reshape", "view", writer=_reshape),
-    **_types("permute", "transpose", writer=_permute),
+    **by_names("reshape", "view", writer=_reshape),
+    **by_names("permute", "transpose", writer=_permute),
 }
 
 #: types added to the registry after the exporters; each needs its form written (and a test)
