@@ -708,7 +708,6 @@ _ELEMENTWISE = {
     "sub": "Sub", "div": "Div", "pow": "Pow", "max": "Max", "min": "Min", "neg": "Neg",
     "abs": "Abs", "reciprocal": "Reciprocal", "exp": "Exp", "erf": "Erf", "sin": "Sin",
     "cos": "Cos", "floor": "Floor", "ceil": "Ceil", "round": "Round", "sign": "Sign",
-    "cast": "Identity",
 }  # fmt: skip
 
 
@@ -725,7 +724,9 @@ def _elementwise(c: _Ctx) -> None:
             x = c.node("Unsqueeze", [x, c.const(list(range(1, 1 + rank - len(s))))])
         xs.append(x)
     f32 = c.w.tp.FLOAT
-    if op in _ELEMENTWISE and (len(xs) > 1 or op not in ("sub", "div", "pow", "max", "min")):
+    if op == "cast":  # float32 to float32 (the NumPy forward's output type)
+        y = c.node("Cast", [xs[0]], to=f32)
+    elif op in _ELEMENTWISE and (len(xs) > 1 or op not in ("sub", "div", "pow", "max", "min")):
         y = c.node(_ELEMENTWISE[op], xs[:2] if len(xs) > 1 else xs[:1])
     elif op in ("sub", "div", "pow", "max", "min"):  # one input: the NumPy forward returns it
         y = xs[0]

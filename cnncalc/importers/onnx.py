@@ -381,6 +381,39 @@ def _groupnorm(r: _Reader, node: Any, a: dict) -> None:
     r.emit(node, "groupnorm", args, [r.operand(node.input[0], node)], share_with=share)
 
 
+def _recurrent(r: _Reader, node: Any, a: dict) -> None:
+    """LSTM / GRU (one layer, one or both directions) → cnncalc's ``lstm`` / ``gru`` on the
+    sequence (L, I), reshaped to ONNX's Y (L, D, N, H) for the nodes after it. W, R and B hold
+    PyTorch's weight_ih, weight_hh and both biases: the same counts (the gate order differs,
+    which counts do not see). GRU's ``linear_before_reset`` 0 or 1 costs the same MACs."""
+    t = node.op_type.lower()
+    if a.get("layout", 0):
+        raise CnncalcError(f"node '{node.name}' ({node.op_type}): layout 1 is not supported")
+    if len(node.input) > 7 and node.input[7]:
+        raise CnncalcError(f"node '{node.name}' (LSTM): peephole weights are not supported")
+    xs = r.shape(node.input[0], node)  # (L, N, I)
+    if xs[1] != 1:
+        raise CnncalcError(f"node '{node.name}' ({node.op_type}): expects a batch of 1")
+    direction = a.get("direction", b"forward")
+    direction = direction.decode() if isinstance(direction, bytes) else direction
+    if direction == "reverse":
+        raise CnncalcError(f"node '{node.name}' ({node.op_type}): direction reverse alone")
+    bias = len(node.input) > 3 and bool(node.input[3])
+    name = r.node_name(node)
+    share = None
+    for i in node.input[1 : 4 if bias else 3]:
+        share = r.weight(i, f"{name}_{t}") or share
+    seq = r.emit(node, "reshape", {"shape": [xs[0], xs[2]]}, [r.operand(node.input[0], node)],
+                 suffix="_seq")  # fmt: skip
+    args = {
+        "hidden_size": int(a["hidden_size"]),
+        "bias": bias,
+        "bidirectional": direction == "bidirectional",
+    }
+    y = r.emit(node, t, args, [seq], suffix="_" + t, share_with=share)
+    r.emit(node, "reshape", {"shape": cshape(r.shape(node.output[0], node))}, [y])
+
+
 def _lrn(r: _Reader, node: Any, a: dict) -> None:
     """LRN: ONNX divides alpha by size, as PyTorch's LocalResponseNorm (and cnncalc's) do, so
     the arguments carry over unchanged."""
@@ -607,10 +640,27 @@ def _pad(r: _Reader, node: Any, a: dict) -> None:
     pads = a.get("pads") if r.opset < 11 else r.const_value(node.input[1], node)
     full = r.shape(node.input[0], node)
     n = len(full)
-    if mode != "constant" or any(pads[i] or pads[i + n] for i in range(2)):
+    if len(node.input) > 3 and node.input[3]:  # pads given for some axes only
+        axes = [int(x) % n for x in r.const_value(node.input[3], node)]
+        k = len(axes)
+        every = [0] * (2 * n)
+        for j, ax in enumerate(axes):
+            every[ax], every[ax + n] = pads[j], pads[j + k]
+        pads = every
+    pairs = [[int(pads[i]), int(pads[i + n])] for i in range(n)]
+    x = r.operand(node.input[0], node)
+    if mode != "constant" or pairs[0] != [0, 0] or not 3 <= n <= 5:
         raise CnncalcError(f"node '{node.name}' (Pad): only zero padding of spatial axes")
-    pairs = [[int(pads[i]), int(pads[i + n])] for i in range(2, n)]
-    r.emit(node, f"zero_pad{n - 2}d", {"padding": pairs}, [r.operand(node.input[0], node)])
+    if pairs[1] == [0, 0]:  # channels first: the spatial axes after them
+        r.emit(node, f"zero_pad{n - 2}d", {"padding": pairs[2:]}, [x])
+        return
+    if pairs[-1] != [0, 0]:
+        raise CnncalcError(f"node '{node.name}' (Pad): pads both the first and the last axis")
+    # channels last (Swin's windows): the channels moved first, padded, moved back
+    last = n - 2  # cnncalc's channel axis
+    first = r.emit(node, "permute", {"dims": [last, *range(last)]}, [x], suffix="_cf")
+    y = r.emit(node, f"zero_pad{n - 2}d", {"padding": pairs[1:-1]}, [first], suffix="_pad")
+    r.emit(node, "permute", {"dims": [*range(1, last + 1), 0]}, [y])
 
 
 def _resize(r: _Reader, node: Any, a: dict) -> None:
@@ -647,6 +697,8 @@ ONNX_OPS: dict[str, Handler] = {
     "LayerNormalization": _layernorm,
     "GroupNormalization": _groupnorm,
     "LRN": _lrn,
+    "LSTM": _recurrent,
+    "GRU": _recurrent,
     "Relu": _act("relu"),
     "LeakyRelu": _act("leaky_relu"),
     "Elu": _act("elu"),
@@ -680,6 +732,16 @@ ONNX_OPS: dict[str, Handler] = {
     "Neg": _unary("neg"),
     "Abs": _unary("abs"),
     "Reciprocal": _unary("reciprocal"),
+    "Sin": _unary("sin"),
+    "Cos": _unary("cos"),
+    "Floor": _unary("floor"),
+    "Ceil": _unary("ceil"),
+    "Round": _unary("round"),
+    "Sign": _unary("sign"),
+    "Not": _unary("not"),
+    "Less": _merge("elementwise", "less"),
+    "Greater": _merge("elementwise", "greater"),
+    "Mod": _merge("elementwise", "mod"),
     "Identity": _passthrough,
     "Cast": _passthrough,
     "Dropout": _passthrough,
@@ -817,8 +879,8 @@ def read(model: Any, file: str, input_shape: tuple[int, ...] | None = None) -> d
     outs = []
     for o in graph.output:
         t = r.t.get(o.name)
-        if t is not None and not t.data and t.sources and t.shape is not None:
-            outs.append(r.operand(o.name, o))  # a learned tensor is an output (a bare parameter)
+        if t is not None and not t.data and t.shape is not None:
+            outs.append(r.operand(o.name, o))  # a tensor not computed from the input
             continue
         if t is None or not t.data or t.layer is None:
             continue
