@@ -27,7 +27,7 @@ from cnncalc.export.onnx import to_onnx  # noqa: E402
 TYPES = {
     "slice", "split", "chunk", "roll", "channel_shuffle", "pixel_unshuffle", "space_to_depth",
     "resize_to", "matmul", "parameter", "buffer", "constant", "elementwise", "lstm", "gru",
-    "shifted_window_attention", "window_attention", "relative_attention",
+    "shifted_window_attention", "window_attention", "relative_attention", "multiscale_attention",
 }  # fmt: skip
 
 EXTRA = {
@@ -85,6 +85,44 @@ EXTRA = {
     "relative_attention 4 groups of 3×3": Case(
         "relative_attention", dict(head_dim=4), [(4, 9, 8)], (4, 9, 8)
     ),
+    "multiscale_attention v1: K, V pooled, 2 heads": Case(
+        "multiscale_attention",
+        dict(num_heads=2, thw=[2, 4, 4], kernel_kv=3, stride_kv=[1, 2, 2]),
+        [(33, 8)],
+        (33, 8),
+    ),
+    "multiscale_attention v2: Q pooled only, class token in the residual": Case(
+        "multiscale_attention",
+        dict(
+            num_heads=2,
+            thw=[2, 4, 4],
+            out_features=8,
+            kernel_q=3,
+            stride_q=[1, 2, 2],
+            residual_pool=True,
+            residual_with_cls_embed=True,
+            rel_pos=True,
+        ),
+        [(33, 4)],
+        (1 + 2 * 2 * 2, 8),
+    ),  # fmt: skip
+    # 5×5 pooled by 2 (k 3, pad 1) → 3×3; the tables hold 2·(5 // 2) − 1 = 3 rows and are
+    # resized to 2·3 − 1 = 5 (torchvision's linear interpolation)
+    "multiscale_attention v2: odd grid, tables resized": Case(
+        "multiscale_attention",
+        dict(
+            num_heads=1,
+            thw=[1, 5, 5],
+            kernel_q=3,
+            stride_q=[1, 2, 2],
+            kernel_kv=3,
+            stride_kv=[1, 2, 2],
+            residual_pool=True,
+            rel_pos=True,
+        ),
+        [(26, 4)],
+        (1 + 3 * 3, 4),
+    ),  # fmt: skip
     "gru 2 layers bidirectional": Case(
         "gru", dict(hidden_size=6, num_layers=2, bidirectional=True), [(4, 5)], (4, 12)
     ),

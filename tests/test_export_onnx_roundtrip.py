@@ -60,8 +60,8 @@ def test_zoo_exclusions_are_the_refused_types():
     rcnn = {"fasterrcnn_mobilenet_v3_large_fpn", "fasterrcnn_mobilenet_v3_large_320_fpn",
             "fasterrcnn_resnet50_fpn", "fasterrcnn_resnet50_fpn_v2", "keypointrcnn_resnet50_fpn",
             "maskrcnn_resnet50_fpn", "maskrcnn_resnet50_fpn_v2"}  # fmt: skip
-    assert left_out == rcnn | {"mvit_v1_b", "mvit_v2_s"}
-    assert set(REFUSED) == {"roi_align", "multiscale_attention"}
+    assert left_out == rcnn
+    assert set(REFUSED) == {"roi_align"}
 
 
 @pytest.mark.parametrize("name", ZOO)

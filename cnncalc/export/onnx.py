@@ -900,10 +900,13 @@ def _window_attention(c: _Ctx) -> None:
                 line[lo:hi] = k_
             ids = ids * 3 + line.reshape((-1,) + (1,) * (r - ax - 1))
         wid = ids.reshape(blocks).transpose((*range(0, 2 * r, 2), *range(1, 2 * r, 2)))
-        wid = wid.reshape(-1, n)
-        mask = np.where(wid[:, None, :] != wid[:, :, None], -100.0, 0.0).astype(np.float32)
+        # the mask (nW, 1, n, n) from the (nW, n) region ids: −100 where two tokens' regions
+        # differ (computed in the graph: the mask itself would be nW·n² floats)
+        wid = c.const(wid.reshape(nw, 1, 1, n))
+        same = c.node("Equal", [wid, c.node("Transpose", [wid], perm=[0, 1, 3, 2])])
+        mask = c.node("Where", [same, c.const(0.0, "float32"), c.const(-100.0, "float32")])
         scores = c.node("Reshape", [scores, c.const([-1, nw, heads, n, n])])
-        scores = c.node("Add", [scores, c.const(mask[:, None], "float32")])
+        scores = c.node("Add", [scores, mask])
         scores = c.node("Reshape", [scores, c.const([-1, heads, n, n])])
     y = c.node("MatMul", [c.node("Softmax", [scores], axis=-1), v])  # (N·nW, heads, n, d)
     y = c.node("Transpose", [y], perm=[0, 2, 1, 3])
@@ -976,6 +979,137 @@ def _relative_attention(c: _Ctx) -> None:
     y = c.node("Transpose", [y], perm=[0, 1, 3, 2, 4])
     y = c.node("Reshape", [y, c.const([0, g, n, ch])])
     _proj(c, y, "merge.weight", "merge.bias", c.out)
+
+
+def _mvit_pool(c: _Ctx, t: str, heads: int, n_tok: int, d: int, thw: tuple[int, ...],
+               p: str) -> tuple[str, tuple[int, ...]]:  # fmt: skip
+    """torchvision's ``Pool`` on (N, heads, 1 + T·H·W, d): the grid tokens of each head through
+    the depthwise conv3d (one Conv per head, all with the same weight, as torchvision runs the
+    heads in the batch), the class token put back, LayerNorm(d)."""
+    layer = c.layer
+    k, s = layer.kernels[p], layer.strides[p]
+    pad = [kk // 2 for kk in k]
+    out = tuple((a + 2 * q - kk) // ss + 1 for a, q, kk, ss in zip(thw, pad, k, s))
+    cls = _slice_axis(c, t, 2, 0, 1)
+    grid = _slice_axis(c, t, 2, 1, None)
+    per_head = (
+        c.nodes(
+            "Split", [grid, c.const([1] * heads)], [c.tmp("head") for _ in range(heads)], axis=1
+        )  # fmt: skip
+        if heads > 1
+        else [grid]
+    )
+    pooled = []
+    for g in per_head:  # (N, 1, THW, d) → (N, d, T, H, W) → conv → (N, 1, T'H'W', d)
+        v = c.node("Reshape", [c.node("Transpose", [g], perm=[0, 1, 3, 2]),
+                               c.const([0, d, *thw])])  # fmt: skip
+        v = c.node(
+            "Conv",
+            [v, c.weight(f"{p}.pool.weight")],
+            kernel_shape=list(k),
+            strides=list(s),
+            pads=pad + pad,
+            group=d,
+        )
+        v = c.node("Reshape", [v, c.const([0, 1, d, -1])])
+        pooled.append(c.node("Transpose", [v], perm=[0, 1, 3, 2]))
+    y = c.node("Concat", pooled, axis=1) if heads > 1 else pooled[0]
+    y = c.node("Concat", [cls, y], axis=2)
+    y = c.node(
+        "LayerNormalization",
+        [y, c.weight(f"{p}.norm_act.0.weight"), c.weight(f"{p}.norm_act.0.bias")],
+        axis=-1,
+        epsilon=layer.args["eps"],
+    )
+    return y, out
+
+
+def _mvit_rel_pos(c: _Ctx, attn: str, q: str, heads: int, d: int, q_thw: tuple[int, ...],
+                  k_thw: tuple[int, ...]) -> str:  # fmt: skip
+    """v2's decomposed relative positions (torchvision ``_add_rel_pos``): each axis' table
+    (resized by a constant interpolation matrix when its rows differ) gathered at the offsets
+    (constant int64 indices), multiplied with the grid queries (one MatMul per axis, heads
+    and the axis' positions as leading axes), the three terms summed into the scores of the
+    grid tokens (padded with a zero row and column for the class token)."""
+    import numpy as np
+
+    qt, qh, qw = q_thw
+    kt, kh, kw = k_thw
+    r_q = _slice_axis(c, q, 2, 1, None)
+    r_q = c.node("Reshape", [r_q, c.const([0, heads, qt, qh, qw, d])])  # axes b y t h w c
+    terms = {}
+    for ax, name in ((1, "rel_pos_h"), (2, "rel_pos_w"), (0, "rel_pos_t")):
+        qs, ks = q_thw[ax], k_thw[ax]
+        q_ratio, k_ratio = max(ks / qs, 1.0), max(qs / ks, 1.0)
+        f32 = np.float32
+        dist = np.arange(qs, dtype=f32)[:, None] * f32(q_ratio) - (
+            np.arange(ks, dtype=f32)[None, :] + f32(1.0 - ks)
+        ) * f32(k_ratio)
+        rows_now = {w.name: w.shape[0] for w in c.layer.weights()}[name]
+        rows = int(2 * max(qs, ks) - 1)
+        table = c.weight(name)
+        if rows != rows_now:  # F.interpolate(mode="linear"): a fixed (rows, rows_now) matrix
+            eye = np.eye(rows_now, dtype=np.float32)
+            m = type(c.layer)._resize(eye, rows)
+            table = c.node("MatMul", [c.const(m, "float32"), table])
+        rel = c.node("Gather", [table, c.const(dist.astype(np.int64))], axis=0)  # (qs, ks, d)
+        rel_t = c.node("Transpose", [rel], perm=[0, 2, 1])  # (qs, d, ks)
+        # move the axis' queries next to the channel, as the matmul's batch axis
+        src = {0: 2, 1: 3, 2: 4}[ax]
+        order = [0, 1, *(a for a in (2, 3, 4) if a != src), src, 5]
+        x = c.node("Unsqueeze", [c.node("Transpose", [r_q], perm=order), c.const([-2])])
+        y = c.node("MatMul", [x, rel_t])  # (b, y, …, qs, 1, ks)
+        back = [order.index(a) for a in range(6)]
+        y = c.node("Squeeze", [y, c.const([-2])])
+        y = c.node("Transpose", [y], perm=back)  # (b, y, t, h, w, ks)
+        terms[ax] = y
+    shape = [0, heads, qt, qh, qw]
+    h_ = c.node("Reshape", [terms[1], c.const([*shape, 1, kh, 1])])
+    w_ = c.node("Reshape", [terms[2], c.const([*shape, 1, 1, kw])])
+    t_ = c.node("Reshape", [terms[0], c.const([*shape, kt, 1, 1])])
+    rel = c.node("Add", [c.node("Add", [h_, w_]), t_])
+    rel = c.node("Reshape", [rel, c.const([0, heads, qt * qh * qw, kt * kh * kw])])
+    rel = c.node("Pad", [rel, c.const([0, 0, 1, 1, 0, 0, 0, 0])], mode="constant")
+    return c.node("Add", [attn, rel])
+
+
+def _multiscale_attention(c: _Ctx) -> None:
+    """MViT's pooling attention written out as torchvision's forward: qkv, heads, the pooled
+    Q/K/V (:func:`_mvit_pool`), Q·Kᵀ scaled by d^−½, v2's relative positions
+    (:func:`_mvit_rel_pos`), softmax, A·V, v2's residual pooling, project."""
+    import numpy as np
+
+    layer = c.layer
+    a = layer.args
+    n, _ = layer.in_shapes[0]
+    co, heads = layer.co, layer.heads
+    d = co // heads
+    thw = tuple(a["thw"])
+    qkv = _proj(c, c.inputs[0], "qkv.weight", "qkv.bias")
+    qkv = c.node("Reshape", [qkv, c.const([0, n, 3, heads, d])])
+    qkv = c.node("Transpose", [qkv], perm=[2, 0, 3, 1, 4])  # (3, N, heads, n, d)
+    q, k, v = (c.node("Gather", [qkv, c.const(i)], axis=0) for i in range(3))
+    k_thw = q_thw = thw
+    if "pool_k" in layer.grids:
+        k, k_thw = _mvit_pool(c, k, heads, n, d, thw, "pool_k")
+        v, _ = _mvit_pool(c, v, heads, n, d, thw, "pool_v")
+    if "pool_q" in layer.grids:
+        q, q_thw = _mvit_pool(c, q, heads, n, d, thw, "pool_q")
+    qs = c.node("Mul", [q, c.const(float(np.float32(d**-0.5)), "float32")])
+    attn = c.node("MatMul", [qs, c.node("Transpose", [k], perm=[0, 1, 3, 2])])
+    if a["rel_pos"]:
+        attn = _mvit_rel_pos(c, attn, q, heads, d, q_thw, k_thw)
+    y = c.node("MatMul", [c.node("Softmax", [attn], axis=-1), v])
+    if a["residual_pool"]:
+        if a["residual_with_cls_embed"]:
+            y = c.node("Add", [y, q])
+        else:
+            grid_q = c.node("Pad", [_slice_axis(c, q, 2, 1, None),
+                                    c.const([0, 0, 1, 0, 0, 0, 0, 0])], mode="constant")  # fmt: skip
+            y = c.node("Add", [y, grid_q])
+    y = c.node("Transpose", [y], perm=[0, 2, 1, 3])
+    y = c.node("Reshape", [y, c.const([0, -1, co])])
+    _proj(c, y, "project.0.weight", "project.0.bias", c.out)
 
 
 #: layer type → writer of its ONNX nodes (the one place the ONNX export knows a type)
@@ -1067,12 +1201,12 @@ ONNX: dict[str, Callable[[_Ctx], None]] = {
     **by_names("lstm", "gru", writer=_recurrent),
     **by_names("shifted_window_attention", "window_attention", writer=_window_attention),
     "relative_attention": _relative_attention,
+    "multiscale_attention": _multiscale_attention,
 }
 
 #: layer types with no ONNX form, and why (the export refuses a spec using them, naming them)
 REFUSED: dict[str, str] = {
     "roi_align": "needs the detector's proposals (boxes) as a second, dynamic input",
-    "multiscale_attention": "MViT's per-head pooling convolutions are not written yet",
 }
 
 
