@@ -22,7 +22,7 @@ from cnncalc.export.onnx import (  # noqa: E402
     weight_count,
 )
 
-#: zoo models using a type with no ONNX form (roi_align; window attentions added later)
+#: zoo models using a type with no ONNX form (roi_align: the R-CNNs)
 EXPORTABLE = [
     m.name for m in zoo_members() if not any(n.type in REFUSED for n in cnncalc.build(m.name).nodes)
 ]
@@ -122,7 +122,12 @@ def test_onnxruntime_output_equals_the_numpy_backend():
 
     from cnncalc.backend.run import allocate_weights, execute, random_inputs
 
-    for name, shape in (("resnet18", (3, 64, 64)), ("googlenet", (3, 64, 64))):
+    for name, shape in (
+        ("resnet18", (3, 64, 64)),
+        ("googlenet", (3, 64, 64)),
+        ("shufflenet_v2_x0_5", (3, 64, 64)),  # chunk (one Split), channel shuffle
+        ("swin_t", (3, 64, 64)),  # 16×16 windows padded to 21, shifted, patch merging
+    ):
         graph = cnncalc.build(name, shape)
         model = to_onnx(graph, seed=3)
         session = ort.InferenceSession(

@@ -351,8 +351,24 @@ def _multiply(c: _Ctx) -> None:
         y = c.node("Mul", [y, x], c.out if k == len(c.inputs) else None)
 
 
+def _batch_one(c: _Ctx, name: str) -> bool:
+    """Whether tensor ``name`` has a batch axis of 1: computed from free tensors only (a
+    parameter, a buffer, a constant without an input, and views of them), which their
+    consumers broadcast over the batch."""
+    return name in c.w.batch_one
+
+
 def _concat(c: _Ctx) -> None:
-    c.node("Concat", list(c.inputs), c.out, axis=_dim(c.layer.args["axis"]))
+    """Concat; a free tensor (batch 1) joins every sample: expanded to the batch first."""
+    xs = list(c.inputs)
+    data = [x for x in xs if not _batch_one(c, x)]
+    if data and len(data) < len(xs):
+        batch = c.node("Slice", [c.node("Shape", [data[0]]), c.const([0]), c.const([1])])
+        for k, (x, shape) in enumerate(zip(xs, c.layer.in_shapes)):
+            if x not in data:
+                target = c.node("Concat", [batch, c.const(list(shape))], axis=0)
+                xs[k] = c.node("Expand", [x, target])
+    c.node("Concat", xs, c.out, axis=_dim(c.layer.args["axis"]))
 
 
 def _mha(c: _Ctx) -> None:
@@ -1220,6 +1236,8 @@ class _Writer:
         self.defined: dict[str, Any] = {}
         #: the graph's nodes by name (a split writes its siblings' outputs at once)
         self.by_name: dict[str, Node] = {}
+        #: tensors with a batch axis of 1 (see :func:`_batch_one`)
+        self.batch_one: set[str] = set()
         #: nodes whose output an earlier node already wrote
         self.done: set[str] = set()
 
@@ -1234,6 +1252,13 @@ def to_onnx(
     helper, TP = onnx.helper, onnx.TensorProto
     w = _Writer(onnx)
     w.by_name = {n.name: n for n in graph.nodes}
+    for n in graph.nodes:
+        if (
+            n.inputs
+            and all(i in w.batch_one for i in n.inputs)
+            or (not n.inputs and n.type in ("parameter", "buffer", "constant"))
+        ):
+            w.batch_one.add(n.name)
     refused: dict[str, list[str]] = {}
     for n in graph.nodes:
         ctx = _Ctx(w, n, list(n.inputs))
