@@ -1,5 +1,6 @@
 """Round trip over the zoo: the ONNX export read back by the ONNX importer gives the same
-parameters, buffers and MACs as the spec it came from.
+parameters, buffers and MACs as the spec it came from (buffers known by the export's
+``doc_string`` mark).
 
 The weights' values play no part (the importer never reads them), so the file is written
 without data: the export's ``--no-weights`` form, its weight inputs turned into initializers
@@ -50,7 +51,9 @@ def _totals(report):
 
 
 #: Swin v2's cosine attention normalises q and k with ReduceL2, which the importer maps to no
-#: cnncalc layer (it says so, naming the op)
+#: cnncalc layer (it says so, naming the op); past it, the bias table is computed by an MLP
+#: from a constant and gathered at an index: cnncalc has no gather-by-index layer, and the
+#: importer makes no layer of a product of constants (the MLP's MACs would be lost)
 IMPORTER_LACKS_REDUCE_L2 = {"swin_v2_t", "swin_v2_s", "swin_v2_b"}
 
 
