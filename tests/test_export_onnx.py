@@ -99,6 +99,8 @@ def test_cli_writes_a_file_onnx_loads(tmp_path):
         ("xception", "3x96x96"),
         ("densenet121", "3x64x64"),
         ("squeezenet1_0", "3x64x64"),
+        ("shufflenet_v2_x0_5", "3x64x64"),
+        ("swin3d_t", "3x8x64x64"),  # 3-D windows, shrunk on T (4 < 8), padded 16 → 21
     ],
 )
 def test_verify_backend_onnxruntime_agrees(name, shape):
