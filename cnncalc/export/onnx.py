@@ -537,8 +537,9 @@ def _subtract(c: _Ctx) -> None:
 _BIG = 2**62  # an end index past any axis (ONNX Slice clamps it)
 
 
-def _slice_axis(c: _Ctx, x: str, axis: int, start: int, stop: int | None, out: str | None = None,
-                step: int = 1) -> str:  # fmt: skip
+def _slice_axis(
+    c: _Ctx, x: str, axis: int, start: int, stop: int | None, out: str | None = None, step: int = 1
+) -> str:
     """``x[start:stop:step]`` on one ONNX axis (Python's rules: ONNX Slice clamps the same way)."""
     ends = _BIG if stop is None else stop
     return c.node(
@@ -563,9 +564,12 @@ def _split(c: _Ctx) -> None:
     base, _, k = n.name.rpartition(".")
     siblings = [c.w.by_name.get(f"{base}.{j}") for j in range(len(bounds))]
     whole = k.isdigit() and all(
-        s is not None and s.type == n.type and s.inputs == n.inputs and s.layer.args == {
-            **n.layer.args, "index": j} for j, s in enumerate(siblings)
-    )  # fmt: skip
+        s is not None
+        and s.type == n.type
+        and s.inputs == n.inputs
+        and s.layer.args == {**n.layer.args, "index": j}
+        for j, s in enumerate(siblings)
+    )
     if whole:
         outs = [s.name for s in siblings if s is not None]
         sizes = c.const([hi - lo for lo, hi in bounds])
@@ -706,8 +710,9 @@ def _constant(c: _Ctx) -> None:
         if own["value"].size == math.prod(shape):
             v = c.node("Reshape", [v, c.const([1, *shape])])
         else:
-            first = c.node("Slice", [c.node("Reshape", [v, c.const([-1])]), c.const([0]),
-                                     c.const([1])])  # fmt: skip
+            first = c.node(
+                "Slice", [c.node("Reshape", [v, c.const([-1])]), c.const([0]), c.const([1])]
+            )
             v = c.node("Reshape", [first, c.const([1] * (len(shape) + 1))])
     else:
         v = c.const(1.0, "float32")
@@ -806,8 +811,10 @@ def _recurrent(c: _Ctx) -> None:
         seq = c.node("Transpose", [x], perm=[1, 0, 2])  # (L, N, I): onnxruntime has no layout 1
         ins = [seq, *(c.node("Concat", v, axis=0) if len(v) > 1 else v[0] for v in (ws, rs))]
         if a["bias"]:
-            bs = [c.node("Concat", [gates(f"bias_ih_l{k}{d}"), gates(f"bias_hh_l{k}{d}")],
-                         axis=1) for d in dirs]  # fmt: skip
+            bs = [
+                c.node("Concat", [gates(f"bias_ih_l{k}{d}"), gates(f"bias_hh_l{k}{d}")], axis=1)
+                for d in dirs
+            ]
             ins.append(c.node("Concat", bs, axis=0) if len(bs) > 1 else bs[0])
         attrs: dict[str, Any] = {
             "hidden_size": h,
@@ -826,8 +833,9 @@ def _recurrent(c: _Ctx) -> None:
 
 def _proj(c: _Ctx, x: str, weight: str, bias: str | None, out: str | None = None) -> str:
     """x · Wᵀ (+ b), W a (out, in) PyTorch weight: MatMul by its transpose, then Add."""
-    y = c.node("MatMul", [x, c.node("Transpose", [c.weight(weight)], perm=[1, 0])],
-               None if bias else out)  # fmt: skip
+    y = c.node(
+        "MatMul", [x, c.node("Transpose", [c.weight(weight)], perm=[1, 0])], None if bias else out
+    )
     return c.node("Add", [y, c.weight(bias)], out) if bias else y
 
 
@@ -975,13 +983,17 @@ def _relative_attention(c: _Ctx) -> None:
     heads = ch // dh
     p = math.isqrt(n)
     qkv = _proj(c, c.inputs[0], "to_qkv.weight", "to_qkv.bias")
-    parts = c.nodes("Split", [qkv, c.const([ch] * 3)], [c.tmp("q"), c.tmp("k"), c.tmp("v")],
-                    axis=-1)  # fmt: skip
+    parts = c.nodes(
+        "Split", [qkv, c.const([ch] * 3)], [c.tmp("q"), c.tmp("k"), c.tmp("v")], axis=-1
+    )
     q, k, v = (
-        c.node("Transpose", [c.node("Reshape", [t, c.const([0, g, n, heads, dh])])],
-               perm=[0, 1, 3, 2, 4])
+        c.node(
+            "Transpose",
+            [c.node("Reshape", [t, c.const([0, g, n, heads, dh])])],
+            perm=[0, 1, 3, 2, 4],
+        )
         for t in parts
-    )  # fmt: skip
+    )
     k = c.node("Mul", [k, c.const(float(np.float32(ch**-0.5)), "float32")])
     grid = np.stack(np.meshgrid(np.arange(p), np.arange(p), indexing="ij")).reshape(2, -1)
     rel = grid[:, :, None] - grid[:, None, :]
@@ -997,8 +1009,9 @@ def _relative_attention(c: _Ctx) -> None:
     _proj(c, y, "merge.weight", "merge.bias", c.out)
 
 
-def _mvit_pool(c: _Ctx, t: str, heads: int, n_tok: int, d: int, thw: tuple[int, ...],
-               p: str) -> tuple[str, tuple[int, ...]]:  # fmt: skip
+def _mvit_pool(
+    c: _Ctx, t: str, heads: int, n_tok: int, d: int, thw: tuple[int, ...], p: str
+) -> tuple[str, tuple[int, ...]]:
     """torchvision's ``Pool`` on (N, heads, 1 + T·H·W, d): the grid tokens of each head through
     the depthwise conv3d (one Conv per head, all with the same weight, as torchvision runs the
     heads in the batch), the class token put back, LayerNorm(d)."""
@@ -1011,14 +1024,13 @@ def _mvit_pool(c: _Ctx, t: str, heads: int, n_tok: int, d: int, thw: tuple[int, 
     per_head = (
         c.nodes(
             "Split", [grid, c.const([1] * heads)], [c.tmp("head") for _ in range(heads)], axis=1
-        )  # fmt: skip
+        )
         if heads > 1
         else [grid]
     )
     pooled = []
     for g in per_head:  # (N, 1, THW, d) → (N, d, T, H, W) → conv → (N, 1, T'H'W', d)
-        v = c.node("Reshape", [c.node("Transpose", [g], perm=[0, 1, 3, 2]),
-                               c.const([0, d, *thw])])  # fmt: skip
+        v = c.node("Reshape", [c.node("Transpose", [g], perm=[0, 1, 3, 2]), c.const([0, d, *thw])])
         v = c.node(
             "Conv",
             [v, c.weight(f"{p}.pool.weight")],
@@ -1040,8 +1052,9 @@ def _mvit_pool(c: _Ctx, t: str, heads: int, n_tok: int, d: int, thw: tuple[int, 
     return y, out
 
 
-def _mvit_rel_pos(c: _Ctx, attn: str, q: str, heads: int, d: int, q_thw: tuple[int, ...],
-                  k_thw: tuple[int, ...]) -> str:  # fmt: skip
+def _mvit_rel_pos(
+    c: _Ctx, attn: str, q: str, heads: int, d: int, q_thw: tuple[int, ...], k_thw: tuple[int, ...]
+) -> str:
     """v2's decomposed relative positions (torchvision ``_add_rel_pos``): each axis' table
     (resized by a constant interpolation matrix when its rows differ) gathered at the offsets
     (constant int64 indices), multiplied with the grid queries (one MatMul per axis, heads
@@ -1120,8 +1133,11 @@ def _multiscale_attention(c: _Ctx) -> None:
         if a["residual_with_cls_embed"]:
             y = c.node("Add", [y, q])
         else:
-            grid_q = c.node("Pad", [_slice_axis(c, q, 2, 1, None),
-                                    c.const([0, 0, 1, 0, 0, 0, 0, 0])], mode="constant")  # fmt: skip
+            grid_q = c.node(
+                "Pad",
+                [_slice_axis(c, q, 2, 1, None), c.const([0, 0, 1, 0, 0, 0, 0, 0])],
+                mode="constant",
+            )
             y = c.node("Add", [y, grid_q])
     y = c.node("Transpose", [y], perm=[0, 2, 1, 3])
     y = c.node("Reshape", [y, c.const([0, -1, co])])

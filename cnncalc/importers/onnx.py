@@ -403,8 +403,9 @@ def _recurrent(r: _Reader, node: Any, a: dict) -> None:
     share = None
     for i in node.input[1 : 4 if bias else 3]:
         share = r.weight(i, f"{name}_{t}") or share
-    seq = r.emit(node, "reshape", {"shape": [xs[0], xs[2]]}, [r.operand(node.input[0], node)],
-                 suffix="_seq")  # fmt: skip
+    seq = r.emit(
+        node, "reshape", {"shape": [xs[0], xs[2]]}, [r.operand(node.input[0], node)], suffix="_seq"
+    )
     args = {
         "hidden_size": int(a["hidden_size"]),
         "bias": bias,
