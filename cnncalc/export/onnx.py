@@ -13,13 +13,14 @@ no ONNX form and why. A writer receives a :class:`_Ctx` and emits nodes with ``c
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from ..errors import CnncalcError
 from ..graph import Graph, Node
 from . import by_names, refuse_unsupported
 
-__all__ = ["ONNX", "REFUSED", "OPSET", "BUFFER_DOC", "to_onnx", "Unsupported"]
+__all__ = ["ONNX", "REFUSED", "OPSET", "BUFFER_DOC", "to_onnx", "save", "Unsupported"]
 
 OPSET = 21
 IR_VERSION = 10
@@ -1332,6 +1333,38 @@ def to_onnx(
     )
     model.doc_string = f"{graph.name}: exported by cnncalc from {graph.file or 'a spec'}"
     return model
+
+
+#: the most bytes of weights kept inside the .onnx file: protobuf cannot serialize a message
+#: over 2 GiB, so larger weights go to a side file (ONNX external data)
+MAX_INLINE_WEIGHTS = 1_800_000_000
+
+
+def save(model: Any, path: Path) -> tuple[int, Path | None]:
+    """Write ``model`` to ``path``: one file, or, when its weights pass
+    :data:`MAX_INLINE_WEIGHTS` (RegNetY-128GF, ViT-H/14: 2.6 GB), the graph in ``path`` and the
+    weights in ``path.data`` beside it (ONNX external data, which onnx and onnxruntime load from
+    the model's folder). Returns (bytes written, the data file or None)."""
+    onnx = _require_onnx()
+    weights = sum(len(t.raw_data) for t in model.graph.initializer)
+    try:
+        if weights <= MAX_INLINE_WEIGHTS:
+            data = model.SerializeToString()
+            path.write_bytes(data)
+            return len(data), None
+        side = path.with_name(path.name + ".data")
+        side.unlink(missing_ok=True)  # onnx appends to an existing data file
+        onnx.save_model(
+            model,
+            str(path),
+            save_as_external_data=True,
+            all_tensors_to_one_file=True,
+            location=side.name,
+            size_threshold=1024,
+        )
+    except OSError as exc:
+        raise CnncalcError(f"cannot write {path}: {exc.strerror}") from None
+    return path.stat().st_size + side.stat().st_size, side
 
 
 def weight_count(model: Any) -> int:
