@@ -175,3 +175,13 @@ def test_large_weights_go_to_a_side_file(tmp_path, monkeypatch):
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     (y,) = session.run(None, {"input": np.zeros((1, 1, 32, 32), np.float32)})
     assert y.shape == (1, 10)
+
+
+def test_verify_onnxruntime_over_the_inline_limit(monkeypatch):
+    """verify --backend onnxruntime on weights over the limit loads them through a file."""
+    pytest.importorskip("onnxruntime", reason="needs onnxruntime")
+    from cnncalc.export import onnx as export_onnx
+
+    monkeypatch.setattr(export_onnx, "MAX_INLINE_WEIGHTS", 1000)
+    r = cnncalc.verify("lenet5", backend="onnxruntime")
+    assert r.ok and len(r.layers) == 12
