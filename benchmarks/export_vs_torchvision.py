@@ -28,12 +28,11 @@ import torchvision
 import cnncalc
 from cnncalc.export.pytorch import to_pytorch_spec
 
-OUT = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "state_dicts"
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "tests" / "fixtures" / "state_dicts"
 TOLERANCE = 1e-4
-KWARGS = {
-    "googlenet": {"aux_logits": False, "init_weights": False},
-    "inception_v3": {"aux_logits": True, "init_weights": False},
-}
+sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
+from make_state_dicts import torchvision_model  # noqa: E402 - the zoo name → torchvision model
 
 
 def _randomize(model: torch.nn.Module) -> None:
@@ -64,7 +63,7 @@ def check(name: str) -> dict[str, object]:
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
     torch.manual_seed(0)
-    tv = getattr(torchvision.models, name)(**KWARGS.get(name, {})).eval()
+    tv = torchvision_model(name).eval()
     _randomize(tv)
     mine = module.build().eval()
     try:

@@ -411,7 +411,7 @@ def _run_torch(graph: Graph, feeds: dict[str, Any], seed: int) -> ExportRun:
     import importlib.util
     import tempfile
 
-    from ..export.pytorch import PARAMETER_FORWARD, PYTORCH, _parameter_kind, to_pytorch
+    from ..export.pytorch import PARAMETER_FORWARD, PYTORCH, _parameter_kind, _piece, to_pytorch
 
     source = to_pytorch(graph)
     with tempfile.TemporaryDirectory() as tmp:
@@ -436,6 +436,16 @@ def _run_torch(graph: Graph, feeds: dict[str, Any], seed: int) -> ExportRun:
             hooks.append(
                 m.register_forward_hook(lambda _m, _i, y, name=node.name: out.__setitem__(name, y))
             )
+        elif _piece(node) is not None:  # x.1 of a chunk: piece 1 of module x's tuple
+            m = modules.get(node.name.rpartition(".")[0])
+            if m is not None:
+                hooks.append(
+                    m.register_forward_hook(
+                        lambda _m, _i, y, name=node.name, k=_piece(node): out.__setitem__(
+                            name, y[k]
+                        )
+                    )
+                )
     xs = [torch.from_numpy(feeds[k]) for k in graph.inputs]
     errors: dict[str, str] = {}
     with torch.no_grad():
@@ -453,14 +463,18 @@ def _run_torch(graph: Graph, feeds: dict[str, Any], seed: int) -> ExportRun:
                 continue
             run = modules.get(node.name)
             if run is None:  # a bare parameter (class token, layer scale): its forward, by type
+                kind = _parameter_kind(PYTORCH[node.type](node.layer).ctor)
+                if kind is None:
+                    continue
                 try:
-                    p = model.get_parameter(node.name)
+                    get = model.get_buffer if kind == "buffer" else model.get_parameter
+                    p = get(node.name)
                 except AttributeError:
                     continue
-                fn = PARAMETER_FORWARD[_parameter_kind(PYTORCH[node.type](node.layer).ctor)][1]
+                fn = PARAMETER_FORWARD[kind][1]
 
                 def run(*xs: Any, fn: Any = fn, p: Any = p) -> Any:
-                    return fn(xs[0], p)
+                    return fn(xs[0] if xs else None, p)
 
             if all(i in values for i in node.inputs):
                 try:

@@ -33,9 +33,9 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from ..errors import CnncalcError
-from ..graph import Graph, Node
+from ..graph import BlockCall, Graph, Node
 from ..layers.base import Layer
-from . import by_names, refuse_unsupported
+from . import by_names, for_class, refuse_unsupported
 
 __all__ = ["PYTORCH", "REFUSED", "HELPERS", "to_pytorch", "Form"]
 
@@ -369,6 +369,16 @@ def _scale(layer: Any) -> Form:
     return Form("nn.Parameter.ones.scale", [(None, d) for d in layer.wshape])
 
 
+def _free_tensor(layer: Any) -> Form:
+    """A bare ``parameter`` (``nn.Parameter``) or ``buffer`` (``register_buffer``) of the
+    enclosing module, of the spec's shape: the key is the layer's name, as torch writes a
+    module's own tensors (``relative_position_bias_table``)."""
+    shape = [(None, d) for d in layer.args["shape"]]
+    if layer.type_name == "buffer":
+        return Form("buffer.zeros.buffer", shape)
+    return Form("nn.Parameter.zeros.parameter", shape)
+
+
 #: how a bare-parameter layer computes, in the written forward ({x}: its input, {p}: the
 #: parameter) and for ``verify --backend torch`` (which cannot hook a parameter)
 PARAMETER_FORWARD: dict[str, tuple[str, Callable[[Any, Any], Any]]] = {
@@ -378,15 +388,19 @@ PARAMETER_FORWARD: dict[str, tuple[str, Callable[[Any, Any], Any]]] = {
     ),
     "position_embedding": ("{x} + {p}", lambda x, p: x + p),
     "scale": ("{x} * {p}", lambda x, p: x * p),
+    # a free tensor takes no input: the tensor with a batch axis of 1 (consumers broadcast)
+    "parameter": ("{p}.unsqueeze(0)", lambda x, p: p.unsqueeze(0)),
+    "buffer": ("{p}.unsqueeze(0)", lambda x, p: p.unsqueeze(0)),
 }
 
 
-_BARE = ("class_token", "position_embedding", "scale", "layer_scale")
+_BARE = ("class_token", "position_embedding", "scale", "layer_scale", "parameter", "buffer")
 
 
 def _parameter_kind(ctor: str) -> str | None:
-    """``nn.Parameter.ones.scale`` → ``scale``; None for a module's constructor."""
-    return ctor.split(".")[-1] if ctor.startswith("nn.Parameter.") else None
+    """``nn.Parameter.ones.scale`` → ``scale`` (``buffer.zeros.buffer`` → ``buffer``); None for
+    a module's constructor."""
+    return ctor.split(".")[-1] if ctor.startswith(("nn.Parameter.", "buffer.")) else None
 
 
 def _select_token(layer: Any) -> Form:
@@ -454,6 +468,21 @@ def _softplus(layer: Any) -> Form:
 def _prelu(layer: Any) -> Form:
     a = layer.args
     return Form("nn.PReLU", [(None, a["num_parameters"]), ("init", a["init"])])
+
+
+def _split(layer: Any) -> Form:
+    """One module for all pieces (``torch.split``/``torch.chunk``): forward returns the tuple
+    and the caller unpacks it (``x_0, x_1 = self.x(x)``)."""
+    a = layer.args
+    dim = _torch_dim(a["axis"])
+    if layer.type_name == "chunk":
+        return Form("Chunk", [(None, a["chunks"]), ("dim", dim)], ("Chunk",))
+    sizes = a["sizes"] if isinstance(a["sizes"], int) else tuple(a["sizes"])
+    return Form("Split", [(None, sizes), ("dim", dim)], ("Split",))
+
+
+def _channel_shuffle(layer: Any) -> Form:
+    return Form("nn.ChannelShuffle", [(None, layer.args["groups"])])
 
 
 def _pixel_shuffle(layer: Any) -> Form:
@@ -531,6 +560,9 @@ PYTORCH: dict[str, Callable[[Any], Form]] = {
     "flatten": _flatten,
     **by_names("reshape", "view", writer=_reshape),
     **by_names("permute", "transpose", writer=_permute),
+    **for_class("chunk", writer=_split),
+    "channel_shuffle": _channel_shuffle,
+    **for_class("parameter", writer=_free_tensor),
 }
 
 #: types added to the registry after the exporters; each needs its form written (and a test)
@@ -539,13 +571,8 @@ NOT_YET = "no export form written yet"
 #: layer types with no PyTorch form, and why (the export refuses a spec using them)
 REFUSED: dict[str, str] = {
     "roi_align": "needs torchvision.ops and the detector's proposals; the written file uses torch only",
-    "split": "several outputs (one module per output) are not written yet",
-    "chunk": "several outputs (one module per output) are not written yet",
     **dict.fromkeys(
         (
-            "buffer",
-            "parameter",
-            "channel_shuffle",
             "gru",
             "lstm",
             "matmul",
@@ -689,6 +716,28 @@ class SelfAttention(nn.MultiheadAttention):
     def forward(self, x: Tensor) -> Tensor:  # type: ignore[override]
         return super().forward(x, x, x, need_weights=False)[0]
 ''',
+    "Chunk": '''
+class Chunk(nn.Module):
+    """Cut into ``chunks`` pieces along ``dim`` (torch.chunk): a tuple, one tensor per piece."""
+
+    def __init__(self, chunks: int, dim: int) -> None:
+        super().__init__()
+        self.chunks, self.dim = chunks, dim
+
+    def forward(self, x: Tensor) -> tuple[Tensor, ...]:
+        return x.chunk(self.chunks, dim=self.dim)
+''',
+    "Split": '''
+class Split(nn.Module):
+    """Cut along ``dim`` into pieces of ``sizes`` (torch.split): a tuple, one tensor per piece."""
+
+    def __init__(self, sizes: int | tuple[int, ...], dim: int) -> None:
+        super().__init__()
+        self.sizes, self.dim = sizes, dim
+
+    def forward(self, x: Tensor) -> tuple[Tensor, ...]:
+        return x.split(self.sizes, dim=self.dim)
+''',
     "SelectToken": '''
 class SelectToken(nn.Module):
     """Take one token of the sequence."""
@@ -812,18 +861,38 @@ class _Item:
     children: list[_Item] = field(default_factory=list)  # block: members; repeat: instances
 
 
+def _piece(node: Node) -> int | None:
+    """The output index of a node that is one piece of a several-output layer (``x.0`` of a
+    chunk), else None."""
+    arg = getattr(type(node.layer), "OUTPUT_INDEX", None)
+    return None if arg is None else node.layer.args.get(arg)
+
+
 def _tree(graph: Graph) -> list[_Item]:
+    """The scopes of the graph: its dotted names as a tree of layers, block instances, repeat
+    groups, namespaces (dotted names that are neither) and several-output layers (``x.0``,
+    ``x.1`` of one chunk: one item ``x``)."""
     top: list[_Item] = []
     index: dict[str, _Item] = {}
     for n in graph.nodes:
         parts = n.name.split(".")
         members = top
+        piece = _piece(n)
         for k in range(1, len(parts) + 1):
             full = ".".join(parts[:k])
             item = index.get(full)
+            if item is not None and k == len(parts):  # a layer named as its namespace
+                item.children.append(_Item("", full, "layer", node=n))
+                break
+            if item is not None and item.kind == "layer" and k < len(parts):
+                # a layer named as a namespace that follows it: the layer becomes a member
+                item.children.append(_Item("", full, "layer", node=item.node))
+                item.kind, item.node = "namespace", None
             if item is None:
                 if k == len(parts):
                     item = _Item(parts[-1], full, "layer", node=n)
+                elif piece is not None and k == len(parts) - 1:
+                    item = _Item(parts[k - 1], full, "multi")
                 elif full in graph.calls:
                     item = _Item(parts[k - 1], full, "block")
                 elif "×" in graph.groups.get(full, ""):
@@ -833,6 +902,14 @@ def _tree(graph: Graph) -> list[_Item]:
                 index[full] = item
                 members.append(item)
             members = item.children
+    for item in index.values():  # the layer named as its namespace: a member named by its type
+        for c in item.children:
+            if c.local == "":
+                assert c.node is not None
+                taken = {x.local for x in item.children}
+                c.local = _ident(c.node.type)
+                while c.local in taken:
+                    c.local += "_"
     return top
 
 
@@ -845,6 +922,8 @@ class _Member:
     args: list[tuple[str | None, Any]]
     refs: list[str]
     live: bool
+    #: a several-output layer (chunk): the local names of its outputs (``x.0``, ``x.1``)
+    pieces: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -903,9 +982,27 @@ def _call(ctor: str, args: list[tuple[str | None, Any]]) -> str:
     if ctor.startswith("nn.Parameter."):  # a bare parameter: nn.Parameter(torch.ones(C, 1, 1))
         init = ctor.split(".")[2]
         return f"nn.Parameter(torch.{init}({', '.join(_py(v) for _, v in args)}))"
+    if ctor.startswith("buffer."):  # a bare buffer: its tensor (registered by _assign)
+        init = ctor.split(".")[1]
+        return f"torch.{init}({', '.join(_py(v) for _, v in args)})"
     if ctor.startswith("nn.Sequential("):  # a repeat group or a dotted-name chain, written whole
         return ctor
     return f"{ctor}({', '.join(_py(v) if kw is None else f'{kw}={_py(v)}' for kw, v in args)})"
+
+
+def _assign(m: _Member, code: str) -> str:
+    """The ``__init__`` line that makes member ``m`` (a module, parameter or buffer)."""
+    if m.ctor.startswith("buffer."):
+        return f"        self.register_buffer({m.local!r}, {code})"
+    if _is_attr(m.local):
+        return f"        self.{m.local} = {code}"
+    if m.ctor.startswith("nn.Parameter."):
+        return f"        self.register_parameter({m.local!r}, {code})"
+    return f"        self.add_module({m.local!r}, {code})"
+
+
+def _bare_attr(ctor: str) -> str:
+    return "buffer" if ctor.startswith("buffer.") else "parameter"
 
 
 def _hint(v: Any) -> str:
@@ -1132,6 +1229,14 @@ class _Writer:
         self.wired = _wired_variables(graph) if wired is None else wired
         #: the arguments written as the variable (must be all of them, or build() would lie)
         self.converted: dict[str, set[tuple[str, int]]] = {v: set() for v in self.wired}
+        #: block calls, and the namespaces written as a class (a block without a definition)
+        self.calls: dict[str, BlockCall] = dict(graph.calls)
+        #: namespace → "chain" (an nn.Sequential written inline) or "class"
+        self.placed: dict[str, str] = {}
+        self.readers: dict[str, list[str]] = {}
+        for n in graph.nodes:
+            for i in n.inputs:
+                self.readers.setdefault(i, []).append(n.name)
 
     def wired_var(self, items: list[_Item], ai: int, kw: str | None) -> str | None:
         """The variable every one of ``items`` (the same member in each use) takes as argument
@@ -1148,11 +1253,14 @@ class _Writer:
         return None
 
     # -- pass 1: collect uses, bottom-up ---------------------------------------------------------
-    def collect(self, items: list[_Item]) -> None:
+    def collect(self, items: list[_Item], block: _Item | None = None) -> None:
+        """``block``: the block instance these items are in (None at the top level)."""
         for item in items:
             if item.kind != "layer":
-                self.collect(item.children)
-            if item.kind == "block":
+                self.collect(item.children, item if item.kind == "block" else block)
+            if item.kind == "namespace":
+                self.place(item, block)
+            elif item.kind == "block":
                 call = self.graph.calls[item.full]
                 names = ["x" if n == "input" else _ident(n) for n in call.input_names]
                 if len(names) == 1:
@@ -1166,6 +1274,67 @@ class _Writer:
                 )
                 self.uses.setdefault(call.block, []).append(use)
 
+    def place(self, item: _Item, block: _Item | None) -> None:
+        """Decide how a namespace is written: an ``nn.Sequential`` when its members form a chain
+        that nothing else reads into; else a class whose forward runs the sub-graph (a block
+        without a definition: one class for its uses in the instances of ``block``)."""
+        kids = item.children
+        nodes = self._nodes(item)
+        inside = set(nodes)
+        for c in kids:
+            if c.kind == "layer" and c.node and c.node.name == item.full and c.node.layer.weights():
+                raise CnncalcError(
+                    f"cannot export to PyTorch: layer '{item.full}' has weights and other layers "
+                    f"are named '{item.full}.…' (a torch module cannot be both)",
+                    file=self.graph.file,
+                    layer=item.full,
+                    hint="rename the layer or the layers inside it",
+                )
+        last = self._output(kids[-1])
+        chain = (
+            all(len(self._inputs(c)) == 1 for c in kids)
+            and all(
+                self._inputs(c) == (self._output(kids[k - 1]),) for k, c in enumerate(kids) if k
+            )
+            and not any(c.kind == "layer" and c.node and c.node.type in _BARE for c in kids)
+            and not any(c.kind == "multi" for c in kids)
+            and all(r in inside for n in nodes if n != last for r in self.readers.get(n, ()))
+            and not any(n in self.graph.outputs for n in nodes if n != last)
+        )
+        if chain:
+            self.placed[item.full] = "chain"
+            return
+        ins: list[str] = []
+        for n in nodes:
+            for i in self.graph.by_name[n].inputs:
+                if i not in inside and i not in ins:
+                    ins.append(i)
+        outs = [
+            n
+            for n in nodes
+            if n in self.graph.outputs or any(r not in inside for r in self.readers.get(n, ()))
+        ]
+        if len(outs) > 1 or not ins:
+            raise CnncalcError(
+                f"cannot export to PyTorch: the layers named '{item.full}.…' are read from outside "
+                f"at {len(outs)} places ({', '.join(outs[:3])}): a container with several "
+                "outputs is not written yet",
+                file=self.graph.file,
+                layer=item.full,
+                hint="rename them without the dot, or make them a block",
+            )
+        if block is None:
+            key, params = "/" + item.full, {}
+        else:
+            call = self.calls[block.full]
+            key, params = f"{call.block}/{item.full[len(block.full) + 1 :]}", dict(call.params)
+        names = ("input",) if len(ins) == 1 else tuple(f"input{k}" for k in range(len(ins)))
+        self.calls[item.full] = BlockCall(key, params, tuple(ins), outs[0] if outs else last, names)
+        self.placed[item.full] = "class"
+        inputs = ["x"] if len(ins) == 1 else [_ident(n) for n in names]
+        use = _Use(item, key, params, self.graph.shape_of(ins[0])[0], inputs)
+        self.uses.setdefault(key, []).append(use)
+
     def _nodes(self, item: _Item) -> list[str]:
         if item.kind == "layer":
             assert item.node is not None
@@ -1176,16 +1345,18 @@ class _Writer:
         if item.kind == "layer":
             assert item.node is not None
             return item.node.inputs
-        if item.kind == "block":
-            return self.graph.calls[item.full].inputs
+        if item.kind == "block" or self.placed.get(item.full) == "class":
+            return self.calls[item.full].inputs
         return self._inputs(item.children[0])
 
     def _output(self, item: _Item) -> str:
         if item.kind == "layer":
             assert item.node is not None
             return item.node.name
-        if item.kind == "block":
-            return self.graph.calls[item.full].output
+        if item.kind == "block" or self.placed.get(item.full) == "class":
+            return self.calls[item.full].output
+        if item.kind == "multi":
+            return self._output(item.children[0])
         return self._output(item.children[-1])
 
     def members(
@@ -1201,10 +1372,17 @@ class _Writer:
             refs = [owner.get(src, src) for src in self._inputs(item)]
             ctor, args = self.construct(item)
             out.append(_Member(item.local, ctor, args, refs, False))
-            owner[self._output(item)] = item.local
+            if item.kind == "multi":
+                for c in item.children:
+                    assert c.node is not None
+                    owner[c.node.name] = f"{item.local}.{c.local}"
+                    out[-1].pieces.append(f"{item.local}.{c.local}")
+            else:
+                owner[self._output(item)] = item.local
             for n in self._nodes(item):
                 owner.setdefault(n, item.local)
         by_local = {m.local: m for m in out}
+        by_local.update({p: m for m in out for p in m.pieces})
         stack = [owner.get(o, o) for o in outputs]
         while stack:
             m = by_local.get(stack.pop())
@@ -1214,16 +1392,17 @@ class _Writer:
         return out
 
     def construct(self, item: _Item) -> tuple[str, list[tuple[str | None, Any]]]:
-        if item.kind == "layer":
-            assert item.node is not None
+        if item.kind in ("layer", "multi"):
+            node = item.node if item.kind == "layer" else item.children[0].node
+            assert node is not None
             try:
-                form = PYTORCH[item.node.type](item.node.layer)
+                form = PYTORCH[node.type](node.layer)
             except Unsupported as err:
-                self.refused.setdefault(f"{item.node.type} ({err})", []).append(item.node.name)
+                self.refused.setdefault(f"{node.type} ({err})", []).append(node.name)
                 return "nn.Identity", []
             self.helpers.update(form.helpers)
             return form.ctor, form.args
-        if item.kind == "block":
+        if item.kind == "block" or self.placed.get(item.full) == "class":
             use = self._use_of[item.full]
             return use.cls, use.args
         if item.kind == "namespace":
@@ -1231,27 +1410,9 @@ class _Writer:
         return self.sequential(item), []
 
     def namespace(self, item: _Item) -> str:
-        """Layers named ``features.0``, ``features.1``, … (dots in their names): an
-        ``nn.Sequential`` with those names, when they form a chain nothing else reads into."""
+        """Layers named ``features.0``, ``features.1``, … (dots in their names) that form a chain
+        nothing else reads into (see :meth:`place`): an ``nn.Sequential`` with those names."""
         kids = item.children
-        inside = {n for c in kids for n in self._nodes(c)}
-        ok = all(len(self._inputs(c)) == 1 for c in kids) and all(
-            self._inputs(c) == (self._output(kids[k - 1]),) for k, c in enumerate(kids) if k
-        )
-        last = self._output(kids[-1])
-        if any(c.kind == "layer" and c.node and c.node.type in _BARE for c in kids):
-            ok = False  # a bare parameter cannot sit in an nn.Sequential
-        for n in self.graph.nodes:
-            if n.name not in inside and any(i in inside and i != last for i in n.inputs):
-                ok = False
-        if not ok or last not in {self._output(kids[-1])}:
-            raise CnncalcError(
-                f"cannot export to PyTorch: the layers named '{item.full}.…' are not a chain "
-                "(torch would need them as one container)",
-                file=self.graph.file,
-                layer=item.full,
-                hint="rename them without the dot, or make them a block",
-            )
         calls = [_call(*self.construct(c)) for c in kids]
         if [c.local for c in kids] == [str(k) for k in range(len(kids))]:
             return "nn.Sequential(" + ", ".join(calls) + ")"
@@ -1305,7 +1466,7 @@ class _Writer:
     def decide_block(self, block: str) -> None:
         uses = self.uses[block]
         for u in uses:
-            call = self.graph.calls[u.item.full]
+            call = self.calls[u.item.full]
             u.members = self.members(
                 u.item.children, dict(zip(call.inputs, u.inputs)), [call.output]
             )
@@ -1327,7 +1488,7 @@ class _Writer:
             self.write_class(block, base, group)
 
     def members_out(self, u: _Use) -> str:
-        out = self.graph.calls[u.item.full].output
+        out = self.calls[u.item.full].output
         for item in u.item.children:
             if self._output(item) == out:
                 return item.local
@@ -1426,9 +1587,14 @@ class _Writer:
             f"{p}: {_hint(next(x for x in pvalues[p] if x is not None))}" for p in pnames
         )
         n = len(uses)
+        what = f"Block '{_text(block)}' of the spec"
+        if "/" in block:  # a namespace written as a class
+            owner, path = block.split("/", 1)
+            where = f"of block '{_text(owner)}'" if owner else "of the spec"
+            what = f"The layers '{_text(path)}.…' {where}"
         lines = [
             f"class {name}(nn.{'Sequential' if seq else 'Module'}):",
-            f'    """Block \'{_text(block)}\' of the spec ({n} use{"s" if n > 1 else ""})."""',
+            f'    """{what} ({n} use{"s" if n > 1 else ""})."""',
             "",
             *_init_signature(sig),
         ]
@@ -1450,11 +1616,7 @@ class _Writer:
         else:
             lines.append("        super().__init__()")
             for m, c in ctors:
-                c = _wrap(c, "        ")
-                if _is_attr(m.local):
-                    lines.append(f"        self.{m.local} = {c}")
-                else:
-                    lines.append(f"        self.add_module({m.local!r}, {c})")
+                lines.append(_assign(m, _wrap(c, "        ")))
             optional = {template[mi].local for mi in flags}
             lines += self.forward(template, first.inputs, [base.out], optional)
         self.classes.append("\n".join(lines))
@@ -1481,6 +1643,8 @@ class _Writer:
                 lines.append(f"        # {m.local}: not on the way to an output (built, not run)")
                 continue
             attr = f"self.{m.local}" if _is_attr(m.local) else f"getattr(self, {m.local!r})"
+            if _parameter_kind(m.ctor) and not _is_attr(m.local):
+                attr = f"self.get_{_bare_attr(m.ctor)}({m.local!r})"
             missing = [r for r in m.refs if r not in var]
             if missing:
                 raise CnncalcError(
@@ -1491,12 +1655,24 @@ class _Writer:
                 )
             kind = _parameter_kind(m.ctor)
             if kind is not None:
-                call = PARAMETER_FORWARD[kind][0].format(x=var[m.refs[0]], p=attr)
+                x = var[m.refs[0]] if m.refs else ""
+                call = PARAMETER_FORWARD[kind][0].format(x=x, p=attr)
             else:
                 call = f"{attr}({', '.join(var[r] for r in m.refs)})"
             if m.local in optional:  # skipped by `when`: the name stands for its first input
                 call = f"{call} if {attr} is not None else {var[m.refs[0]]}"
             var[m.local] = v
+            if m.pieces:  # a several-output layer: one variable per output
+                vs = []
+                for p in m.pieces:
+                    vp = _ident(p)
+                    while vp in used:
+                        vp += "_"
+                    used.add(vp)
+                    var[p] = vp
+                    vs.append(vp)
+                lines.append(f"        {', '.join(vs)} = {call}")
+                continue
             lines.append(f"        {v} = {call}")
         missing = [o for o in outputs if o not in var]
         if missing:
@@ -1522,7 +1698,10 @@ class _Writer:
                     m.args[ai] = (kw, _Code(_ident(var)))
         owner = {**dict(zip(g.inputs, names))}
         for item in items:
-            owner[self._output(item)] = item.local
+            if item.kind == "multi":
+                owner.update({c.full: f"{item.local}.{c.local}" for c in item.children})
+            else:
+                owner[self._output(item)] = item.local
         outs = [owner.get(o, o) for o in g.outputs]
         sig = ", ".join(f"{_ident(n)}: {_hint(v)} = {_py(v)}" for n, v in variables)
         lines = [
@@ -1533,11 +1712,7 @@ class _Writer:
             "        super().__init__()",
         ]
         for m in members:
-            c = _wrap(_call(m.ctor, m.args), "        ")
-            if _is_attr(m.local):
-                lines.append(f"        self.{m.local} = {c}")
-            else:
-                lines.append(f"        self.add_module({m.local!r}, {c})")
+            lines.append(_assign(m, _wrap(_call(m.ctor, m.args), "        ")))
         lines += self.forward(members, names, outs)
         return "\n".join(lines), variables
 
