@@ -991,14 +991,16 @@ def _call(ctor: str, args: list[tuple[str | None, Any]]) -> str:
 
 
 def _assign(m: _Member, code: str) -> str:
-    """The ``__init__`` line that makes member ``m`` (a module, parameter or buffer)."""
+    """The ``__init__`` line that makes member ``m`` (a module, parameter or buffer), wrapped."""
     if m.ctor.startswith("buffer."):
-        return f"        self.register_buffer({m.local!r}, {code})"
-    if _is_attr(m.local):
-        return f"        self.{m.local} = {code}"
-    if m.ctor.startswith("nn.Parameter."):
-        return f"        self.register_parameter({m.local!r}, {code})"
-    return f"        self.add_module({m.local!r}, {code})"
+        head, tail = f"self.register_buffer({m.local!r}, ", ")"
+    elif _is_attr(m.local):
+        head, tail = f"self.{m.local} = ", ""
+    elif m.ctor.startswith("nn.Parameter."):
+        head, tail = f"self.register_parameter({m.local!r}, ", ")"
+    else:
+        head, tail = f"self.add_module({m.local!r}, ", ")"
+    return "        " + head + _wrap(code, "        ", len(head) + len(tail)) + tail
 
 
 def _bare_attr(ctor: str) -> str:
@@ -1019,12 +1021,13 @@ def _hint(v: Any) -> str:
     return "Any"
 
 
-def _wrap(text: str, indent: str) -> str:
-    """A call longer than the line written one argument per line (recursively)."""
-    if len(indent) + len(text) <= 100:
+def _wrap(text: str, indent: str, lead: int = 0) -> str:
+    """A call longer than the line written one argument per line (recursively); ``lead``:
+    the characters before and after it on its first and last lines."""
+    if len(indent) + lead + len(text) <= 100:
         return text
-    start = text.find("(")
-    if start <= 0:
+    start = min((i for i in (text.find(b) for b in "([{") if i >= 0), default=-1)
+    if start < 0:
         return text
     depth, end = 0, -1
     for i in range(start, len(text)):
@@ -1040,8 +1043,8 @@ def _wrap(text: str, indent: str) -> str:
         return text
     inner = indent + "    "
     comma = "" if len(parts) == 1 and " for _ in range(" in parts[0] else ","  # a generator
-    body = "".join(f"{inner}{_wrap(p, inner)}{comma}\n" for p in parts)
-    return f"{text[: start + 1]}\n{body}{indent}){text[end + 1 :]}"
+    body = "".join(f"{inner}{_wrap(p, inner, len(comma))}{comma}\n" for p in parts)
+    return f"{text[: start + 1]}\n{body}{indent}{text[end:]}"
 
 
 def _split_args(text: str) -> list[str]:
@@ -1301,7 +1304,7 @@ class _Writer:
             and all(r in inside for n in nodes if n != last for r in self.readers.get(n, ()))
             and not any(n in self.graph.outputs for n in nodes if n != last)
         )
-        if chain:
+        if chain and block is None:  # inside a block: a class, so its sizes are parameters
             self.placed[item.full] = "chain"
             return
         ins: list[str] = []
@@ -1566,7 +1569,12 @@ class _Writer:
                     continue
                 cands = _candidates(uses, params, values, where)
                 what = kw or ("in" if ai == 0 else "out" if ai == 1 else f"arg{ai}")
-                cands.append(_Cand(f"{_ident(m.local)}_{what}", values))
+                if kw and m.ctor in self.class_names:  # a parameter of a class written here
+                    cands.append(_Cand(kw, values))
+                elif m.local.isidentifier():
+                    cands.append(_Cand(f"{m.local}_{what}", values))
+                else:  # a member named 0, 1, …: the argument's own name (register keeps it apart)
+                    cands.append(_Cand(what, values))
                 slots[(mi, ai)] = param(cands, values, where)
         for i, u in enumerate(uses):
             u.cls = name
@@ -1616,7 +1624,7 @@ class _Writer:
         else:
             lines.append("        super().__init__()")
             for m, c in ctors:
-                lines.append(_assign(m, _wrap(c, "        ")))
+                lines.append(_assign(m, c))
             optional = {template[mi].local for mi in flags}
             lines += self.forward(template, first.inputs, [base.out], optional)
         self.classes.append("\n".join(lines))
@@ -1712,7 +1720,7 @@ class _Writer:
             "        super().__init__()",
         ]
         for m in members:
-            lines.append(_assign(m, _wrap(_call(m.ctor, m.args), "        ")))
+            lines.append(_assign(m, _call(m.ctor, m.args)))
         lines += self.forward(members, names, outs)
         return "\n".join(lines), variables
 
