@@ -245,6 +245,12 @@ def test_build_takes_the_spec_variables_used_as_arguments(tmp_path):
         ("squeezenet1_1", "3x64x64"),
         ("mobilenet_v2", "3x64x64"),
         ("unet", "1x188x188"),
+        # dotted names that branch, chunk and channel shuffle, a bare parameter in a class
+        ("efficientnet_v2_s", "3x64x64"),
+        ("regnet_y_400mf", "3x64x64"),
+        ("mobilenet_v3_small", "3x64x64"),
+        ("shufflenet_v2_x0_5", "3x64x64"),
+        ("vit_b_32", "3x64x64"),
     ],
 )
 def test_verify_backend_torch_agrees(name, shape):
@@ -458,3 +464,62 @@ def test_not_yet_placed_specs_are_refused_in_one_line(name):
     with pytest.raises(CnncalcError) as exc:
         pytorch.to_pytorch(cnncalc.build(name))
     assert "cannot export" in str(exc.value) and "\n" not in str(exc.value)
+
+
+DOTTED_BRANCHES = ROOT / "tests" / "fixtures" / "specs" / "dotted_branches.yaml"
+
+
+def test_dotted_names_that_branch_are_a_class_running_their_subgraph(tmp_path):
+    """se.pool … se.gate and the product named se are no chain (the product reads the block's
+    input again): one class whose forward runs them; the chunk is one module whose two outputs
+    the forward unpacks; the file computes what the NumPy backend computes with its weights."""
+    torch = pytest.importorskip("torch", reason="needs torch")
+    import numpy as np
+
+    from cnncalc.backend.run import allocate_weights, execute, random_inputs
+
+    graph = cnncalc.build(str(DOTTED_BRANCHES))
+    source = pytorch.to_pytorch(graph)
+    assert "class Se(nn.Module):" in source and "self.se = Se()" in source
+    assert "multiply = self.multiply(x, gate)" in source  # the layer named se, inside Se
+    assert "halves_0, halves_1 = self.halves(se)" in source
+    assert "self.shuffle = nn.ChannelShuffle(2)" in source
+    model = _load(source, tmp_path, "dotted_branches").build().eval()
+    # the keys by hand: conv and linear weights and biases at the spec's names
+    convs = ["stem.0", "se.fc1", "se.fc2", "branch.0", "head.fc"]
+    assert set(model.state_dict()) == {f"{n}.{w}" for n in convs for w in ("weight", "bias")}
+    weights = allocate_weights(graph, seed=3)
+    model.load_state_dict(
+        {
+            f"{n}.{w}": torch.from_numpy(np.ascontiguousarray(a))
+            for n, arrays in weights.arrays.items()
+            for w, a in arrays.items()
+        },
+        strict=True,
+    )
+    feeds = random_inputs(graph, batch=2, seed=5, dtype="float32")
+    with torch.no_grad():
+        got = model(torch.from_numpy(feeds["input"])).numpy()
+    want = execute(graph, feeds, weights)["head.fc"]
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    assert cnncalc.verify(graph, backend="torch").ok
+
+
+def test_namespaces_inside_a_block_are_parameterised_classes():
+    """RegNetX-400MF's 22 bottlenecks name their layers f.a.0 … f.c.1 and proj.0/.1: one class
+    per namespace, taking the block's sizes, so the block is one class for all 22 uses."""
+    source = pytorch.to_pytorch(cnncalc.build("regnet_x_400mf"))
+    assert source.count("class ResBottleneck(") == 1
+    assert '"""Block \'res_bottleneck\' of the spec (22 uses)."""' in source
+    assert '"""The layers \'f.…\' of block \'res_bottleneck\' (22 uses)."""' in source
+    assert "class ResBottleneckFA(nn.Sequential):" in source  # f.a.0, f.a.1, f.a.2: a chain
+
+
+def test_table_aliases_come_from_the_registry():
+    """for_class reads a type's aliases from its layer class: every alias of a written type is
+    in the table (conv: the four names the layer reference lists)."""
+    from cnncalc.export import for_class
+
+    assert set(for_class("conv2d", writer=str)) == {"conv1d", "conv2d", "conv3d", "conv"}
+    for name in pytorch.PYTORCH:
+        assert set(REGISTRY[name].NAMES) <= set(pytorch.PYTORCH), name

@@ -363,7 +363,8 @@ def _verify_export(
     checks = []
     for node in graph.nodes:
         got = shapes.get(node.name)
-        want = (batch, *node.out_shape)
+        # a free tensor (no input) has a batch axis of 1, broadcast by its consumers
+        want = (batch if node.inputs else 1, *node.out_shape)
         if node.name in errors:
             status, msg, actual = "error", f"{backend}: {errors[node.name]}", None
         elif got is None:

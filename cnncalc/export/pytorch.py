@@ -35,7 +35,7 @@ from typing import Any, NamedTuple
 from ..errors import CnncalcError
 from ..graph import BlockCall, Graph, Node
 from ..layers.base import Layer
-from . import by_names, for_class, refuse_unsupported
+from . import for_class, refuse_unsupported
 
 __all__ = ["PYTORCH", "REFUSED", "HELPERS", "to_pytorch", "Form"]
 
@@ -220,6 +220,8 @@ _ACTIVATIONS = {
 
 def _activation(layer: Any) -> Form:
     t, a = layer.type_name, layer.args
+    if t == "softplus":
+        return _softplus(layer)
     if t == "leaky_relu":
         return Form("nn.LeakyReLU", [(None, a["negative_slope"])])
     if t == "elu":
@@ -475,10 +477,12 @@ def _split(layer: Any) -> Form:
     and the caller unpacks it (``x_0, x_1 = self.x(x)``)."""
     a = layer.args
     dim = _torch_dim(a["axis"])
+    # a node standing alone for one piece (not x.0, x.1 of one entry) returns that piece
+    index = [("index", a["index"])] if a["index"] is not None else []
     if layer.type_name == "chunk":
-        return Form("Chunk", [(None, a["chunks"]), ("dim", dim)], ("Chunk",))
+        return Form("Chunk", [(None, a["chunks"]), ("dim", dim), *index], ("Chunk",))
     sizes = a["sizes"] if isinstance(a["sizes"], int) else tuple(a["sizes"])
-    return Form("Split", [(None, sizes), ("dim", dim)], ("Split",))
+    return Form("Split", [(None, sizes), ("dim", dim), *index], ("Split",))
 
 
 def _channel_shuffle(layer: Any) -> Form:
@@ -491,75 +495,44 @@ def _pixel_shuffle(layer: Any) -> Form:
 
 #: layer type → writer of its PyTorch form (the one place the PyTorch export knows a type)
 PYTORCH: dict[str, Callable[[Any], Form]] = {
-    **by_names("conv1d", "conv2d", "conv3d", "conv", writer=_conv),
-    **by_names(
-        "conv_transpose1d",
-        "conv_transpose2d",
-        "conv_transpose3d",
-        "conv_transpose",
-        writer=_conv_transpose,
-    ),
-    **by_names("linear", "dense", writer=_linear),
-    **by_names("batchnorm1d", "batchnorm2d", "batchnorm3d", "batchnorm", writer=_batchnorm),
+    **for_class("conv2d", writer=_conv),
+    **for_class("conv_transpose2d", writer=_conv_transpose),
+    **for_class("linear", writer=_linear),
+    **for_class("batchnorm2d", writer=_batchnorm),
     "frozen_batchnorm2d": _frozen_batchnorm,
-    **by_names("layernorm", "layer_norm", "layernorm2d", writer=_layernorm),
-    **by_names("groupnorm", "group_norm", writer=_groupnorm),
-    **by_names(
-        "instance_norm", "instancenorm1d", "instancenorm2d", "instancenorm3d", writer=_instancenorm
-    ),
-    "softplus": _softplus,
+    **for_class("layernorm", writer=_layernorm),
+    **for_class("groupnorm", writer=_groupnorm),
+    **for_class("instance_norm", writer=_instancenorm),
     "prelu": _prelu,
-    **by_names("pixel_shuffle", "depth_to_space", writer=_pixel_shuffle),
-    **by_names("drop_path", "stochastic_depth", writer=_identity),
-    **by_names("sub", "subtract", writer=_op("Subtract")),
-    **by_names("local_response_norm", "lrn", writer=_lrn),
-    **by_names(
-        "relu",
-        "relu6",
-        "leaky_relu",
-        "elu",
-        "sigmoid",
-        "tanh",
-        "silu",
-        "swish",
-        "hardsigmoid",
-        "hardswish",
-        "gelu",
-        "mish",
-        writer=_activation,
-    ),
-    **by_names("softmax", "log_softmax", writer=_softmax),
-    **by_names(*_DROPOUTS, writer=_dropout),
+    **for_class("pixel_shuffle", writer=_pixel_shuffle),
+    **for_class("stochastic_depth", writer=_identity),
+    **for_class("subtract", writer=_op("Subtract")),
+    **for_class("local_response_norm", writer=_lrn),
+    **for_class("relu", writer=_activation),
+    **for_class("softmax", writer=_softmax),
+    **for_class("dropout", writer=_dropout),
     "identity": _identity,
-    **by_names("maxpool1d", "maxpool2d", "maxpool3d", "maxpool", writer=_maxpool),
-    **by_names("avgpool1d", "avgpool2d", "avgpool3d", "avgpool", writer=_avgpool),
-    **by_names("global_avg_pool", "global_max_pool", writer=_global_pool),
-    **by_names(
-        "adaptive_avgpool1d",
-        "adaptive_avgpool2d",
-        "adaptive_avgpool3d",
-        "adaptive_maxpool1d",
-        "adaptive_maxpool2d",
-        "adaptive_maxpool3d",
-        writer=_adaptive_pool,
-    ),
+    **for_class("maxpool2d", writer=_maxpool),
+    **for_class("avgpool2d", writer=_avgpool),
+    **for_class("global_avg_pool", writer=_global_pool),
+    **for_class("adaptive_avgpool2d", writer=_adaptive_pool),
     "add": _op("Add"),
-    **by_names("multiply", "mul", writer=_op("Multiply")),
+    **for_class("multiply", writer=_op("Multiply")),
     "concat": _concat,
     "multi_head_attention": _mha,
     "class_token": _class_token,
     "position_embedding": _position_embedding,
-    **by_names("scale", "layer_scale", writer=_scale),
+    **for_class("scale", writer=_scale),
     "select_token": _select_token,
     "normalization": _normalization,
     "rescaling": _rescaling,
-    **by_names("zero_pad1d", "zero_pad2d", "zero_pad3d", "zero_pad", writer=_zero_pad),
-    **by_names("crop1d", "crop2d", "crop3d", "crop", writer=_crop),
+    **for_class("zero_pad2d", writer=_zero_pad),
+    **for_class("crop2d", writer=_crop),
     "center_crop": _crop,
-    **by_names("upsample", "upsample1d", "upsample2d", "upsample3d", writer=_upsample),
+    **for_class("upsample", writer=_upsample),
     "flatten": _flatten,
-    **by_names("reshape", "view", writer=_reshape),
-    **by_names("permute", "transpose", writer=_permute),
+    **for_class("reshape", writer=_reshape),
+    **for_class("permute", writer=_permute),
     **for_class("chunk", writer=_split),
     "channel_shuffle": _channel_shuffle,
     **for_class("parameter", writer=_free_tensor),
@@ -718,25 +691,27 @@ class SelfAttention(nn.MultiheadAttention):
 ''',
     "Chunk": '''
 class Chunk(nn.Module):
-    """Cut into ``chunks`` pieces along ``dim`` (torch.chunk): a tuple, one tensor per piece."""
+    """Cut into ``chunks`` pieces along ``dim`` (torch.chunk): all pieces, or piece ``index``."""
 
-    def __init__(self, chunks: int, dim: int) -> None:
+    def __init__(self, chunks: int, dim: int, index: int | None = None) -> None:
         super().__init__()
-        self.chunks, self.dim = chunks, dim
+        self.chunks, self.dim, self.index = chunks, dim, index
 
-    def forward(self, x: Tensor) -> tuple[Tensor, ...]:
-        return x.chunk(self.chunks, dim=self.dim)
+    def forward(self, x: Tensor) -> Any:
+        pieces = x.chunk(self.chunks, dim=self.dim)
+        return pieces if self.index is None else pieces[self.index]
 ''',
     "Split": '''
 class Split(nn.Module):
-    """Cut along ``dim`` into pieces of ``sizes`` (torch.split): a tuple, one tensor per piece."""
+    """Cut along ``dim`` into pieces of ``sizes`` (torch.split): all pieces, or piece ``index``."""
 
-    def __init__(self, sizes: int | tuple[int, ...], dim: int) -> None:
+    def __init__(self, sizes: Any, dim: int, index: int | None = None) -> None:
         super().__init__()
-        self.sizes, self.dim = sizes, dim
+        self.sizes, self.dim, self.index = sizes, dim, index
 
-    def forward(self, x: Tensor) -> tuple[Tensor, ...]:
-        return x.split(self.sizes, dim=self.dim)
+    def forward(self, x: Tensor) -> Any:
+        pieces = x.split(self.sizes, dim=self.dim)
+        return pieces if self.index is None else pieces[self.index]
 ''',
     "SelectToken": '''
 class SelectToken(nn.Module):
@@ -1404,6 +1379,8 @@ class _Writer:
                 self.refused.setdefault(f"{node.type} ({err})", []).append(node.name)
                 return "nn.Identity", []
             self.helpers.update(form.helpers)
+            if item.kind == "multi":  # one module for all the pieces: it returns them all
+                return form.ctor, [(k, v) for k, v in form.args if k != "index"]
             return form.ctor, form.args
         if item.kind == "block" or self.placed.get(item.full) == "class":
             use = self._use_of[item.full]
