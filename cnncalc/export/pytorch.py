@@ -912,6 +912,8 @@ class _Use:
     inputs: list[str]
     members: list[_Member] = field(default_factory=list)
     out: str = ""
+    #: the local names of every output (``out`` first, then layers inside read from outside)
+    outs: list[str] = field(default_factory=list)
     cls: str = ""
     args: list[tuple[str | None, Any]] = field(default_factory=list)
 
@@ -976,6 +978,19 @@ def _assign(m: _Member, code: str) -> str:
     else:
         head, tail = f"self.add_module({m.local!r}, ", ")"
     return "        " + head + _wrap(code, "        ", len(head) + len(tail)) + tail
+
+
+def _statement(names: list[str], value: str, indent: str = "        ") -> str:
+    """``a, b = value`` (``return value`` without names) in ``forward``, wrapped as ruff
+    format would when longer than the line."""
+    head = f"{', '.join(names)} = " if names else "return "
+    if len(indent) + len(head) + len(value) <= 100:
+        return f"{indent}{head}{value}"
+    if len(names) > 1 and len(indent) + len(head) > 50:
+        inner = "".join(f"{indent}    {n},\n" for n in names)
+        head = f"(\n{inner}{indent}) = "
+        return f"{indent}{head}{_wrap(value, indent, 4)}"
+    return f"{indent}{head}{_wrap(value, indent, len(head))}"
 
 
 def _bare_attr(ctor: str) -> str:
@@ -1127,11 +1142,16 @@ def _fits(template: list[_Member], base: _Use, u: _Use) -> bool:
         m = mine.get(t.local)
         if m is None:
             continue
-        if (m.ctor, [k for k, _ in m.args], m.live) != (t.ctor, [k for k, _ in t.args], t.live):
+        if (m.ctor, [k for k, _ in m.args], m.live, m.pieces) != (
+            t.ctor,
+            [k for k, _ in t.args],
+            t.live,
+            t.pieces,
+        ):
             return False
         if [resolve(r) for r in t.refs] != m.refs:
             return False
-    return resolve(base.out) == u.out
+    return [resolve(o) for o in base.outs] == u.outs
 
 
 def _init_signature(sig: str) -> list[str]:
@@ -1211,6 +1231,12 @@ class _Writer:
         self.calls: dict[str, BlockCall] = dict(graph.calls)
         #: namespace → "chain" (an nn.Sequential written inline) or "class"
         self.placed: dict[str, str] = {}
+        #: block instance or namespace class → the layers inside it read from outside, besides
+        #: its output (its forward returns them all: a tuple)
+        self.extra: dict[str, list[str]] = {}
+        #: node name → local name in the scope :meth:`members` wrote last
+        self.last_owner: dict[str, str] = {}
+        self._nodes_of: dict[int, list[str]] = {}
         self.readers: dict[str, list[str]] = {}
         for n in graph.nodes:
             for i in n.inputs:
@@ -1240,6 +1266,7 @@ class _Writer:
                 self.place(item, block)
             elif item.kind == "block":
                 call = self.graph.calls[item.full]
+                self.extra[item.full] = self._read_outside(item, call.output)
                 names = ["x" if n == "input" else _ident(n) for n in call.input_names]
                 if len(names) == 1:
                     names = ["x"]
@@ -1251,6 +1278,18 @@ class _Writer:
                     names,
                 )
                 self.uses.setdefault(call.block, []).append(use)
+
+    def _read_outside(self, item: _Item, main: str) -> list[str]:
+        """The layers inside ``item`` other than ``main`` that layers outside it read (or that
+        are outputs of the network)."""
+        nodes = self._nodes(item)
+        inside = set(nodes)
+        return [
+            n
+            for n in nodes
+            if n != main
+            and (n in self.graph.outputs or any(r not in inside for r in self.readers.get(n, ())))
+        ]
 
     def place(self, item: _Item, block: _Item | None) -> None:
         """Decide how a namespace is written: an ``nn.Sequential`` when its members form a chain
@@ -1292,32 +1331,30 @@ class _Writer:
             for n in nodes
             if n in self.graph.outputs or any(r not in inside for r in self.readers.get(n, ()))
         ]
-        if len(outs) > 1 or not ins:
-            raise CnncalcError(
-                f"cannot export to PyTorch: the layers named '{item.full}.…' are read from outside "
-                f"at {len(outs)} places ({', '.join(outs[:3])}): a container with several "
-                "outputs is not written yet",
-                file=self.graph.file,
-                layer=item.full,
-                hint="rename them without the dot, or make them a block",
-            )
+        # the output: the layer named as the namespace, else the last layer read from outside
+        main = next((n for n in outs if n == item.full), outs[-1] if outs else last)
+        self.extra[item.full] = [n for n in outs if n != main]
         if block is None:
             key, params = "/" + item.full, {}
         else:
             call = self.calls[block.full]
             key, params = f"{call.block}/{item.full[len(block.full) + 1 :]}", dict(call.params)
         names = ("input",) if len(ins) == 1 else tuple(f"input{k}" for k in range(len(ins)))
-        self.calls[item.full] = BlockCall(key, params, tuple(ins), outs[0] if outs else last, names)
+        self.calls[item.full] = BlockCall(key, params, tuple(ins), main, names)
         self.placed[item.full] = "class"
         inputs = ["x"] if len(ins) == 1 else [_ident(n) for n in names]
-        use = _Use(item, key, params, self.graph.shape_of(ins[0])[0], inputs)
+        use = _Use(item, key, params, self.graph.shape_of(ins[0])[0] if ins else 0, inputs)
         self.uses.setdefault(key, []).append(use)
 
     def _nodes(self, item: _Item) -> list[str]:
+        """The names of the layers in ``item``, in order (remembered: scopes ask often)."""
         if item.kind == "layer":
             assert item.node is not None
             return [item.node.name]
-        return [n for c in item.children for n in self._nodes(c)]
+        got = self._nodes_of.get(id(item))
+        if got is None:
+            got = self._nodes_of[id(item)] = [n for c in item.children for n in self._nodes(c)]
+        return got
 
     def _inputs(self, item: _Item) -> tuple[str, ...]:
         if item.kind == "layer":
@@ -1357,10 +1394,17 @@ class _Writer:
                     out[-1].pieces.append(f"{item.local}.{c.local}")
             else:
                 owner[self._output(item)] = item.local
+            extra = self.extra.get(item.full) if item.kind != "layer" else None
+            if extra:  # a block or class returning layers from inside it: a tuple
+                out[-1].pieces.append(item.local)
+                for n in extra:
+                    owner[n] = f"{item.local}.{n[len(item.full) + 1 :]}"
+                    out[-1].pieces.append(owner[n])
             for n in self._nodes(item):
                 owner.setdefault(n, item.local)
         by_local = {m.local: m for m in out}
         by_local.update({p: m for m in out for p in m.pieces})
+        self.last_owner = owner
         stack = [owner.get(o, o) for o in outputs]
         while stack:
             m = by_local.get(stack.pop())
@@ -1403,6 +1447,15 @@ class _Writer:
     def sequential(self, item: _Item) -> str:
         """A repeat group: ``nn.Sequential`` of its instances, identical runs as a generator."""
         first = item.children[0]
+        inner = [c.full for c in item.children if self.extra.get(c.full)]
+        if inner:
+            raise CnncalcError(
+                f"cannot export the repeat '{item.full}' to PyTorch: layers inside "
+                f"'{inner[0]}' are read from outside it (nn.Sequential passes one tensor on)",
+                file=self.graph.file,
+                layer=item.full,
+                hint="write the entries without repeat",
+            )
         if len(self._inputs(first)) > 1:
             raise CnncalcError(
                 f"cannot export the repeat '{item.full}' to PyTorch: its first instance takes "
@@ -1430,12 +1483,13 @@ class _Writer:
         """Decide every block's classes, a block only after the blocks used inside it."""
         self._use_of = {u.item.full: u for uses in self.uses.values() for u in uses}
         deps: dict[str, set[str]] = {b: set() for b in self.uses}
-        for b, uses in self.uses.items():
-            for u in uses:
-                prefix = u.item.full + "."
-                for full, v in self._use_of.items():
-                    if full.startswith(prefix):
-                        deps[b].add(v.block)
+        for full, v in self._use_of.items():  # the nearest use around each use waits for it
+            parts = full.split(".")
+            for k in range(len(parts) - 1, 0, -1):
+                around = self._use_of.get(".".join(parts[:k]))
+                if around is not None:
+                    deps[around.block].add(v.block)
+                    break
         done: set[str] = set()
         while len(done) < len(deps):
             ready = [b for b in deps if b not in done and deps[b] - {b} <= done]
@@ -1447,10 +1501,10 @@ class _Writer:
         uses = self.uses[block]
         for u in uses:
             call = self.calls[u.item.full]
-            u.members = self.members(
-                u.item.children, dict(zip(call.inputs, u.inputs)), [call.output]
-            )
+            outs = [call.output, *self.extra.get(u.item.full, ())]
+            u.members = self.members(u.item.children, dict(zip(call.inputs, u.inputs)), outs)
             u.out = self.members_out(u)
+            u.outs = [u.out, *(self.last_owner.get(o, o) for o in outs[1:])]
             for m in u.members:
                 _fill_defaults(m)
         # uses that differ only by members skipped with ``when`` share one class
@@ -1567,6 +1621,7 @@ class _Writer:
             )
             and len(first.inputs) == 1
             and base.out == str(len(template) - 1)
+            and len(base.outs) == 1
         )
         sig = ", ".join(
             f"{p}: {_hint(next(x for x in pvalues[p] if x is not None))}" for p in pnames
@@ -1603,7 +1658,7 @@ class _Writer:
             for m, c in ctors:
                 lines.append(_assign(m, c))
             optional = {template[mi].local for mi in flags}
-            lines += self.forward(template, first.inputs, [base.out], optional)
+            lines += self.forward(template, first.inputs, base.outs, optional)
         self.classes.append("\n".join(lines))
 
     def forward(
@@ -1618,6 +1673,9 @@ class _Writer:
         args = ", ".join(f"{n}: Tensor" for n in inputs)
         ret = "Tensor" if len(outputs) == 1 else "tuple[Tensor, ...]"
         lines = ["", f"    def forward(self, {args}) -> {ret}:"]
+        if len(lines[1]) > 100:
+            lines[1:] = ["    def forward(", "        self,"]
+            lines += [f"        {n}: Tensor," for n in inputs] + [f"    ) -> {ret}:"]
         for m in members:
             v = _ident(m.local)
             while v in used:
@@ -1650,15 +1708,19 @@ class _Writer:
             if m.pieces:  # a several-output layer: one variable per output
                 vs = []
                 for p in m.pieces:
+                    if p == m.local:  # a block's own output, first of its tuple
+                        var[p] = v
+                        vs.append(v)
+                        continue
                     vp = _ident(p)
                     while vp in used:
                         vp += "_"
                     used.add(vp)
                     var[p] = vp
                     vs.append(vp)
-                lines.append(f"        {', '.join(vs)} = {call}")
+                lines.append(_statement(vs, call))
                 continue
-            lines.append(f"        {v} = {call}")
+            lines.append(_statement([v], call))
         missing = [o for o in outputs if o not in var]
         if missing:
             raise CnncalcError(
@@ -1667,7 +1729,10 @@ class _Writer:
                 file=self.graph.file,
             )
         outs = [var[o] for o in outputs]
-        lines.append(f"        return {outs[0] if len(outs) == 1 else ', '.join(outs)}")
+        ret_line = _statement([], ", ".join(outs))
+        if len(ret_line) > 100:  # a long tuple: in brackets, one name per line
+            ret_line = _statement([], f"({', '.join(outs)})")
+        lines.append(ret_line)
         return lines
 
     # -- the model -------------------------------------------------------------------------------
@@ -1681,12 +1746,7 @@ class _Writer:
                 var = self.wired_var([item], ai, kw)
                 if var is not None:
                     m.args[ai] = (kw, _Code(_ident(var)))
-        owner = {**dict(zip(g.inputs, names))}
-        for item in items:
-            if item.kind == "multi":
-                owner.update({c.full: f"{item.local}.{c.local}" for c in item.children})
-            else:
-                owner[self._output(item)] = item.local
+        owner = self.last_owner
         outs = [owner.get(o, o) for o in g.outputs]
         sig = ", ".join(f"{_ident(n)}: {_hint(v)} = {_py(v)}" for n, v in variables)
         lines = [
