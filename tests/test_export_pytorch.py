@@ -572,3 +572,22 @@ def test_scopes_read_from_outside_return_a_tuple(tmp_path, tmp_spec):
     for t, name in zip(got, ["head.0", "head.1"]):
         np.testing.assert_allclose(t.numpy(), want[name], rtol=1e-5, atol=1e-6)
     assert cnncalc.verify(graph, backend="torch").ok
+
+
+def test_a_class_named_as_its_layer_returning_inner_layers_verifies(tmp_spec):
+    """se.fc is read from outside and the product is named se: Se returns (product, se.fc);
+    verify takes the product as layer se's output."""
+    pytest.importorskip("torch", reason="needs torch")
+    text = (
+        "name: selfout\ninput: [4, 8, 8]\nlayers:\n"
+        "  - conv2d: {out_channels: 4, kernel_size: 1}\n    name: se.fc\n"
+        "  - sigmoid:\n    name: se.gate\n"
+        "  - multiply:\n    inputs: [input, se.gate]\n    name: se\n"
+        "  - conv2d: {out_channels: 2, kernel_size: 1}\n    input: se.fc\n    name: tap\n"
+        "  - global_avg_pool:\n    input: se\n    name: pool\n"
+        "outputs: [pool, tap]\n"
+    )
+    graph = cnncalc.build(str(tmp_spec(text)))
+    assert "se, se_fc = self.se(x)" in pytorch.to_pytorch(graph)
+    r = cnncalc.verify(graph, backend="torch", batch=2)
+    assert r.ok and [c.actual for c in r.layers if c.name == "se"] == [(4, 8, 8)]

@@ -435,7 +435,12 @@ def _run_torch(graph: Graph, feeds: dict[str, Any], seed: int) -> ExportRun:
         m = modules.get(node.name)
         if m is not None:
             hooks.append(
-                m.register_forward_hook(lambda _m, _i, y, name=node.name: out.__setitem__(name, y))
+                # a class named as its layer that also returns inner layers: its output first
+                m.register_forward_hook(
+                    lambda _m, _i, y, name=node.name: out.__setitem__(
+                        name, y[0] if isinstance(y, tuple) else y
+                    )
+                )
             )
         elif _piece(node) is not None:  # x.1 of a chunk: piece 1 of module x's tuple
             m = modules.get(node.name.rpartition(".")[0])
