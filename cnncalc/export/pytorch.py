@@ -14,6 +14,11 @@ The written file depends on torch only. Its structure follows the spec:
 * a block of layers named ``0``, ``1``, … in a chain is an ``nn.Sequential`` subclass (keys
   ``downsample.0.weight`` as torchvision writes them); ``repeat`` is an ``nn.Sequential`` of
   its instances, identical instances written as one generator;
+* dotted names (``features.0``) are containers: an ``nn.Sequential`` when they form a chain
+  nothing else reads into, else (and always inside a block, so its sizes are parameters) a
+  class written as a block's, whose ``forward`` runs the sub-graph; a block or such a class
+  whose inner layers are read from outside returns them after its output, a tuple the caller
+  unpacks, as it unpacks the pieces of a ``split``/``chunk``;
 * ``forward`` follows the graph, one line per layer; layers that do not lead to an output
   (train-only auxiliary heads) are built (their weights are in the state dict) but not run;
 * ``build(**variables)`` at the end returns the model; it takes the spec variables that are
