@@ -78,8 +78,10 @@ def _graph(case):
         "channels_last_ok": True,  # the layer table's shapes are written as they are
         "layers": [entry],
         **(
-            {"input": list(case.inputs[0]) if case.inputs else [1]}  # no input: a free tensor
-            if len(case.inputs) <= 1
+            {"input": [1]}  # a layer without inputs (parameter, buffer): a network input anyway
+            if not case.inputs
+            else {"input": list(case.inputs[0])}
+            if len(case.inputs) == 1
             else {"inputs": {n: list(s) for n, s in zip(names, case.inputs)}}
         ),
     }
