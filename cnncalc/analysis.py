@@ -73,9 +73,8 @@ def _analyze(
     views = storage_roots(graph)
     for i, node in enumerate(graph.nodes):
         layer = node.layer
-        try:
-            c = layer._costs
-        except AttributeError:
+        c = layer._costs
+        if c is None:
             p = b = 0
             ws = layer.weights()
             for w in ws:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from .errors import CnncalcError, did_you_mean
-from .expr import Env
+from .expr import Env, compile_expr
 from .layers import REGISTRY
 from .layers.base import Layer, Shape, fmt_shape
 from .spec import Spec
@@ -209,6 +209,12 @@ class GraphWiring:
         if cache is None or len(cache) > LAYER_CACHE_MAX:
             cache = spec.__dict__["_built_layers"] = {}
         self._layers: dict[Any, Layer] = cache
+        arg_plans = spec.__dict__.get("_arg_plans")
+        if arg_plans is None or len(arg_plans) > LAYER_CACHE_MAX:
+            arg_plans = spec.__dict__["_arg_plans"] = {}
+        self._arg_plans: dict[tuple[int, str], tuple[Map, tuple[tuple[str, Any, Any], ...]]] = (
+            arg_plans
+        )
 
     # -- errors ---------------------------------------------------------------------------------
     def _err(
@@ -293,10 +299,20 @@ class GraphWiring:
             frozen = True
             if raw_args:
                 lenv: dict[str, Any] | None = None
-                for k, v in raw_args.items():
-                    if isinstance(v, (str, list)):
+                for k, mode, v in self._arg_plan(cls, t, raw_args):
+                    if mode is _EXPR:  # a compiled expression: evaluate it here
                         if lenv is None:
-                            lenv = Env(env, _input_names(in_shapes))
+                            lenv = _InputEnv(env, in_shapes[0]) if in_shapes else Env(env)
+                        try:
+                            v = v(lenv)
+                        except Exception:  # noqa: BLE001 - said again, located, just below
+                            mode, v = _SLOW, raw_args[k]
+                        else:
+                            if isinstance(v, list):
+                                frozen = False
+                    if mode is _SLOW:
+                        if lenv is None:
+                            lenv = _InputEnv(env, in_shapes[0]) if in_shapes else Env(env)
                         try:
                             v = _value(v, lenv, cls.ARGS.get(k))
                         except CnncalcError as err:
@@ -305,7 +321,7 @@ class GraphWiring:
                             raise err.locate(file=self.spec.file, line=line, col=col) from None
                         if isinstance(v, list):
                             frozen = False
-                    elif isinstance(v, dict):  # not hashable: no sharing (normalize refuses it)
+                    elif mode is _DICT:  # not hashable: no sharing (normalize refuses it)
                         frozen = False
                     args[k] = v
             if extra:
@@ -333,6 +349,44 @@ class GraphWiring:
             raise err.locate(
                 file=self.spec.file, line=line, col=col, layer=full, layer_type=t
             ) from None
+
+    def _arg_plan(
+        self, cls: type[Layer], t: str, raw_args: Map
+    ) -> tuple[tuple[str, Any, Any], ...]:
+        """How to get each argument of an entry: ``(key, mode, payload)``: a literal (the value),
+        an expression (its compiled function: no parsing or look-up per layer), a mapping, or
+        anything else (the raw value, evaluated by :func:`cnncalc.values._value` as before).
+        Planned once per entry and layer type, kept with the spec like its entry plans."""
+        plans = self._arg_plans
+        got = plans.get((id(raw_args), t))
+        if got is not None and got[0] is raw_args:
+            return got[1]
+        plan = []
+        for k, v in raw_args.items():
+            arg = cls.ARGS.get(k)
+            if isinstance(v, str):
+                if arg is None:  # an unknown argument: normalize refuses it after evaluation
+                    plan.append((k, _SLOW, v))
+                elif (
+                    arg.kind == "str"
+                    or v in arg.choices
+                    or (arg.kind == "padding" and v in ("same", "valid"))
+                ):
+                    plan.append((k, _LIT, v))  # a literal word, as _value keeps it
+                else:
+                    try:
+                        plan.append((k, _EXPR, compile_expr(v)))
+                    except CnncalcError:  # said, with its line, when evaluated
+                        plan.append((k, _SLOW, v))
+            elif isinstance(v, list):
+                plan.append((k, _SLOW, v))
+            elif isinstance(v, dict):
+                plan.append((k, _DICT, v))
+            else:
+                plan.append((k, _LIT, v))
+        out = tuple(plan)
+        plans[(id(raw_args), t)] = (raw_args, out)
+        return out
 
     def share_owner(
         self, layer: Layer, share: str, pos: Pos | None, full: str, t: str | None
@@ -390,6 +444,46 @@ def _weights_sig(layer: Layer) -> list[tuple[str, Shape]]:
     return [(w.name, w.shape) for w in layer.weights()]
 
 
+#: how :meth:`GraphWiring._build` gets an argument's value (see :meth:`GraphWiring._arg_plan`)
+_LIT, _EXPR, _DICT, _SLOW = "literal", "expression", "mapping", "evaluate"
+
+_IN_NAMES = ("in_channels", "in_shape")
+
+
+class _InputEnv(Env):
+    """``Env(parent, _input_names((shape,)))`` with ``in_channels`` / ``in_shape`` made on first
+    use: most layers' expressions read neither, and building them cost a dict and a list each."""
+
+    __slots__ = ("shape",)
+
+    def __init__(self, parent: Mapping[str, Any], shape: Shape) -> None:
+        dict.__init__(self)
+        self.parent = parent
+        self.shape = shape
+
+    def _fill(self) -> None:
+        if not dict.__len__(self):
+            dict.update(self, _input_names((self.shape,)))
+
+    def __missing__(self, key: str) -> Any:
+        if key in _IN_NAMES:
+            self._fill()
+            return dict.__getitem__(self, key)
+        return self.parent[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in _IN_NAMES or key in self.parent
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        if key in _IN_NAMES:
+            return self[key]
+        return self.parent.get(key, default)
+
+    def all_names(self) -> set[str]:
+        self._fill()
+        return super().all_names()
+
+
 def _input_names(in_shapes: tuple[Shape, ...]) -> dict[str, Any]:
     """``in_channels`` / ``in_shape`` of an entry's first input (none for a free tensor)."""
     if not in_shapes:
@@ -443,6 +537,6 @@ def build_graph(
     finally:
         # a spec keeps what its builds made (layers, entry plans) for its next graphs, up to a
         # bound: after a huge graph they are dropped, so they do not outlive the graph
-        for key in ("_built_layers", "_plans"):
+        for key in ("_built_layers", "_plans", "_arg_plans"):
             if len(spec.__dict__.get(key, ())) > LAYER_CACHE_MAX:
                 del spec.__dict__[key]

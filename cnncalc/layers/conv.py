@@ -133,6 +133,18 @@ class Conv(Layer):
                 hint=f"received groups={g}, in_channels={cin}, out_channels={cout}",
             )
         self.cin = cin
+        k, s, d, p = a["kernel_size"], a["stride"], a["dilation"], a["padding"]
+        if type(k) is int and type(s) is int and type(d) is int and type(p) is int:
+            # one value for every axis (the common case): the rule below without per-axis
+            # tuples to check; a kernel that does not fit goes the long way, to the error
+            self.k, self.s, self.d, self.pads = (
+                (k,) * rank,
+                (s,) * rank,
+                (d,) * rank,
+                ((p, p),) * rank,
+            )
+            if windows.effective_kernel(k, d) <= min(spatial) + 2 * p:
+                return (cout, *[windows.conv_out(w, k, s, p, p, d) for w in spatial])
         self.k, self.s, self.d = (
             self.per_axis(n, rank) for n in ("kernel_size", "stride", "dilation")
         )
