@@ -77,67 +77,71 @@ def _analyze(
         if c is None:
             p = b = 0
             ws = layer.weights()
-            for w in ws:
-                if w.kind == "param":
-                    p += w.size
+            for _, shape, kind in ws:
+                if kind == "param":
+                    p += prod(shape)
                 else:
-                    b += w.size
+                    b += prod(shape)
             k = getattr(layer, "k", None) if "kernel_size" in layer.args else None
             m = layer.macs()
             c = (p, b, m, layer.flops(), layer.out_elements, bool(ws), k, 1 if m > 0 else 0)
             layer._costs = c
         params, buffers, macs, flops, out_el, has_weights, kernel, deep = c
-        ins = node.inputs
+        name, ins, share = node.name, node.inputs, node.share
         if len(ins) == 1:
-            depth_of[node.name] = depth_of.get(ins[0], 0) + deep
+            depth_of[name] = depth_of.get(ins[0], 0) + deep
         else:
-            depth_of[node.name] = max([depth_of.get(x, 0) for x in ins], default=0) + deep
+            depth_of[name] = max([depth_of.get(x, 0) for x in ins], default=0) + deep
         if keras:
             non = buffers
             params += buffers
             buffers = 0
         else:
             non = 0
-        if node.share is not None:
+        if share is not None:
             params = buffers = non = 0
         trainable = params - non if node.trainable else 0
         non = params - trainable
-        macs *= batch
-        flops *= batch
+        if batch != 1:
+            macs *= batch
+            flops *= batch
+        train_only = node.train_only
+        pos = node.pos
         # positional construction (field order of LayerRow): ~2× faster than keywords
-        row = new_row(
-            LayerRow,
-            (
-                node.name,
-                layer.type_name,
-                node.inputs,
-                node.out_shape,
-                params,
-                trainable,
-                non,
-                buffers,
-                macs,
-                flops,
-                out_el,
-                node.trainable,
-                node.train_only,
-                node.share,
-                node.pos[0] if node.pos else None,
-                PendingField(fields, i),
-                kernel,
-            ),
+        rows.append(
+            new_row(
+                LayerRow,
+                (
+                    name,
+                    layer.type_name,
+                    ins,
+                    node.out_shape,
+                    params,
+                    trainable,
+                    non,
+                    buffers,
+                    macs,
+                    flops,
+                    out_el,
+                    node.trainable,
+                    train_only,
+                    share,
+                    pos[0] if pos else None,
+                    PendingField(fields, i),
+                    kernel,
+                ),
+            )
         )
-        rows.append(row)
         t_params += params
         t_train += trainable
         t_non += non
         t_buf += buffers
-        if has_weights and node.share is None:
+        if has_weights and share is None:
             with_weights += 1
-        if not node.train_only:
+        if not train_only:
             t_macs += macs
             t_flops += flops
-            if node.name not in views:  # a view is no new activation (cnncalc.memory)
+            if name not in views:  # a view is no new activation (cnncalc.memory)
                 t_act += out_el * batch
     nbytes = DTYPE_BYTES[dtype]
     in_el = sum(prod(s) for s in graph.inputs.values()) * batch

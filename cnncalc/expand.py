@@ -813,21 +813,29 @@ class _Builder(GraphWiring):
             return v
 
         nodes, by_name, shapes = self.nodes, self.by_name, self.shapes
+        index = len(nodes)
         for rel, layer, inputs, out_shape, tr, npos, to, share in rec.nodes:
             full = prefix + rel
             if full in shapes:
                 raise self._err(f"duplicate layer name '{full}'", npos, full, layer.type_name)
+            # name_of, inline (a call per input is a third of a replayed layer's time)
             node = Node(
                 full,
                 layer,
-                tuple([name_of(r) for r in inputs]),
+                tuple(
+                    [
+                        prefix + v if k == _OWN else in_names[int(v)] if k == _IN else v
+                        for k, v in inputs
+                    ]
+                ),
                 out_shape,
                 tr,
                 npos,
                 to,
                 None if share is None else name_of(share),
-                len(nodes),
+                index,
             )
+            index += 1
             nodes.append(node)
             by_name[full] = node
             shapes[full] = out_shape
