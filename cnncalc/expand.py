@@ -528,8 +528,11 @@ class _Builder(GraphWiring):
             if local is not None:
                 self._define(scope, local, out, meta.where("names") or pos)
             if frame is not None:
-                frame[3] = len(self.nodes) - frame[2]
-                if i + 1 < count:
+                frame[3] = size = len(self.nodes) - frame[2]
+                # _project's estimate for one loop, inline; nested loops (and a refusal) call it
+                if i + 1 < count and (
+                    len(self._reps) > 1 or len(self.nodes) + (count - i - 1) * size > MAX_LAYERS
+                ):
                     self._project()
         if frame is not None:
             self._reps.pop()

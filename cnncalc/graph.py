@@ -280,7 +280,15 @@ class GraphWiring:
                 )
             self.pieces[full] = names
             return names[0]
-        return self._add_node(full, layer, t, in_names, pos, trainable, train_only, share)
+        if share is not None:
+            return self._add_node(full, layer, t, in_names, pos, trainable, train_only, share)
+        # _add_node inline (its name check was made above and building adds no node)
+        nodes, out = self.nodes, layer.out_shape
+        node = Node(full, layer, tuple(in_names), out, trainable, pos, train_only, None, len(nodes))
+        nodes.append(node)
+        self.by_name[full] = node
+        self.shapes[full] = out
+        return full
 
     def _build(
         self,

@@ -158,10 +158,9 @@ class Conv(Layer):
 
     def declare_weights(self) -> list[Weight]:
         a = self.args
-        ws = [Weight("weight", (a["out_channels"], self.cin // a["groups"], *self.k))]
-        if a["bias"]:
-            ws.append(Weight("bias", (a["out_channels"],)))
-        return ws
+        cout = a["out_channels"]
+        w = Weight("weight", (cout, self.cin // a["groups"], *self.k))
+        return [w, Weight("bias", (cout,))] if a["bias"] else [w]
 
     def macs(self) -> int:
         return self.out_elements * (self.cin // self.args["groups"]) * prod(self.k)
