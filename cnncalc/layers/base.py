@@ -18,7 +18,7 @@ Counting convention (stated once here, and in the README):
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, NamedTuple
 
 from ..errors import CnncalcError, did_you_mean
@@ -47,8 +47,8 @@ class _Required:
 REQUIRED: Any = _Required()
 
 
-def prod(xs: Sequence[int]) -> int:
-    return math.prod(xs)
+#: the product of the sizes of a shape (1 for ``()``): math.prod itself, no wrapper call per use
+prod: Callable[[Sequence[int]], int] = math.prod
 
 
 # --------------------------------------------------------------------------------------------
