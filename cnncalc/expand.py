@@ -29,6 +29,7 @@ from .graph import (
     GraphWiring,
     Node,
     Pos,
+    _InputEnv,
     check_axes,
 )
 from .inputs import (
@@ -661,8 +662,7 @@ class _Builder(GraphWiring):
     def _env(self, env: Mapping[str, Any], in_names: list[str]) -> dict[str, Any]:
         if not in_names:
             return Env(env, {})
-        shape = self.shapes[in_names[0]]
-        return Env(env, {"in_channels": shape[0], "in_shape": list(shape)})
+        return _InputEnv(env, self.shapes[in_names[0]])  # in_channels, in_shape on first use
 
     def invoke_block(
         self,

@@ -265,7 +265,8 @@ class GraphWiring:
                 t,
                 hint="list them with inputs: [a, b]" if cls.MIN_INPUTS > 1 else None,
             )
-        in_shapes = tuple([self.shapes[n] for n in in_names])
+        shapes = self.shapes
+        in_shapes = (shapes[in_names[0]],) if n_in == 1 else tuple([shapes[n] for n in in_names])
         layer = self._build(cls, t, raw_args, full, in_shapes, pos, env)
         index_arg = cls.OUTPUT_INDEX
         if index_arg is not None and layer.args.get(index_arg) is None:
