@@ -65,6 +65,7 @@ def _analyze(
     rows = []
     t_params = t_train = t_non = t_buf = t_macs = t_flops = t_act = 0
     with_weights = 0
+    any_shared = any_train_only = False  # for the notes
     # Repeated identical layers share one object (see cnncalc.graph), also between graphs built
     # from one spec: each object's figures are computed once and kept on it (Layer._costs).
     fields = _Fields(graph)
@@ -100,6 +101,7 @@ def _analyze(
             non = 0
         if share is not None:
             params = buffers = non = 0
+            any_shared = True
         trainable = params - non if node.trainable else 0
         non = params - trainable
         if batch != 1:
@@ -143,6 +145,8 @@ def _analyze(
             t_flops += flops
             if name not in views:  # a view is no new activation (cnncalc.memory)
                 t_act += out_el * batch
+        else:
+            any_train_only = True
     nbytes = DTYPE_BYTES[dtype]
     in_el = sum(prod(s) for s in graph.inputs.values()) * batch
     _check_totals(
@@ -173,12 +177,12 @@ def _analyze(
     )
     caveats = graph.meta.get("caveats") or []
     notes = [caveats] if isinstance(caveats, str) else list(caveats)
-    if any(r.train_only for r in rows):
+    if any_train_only:
         notes.append(
             "train-only layers (e.g. auxiliary classifiers) are counted in params, "
             "not in MACs/FLOPs/activations: they do not run at inference"
         )
-    if any(r.shared_with for r in rows):
+    if any_shared:
         notes.append("layers that share weights count their parameters once")
     if convention == "keras":
         notes.append(
