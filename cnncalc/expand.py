@@ -705,10 +705,11 @@ class _Builder(GraphWiring):
                     hint=did_you_mean(str(key), bdef.params, "parameters")
                     + f" (accepted: {', '.join(map(str, bdef.params)) or 'none'})",
                 )
-        caller_env = self._env(env, in_names)
         params: dict[str, Any] = {}
-        #: defaults see the caller's names and the parameters before them (filled as we go)
-        default_env = Env(caller_env)
+        if bdef.params:
+            caller_env = self._env(env, in_names)
+            #: defaults see the caller's names and the parameters before them (filled as we go)
+            default_env = Env(caller_env)
         for pname, default in bdef.params.items():
             try:
                 if pname in raw_args:
@@ -899,7 +900,9 @@ def _replay_key(
         bdef.name,
         frozen,
         tuple([shapes[n] for n in in_names]),
-        tuple(in_names) if len(set(in_names)) != len(in_names) else len(in_names),
+        tuple(in_names)
+        if len(in_names) > 1 and len(set(in_names)) != len(in_names)
+        else len(in_names),
         trainable,
         train_only,
     )
