@@ -215,6 +215,7 @@ class GraphWiring:
         self._arg_plans: dict[tuple[int, str], tuple[Map, tuple[tuple[str, Any, Any], ...]]] = (
             arg_plans
         )
+        self._last_plan: tuple[Any, ...] = (None, None, ())
 
     # -- errors ---------------------------------------------------------------------------------
     def _err(
@@ -308,7 +309,13 @@ class GraphWiring:
             frozen = True
             if raw_args:
                 lenv: dict[str, Any] | None = None
-                for k, mode, v in self._arg_plan(cls, t, raw_args):
+                last = self._last_plan  # a repeat builds from one entry: its plan at hand
+                if last[0] is raw_args and last[1] == t:
+                    plan = last[2]
+                else:
+                    plan = self._arg_plan(cls, t, raw_args)
+                    self._last_plan = (raw_args, t, plan)
+                for k, mode, v in plan:
                     if mode is _EXPR:  # a compiled expression: evaluate it here
                         if lenv is None:
                             lenv = _InputEnv(env, in_shapes[0]) if in_shapes else Env(env)

@@ -88,6 +88,11 @@ def np_windows(x: Any, k: Shape, s: Shape, d: Shape) -> Any:
     ]
 
 
+#: (kernel, stride, dilation, padding, rank) of int arguments → the per-axis tuples and the
+#: effective kernel: shared, immutable, made once for all the layers with these arguments
+_GEOMETRY: dict[tuple[int, ...], tuple[Any, ...]] = {}
+
+
 @register
 class Conv(Layer):
     """N-d convolution (PyTorch ``ConvNd``, Keras ``ConvND``).
@@ -137,13 +142,14 @@ class Conv(Layer):
         if type(k) is int and type(s) is int and type(d) is int and type(p) is int:
             # one value for every axis (the common case): the rule below without per-axis
             # tuples to check; a kernel that does not fit goes the long way, to the error
-            self.k, self.s, self.d, self.pads = (
-                (k,) * rank,
-                (s,) * rank,
-                (d,) * rank,
-                ((p, p),) * rank,
-            )
-            if windows.effective_kernel(k, d) <= min(spatial) + 2 * p:
+            geo = _GEOMETRY.get((k, s, d, p, rank))
+            if geo is None:
+                geo = ((k,) * rank, (s,) * rank, (d,) * rank, ((p, p),) * rank)
+                geo += (windows.effective_kernel(k, d),)
+                if len(_GEOMETRY) < 4096:
+                    _GEOMETRY[(k, s, d, p, rank)] = geo
+            self.k, self.s, self.d, self.pads, eff = geo
+            if eff <= min(spatial) + 2 * p:
                 return (cout, *[windows.conv_out(w, k, s, p, p, d) for w in spatial])
         self.k, self.s, self.d = (
             self.per_axis(n, rank) for n in ("kernel_size", "stride", "dilation")
