@@ -92,6 +92,7 @@ def np_windows(x: Any, k: Shape, s: Shape, d: Shape) -> Any:
 #: tuples and the output's spatial sizes (None: the kernel does not fit, the long way says so):
 #: shared, immutable, made once for all the layers with these arguments and input size
 _GEOMETRY: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+_new = tuple.__new__
 
 
 def _int_geometry(k: int, s: int, d: int, p: int, spatial: Shape) -> tuple[Any, ...]:
@@ -177,8 +178,9 @@ class Conv(Layer):
     def declare_weights(self) -> list[Weight]:
         a = self.args
         cout = a["out_channels"]
-        w = Weight("weight", (cout, self.cin // a["groups"], *self.k))
-        return [w, Weight("bias", (cout,))] if a["bias"] else [w]
+        # Weight(name, shape) positionally, without NamedTuple's Python-level __new__
+        w = _new(Weight, ("weight", (cout, self.cin // a["groups"], *self.k), "param"))
+        return [w, _new(Weight, ("bias", (cout,), "param"))] if a["bias"] else [w]
 
     def macs(self) -> int:
         return self.out_elements * (self.cin // self.args["groups"]) * prod(self.k)
