@@ -183,10 +183,10 @@ class Conv(Layer):
         return [w, _new(Weight, ("bias", (cout,), "param"))] if a["bias"] else [w]
 
     def macs(self) -> int:
-        return self.out_elements * (self.cin // self.args["groups"]) * prod(self.k)
+        return self._out_el * (self.cin // self.args["groups"]) * prod(self.k)
 
     def flops(self) -> int:
-        return 2 * self.macs() + (self.out_elements if self.args["bias"] else 0)
+        return 2 * self.macs() + (self._out_el if self.args["bias"] else 0)
 
     def window(self) -> Window:
         return Window.of(self.k, self.s, self.d, self.pads)
