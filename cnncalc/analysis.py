@@ -78,11 +78,11 @@ def _analyze(
         if c is None:
             p = b = 0
             ws = layer.weights()
-            for w in ws:  # Weight.size's product, without the property call
+            for w in ws:  # Weight.size: the one definition of a weight's element count
                 if w.kind == "param":
-                    p += prod(w.shape)
+                    p += w.size
                 else:
-                    b += prod(w.shape)
+                    b += w.size
             k = getattr(layer, "k", None) if "kernel_size" in layer.args else None
             m = layer.macs()
             c = (p, b, m, layer.flops(), layer.out_elements, bool(ws), k, 1 if m > 0 else 0)
