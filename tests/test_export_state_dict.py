@@ -45,19 +45,16 @@ MATCHING = [
     "mnasnet1_0",
     "mnasnet1_3",
     *[f"convnext_{s}" for s in ("tiny", "small", "base", "large")],
+    # specs renamed to torchvision's module paths (flat features.N: an inline block per cfg entry)
+    *[f"vgg{d}{bn}" for d in (11, 13, 16, 19) for bn in ("", "_bn")],
+    *[f"densenet{d}" for d in (121, 161, 169, 201)],
+    "squeezenet1_0",
+    "squeezenet1_1",
+    "mobilenet_v2",
 ]
 
 #: zoo models with a torchvision counterpart whose names cannot match yet, and why
 NOT_MATCHING = {
-    "vgg16": "torchvision numbers features.0 … features.30 flat per variant; the spec's stages "
-    "are blocks (conv1.0.conv), and one file holds all eight variants",
-    "vgg16_bn": "as vgg16",
-    "densenet121": "torchvision nests features.denseblock1.denselayer1 with 1-based layer "
-    "numbers; repeat names instances from 0",
-    "squeezenet1_0": "torchvision's features.N indices differ between 1_0 and 1_1 (pools at "
-    "other places), and the two share one spec file",
-    "mobilenet_v2": "torchvision numbers the 17 inverted residual blocks features.1 … 17 and "
-    "nests their convs (conv.0.0, conv.1); the spec groups them in 7 stages",
     "vit_b_16": "every name matches torchvision's, but encoder.pos_embedding is a bare parameter "
     "inside the encoder.* chain, which the export writes as an nn.Sequential: refused for now",
 }
