@@ -32,8 +32,20 @@ OUT = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "state_dic
 TOLERANCE = 1e-4
 KWARGS = {
     "googlenet": {"aux_logits": False, "init_weights": False},
+    "googlenet_aux": {"aux_logits": True, "init_weights": False},
     "inception_v3": {"aux_logits": True, "init_weights": False},
 }
+#: zoo names whose torchvision builder is named otherwise
+BUILDER = {"googlenet_aux": "googlenet"}
+
+
+def _builder(name: str):
+    """torchvision's builder for a zoo name (classification or video)."""
+    attr = BUILDER.get(name, name)
+    for module in (torchvision.models, torchvision.models.video):
+        if hasattr(module, attr):
+            return getattr(module, attr)
+    raise SystemExit(f"no torchvision builder for {name}")
 
 
 def _randomize(model: torch.nn.Module) -> None:
@@ -64,7 +76,7 @@ def check(name: str) -> dict[str, object]:
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
     torch.manual_seed(0)
-    tv = getattr(torchvision.models, name)(**KWARGS.get(name, {})).eval()
+    tv = _builder(name)(**KWARGS.get(name, {})).eval()
     _randomize(tv)
     mine = module.build().eval()
     try:
