@@ -34,15 +34,21 @@ KWARGS = {
     "googlenet": {"aux_logits": False, "init_weights": False},
     "googlenet_aux": {"aux_logits": True, "init_weights": False},
     "inception_v3": {"aux_logits": True, "init_weights": False},
+    # the zoo's segmentation models have the aux head; weights_backbone=None downloads nothing
+    **{
+        f"{h}_{b}": {"weights_backbone": None, "aux_loss": h != "lraspp", "num_classes": 21}
+        for h in ("fcn", "deeplabv3", "lraspp")
+        for b in ("resnet50", "resnet101", "mobilenet_v3_large")
+    },
 }
 #: zoo names whose torchvision builder is named otherwise
 BUILDER = {"googlenet_aux": "googlenet"}
 
 
 def _builder(name: str):
-    """torchvision's builder for a zoo name (classification or video)."""
+    """torchvision's builder for a zoo name (classification, segmentation or video)."""
     attr = BUILDER.get(name, name)
-    for module in (torchvision.models, torchvision.models.video):
+    for module in (torchvision.models, torchvision.models.segmentation, torchvision.models.video):
         if hasattr(module, attr):
             return getattr(module, attr)
     raise SystemExit(f"no torchvision builder for {name}")
@@ -88,14 +94,23 @@ def check(name: str) -> dict[str, object]:
     x = torch.randn(2, *next(iter(shape.values())), generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         a, b = tv(x), mine(x)
-    if isinstance(a, tuple):  # inception_v3 in eval returns the logits only; be safe
-        a = a[0]
-    diff = float((a - b).abs().max())
+    # segmentation: torchvision's {"out", "aux"} against the export's (out, aux), in that order
+    if isinstance(a, dict):
+        theirs = list(a.values())
+    else:  # inception_v3 in eval returns the logits only; be safe
+        theirs = [a[0] if isinstance(a, tuple) else a]
+    mine_out = list(b) if isinstance(b, tuple) else [b]
+    if len(mine_out) != len(theirs):
+        return {
+            "state_dict": True,
+            "error": f"{len(mine_out)} outputs, torchvision's {len(theirs)}",
+        }
+    diff = max(float((t - m).abs().max()) for t, m in zip(theirs, mine_out))
     return {
         "state_dict": True,
         "max_abs_diff": diff,
-        "output_max_abs": float(a.abs().max()),
-        "output_std": float(a.std()),
+        "output_max_abs": float(theirs[0].abs().max()),
+        "output_std": float(theirs[0].std()),
         "ok": diff <= TOLERANCE,
     }
 
