@@ -28,30 +28,11 @@ import torchvision
 import cnncalc
 from cnncalc.export.pytorch import to_pytorch_spec
 
-OUT = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "state_dicts"
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "tests" / "fixtures" / "state_dicts"
 TOLERANCE = 1e-4
-KWARGS = {
-    "googlenet": {"aux_logits": False, "init_weights": False},
-    "googlenet_aux": {"aux_logits": True, "init_weights": False},
-    "inception_v3": {"aux_logits": True, "init_weights": False},
-    # the zoo's segmentation models have the aux head; weights_backbone=None downloads nothing
-    **{
-        f"{h}_{b}": {"weights_backbone": None, "aux_loss": h != "lraspp", "num_classes": 21}
-        for h in ("fcn", "deeplabv3", "lraspp")
-        for b in ("resnet50", "resnet101", "mobilenet_v3_large")
-    },
-}
-#: zoo names whose torchvision builder is named otherwise
-BUILDER = {"googlenet_aux": "googlenet"}
-
-
-def _builder(name: str):
-    """torchvision's builder for a zoo name (classification, segmentation or video)."""
-    attr = BUILDER.get(name, name)
-    for module in (torchvision.models, torchvision.models.segmentation, torchvision.models.video):
-        if hasattr(module, attr):
-            return getattr(module, attr)
-    raise SystemExit(f"no torchvision builder for {name}")
+sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
+from make_state_dicts import torchvision_model  # noqa: E402 - the zoo name → torchvision model
 
 
 def _randomize(model: torch.nn.Module) -> None:
@@ -72,6 +53,27 @@ def _randomize(model: torch.nn.Module) -> None:
                 t.copy_(torch.randn(t.shape, generator=g) / fan_in**0.5)
 
 
+def _detector_heads(tv: torch.nn.Module, mine: torch.nn.Module, x: torch.Tensor) -> tuple:
+    """SSD: the network without torchvision's transform and box decoding, i.e. its head's
+    class logits and box deltas on the backbone's maps of ``x``, against the export's twelve
+    head maps laid out as torchvision's SSDHead does (per map: (N, H·W·anchors, K), joined)."""
+    head = tv.head(list(tv.backbone(x).values()))
+    maps = mine(x)
+    classes = head["cls_logits"].shape[-1]
+
+    def joined(outs: tuple, k: int) -> torch.Tensor:
+        parts = []
+        for out in outs:
+            n, _, h, w = out.shape
+            parts.append(out.view(n, -1, k, h, w).permute(0, 3, 4, 1, 2).reshape(n, -1, k))
+        return torch.cat(parts, dim=1)
+
+    half = len(maps) // 2
+    a = torch.cat([head["cls_logits"].flatten(1), head["bbox_regression"].flatten(1)], dim=1)
+    b = torch.cat([joined(maps[:half], classes).flatten(1), joined(maps[half:], 4).flatten(1)], 1)
+    return a, b
+
+
 def check(name: str) -> dict[str, object]:
     src = to_pytorch_spec(name)
     with tempfile.TemporaryDirectory() as tmp:
@@ -82,7 +84,7 @@ def check(name: str) -> dict[str, object]:
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
     torch.manual_seed(0)
-    tv = _builder(name)(**KWARGS.get(name, {})).eval()
+    tv = torchvision_model(name).eval()
     _randomize(tv)
     mine = module.build().eval()
     try:
@@ -93,7 +95,10 @@ def check(name: str) -> dict[str, object]:
     shape = cnncalc.build(name).inputs
     x = torch.randn(2, *next(iter(shape.values())), generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
-        a, b = tv(x), mine(x)
+        if name.startswith("ssd"):
+            a, b = _detector_heads(tv, mine, x)
+        else:
+            a, b = tv(x), mine(x)
     # segmentation: torchvision's {"out", "aux"} against the export's (out, aux), in that order
     if isinstance(a, dict):
         theirs = list(a.values())
