@@ -294,9 +294,8 @@ class _Builder(GraphWiring):
         if name is not None and (not isinstance(name, (str, int)) or isinstance(name, bool)):
             raise self._err(f"layer name must be a word, got {short(name)}", meta.where("name"))
         name = str(name) if name is not None else None
-        if name is not None and _is_fstring(name):  # an expression: evaluated per expansion
-            pass
-        elif name is not None and not _good_name(name):
+        # an f-string name is an expression, evaluated (and checked) at each expansion
+        if name is not None and not _is_fstring(name) and not _good_name(name):
             raise self._err(
                 f"layer name {short(name)} may not contain spaces, commas or brackets "
                 "(dots only between words: features.3)",
