@@ -30,6 +30,8 @@ from cnncalc.export.pytorch import to_pytorch_spec
 
 OUT = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "state_dicts"
 TOLERANCE = 1e-4
+#: zoo models torchvision keeps in torchvision.models.video
+VIDEO = {n: f"video.{n}" for n in ("swin3d_t", "swin3d_s", "swin3d_b", "mvit_v1_b", "mvit_v2_s")}
 KWARGS = {
     "googlenet": {"aux_logits": False, "init_weights": False},
     "inception_v3": {"aux_logits": True, "init_weights": False},
@@ -64,7 +66,10 @@ def check(name: str) -> dict[str, object]:
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
     torch.manual_seed(0)
-    tv = getattr(torchvision.models, name)(**KWARGS.get(name, {})).eval()
+    build = torchvision.models
+    for part in VIDEO.get(name, name).split("."):  # swin3d_t: torchvision.models.video.swin3d_t
+        build = getattr(build, part)
+    tv = build(**KWARGS.get(name, {})).eval()
     _randomize(tv)
     mine = module.build().eval()
     try:

@@ -45,6 +45,10 @@ MATCHING = [
     "mnasnet1_0",
     "mnasnet1_3",
     *[f"convnext_{s}" for s in ("tiny", "small", "base", "large")],
+    # shifted-window attention written with torchvision's layout (qkv, proj, the bias table or
+    # v2's cpb_mlp and logit_scale, the index buffers)
+    *[f"swin_{s}" for s in "tsb"],
+    *[f"swin_v2_{s}" for s in "tsb"],
 ]
 
 #: zoo models with a torchvision counterpart whose names cannot match yet, and why
