@@ -40,11 +40,7 @@ REFUSED_ZOO = {n: t for n in ZOO if (t := _refused_types(n))}
 NOT_PLACED = {
     n
     for n in ZOO
-    # swin3d: patch_embed.proj, permute, patch_embed.norm; maxvit: MBconv.layers.* read by a
-    # multiply: dotted names that are not a chain
-    if n.startswith(
-        ("efficientnet_v2", "mobilenet_v3", "regnet_y", "vit_", "ssd", "swin3d", "maxvit")
-    )
+    if n.startswith(("efficientnet_v2", "mobilenet_v3", "regnet_y", "vit_", "ssd"))
     and n not in REFUSED_ZOO
 }
 EXPORTABLE = [n for n in ZOO if n not in REFUSED_ZOO and n not in NOT_PLACED]

@@ -49,6 +49,9 @@ MATCHING = [
     # v2's cpb_mlp and logit_scale, the index buffers)
     *[f"swin_{s}" for s in "tsb"],
     *[f"swin_v2_{s}" for s in "tsb"],
+    *[f"swin3d_{s}" for s in "tsb"],  # spec: patch_embed.pad / .permute named as its parts
+    # relative attention in torchvision's layout; spec: the squeeze-excitation is a block
+    "maxvit_t",
 ]
 
 #: zoo models with a torchvision counterpart whose names cannot match yet, and why
