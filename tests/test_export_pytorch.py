@@ -463,3 +463,21 @@ def test_not_yet_placed_specs_are_refused_in_one_line(name):
     with pytest.raises(CnncalcError) as exc:
         pytorch.to_pytorch(cnncalc.build(name))
     assert "cannot export" in str(exc.value) and "\n" not in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    "name, shape",
+    [
+        ("swin_t", "3x64x64"),  # 16×16 tokens: windows padded, the last stage's 2×2 unshifted
+        ("swin_v2_t", "3x64x64"),
+        ("swin3d_t", "3x4x64x64"),  # T = 2 ≤ 8: the window shrinks in time
+        ("fcn_resnet50", "3x64x64"),  # resize_to the image
+    ],
+)
+def test_verify_backend_torch_agrees_on_the_attentions_and_resize(name, shape):
+    """The window attentions, space-to-depth and resize_to forms in whole models: every layer's
+    shape from the PyTorch export equals the analyzer's."""
+    pytest.importorskip("torch", reason="--backend torch needs torch")
+    r = cnncalc.verify(name, shape, backend="torch", seed=1)
+    assert r.ok, [c for c in r.layers if not c.ok][:3]
+    assert r.params_allocated == r.params_expected

@@ -801,14 +801,15 @@ class Multiply(nn.Module):
 ''',
     "Concat": '''
 class Concat(nn.Module):
-    """Concatenate along ``dim``."""
+    """Concatenate along ``dim``; a free tensor (batch 1) joins every sample."""
 
     def __init__(self, dim: int) -> None:
         super().__init__()
         self.dim = dim
 
     def forward(self, *xs: Tensor) -> Tensor:
-        return torch.cat(xs, dim=self.dim)
+        n = max(x.shape[0] for x in xs)
+        return torch.cat([x.expand(n, *x.shape[1:]) for x in xs], dim=self.dim)
 ''',
     "SelfAttention": '''
 class SelfAttention(nn.MultiheadAttention):
