@@ -481,3 +481,24 @@ def test_verify_backend_torch_agrees_on_the_attentions_and_resize(name, shape):
     r = cnncalc.verify(name, shape, backend="torch", seed=1)
     assert r.ok, [c for c in r.layers if not c.ok][:3]
     assert r.params_allocated == r.params_expected
+
+
+def test_every_helper_class_passes_ruff_and_defines_itself(tmp_path):
+    """All helper classes written into one file with the imports a written file can have:
+    ruff's default rules pass, and each defines the class its table name promises (helpers
+    no zoo model uses yet are checked too)."""
+    torch = pytest.importorskip("torch", reason="the helpers are torch code")
+    body = "\n\n\n".join(pytorch.HELPERS[h].strip() for h in sorted(pytorch.HELPERS))
+    head = "from __future__ import annotations\n\nfrom typing import Any\n\nimport torch\n"
+    head += "import torch.nn.functional as F\nfrom torch import Tensor, nn\n\n\n"
+    path = tmp_path / "helpers.py"
+    path.write_text(head + body + "\n")
+    p = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--isolated", "--no-cache", str(path)],
+        capture_output=True,
+        text=True,
+    )
+    assert p.returncode == 0, p.stdout + p.stderr
+    module = _load(head + body, tmp_path, "helpers_all")
+    for name in pytorch.HELPERS:
+        assert issubclass(getattr(module, name), torch.nn.Module), name
