@@ -30,11 +30,19 @@ from cnncalc.export.pytorch import to_pytorch_spec
 
 OUT = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "state_dicts"
 TOLERANCE = 1e-4
-#: zoo models torchvision keeps in torchvision.models.video
-VIDEO = {n: f"video.{n}" for n in ("swin3d_t", "swin3d_s", "swin3d_b", "mvit_v1_b", "mvit_v2_s")}
+#: zoo models torchvision keeps in a subpackage (torchvision.models.video, .segmentation)
+SEGMENTATION = ("fcn_resnet50", "fcn_resnet101", "deeplabv3_resnet50", "deeplabv3_resnet101")
+SEGMENTATION += ("deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large")
+SUBPACKAGE = {
+    **{n: f"video.{n}" for n in ("swin3d_t", "swin3d_s", "swin3d_b", "mvit_v1_b", "mvit_v2_s")},
+    **{n: f"segmentation.{n}" for n in SEGMENTATION},
+}
 KWARGS = {
     "googlenet": {"aux_logits": False, "init_weights": False},
     "inception_v3": {"aux_logits": True, "init_weights": False},
+    # no pretrained backbone (no download); the auxiliary FCN head, as the zoo counts it
+    **{n: {"weights_backbone": None, "aux_loss": True} for n in SEGMENTATION[:-1]},
+    "lraspp_mobilenet_v3_large": {"weights_backbone": None},
 }
 
 
@@ -67,7 +75,7 @@ def check(name: str) -> dict[str, object]:
         spec.loader.exec_module(module)
     torch.manual_seed(0)
     build = torchvision.models
-    for part in VIDEO.get(name, name).split("."):  # swin3d_t: torchvision.models.video.swin3d_t
+    for part in SUBPACKAGE.get(name, name).split("."):  # torchvision.models.video.swin3d_t
         build = getattr(build, part)
     tv = build(**KWARGS.get(name, {})).eval()
     _randomize(tv)
@@ -83,6 +91,9 @@ def check(name: str) -> dict[str, object]:
         a, b = tv(x), mine(x)
     if isinstance(a, tuple):  # inception_v3 in eval returns the logits only; be safe
         a = a[0]
+    if isinstance(a, dict):  # segmentation: {"out", "aux"}, the spec's outputs in that order
+        a = torch.cat([v.flatten(1) for v in a.values()], dim=1)
+        b = torch.cat([v.flatten(1) for v in (b if isinstance(b, tuple) else (b,))], dim=1)
     diff = float((a - b).abs().max())
     return {
         "state_dict": True,
