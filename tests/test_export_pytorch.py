@@ -471,12 +471,11 @@ def test_not_yet_placed_specs_are_refused_in_one_line(name):
         ("swin_t", "3x64x64"),  # 16×16 tokens: windows padded, the last stage's 2×2 unshifted
         ("swin_v2_t", "3x64x64"),
         ("swin3d_t", "3x4x64x64"),  # T = 2 ≤ 8: the window shrinks in time
-        ("fcn_resnet50", "3x64x64"),  # resize_to the image
     ],
 )
-def test_verify_backend_torch_agrees_on_the_attentions_and_resize(name, shape):
-    """The window attentions, space-to-depth and resize_to forms in whole models: every layer's
-    shape from the PyTorch export equals the analyzer's."""
+def test_verify_backend_torch_agrees_on_the_window_attentions(name, shape):
+    """The window attentions and space-to-depth forms in whole models: every layer's shape
+    from the PyTorch export equals the analyzer's."""
     pytest.importorskip("torch", reason="--backend torch needs torch")
     r = cnncalc.verify(name, shape, backend="torch", seed=1)
     assert r.ok, [c for c in r.layers if not c.ok][:3]
@@ -502,3 +501,31 @@ def test_every_helper_class_passes_ruff_and_defines_itself(tmp_path):
     module = _load(head + body, tmp_path, "helpers_all")
     for name in pytorch.HELPERS:
         assert issubclass(getattr(module, name), torch.nn.Module), name
+
+
+WIRING = """
+name: wiring
+input: [3, 8, 8]
+layers:
+  - conv2d: {out_channels: 4, kernel_size: 3, padding: 1}
+    name: c1
+  - relu:
+    name: r1
+  - conv2d: {out_channels: 5, kernel_size: 1}
+    name: c2
+"""
+
+
+def test_verify_torch_reports_a_file_whose_forward_is_miswired(tmp_spec, monkeypatch):
+    """Each layer alone runs from its recorded inputs, but the file's forward feeds c2 the
+    image (3 channels, not 4) and raises: verify fails, naming c2 and torch's message."""
+    pytest.importorskip("torch", reason="--backend torch needs torch")
+    graph = cnncalc.build(str(tmp_spec(WIRING)))
+    right = pytorch.to_pytorch(graph)
+    wrong = right.replace("c2 = self.c2(r1)", "c2 = self.c2(x)")
+    assert wrong != right
+    monkeypatch.setattr(pytorch, "to_pytorch", lambda g: wrong)
+    r = cnncalc.verify(graph, backend="torch")
+    assert not r.ok
+    (bad,) = [c for c in r.layers if not c.ok]
+    assert bad.name == "c2" and "the model's forward raised RuntimeError" in bad.message
