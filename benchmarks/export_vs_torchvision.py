@@ -28,22 +28,11 @@ import torchvision
 import cnncalc
 from cnncalc.export.pytorch import to_pytorch_spec
 
-OUT = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "state_dicts"
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "tests" / "fixtures" / "state_dicts"
 TOLERANCE = 1e-4
-#: zoo models torchvision keeps in a subpackage (torchvision.models.video, .segmentation)
-SEGMENTATION = ("fcn_resnet50", "fcn_resnet101", "deeplabv3_resnet50", "deeplabv3_resnet101")
-SEGMENTATION += ("deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large")
-SUBPACKAGE = {
-    **{n: f"video.{n}" for n in ("swin3d_t", "swin3d_s", "swin3d_b", "mvit_v1_b", "mvit_v2_s")},
-    **{n: f"segmentation.{n}" for n in SEGMENTATION},
-}
-KWARGS = {
-    "googlenet": {"aux_logits": False, "init_weights": False},
-    "inception_v3": {"aux_logits": True, "init_weights": False},
-    # no pretrained backbone (no download); the auxiliary FCN head, as the zoo counts it
-    **{n: {"weights_backbone": None, "aux_loss": True} for n in SEGMENTATION[:-1]},
-    "lraspp_mobilenet_v3_large": {"weights_backbone": None},
-}
+sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
+from make_state_dicts import torchvision_model  # noqa: E402 - the zoo name → torchvision model
 
 
 def _randomize(model: torch.nn.Module) -> None:
@@ -64,6 +53,27 @@ def _randomize(model: torch.nn.Module) -> None:
                 t.copy_(torch.randn(t.shape, generator=g) / fan_in**0.5)
 
 
+def _detector_heads(tv: torch.nn.Module, mine: torch.nn.Module, x: torch.Tensor) -> tuple:
+    """SSD: the network without torchvision's transform and box decoding, i.e. its head's
+    class logits and box deltas on the backbone's maps of ``x``, against the export's twelve
+    head maps laid out as torchvision's SSDHead does (per map: (N, H·W·anchors, K), joined)."""
+    head = tv.head(list(tv.backbone(x).values()))
+    maps = mine(x)
+    classes = head["cls_logits"].shape[-1]
+
+    def joined(outs: tuple, k: int) -> torch.Tensor:
+        parts = []
+        for out in outs:
+            n, _, h, w = out.shape
+            parts.append(out.view(n, -1, k, h, w).permute(0, 3, 4, 1, 2).reshape(n, -1, k))
+        return torch.cat(parts, dim=1)
+
+    half = len(maps) // 2
+    a = torch.cat([head["cls_logits"].flatten(1), head["bbox_regression"].flatten(1)], dim=1)
+    b = torch.cat([joined(maps[:half], classes).flatten(1), joined(maps[half:], 4).flatten(1)], 1)
+    return a, b
+
+
 def check(name: str) -> dict[str, object]:
     src = to_pytorch_spec(name)
     with tempfile.TemporaryDirectory() as tmp:
@@ -74,10 +84,7 @@ def check(name: str) -> dict[str, object]:
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
     torch.manual_seed(0)
-    build = torchvision.models
-    for part in SUBPACKAGE.get(name, name).split("."):  # torchvision.models.video.swin3d_t
-        build = getattr(build, part)
-    tv = build(**KWARGS.get(name, {})).eval()
+    tv = torchvision_model(name).eval()
     _randomize(tv)
     mine = module.build().eval()
     try:
@@ -88,7 +95,10 @@ def check(name: str) -> dict[str, object]:
     shape = cnncalc.build(name).inputs
     x = torch.randn(2, *next(iter(shape.values())), generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
-        a, b = tv(x), mine(x)
+        if name.startswith("ssd"):
+            a, b = _detector_heads(tv, mine, x)
+        else:
+            a, b = tv(x), mine(x)
     if isinstance(a, tuple):  # inception_v3 in eval returns the logits only; be safe
         a = a[0]
     if isinstance(a, dict):  # segmentation: {"out", "aux"}, the spec's outputs in that order

@@ -226,3 +226,19 @@ def test_too_many_boxes_refused_with_a_hint() -> None:
     # collapsed, the same network is one box (and the input)
     pytest.importorskip("grandalf", reason="drawing needs the [draw] extra (grandalf)")
     assert draw(spec, depth=1).count('class="node"') == 2
+
+
+def test_html_receptive_field_figure_says_where_it_stops() -> None:
+    """VGG-16's field at its last spatial layer is the published 212 (REFERENCE.md); Swin-T's
+    pass stops at the permute to channels-last after the 4×4 patch conv, and the figure must say
+    so instead of reading as the network's field."""
+    from cnncalc import analyze
+    from cnncalc.draw.html import _rf_figures
+
+    ((label, text),) = _rf_figures(analyze(build("vgg16")))
+    assert label == "Receptive field (last spatial layer)"
+    assert text.startswith("212 input pixels at ")
+    ((label, text),) = _rf_figures(analyze(build("swin_t")))
+    assert label == "Receptive field (last layer it is known for)"
+    assert text.startswith("4 input pixels at features.0.0 (jump 4)")
+    assert "not followed past features.0.1 (permute)" in text

@@ -206,7 +206,9 @@ def _graph(case):
         "channels_last_ok": True,  # the layer table's shapes are written as they are
         "layers": [entry],
         **(
-            {"input": list(case.inputs[0])}
+            {"input": [1]}  # a layer without inputs (parameter, buffer): a network input anyway
+            if not case.inputs
+            else {"input": list(case.inputs[0])}
             if len(case.inputs) == 1
             else {"inputs": {n: list(s) for n, s in zip(names, case.inputs)}}
         ),

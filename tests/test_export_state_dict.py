@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,18 @@ MATCHING = [
     "mnasnet1_0",
     "mnasnet1_3",
     *[f"convnext_{s}" for s in ("tiny", "small", "base", "large")],
+    # dotted names that branch (a class running their sub-graph), chunk and channel shuffle
+    *[f"vit_{s}" for s in ("b_16", "b_32", "l_16", "l_32", "h_14")],
+    *[f"vit_{s}_swag_e2e" for s in ("b_16", "l_16", "h_14")],
+    *[f"efficientnet_v2_{s}" for s in "sml"],
+    *[f"regnet_y_{s}" for s in ("400mf", "800mf", "1_6gf", "3_2gf", "8gf", "16gf", "32gf")],
+    "regnet_y_128gf",
+    *[f"regnet_y_{s}_swag_e2e" for s in ("16gf", "32gf", "128gf")],
+    *[f"regnet_x_{s}" for s in ("1_6gf", "3_2gf", "8gf", "16gf", "32gf")],
+    "mobilenet_v3_large",
+    "mobilenet_v3_small",
+    *[f"shufflenet_v2_x{s}" for s in ("0_5", "1_0", "1_5", "2_0")],
+    "ssdlite320_mobilenet_v3_large",  # the output compared: the head's maps (no box decoding)
     # shifted-window attention written with torchvision's layout (qkv, proj, the bias table or
     # v2's cpb_mlp and logit_scale, the index buffers)
     *[f"swin_{s}" for s in "tsb"],
@@ -52,6 +65,13 @@ MATCHING = [
     *[f"swin3d_{s}" for s in "tsb"],  # spec: patch_embed.pad / .permute named as its parts
     # relative attention in torchvision's layout; spec: the squeeze-excitation is a block
     "maxvit_t",
+    # pooling attention in torchvision's layout; class token and positions are free parameters
+    "mvit_v1_b",
+    "mvit_v2_s",
+    # resize_to; the aux head reads the backbone's layer3 (a block returning an inner map)
+    *[f"{m}_{b}" for m in ("fcn", "deeplabv3") for b in ("resnet50", "resnet101")],
+    "deeplabv3_mobilenet_v3_large",
+    "lraspp_mobilenet_v3_large",
 ]
 
 #: zoo models with a torchvision counterpart whose names cannot match yet, and why
@@ -65,8 +85,9 @@ NOT_MATCHING = {
     "other places), and the two share one spec file",
     "mobilenet_v2": "torchvision numbers the 17 inverted residual blocks features.1 … 17 and "
     "nests their convs (conv.0.0, conv.1); the spec groups them in 7 stages",
-    "vit_b_16": "every name matches torchvision's, but encoder.pos_embedding is a bare parameter "
-    "inside the encoder.* chain, which the export writes as an nn.Sequential: refused for now",
+    "ssd300_vgg16": "every key matches, but torchvision's scale_weight is (512,), viewed as "
+    "(1, 512, 1, 1) after an L2 normalisation the spec has no layer for; the scale layer's "
+    "weight is (512, 1, 1) as ConvNeXt's layer scale",
 }
 
 
@@ -99,15 +120,11 @@ def test_state_dict_equals_torchvisions(name, tmp_path):
 @pytest.mark.parametrize("name", sorted(NOT_MATCHING))
 def test_listed_mismatches_are_real(name, tmp_path):
     """The closing note's list stays true: when a spec is renamed to match, move it above."""
-    if name.startswith("vit"):
-        with pytest.raises(cnncalc.CnncalcError, match="encoder"):
-            _exported_state_dict(name, tmp_path)
-        return
     mine = dict(_exported_state_dict(name, tmp_path))
     theirs = dict(_fixture(name))
-    assert set(mine) != set(theirs)
-    # the same tensors under other names: the sizes agree as multisets
-    assert sorted(mine.values()) == sorted(theirs.values())
+    assert mine != theirs
+    # the same tensors under other names or shapes: their sizes agree as multisets
+    assert sorted(map(math.prod, mine.values())) == sorted(map(math.prod, theirs.values()))
 
 
 def test_recorded_torchvision_outputs_agree():

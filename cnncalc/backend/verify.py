@@ -363,7 +363,8 @@ def _verify_export(
     checks = []
     for node in graph.nodes:
         got = shapes.get(node.name)
-        want = (batch, *node.out_shape)
+        # a free tensor (no input) has a batch axis of 1, broadcast by its consumers
+        want = (batch if node.inputs else 1, *node.out_shape)
         if node.name in errors:
             status, msg, actual = "error", f"{backend}: {errors[node.name]}", None
         elif got is None:
@@ -411,7 +412,7 @@ def _run_torch(graph: Graph, feeds: dict[str, Any], seed: int) -> ExportRun:
     import importlib.util
     import tempfile
 
-    from ..export.pytorch import PARAMETER_FORWARD, PYTORCH, _parameter_kind, to_pytorch
+    from ..export.pytorch import PARAMETER_FORWARD, PYTORCH, _parameter_kind, _piece, to_pytorch
 
     source = to_pytorch(graph)
     with tempfile.TemporaryDirectory() as tmp:
@@ -434,8 +435,23 @@ def _run_torch(graph: Graph, feeds: dict[str, Any], seed: int) -> ExportRun:
         m = modules.get(node.name)
         if m is not None:
             hooks.append(
-                m.register_forward_hook(lambda _m, _i, y, name=node.name: out.__setitem__(name, y))
+                # a class named as its layer that also returns inner layers: its output first
+                m.register_forward_hook(
+                    lambda _m, _i, y, name=node.name: out.__setitem__(
+                        name, y[0] if isinstance(y, tuple) else y
+                    )
+                )
             )
+        elif _piece(node) is not None:  # x.1 of a chunk: piece 1 of module x's tuple
+            m = modules.get(node.name.rpartition(".")[0])
+            if m is not None:
+                hooks.append(
+                    m.register_forward_hook(
+                        lambda _m, _i, y, name=node.name, k=_piece(node): out.__setitem__(
+                            name, y[k]
+                        )
+                    )
+                )
     xs = [torch.from_numpy(feeds[k]) for k in graph.inputs]
     errors: dict[str, str] = {}
     with torch.no_grad():
@@ -455,14 +471,18 @@ def _run_torch(graph: Graph, feeds: dict[str, Any], seed: int) -> ExportRun:
                 continue
             run = modules.get(node.name)
             if run is None:  # a bare parameter (class token, layer scale): its forward, by type
+                kind = _parameter_kind(PYTORCH[node.type](node.layer).ctor)
+                if kind is None:
+                    continue
                 try:
-                    p = model.get_parameter(node.name)
+                    get = model.get_buffer if kind == "buffer" else model.get_parameter
+                    p = get(node.name)
                 except AttributeError:
                     continue
-                fn = PARAMETER_FORWARD[_parameter_kind(PYTORCH[node.type](node.layer).ctor)][1]
+                fn = PARAMETER_FORWARD[kind][1]
 
                 def run(*xs: Any, fn: Any = fn, p: Any = p) -> Any:
-                    return fn(xs[0], p)
+                    return fn(xs[0] if xs else None, p)
 
             if all(i in values for i in node.inputs):
                 try:

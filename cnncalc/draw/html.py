@@ -206,17 +206,29 @@ def _layer_table(report: Report, uid: str) -> str:
 
 
 def _rf_figures(report: Report) -> list[tuple[str, str]]:
-    last = next((r for r in reversed(report.rows) if r.receptive_field), None)
+    """The field of the last layer it is known for, and, when the pass stopped at a layer that
+    still has spatial axes (a permute to channels-last, a reshape), where it stopped: the figure
+    is then not the network's receptive field and must not read as one."""
+    last = lost = None
+    for r in report.rows:
+        if r.receptive_field:
+            last = r
+        elif last is not None and len(r.output_shape) >= 2:
+            lost = r
+            break
     if last is None:
         return []
     rf = last.receptive_field
     size = "×".join(map(str, rf["size"])) if len(set(rf["size"])) > 1 else str(rf["size"][0])
-    return [
-        (
-            "Receptive field (last spatial layer)",
-            f"{size} input pixels at {last.name} (jump {fmt_rf(rf).split('/')[1]})",
-        )
-    ]
+    text = f"{size} input pixels at {last.name} (jump {fmt_rf(rf).split('/')[1]})"
+    if lost is not None:
+        return [
+            (
+                "Receptive field (last layer it is known for)",
+                f"{text}; not followed past {lost.name} ({lost.type}), which changes the layout",
+            )
+        ]
+    return [("Receptive field (last spatial layer)", text)]
 
 
 def _model_sections(graph: Graph, report: Report, uid: str, table: bool = True) -> list[str]:

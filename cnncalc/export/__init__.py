@@ -14,7 +14,7 @@ from typing import TypeVar
 from ..errors import CnncalcError
 from ..graph import Graph
 
-__all__ = ["refuse_unsupported", "FORMATS", "by_names"]
+__all__ = ["refuse_unsupported", "FORMATS", "by_names", "for_class"]
 
 #: ``--to`` choices → module name
 FORMATS = ("pytorch", "onnx")
@@ -25,6 +25,14 @@ W = TypeVar("W", bound=Callable)
 def by_names(*names: str, writer: W) -> dict[str, W]:
     """One writer for several type names (a layer class's aliases) in a format's table."""
     return dict.fromkeys(names, writer)
+
+
+def for_class(name: str, *, writer: W) -> dict[str, W]:
+    """One writer for every name of the layer class registered as ``name``, read from the
+    registry (``conv2d`` → conv1d, conv2d, conv3d, conv), so a new alias cannot be missed."""
+    from ..layers import REGISTRY
+
+    return dict.fromkeys(REGISTRY[name].NAMES, writer)
 
 
 def refuse_unsupported(

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..errors import CnncalcError
 from ..graph import Graph, Node
+from ..layers import REGISTRY
 from . import by_names, refuse_unsupported
 from .pytorch import REFUSED as _PT_REFUSED
 
@@ -580,16 +581,8 @@ ONNX: dict[str, Callable[[_Ctx], None]] = {
 REFUSED: dict[str, str] = {
     "roi_align": "needs the detector's proposals (boxes) as a second, dynamic input",
     **{t: r for t, r in _PT_REFUSED.items() if t != "roi_align"},
-    # written for PyTorch first (issue 13): no ONNX form yet unless the table above has one
-    **{
-        t: "no export form written yet"
-        for t in (
-            *("matmul", "pixel_unshuffle", "space_to_depth", "roll", "slice", "resize_to"),
-            *("constant", "elementwise", "gru", "lstm", "window_attention"),
-            *("shifted_window_attention", "relative_attention", "multiscale_attention"),
-        )
-        if t not in ONNX
-    },
+    # types the PyTorch export writes and this one not yet (split, chunk, channel_shuffle, …)
+    **{t: "no export form written yet" for t in REGISTRY if t not in ONNX and t not in _PT_REFUSED},
 }
 
 

@@ -14,6 +14,11 @@ The written file depends on torch only. Its structure follows the spec:
 * a block of layers named ``0``, ``1``, … in a chain is an ``nn.Sequential`` subclass (keys
   ``downsample.0.weight`` as torchvision writes them); ``repeat`` is an ``nn.Sequential`` of
   its instances, identical instances written as one generator;
+* dotted names (``features.0``) are containers: an ``nn.Sequential`` when they form a chain
+  nothing else reads into, else (and always inside a block, so its sizes are parameters) a
+  class written as a block's, whose ``forward`` runs the sub-graph; a block or such a class
+  whose inner layers are read from outside returns them after its output, a tuple the caller
+  unpacks, as it unpacks the pieces of a ``split``/``chunk``;
 * ``forward`` follows the graph, one line per layer; layers that do not lead to an output
   (train-only auxiliary heads) are built (their weights are in the state dict) but not run;
 * ``build(**variables)`` at the end returns the model; it takes the spec variables that are
@@ -33,9 +38,9 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from ..errors import CnncalcError
-from ..graph import Graph, Node
+from ..graph import BlockCall, Graph, Node
 from ..layers.base import Layer
-from . import by_names, refuse_unsupported
+from . import for_class, refuse_unsupported
 
 __all__ = ["PYTORCH", "REFUSED", "HELPERS", "to_pytorch", "Form"]
 
@@ -220,6 +225,8 @@ _ACTIVATIONS = {
 
 def _activation(layer: Any) -> Form:
     t, a = layer.type_name, layer.args
+    if t == "softplus":
+        return _softplus(layer)
     if t == "leaky_relu":
         return Form("nn.LeakyReLU", [(None, a["negative_slope"])])
     if t == "elu":
@@ -369,6 +376,16 @@ def _scale(layer: Any) -> Form:
     return Form("nn.Parameter.ones.scale", [(None, d) for d in layer.wshape])
 
 
+def _free_tensor(layer: Any) -> Form:
+    """A bare ``parameter`` (``nn.Parameter``) or ``buffer`` (``register_buffer``) of the
+    enclosing module, of the spec's shape: the key is the layer's name, as torch writes a
+    module's own tensors (``relative_position_bias_table``)."""
+    shape = [(None, d) for d in layer.args["shape"]]
+    if layer.type_name == "buffer":
+        return Form("buffer.zeros.buffer", shape)
+    return Form("nn.Parameter.zeros.parameter", shape)
+
+
 #: how a bare-parameter layer computes, in the written forward ({x}: its input, {p}: the
 #: parameter) and for ``verify --backend torch`` (which cannot hook a parameter)
 PARAMETER_FORWARD: dict[str, tuple[str, Callable[[Any, Any], Any]]] = {
@@ -378,15 +395,19 @@ PARAMETER_FORWARD: dict[str, tuple[str, Callable[[Any, Any], Any]]] = {
     ),
     "position_embedding": ("{x} + {p}", lambda x, p: x + p),
     "scale": ("{x} * {p}", lambda x, p: x * p),
+    # a free tensor takes no input: the tensor with a batch axis of 1 (consumers broadcast)
+    "parameter": ("{p}.unsqueeze(0)", lambda x, p: p.unsqueeze(0)),
+    "buffer": ("{p}.unsqueeze(0)", lambda x, p: p.unsqueeze(0)),
 }
 
 
-_BARE = ("class_token", "position_embedding", "scale", "layer_scale")
+_BARE = ("class_token", "position_embedding", "scale", "layer_scale", "parameter", "buffer")
 
 
 def _parameter_kind(ctor: str) -> str | None:
-    """``nn.Parameter.ones.scale`` → ``scale``; None for a module's constructor."""
-    return ctor.split(".")[-1] if ctor.startswith("nn.Parameter.") else None
+    """``nn.Parameter.ones.scale`` → ``scale`` (``buffer.zeros.buffer`` → ``buffer``); None for
+    a module's constructor."""
+    return ctor.split(".")[-1] if ctor.startswith(("nn.Parameter.", "buffer.")) else None
 
 
 def _select_token(layer: Any) -> Form:
@@ -454,6 +475,23 @@ def _softplus(layer: Any) -> Form:
 def _prelu(layer: Any) -> Form:
     a = layer.args
     return Form("nn.PReLU", [(None, a["num_parameters"]), ("init", a["init"])])
+
+
+def _split(layer: Any) -> Form:
+    """One module for all pieces (``torch.split``/``torch.chunk``): forward returns the tuple
+    and the caller unpacks it (``x_0, x_1 = self.x(x)``)."""
+    a = layer.args
+    dim = _torch_dim(a["axis"])
+    # a node standing alone for one piece (not x.0, x.1 of one entry) returns that piece
+    index = [("index", a["index"])] if a["index"] is not None else []
+    if layer.type_name == "chunk":
+        return Form("Chunk", [(None, a["chunks"]), ("dim", dim), *index], ("Chunk",))
+    sizes = a["sizes"] if isinstance(a["sizes"], int) else tuple(a["sizes"])
+    return Form("Split", [(None, sizes), ("dim", dim), *index], ("Split",))
+
+
+def _channel_shuffle(layer: Any) -> Form:
+    return Form("nn.ChannelShuffle", [(None, layer.args["groups"])])
 
 
 def _pixel_shuffle(layer: Any) -> Form:
@@ -596,104 +634,63 @@ def _multiscale_attention(layer: Any) -> Form:
 
 #: layer type → writer of its PyTorch form (the one place the PyTorch export knows a type)
 PYTORCH: dict[str, Callable[[Any], Form]] = {
-    **by_names("conv1d", "conv2d", "conv3d", "conv", writer=_conv),
-    **by_names(
-        "conv_transpose1d",
-        "conv_transpose2d",
-        "conv_transpose3d",
-        "conv_transpose",
-        writer=_conv_transpose,
-    ),
-    **by_names("linear", "dense", writer=_linear),
-    **by_names("batchnorm1d", "batchnorm2d", "batchnorm3d", "batchnorm", writer=_batchnorm),
+    **for_class("conv2d", writer=_conv),
+    **for_class("conv_transpose2d", writer=_conv_transpose),
+    **for_class("linear", writer=_linear),
+    **for_class("batchnorm2d", writer=_batchnorm),
     "frozen_batchnorm2d": _frozen_batchnorm,
-    **by_names("layernorm", "layer_norm", "layernorm2d", writer=_layernorm),
-    **by_names("groupnorm", "group_norm", writer=_groupnorm),
-    **by_names(
-        "instance_norm", "instancenorm1d", "instancenorm2d", "instancenorm3d", writer=_instancenorm
-    ),
-    "softplus": _softplus,
+    **for_class("layernorm", writer=_layernorm),
+    **for_class("groupnorm", writer=_groupnorm),
+    **for_class("instance_norm", writer=_instancenorm),
     "prelu": _prelu,
-    **by_names("pixel_shuffle", "depth_to_space", writer=_pixel_shuffle),
-    **by_names("drop_path", "stochastic_depth", writer=_identity),
-    **by_names("sub", "subtract", writer=_op("Subtract")),
-    **by_names("local_response_norm", "lrn", writer=_lrn),
-    **by_names(
-        "relu",
-        "relu6",
-        "leaky_relu",
-        "elu",
-        "sigmoid",
-        "tanh",
-        "silu",
-        "swish",
-        "hardsigmoid",
-        "hardswish",
-        "gelu",
-        "mish",
-        writer=_activation,
-    ),
-    **by_names("softmax", "log_softmax", writer=_softmax),
-    **by_names(*_DROPOUTS, writer=_dropout),
+    **for_class("pixel_shuffle", writer=_pixel_shuffle),
+    **for_class("stochastic_depth", writer=_identity),
+    **for_class("subtract", writer=_op("Subtract")),
+    **for_class("local_response_norm", writer=_lrn),
+    **for_class("relu", writer=_activation),
+    **for_class("softmax", writer=_softmax),
+    **for_class("dropout", writer=_dropout),
     "identity": _identity,
-    **by_names("maxpool1d", "maxpool2d", "maxpool3d", "maxpool", writer=_maxpool),
-    **by_names("avgpool1d", "avgpool2d", "avgpool3d", "avgpool", writer=_avgpool),
-    **by_names("global_avg_pool", "global_max_pool", writer=_global_pool),
-    **by_names(
-        "adaptive_avgpool1d",
-        "adaptive_avgpool2d",
-        "adaptive_avgpool3d",
-        "adaptive_maxpool1d",
-        "adaptive_maxpool2d",
-        "adaptive_maxpool3d",
-        writer=_adaptive_pool,
-    ),
+    **for_class("maxpool2d", writer=_maxpool),
+    **for_class("avgpool2d", writer=_avgpool),
+    **for_class("global_avg_pool", writer=_global_pool),
+    **for_class("adaptive_avgpool2d", writer=_adaptive_pool),
     "add": _op("Add"),
-    **by_names("multiply", "mul", writer=_op("Multiply")),
+    **for_class("multiply", writer=_op("Multiply")),
     "concat": _concat,
     "multi_head_attention": _mha,
     "class_token": _class_token,
     "position_embedding": _position_embedding,
-    **by_names("scale", "layer_scale", writer=_scale),
+    **for_class("scale", writer=_scale),
     "select_token": _select_token,
     "normalization": _normalization,
     "rescaling": _rescaling,
-    **by_names("zero_pad1d", "zero_pad2d", "zero_pad3d", "zero_pad", writer=_zero_pad),
-    **by_names("crop1d", "crop2d", "crop3d", "crop", writer=_crop),
+    **for_class("zero_pad2d", writer=_zero_pad),
+    **for_class("crop2d", writer=_crop),
     "center_crop": _crop,
-    **by_names("upsample", "upsample1d", "upsample2d", "upsample3d", writer=_upsample),
+    **for_class("upsample", writer=_upsample),
     "flatten": _flatten,
-    **by_names("reshape", "view", writer=_reshape),
-    **by_names("permute", "transpose", writer=_permute),
+    **for_class("reshape", writer=_reshape),
+    **for_class("permute", writer=_permute),
+    **for_class("chunk", writer=_split),
+    "channel_shuffle": _channel_shuffle,
+    **for_class("parameter", writer=_free_tensor),
     "matmul": _matmul,
-    **by_names("pixel_unshuffle", "space_to_depth", writer=_space_to_depth),
+    **for_class("pixel_unshuffle", writer=_space_to_depth),
     "roll": _roll,
     "slice": _slice,
     "resize_to": _resize_to,
     "constant": _constant,
     "elementwise": _elementwise,
-    **by_names("lstm", "gru", writer=_recurrent),
-    **by_names("shifted_window_attention", "window_attention", writer=_window_attention),
+    **for_class("lstm", writer=_recurrent),
+    **for_class("shifted_window_attention", writer=_window_attention),
     "relative_attention": _relative_attention,
     "multiscale_attention": _multiscale_attention,
 }
 
-#: types added to the registry after the exporters; each needs its form written (and a test)
-NOT_YET = "no export form written yet"
-
 #: layer types with no PyTorch form, and why (the export refuses a spec using them)
 REFUSED: dict[str, str] = {
     "roi_align": "needs torchvision.ops and the detector's proposals; the written file uses torch only",
-    "split": "several outputs (one module per output) are not written yet",
-    "chunk": "several outputs (one module per output) are not written yet",
-    **dict.fromkeys(
-        (
-            "buffer",
-            "parameter",
-            "channel_shuffle",
-        ),
-        NOT_YET,
-    ),
 }
 
 #: helper modules written into the file when a layer needs them (torch has no module for these)
@@ -820,6 +817,30 @@ class SelfAttention(nn.MultiheadAttention):
 
     def forward(self, x: Tensor) -> Tensor:  # type: ignore[override]
         return super().forward(x, x, x, need_weights=False)[0]
+''',
+    "Chunk": '''
+class Chunk(nn.Module):
+    """Cut into ``chunks`` pieces along ``dim`` (torch.chunk): all pieces, or piece ``index``."""
+
+    def __init__(self, chunks: int, dim: int, index: int | None = None) -> None:
+        super().__init__()
+        self.chunks, self.dim, self.index = chunks, dim, index
+
+    def forward(self, x: Tensor) -> Any:
+        pieces = x.chunk(self.chunks, dim=self.dim)
+        return pieces if self.index is None else pieces[self.index]
+''',
+    "Split": '''
+class Split(nn.Module):
+    """Cut along ``dim`` into pieces of ``sizes`` (torch.split): all pieces, or piece ``index``."""
+
+    def __init__(self, sizes: Any, dim: int, index: int | None = None) -> None:
+        super().__init__()
+        self.sizes, self.dim, self.index = sizes, dim, index
+
+    def forward(self, x: Tensor) -> Any:
+        pieces = x.split(self.sizes, dim=self.dim)
+        return pieces if self.index is None else pieces[self.index]
 ''',
     "SelectToken": '''
 class SelectToken(nn.Module):
@@ -1402,18 +1423,38 @@ class _Item:
     children: list[_Item] = field(default_factory=list)  # block: members; repeat: instances
 
 
+def _piece(node: Node) -> int | None:
+    """The output index of a node that is one piece of a several-output layer (``x.0`` of a
+    chunk), else None."""
+    arg = getattr(type(node.layer), "OUTPUT_INDEX", None)
+    return None if arg is None else node.layer.args.get(arg)
+
+
 def _tree(graph: Graph) -> list[_Item]:
+    """The scopes of the graph: its dotted names as a tree of layers, block instances, repeat
+    groups, namespaces (dotted names that are neither) and several-output layers (``x.0``,
+    ``x.1`` of one chunk: one item ``x``)."""
     top: list[_Item] = []
     index: dict[str, _Item] = {}
     for n in graph.nodes:
         parts = n.name.split(".")
         members = top
+        piece = _piece(n)
         for k in range(1, len(parts) + 1):
             full = ".".join(parts[:k])
             item = index.get(full)
+            if item is not None and k == len(parts):  # a layer named as its namespace
+                item.children.append(_Item("", full, "layer", node=n))
+                break
+            if item is not None and item.kind == "layer" and k < len(parts):
+                # a layer named as a namespace that follows it: the layer becomes a member
+                item.children.append(_Item("", full, "layer", node=item.node))
+                item.kind, item.node = "namespace", None
             if item is None:
                 if k == len(parts):
                     item = _Item(parts[-1], full, "layer", node=n)
+                elif piece is not None and k == len(parts) - 1:
+                    item = _Item(parts[k - 1], full, "multi")
                 elif full in graph.calls:
                     item = _Item(parts[k - 1], full, "block")
                 elif "×" in graph.groups.get(full, ""):
@@ -1423,6 +1464,14 @@ def _tree(graph: Graph) -> list[_Item]:
                 index[full] = item
                 members.append(item)
             members = item.children
+    for item in index.values():  # the layer named as its namespace: a member named by its type
+        for c in item.children:
+            if c.local == "":
+                assert c.node is not None
+                taken = {x.local for x in item.children}
+                c.local = _ident(c.node.type)
+                while c.local in taken:
+                    c.local += "_"
     return top
 
 
@@ -1435,6 +1484,8 @@ class _Member:
     args: list[tuple[str | None, Any]]
     refs: list[str]
     live: bool
+    #: a several-output layer (chunk): the local names of its outputs (``x.0``, ``x.1``)
+    pieces: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -1448,6 +1499,8 @@ class _Use:
     inputs: list[str]
     members: list[_Member] = field(default_factory=list)
     out: str = ""
+    #: the local names of every output (``out`` first, then layers inside read from outside)
+    outs: list[str] = field(default_factory=list)
     cls: str = ""
     args: list[tuple[str | None, Any]] = field(default_factory=list)
 
@@ -1493,9 +1546,42 @@ def _call(ctor: str, args: list[tuple[str | None, Any]]) -> str:
     if ctor.startswith("nn.Parameter."):  # a bare parameter: nn.Parameter(torch.ones(C, 1, 1))
         init = ctor.split(".")[2]
         return f"nn.Parameter(torch.{init}({', '.join(_py(v) for _, v in args)}))"
+    if ctor.startswith("buffer."):  # a bare buffer: its tensor (registered by _assign)
+        init = ctor.split(".")[1]
+        return f"torch.{init}({', '.join(_py(v) for _, v in args)})"
     if ctor.startswith("nn.Sequential("):  # a repeat group or a dotted-name chain, written whole
         return ctor
     return f"{ctor}({', '.join(_py(v) if kw is None else f'{kw}={_py(v)}' for kw, v in args)})"
+
+
+def _assign(m: _Member, code: str) -> str:
+    """The ``__init__`` line that makes member ``m`` (a module, parameter or buffer), wrapped."""
+    if m.ctor.startswith("buffer."):
+        head, tail = f"self.register_buffer({m.local!r}, ", ")"
+    elif _is_attr(m.local):
+        head, tail = f"self.{m.local} = ", ""
+    elif m.ctor.startswith("nn.Parameter."):
+        head, tail = f"self.register_parameter({m.local!r}, ", ")"
+    else:
+        head, tail = f"self.add_module({m.local!r}, ", ")"
+    return "        " + head + _wrap(code, "        ", len(head) + len(tail)) + tail
+
+
+def _statement(names: list[str], value: str, indent: str = "        ") -> str:
+    """``a, b = value`` (``return value`` without names) in ``forward``, wrapped as ruff
+    format would when longer than the line."""
+    head = f"{', '.join(names)} = " if names else "return "
+    if len(indent) + len(head) + len(value) <= 100:
+        return f"{indent}{head}{value}"
+    if len(names) > 1 and len(indent) + len(head) > 50:
+        inner = "".join(f"{indent}    {n},\n" for n in names)
+        head = f"(\n{inner}{indent}) = "
+        return f"{indent}{head}{_wrap(value, indent, 4)}"
+    return f"{indent}{head}{_wrap(value, indent, len(head))}"
+
+
+def _bare_attr(ctor: str) -> str:
+    return "buffer" if ctor.startswith("buffer.") else "parameter"
 
 
 def _hint(v: Any) -> str:
@@ -1512,12 +1598,13 @@ def _hint(v: Any) -> str:
     return "Any"
 
 
-def _wrap(text: str, indent: str) -> str:
-    """A call longer than the line written one argument per line (recursively)."""
-    if len(indent) + len(text) <= 100:
+def _wrap(text: str, indent: str, lead: int = 0) -> str:
+    """A call longer than the line written one argument per line (recursively); ``lead``:
+    the characters before and after it on its first and last lines."""
+    if len(indent) + lead + len(text) <= 100:
         return text
-    start = text.find("(")
-    if start <= 0:
+    start = min((i for i in (text.find(b) for b in "([{") if i >= 0), default=-1)
+    if start < 0:
         return text
     depth, end = 0, -1
     for i in range(start, len(text)):
@@ -1533,8 +1620,8 @@ def _wrap(text: str, indent: str) -> str:
         return text
     inner = indent + "    "
     comma = "" if len(parts) == 1 and " for _ in range(" in parts[0] else ","  # a generator
-    body = "".join(f"{inner}{_wrap(p, inner)}{comma}\n" for p in parts)
-    return f"{text[: start + 1]}\n{body}{indent}){text[end + 1 :]}"
+    body = "".join(f"{inner}{_wrap(p, inner, len(comma))}{comma}\n" for p in parts)
+    return f"{text[: start + 1]}\n{body}{indent}{text[end:]}"
 
 
 def _split_args(text: str) -> list[str]:
@@ -1642,11 +1729,16 @@ def _fits(template: list[_Member], base: _Use, u: _Use) -> bool:
         m = mine.get(t.local)
         if m is None:
             continue
-        if (m.ctor, [k for k, _ in m.args], m.live) != (t.ctor, [k for k, _ in t.args], t.live):
+        if (m.ctor, [k for k, _ in m.args], m.live, m.pieces) != (
+            t.ctor,
+            [k for k, _ in t.args],
+            t.live,
+            t.pieces,
+        ):
             return False
         if [resolve(r) for r in t.refs] != m.refs:
             return False
-    return resolve(base.out) == u.out
+    return [resolve(o) for o in base.outs] == u.outs
 
 
 def _init_signature(sig: str) -> list[str]:
@@ -1722,6 +1814,20 @@ class _Writer:
         self.wired = _wired_variables(graph) if wired is None else wired
         #: the arguments written as the variable (must be all of them, or build() would lie)
         self.converted: dict[str, set[tuple[str, int]]] = {v: set() for v in self.wired}
+        #: block calls, and the namespaces written as a class (a block without a definition)
+        self.calls: dict[str, BlockCall] = dict(graph.calls)
+        #: namespace → "chain" (an nn.Sequential written inline) or "class"
+        self.placed: dict[str, str] = {}
+        #: block instance or namespace class → the layers inside it read from outside, besides
+        #: its output (its forward returns them all: a tuple)
+        self.extra: dict[str, list[str]] = {}
+        #: node name → local name in the scope :meth:`members` wrote last
+        self.last_owner: dict[str, str] = {}
+        self._nodes_of: dict[int, list[str]] = {}
+        self.readers: dict[str, list[str]] = {}
+        for n in graph.nodes:
+            for i in n.inputs:
+                self.readers.setdefault(i, []).append(n.name)
 
     def wired_var(self, items: list[_Item], ai: int, kw: str | None) -> str | None:
         """The variable every one of ``items`` (the same member in each use) takes as argument
@@ -1738,12 +1844,16 @@ class _Writer:
         return None
 
     # -- pass 1: collect uses, bottom-up ---------------------------------------------------------
-    def collect(self, items: list[_Item]) -> None:
+    def collect(self, items: list[_Item], block: _Item | None = None) -> None:
+        """``block``: the block instance these items are in (None at the top level)."""
         for item in items:
             if item.kind != "layer":
-                self.collect(item.children)
-            if item.kind == "block":
+                self.collect(item.children, item if item.kind == "block" else block)
+            if item.kind == "namespace":
+                self.place(item, block)
+            elif item.kind == "block":
                 call = self.graph.calls[item.full]
+                self.extra[item.full] = self._read_outside(item, call.output)
                 names = ["x" if n == "input" else _ident(n) for n in call.input_names]
                 if len(names) == 1:
                     names = ["x"]
@@ -1756,26 +1866,99 @@ class _Writer:
                 )
                 self.uses.setdefault(call.block, []).append(use)
 
+    def _read_outside(self, item: _Item, main: str) -> list[str]:
+        """The layers inside ``item`` other than ``main`` that layers outside it read (or that
+        are outputs of the network)."""
+        nodes = self._nodes(item)
+        inside = set(nodes)
+        return [
+            n
+            for n in nodes
+            if n != main
+            and (n in self.graph.outputs or any(r not in inside for r in self.readers.get(n, ())))
+        ]
+
+    def place(self, item: _Item, block: _Item | None) -> None:
+        """Decide how a namespace is written: an ``nn.Sequential`` when its members form a chain
+        that nothing else reads into; else a class whose forward runs the sub-graph (a block
+        without a definition: one class for its uses in the instances of ``block``)."""
+        kids = item.children
+        nodes = self._nodes(item)
+        inside = set(nodes)
+        for c in kids:
+            if c.kind == "layer" and c.node and c.node.name == item.full and c.node.layer.weights():
+                raise CnncalcError(
+                    f"cannot export to PyTorch: layer '{item.full}' has weights and other layers "
+                    f"are named '{item.full}.…' (a torch module cannot be both)",
+                    file=self.graph.file,
+                    layer=item.full,
+                    hint="rename the layer or the layers inside it",
+                )
+        last = self._output(kids[-1])
+        chain = (
+            all(len(self._inputs(c)) == 1 for c in kids)
+            and all(
+                self._inputs(c) == (self._output(kids[k - 1]),) for k, c in enumerate(kids) if k
+            )
+            and not any(c.kind == "layer" and c.node and c.node.type in _BARE for c in kids)
+            and not any(c.kind == "multi" for c in kids)
+            and all(r in inside for n in nodes if n != last for r in self.readers.get(n, ()))
+            and not any(n in self.graph.outputs for n in nodes if n != last)
+        )
+        if chain and block is None:  # inside a block: a class, so its sizes are parameters
+            self.placed[item.full] = "chain"
+            return
+        ins: list[str] = []
+        for n in nodes:
+            for i in self.graph.by_name[n].inputs:
+                if i not in inside and i not in ins:
+                    ins.append(i)
+        outs = [
+            n
+            for n in nodes
+            if n in self.graph.outputs or any(r not in inside for r in self.readers.get(n, ()))
+        ]
+        # the output: the layer named as the namespace, else the last layer read from outside
+        main = next((n for n in outs if n == item.full), outs[-1] if outs else last)
+        self.extra[item.full] = [n for n in outs if n != main]
+        if block is None:
+            key, params = "/" + item.full, {}
+        else:
+            call = self.calls[block.full]
+            key, params = f"{call.block}/{item.full[len(block.full) + 1 :]}", dict(call.params)
+        names = ("input",) if len(ins) == 1 else tuple(f"input{k}" for k in range(len(ins)))
+        self.calls[item.full] = BlockCall(key, params, tuple(ins), main, names)
+        self.placed[item.full] = "class"
+        inputs = ["x"] if len(ins) == 1 else [_ident(n) for n in names]
+        use = _Use(item, key, params, self.graph.shape_of(ins[0])[0] if ins else 0, inputs)
+        self.uses.setdefault(key, []).append(use)
+
     def _nodes(self, item: _Item) -> list[str]:
+        """The names of the layers in ``item``, in order (remembered: scopes ask often)."""
         if item.kind == "layer":
             assert item.node is not None
             return [item.node.name]
-        return [n for c in item.children for n in self._nodes(c)]
+        got = self._nodes_of.get(id(item))
+        if got is None:
+            got = self._nodes_of[id(item)] = [n for c in item.children for n in self._nodes(c)]
+        return got
 
     def _inputs(self, item: _Item) -> tuple[str, ...]:
         if item.kind == "layer":
             assert item.node is not None
             return item.node.inputs
-        if item.kind == "block":
-            return self.graph.calls[item.full].inputs
+        if item.kind == "block" or self.placed.get(item.full) == "class":
+            return self.calls[item.full].inputs
         return self._inputs(item.children[0])
 
     def _output(self, item: _Item) -> str:
         if item.kind == "layer":
             assert item.node is not None
             return item.node.name
-        if item.kind == "block":
-            return self.graph.calls[item.full].output
+        if item.kind == "block" or self.placed.get(item.full) == "class":
+            return self.calls[item.full].output
+        if item.kind == "multi":
+            return self._output(item.children[0])
         return self._output(item.children[-1])
 
     def members(
@@ -1791,10 +1974,24 @@ class _Writer:
             refs = [owner.get(src, src) for src in self._inputs(item)]
             ctor, args = self.construct(item)
             out.append(_Member(item.local, ctor, args, refs, False))
-            owner[self._output(item)] = item.local
+            if item.kind == "multi":
+                for c in item.children:
+                    assert c.node is not None
+                    owner[c.node.name] = f"{item.local}.{c.local}"
+                    out[-1].pieces.append(f"{item.local}.{c.local}")
+            else:
+                owner[self._output(item)] = item.local
+            extra = self.extra.get(item.full) if item.kind != "layer" else None
+            if extra:  # a block or class returning layers from inside it: a tuple
+                out[-1].pieces.append(item.local)
+                for n in extra:
+                    owner[n] = f"{item.local}.{n[len(item.full) + 1 :]}"
+                    out[-1].pieces.append(owner[n])
             for n in self._nodes(item):
                 owner.setdefault(n, item.local)
         by_local = {m.local: m for m in out}
+        by_local.update({p: m for m in out for p in m.pieces})
+        self.last_owner = owner
         stack = [owner.get(o, o) for o in outputs]
         while stack:
             m = by_local.get(stack.pop())
@@ -1804,16 +2001,19 @@ class _Writer:
         return out
 
     def construct(self, item: _Item) -> tuple[str, list[tuple[str | None, Any]]]:
-        if item.kind == "layer":
-            assert item.node is not None
+        if item.kind in ("layer", "multi"):
+            node = item.node if item.kind == "layer" else item.children[0].node
+            assert node is not None
             try:
-                form = PYTORCH[item.node.type](item.node.layer)
+                form = PYTORCH[node.type](node.layer)
             except Unsupported as err:
-                self.refused.setdefault(f"{item.node.type} ({err})", []).append(item.node.name)
+                self.refused.setdefault(f"{node.type} ({err})", []).append(node.name)
                 return "nn.Identity", []
             self.helpers.update(form.helpers)
+            if item.kind == "multi":  # one module for all the pieces: it returns them all
+                return form.ctor, [(k, v) for k, v in form.args if k != "index"]
             return form.ctor, form.args
-        if item.kind == "block":
+        if item.kind == "block" or self.placed.get(item.full) == "class":
             use = self._use_of[item.full]
             return use.cls, use.args
         if item.kind == "namespace":
@@ -1821,27 +2021,9 @@ class _Writer:
         return self.sequential(item), []
 
     def namespace(self, item: _Item) -> str:
-        """Layers named ``features.0``, ``features.1``, … (dots in their names): an
-        ``nn.Sequential`` with those names, when they form a chain nothing else reads into."""
+        """Layers named ``features.0``, ``features.1``, … (dots in their names) that form a chain
+        nothing else reads into (see :meth:`place`): an ``nn.Sequential`` with those names."""
         kids = item.children
-        inside = {n for c in kids for n in self._nodes(c)}
-        ok = all(len(self._inputs(c)) == 1 for c in kids) and all(
-            self._inputs(c) == (self._output(kids[k - 1]),) for k, c in enumerate(kids) if k
-        )
-        last = self._output(kids[-1])
-        if any(c.kind == "layer" and c.node and c.node.type in _BARE for c in kids):
-            ok = False  # a bare parameter cannot sit in an nn.Sequential
-        for n in self.graph.nodes:
-            if n.name not in inside and any(i in inside and i != last for i in n.inputs):
-                ok = False
-        if not ok or last not in {self._output(kids[-1])}:
-            raise CnncalcError(
-                f"cannot export to PyTorch: the layers named '{item.full}.…' are not a chain "
-                "(torch would need them as one container)",
-                file=self.graph.file,
-                layer=item.full,
-                hint="rename them without the dot, or make them a block",
-            )
         calls = [_call(*self.construct(c)) for c in kids]
         if [c.local for c in kids] == [str(k) for k in range(len(kids))]:
             return "nn.Sequential(" + ", ".join(calls) + ")"
@@ -1852,6 +2034,15 @@ class _Writer:
     def sequential(self, item: _Item) -> str:
         """A repeat group: ``nn.Sequential`` of its instances, identical runs as a generator."""
         first = item.children[0]
+        inner = [c.full for c in item.children if self.extra.get(c.full)]
+        if inner:
+            raise CnncalcError(
+                f"cannot export the repeat '{item.full}' to PyTorch: layers inside "
+                f"'{inner[0]}' are read from outside it (nn.Sequential passes one tensor on)",
+                file=self.graph.file,
+                layer=item.full,
+                hint="write the entries without repeat",
+            )
         if len(self._inputs(first)) > 1:
             raise CnncalcError(
                 f"cannot export the repeat '{item.full}' to PyTorch: its first instance takes "
@@ -1879,12 +2070,13 @@ class _Writer:
         """Decide every block's classes, a block only after the blocks used inside it."""
         self._use_of = {u.item.full: u for uses in self.uses.values() for u in uses}
         deps: dict[str, set[str]] = {b: set() for b in self.uses}
-        for b, uses in self.uses.items():
-            for u in uses:
-                prefix = u.item.full + "."
-                for full, v in self._use_of.items():
-                    if full.startswith(prefix):
-                        deps[b].add(v.block)
+        for full, v in self._use_of.items():  # the nearest use around each use waits for it
+            parts = full.split(".")
+            for k in range(len(parts) - 1, 0, -1):
+                around = self._use_of.get(".".join(parts[:k]))
+                if around is not None:
+                    deps[around.block].add(v.block)
+                    break
         done: set[str] = set()
         while len(done) < len(deps):
             ready = [b for b in deps if b not in done and deps[b] - {b} <= done]
@@ -1895,11 +2087,11 @@ class _Writer:
     def decide_block(self, block: str) -> None:
         uses = self.uses[block]
         for u in uses:
-            call = self.graph.calls[u.item.full]
-            u.members = self.members(
-                u.item.children, dict(zip(call.inputs, u.inputs)), [call.output]
-            )
+            call = self.calls[u.item.full]
+            outs = [call.output, *self.extra.get(u.item.full, ())]
+            u.members = self.members(u.item.children, dict(zip(call.inputs, u.inputs)), outs)
             u.out = self.members_out(u)
+            u.outs = [u.out, *(self.last_owner.get(o, o) for o in outs[1:])]
             for m in u.members:
                 _fill_defaults(m)
         # uses that differ only by members skipped with ``when`` share one class
@@ -1917,7 +2109,7 @@ class _Writer:
             self.write_class(block, base, group)
 
     def members_out(self, u: _Use) -> str:
-        out = self.graph.calls[u.item.full].output
+        out = self.calls[u.item.full].output
         for item in u.item.children:
             if self._output(item) == out:
                 return item.local
@@ -1995,7 +2187,12 @@ class _Writer:
                     continue
                 cands = _candidates(uses, params, values, where)
                 what = kw or ("in" if ai == 0 else "out" if ai == 1 else f"arg{ai}")
-                cands.append(_Cand(f"{_ident(m.local)}_{what}", values))
+                if kw and m.ctor in self.class_names:  # a parameter of a class written here
+                    cands.append(_Cand(kw, values))
+                elif m.local.isidentifier():
+                    cands.append(_Cand(f"{m.local}_{what}", values))
+                else:  # a member named 0, 1, …: the argument's own name (register keeps it apart)
+                    cands.append(_Cand(what, values))
                 slots[(mi, ai)] = param(cands, values, where)
         for i, u in enumerate(uses):
             u.cls = name
@@ -2011,14 +2208,20 @@ class _Writer:
             )
             and len(first.inputs) == 1
             and base.out == str(len(template) - 1)
+            and len(base.outs) == 1
         )
         sig = ", ".join(
             f"{p}: {_hint(next(x for x in pvalues[p] if x is not None))}" for p in pnames
         )
         n = len(uses)
+        what = f"Block '{_text(block)}' of the spec"
+        if "/" in block:  # a namespace written as a class
+            owner, path = block.split("/", 1)
+            where = f"of block '{_text(owner)}'" if owner else "of the spec"
+            what = f"The layers '{_text(path)}.…' {where}"
         lines = [
             f"class {name}(nn.{'Sequential' if seq else 'Module'}):",
-            f'    """Block \'{_text(block)}\' of the spec ({n} use{"s" if n > 1 else ""})."""',
+            f'    """{what} ({n} use{"s" if n > 1 else ""})."""',
             "",
             *_init_signature(sig),
         ]
@@ -2040,13 +2243,9 @@ class _Writer:
         else:
             lines.append("        super().__init__()")
             for m, c in ctors:
-                c = _wrap(c, "        ")
-                if _is_attr(m.local):
-                    lines.append(f"        self.{m.local} = {c}")
-                else:
-                    lines.append(f"        self.add_module({m.local!r}, {c})")
+                lines.append(_assign(m, c))
             optional = {template[mi].local for mi in flags}
-            lines += self.forward(template, first.inputs, [base.out], optional)
+            lines += self.forward(template, first.inputs, base.outs, optional)
         self.classes.append("\n".join(lines))
 
     def forward(
@@ -2061,6 +2260,9 @@ class _Writer:
         args = ", ".join(f"{n}: Tensor" for n in inputs)
         ret = "Tensor" if len(outputs) == 1 else "tuple[Tensor, ...]"
         lines = ["", f"    def forward(self, {args}) -> {ret}:"]
+        if len(lines[1]) > 100:
+            lines[1:] = ["    def forward(", "        self,"]
+            lines += [f"        {n}: Tensor," for n in inputs] + [f"    ) -> {ret}:"]
         for m in members:
             v = _ident(m.local)
             while v in used:
@@ -2071,6 +2273,8 @@ class _Writer:
                 lines.append(f"        # {m.local}: not on the way to an output (built, not run)")
                 continue
             attr = f"self.{m.local}" if _is_attr(m.local) else f"getattr(self, {m.local!r})"
+            if _parameter_kind(m.ctor) and not _is_attr(m.local):
+                attr = f"self.get_{_bare_attr(m.ctor)}({m.local!r})"
             missing = [r for r in m.refs if r not in var]
             if missing:
                 raise CnncalcError(
@@ -2081,13 +2285,29 @@ class _Writer:
                 )
             kind = _parameter_kind(m.ctor)
             if kind is not None:
-                call = PARAMETER_FORWARD[kind][0].format(x=var[m.refs[0]], p=attr)
+                x = var[m.refs[0]] if m.refs else ""
+                call = PARAMETER_FORWARD[kind][0].format(x=x, p=attr)
             else:
                 call = f"{attr}({', '.join(var[r] for r in m.refs)})"
             if m.local in optional:  # skipped by `when`: the name stands for its first input
                 call = f"{call} if {attr} is not None else {var[m.refs[0]]}"
             var[m.local] = v
-            lines.append(f"        {v} = {call}")
+            if m.pieces:  # a several-output layer: one variable per output
+                vs = []
+                for p in m.pieces:
+                    if p == m.local:  # a block's own output, first of its tuple
+                        var[p] = v
+                        vs.append(v)
+                        continue
+                    vp = _ident(p)
+                    while vp in used:
+                        vp += "_"
+                    used.add(vp)
+                    var[p] = vp
+                    vs.append(vp)
+                lines.append(_statement(vs, call))
+                continue
+            lines.append(_statement([v], call))
         missing = [o for o in outputs if o not in var]
         if missing:
             raise CnncalcError(
@@ -2096,7 +2316,10 @@ class _Writer:
                 file=self.graph.file,
             )
         outs = [var[o] for o in outputs]
-        lines.append(f"        return {outs[0] if len(outs) == 1 else ', '.join(outs)}")
+        ret_line = _statement([], ", ".join(outs))
+        if len(ret_line) > 100:  # a long tuple: in brackets, one name per line
+            ret_line = _statement([], f"({', '.join(outs)})")
+        lines.append(ret_line)
         return lines
 
     # -- the model -------------------------------------------------------------------------------
@@ -2110,9 +2333,7 @@ class _Writer:
                 var = self.wired_var([item], ai, kw)
                 if var is not None:
                     m.args[ai] = (kw, _Code(_ident(var)))
-        owner = {**dict(zip(g.inputs, names))}
-        for item in items:
-            owner[self._output(item)] = item.local
+        owner = self.last_owner
         outs = [owner.get(o, o) for o in g.outputs]
         sig = ", ".join(f"{_ident(n)}: {_hint(v)} = {_py(v)}" for n, v in variables)
         lines = [
@@ -2123,11 +2344,7 @@ class _Writer:
             "        super().__init__()",
         ]
         for m in members:
-            c = _wrap(_call(m.ctor, m.args), "        ")
-            if _is_attr(m.local):
-                lines.append(f"        self.{m.local} = {c}")
-            else:
-                lines.append(f"        self.add_module({m.local!r}, {c})")
+            lines.append(_assign(m, _call(m.ctor, m.args)))
         lines += self.forward(members, names, outs)
         return "\n".join(lines), variables
 
