@@ -22,7 +22,7 @@ from cnncalc.export.onnx import (  # noqa: E402
     weight_count,
 )
 
-#: zoo models using a type with no ONNX form (roi_align; window attentions added later)
+#: zoo models using a type with no ONNX form (roi_align: the R-CNNs)
 EXPORTABLE = [
     m.name for m in zoo_members() if not any(n.type in REFUSED for n in cnncalc.build(m.name).nodes)
 ]
@@ -99,6 +99,8 @@ def test_cli_writes_a_file_onnx_loads(tmp_path):
         ("xception", "3x96x96"),
         ("densenet121", "3x64x64"),
         ("squeezenet1_0", "3x64x64"),
+        ("shufflenet_v2_x0_5", "3x64x64"),
+        ("swin3d_t", "3x8x64x64"),  # 3-D windows, shrunk on T (4 < 8), padded 16 → 21
     ],
 )
 def test_verify_backend_onnxruntime_agrees(name, shape):
@@ -122,7 +124,12 @@ def test_onnxruntime_output_equals_the_numpy_backend():
 
     from cnncalc.backend.run import allocate_weights, execute, random_inputs
 
-    for name, shape in (("resnet18", (3, 64, 64)), ("googlenet", (3, 64, 64))):
+    for name, shape in (
+        ("resnet18", (3, 64, 64)),
+        ("googlenet", (3, 64, 64)),
+        ("shufflenet_v2_x0_5", (3, 64, 64)),  # chunk (one Split), channel shuffle
+        ("swin_t", (3, 64, 64)),  # 16×16 windows padded to 21, shifted, patch merging
+    ):
         graph = cnncalc.build(name, shape)
         model = to_onnx(graph, seed=3)
         session = ort.InferenceSession(
@@ -141,3 +148,40 @@ def test_verify_cli_onnxruntime_exit_0():
     assert p.stdout.splitlines()[-1].startswith(
         "verify lenet5: OK: all 12 layers agree with the analyzer"
     )
+
+
+def test_large_weights_go_to_a_side_file(tmp_path, monkeypatch):
+    """Weights over protobuf's 2 GiB message limit (RegNetY-128GF: 644,812,894 params, 2.6 GB)
+    are written as ONNX external data beside the model; here the limit is lowered so that
+    LeNet-5's 61,706 weights (246,824 bytes) pass it."""
+    import numpy as np
+
+    from cnncalc.export import onnx as export_onnx
+
+    monkeypatch.setattr(export_onnx, "MAX_INLINE_WEIGHTS", 1000)
+    graph = cnncalc.build("lenet5")
+    path = tmp_path / "lenet5.onnx"
+    size, side = export_onnx.save(to_onnx(graph, seed=2), path)
+    assert side == tmp_path / "lenet5.onnx.data"
+    # tensors of 1 KiB or more go out (float32): conv2 16·6·5·5, the three linears'
+    # 120·400, 84·120, 10·84; conv1's 150 weights (600 B) and the biases stay inline
+    assert side.stat().st_size == 4 * (16 * 6 * 5 * 5 + 120 * 400 + 84 * 120 + 10 * 84)
+    assert path.stat().st_size < 4 * (61_706 - 61_320) + 20_000
+    assert size == path.stat().st_size + side.stat().st_size
+    onnx.checker.check_model(str(path), full_check=True)
+    model = onnx.load(str(path))  # external data read from the model's folder
+    assert weight_count(model) == 61_706
+    ort = pytest.importorskip("onnxruntime", reason="runs the file")
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (y,) = session.run(None, {"input": np.zeros((1, 1, 32, 32), np.float32)})
+    assert y.shape == (1, 10)
+
+
+def test_verify_onnxruntime_over_the_inline_limit(monkeypatch):
+    """verify --backend onnxruntime on weights over the limit loads them through a file."""
+    pytest.importorskip("onnxruntime", reason="needs onnxruntime")
+    from cnncalc.export import onnx as export_onnx
+
+    monkeypatch.setattr(export_onnx, "MAX_INLINE_WEIGHTS", 1000)
+    r = cnncalc.verify("lenet5", backend="onnxruntime")
+    assert r.ok and len(r.layers) == 12

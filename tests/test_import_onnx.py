@@ -246,3 +246,110 @@ def test_torch_attention_export_decomposed(tmp_path: Path) -> None:
     assert r.params == sum(p.numel() for p in m.parameters()) == 4 * d * d + 4 * d
     assert r.macs == 4 * n * d * d + 2 * n * n * d
     assert r.output_shape == (n, d)
+
+
+def _one_node_model(node, x_shape, y_shape, inits=()):
+    h = onnx.helper
+    graph = h.make_graph(
+        [node, h.make_node("Relu", [node.output[0]], ["out"])],
+        "one",
+        [h.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["N", *x_shape])],
+        [h.make_tensor_value_info("out", onnx.TensorProto.FLOAT, None)],
+        list(inits),
+    )
+    return h.make_model(graph, opset_imports=[h.make_opsetid("", 21)])
+
+
+def _spec_entry(spec, type_name):
+    return next(e[type_name] for e in spec["layers"] if type_name in e)
+
+
+def test_lrn_arguments_carry_over(tmp_path: Path) -> None:
+    """AlexNet's LRN (Krizhevsky et al. 2012: k = 2, n = 5, α = 10⁻⁴, β = 0.75). ONNX's LRN
+    divides alpha by size, as PyTorch's LocalResponseNorm and cnncalc's do, so the arguments
+    are the same numbers; onnxruntime's output equals cnncalc's NumPy forward of the import."""
+    pytest.importorskip("onnxruntime", reason="compares with onnxruntime")
+    import numpy as np
+    import onnxruntime as ort
+
+    from cnncalc.backend.run import allocate_weights, execute
+    from cnncalc.importers.onnx import read
+
+    node = onnx.helper.make_node(
+        "LRN", ["x"], ["lrn"], size=5, alpha=1e-4, beta=0.75, bias=2.0, name="lrn"
+    )
+    model = _one_node_model(node, (8, 6, 6), (8, 6, 6))
+    data = model.SerializeToString()  # read() fixes the batch of the model it is given
+    spec = read(model, "lrn.onnx")
+    assert _spec_entry(spec, "local_response_norm") == {
+        "size": 5,
+        "alpha": pytest.approx(1e-4),
+        "beta": 0.75,
+        "k": 2.0,
+    }
+    x = np.random.default_rng(0).standard_normal((2, 8, 6, 6)).astype(np.float32) * 30
+    (want,) = ort.InferenceSession(data, providers=["CPUExecutionProvider"]).run(None, {"x": x})
+    graph = cnncalc.build(spec)
+    got = execute(graph, {"input": x}, allocate_weights(graph))[graph.outputs[0]]
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_group_norm_reads_with_its_groups(tmp_path: Path) -> None:
+    """GroupNormalization-21 (per-channel scale and bias): onnx's shape inference leaves its
+    output untyped (onnx issue #7157), the importer types it; 32 channels in 8 groups: 2·32
+    params, 0 MACs."""
+    import numpy as np
+    from onnx import numpy_helper
+
+    from cnncalc.importers.onnx import read
+
+    inits = [
+        numpy_helper.from_array(np.ones(32, np.float32), "gn.weight"),
+        numpy_helper.from_array(np.zeros(32, np.float32), "gn.bias"),
+    ]
+    node = onnx.helper.make_node(
+        "GroupNormalization", ["x", "gn.weight", "gn.bias"], ["gn"], num_groups=8, name="gn"
+    )
+    spec = read(_one_node_model(node, (32, 5, 5), (32, 5, 5), inits), "gn.onnx")
+    assert _spec_entry(spec, "groupnorm") == {"num_groups": 8, "eps": pytest.approx(1e-5)}
+    r = cnncalc.analyze(spec)
+    assert (r.params, r.buffers, r.macs) == (2 * 32, 0, 0)
+    assert r.output_shape == (32, 5, 5)
+
+
+def test_lstm_reads_as_one_layer() -> None:
+    """ONNX LSTM, bidirectional, hidden 4, input 3, 6 steps: W (2, 16, 3), R (2, 16, 4),
+    B (2, 32) → cnncalc's lstm: 2·(16·3 + 16·4 + 32) = 288 params, MACs 6 steps · 2
+    directions · 16·(3 + 4) = 1,344."""
+    import numpy as np
+    from onnx import numpy_helper
+
+    from cnncalc.importers.onnx import read
+
+    h = onnx.helper
+    inits = [
+        numpy_helper.from_array(np.zeros(s, np.float32), n)
+        for n, s in (("W", (2, 16, 3)), ("R", (2, 16, 4)), ("B", (2, 32)))
+    ]
+    nodes = [
+        h.make_node("Transpose", ["x"], ["seq"], perm=[1, 0, 2]),
+        h.make_node(
+            "LSTM",
+            ["seq", "W", "R", "B"],
+            ["y"],
+            hidden_size=4,
+            direction="bidirectional",
+            name="lstm",
+        ),  # fmt: skip
+    ]
+    graph = h.make_graph(
+        nodes,
+        "l",
+        [h.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["N", 6, 3])],
+        [h.make_tensor_value_info("y", onnx.TensorProto.FLOAT, None)],
+        inits,
+    )
+    spec = read(h.make_model(graph, opset_imports=[h.make_opsetid("", 21)]), "l.onnx")
+    assert _spec_entry(spec, "lstm") == {"hidden_size": 4, "bias": True, "bidirectional": True}
+    r = cnncalc.analyze(spec)
+    assert (r.params, r.buffers, r.macs) == (2 * (16 * 3 + 16 * 4 + 32), 0, 6 * 2 * 16 * (3 + 4))

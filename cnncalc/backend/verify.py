@@ -513,9 +513,9 @@ def _run_onnxruntime(graph: Graph, feeds: dict[str, Any], seed: int) -> ExportRu
         ) from None
     import math
 
-    from ..export.onnx import to_onnx
+    from ..export import onnx as onnx_export
 
-    model = to_onnx(graph, weights=True, seed=seed, intermediates=True)
+    model = onnx_export.to_onnx(graph, weights=True, seed=seed, intermediates=True)
     kinds = {
         f"{n.name}.{w.name}": w.kind
         for n in graph.nodes
@@ -530,9 +530,18 @@ def _run_onnxruntime(graph: Graph, feeds: dict[str, Any], seed: int) -> ExportRu
             params += math.prod(t.dims)
     options = ort.SessionOptions()
     options.log_severity_level = 3  # no warnings about unused initializers (Keras's count)
-    session = ort.InferenceSession(
-        model.SerializeToString(), options, providers=["CPUExecutionProvider"]
-    )
+    if sum(len(t.raw_data) for t in model.graph.initializer) <= onnx_export.MAX_INLINE_WEIGHTS:
+        session = ort.InferenceSession(
+            model.SerializeToString(), options, providers=["CPUExecutionProvider"]
+        )
+    else:  # over protobuf's 2 GiB: through a file with its weights beside it
+        import tempfile
+        from pathlib import Path
+
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "model.onnx"
+            onnx_export.save(model, path)
+            session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     names = [o.name for o in session.get_outputs()]
     results = session.run(names, {k: feeds[k] for k in graph.inputs})
     shapes = {name: tuple(r.shape) for name, r in zip(names, results)}

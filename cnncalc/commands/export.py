@@ -63,10 +63,14 @@ def export(
         data = to_pytorch(graph).encode()
         what = "PyTorch source"
     else:
-        from ..export.onnx import to_onnx
+        from ..export.onnx import save, to_onnx
 
-        data = to_onnx(graph, weights=weights, seed=seed).SerializeToString()
+        assert output is not None  # refused above
         what = "ONNX model" + ("" if weights else " without weights")
+        size, side = save(to_onnx(graph, weights=weights, seed=seed), output)
+        where = f"; weights in {side.name}, keep it beside the model" if side else ""
+        print(f"wrote {output} ({what} of {graph.name}, {size:,} bytes{where})", file=sys.stderr)
+        return
     if output is None:
         sys.stdout.write(data.decode())
         return

@@ -13,18 +13,20 @@ no ONNX form and why. A writer receives a :class:`_Ctx` and emits nodes with ``c
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from ..errors import CnncalcError
 from ..graph import Graph, Node
-from ..layers import REGISTRY
 from . import by_names, refuse_unsupported
-from .pytorch import REFUSED as _PT_REFUSED
 
-__all__ = ["ONNX", "REFUSED", "OPSET", "to_onnx", "Unsupported"]
+__all__ = ["ONNX", "REFUSED", "OPSET", "BUFFER_DOC", "to_onnx", "save", "Unsupported"]
 
 OPSET = 21
 IR_VERSION = 10
+#: the ``doc_string`` of a weight that is a buffer (not learned): ONNX has no such notion, so the
+#: export says it, and cnncalc's ONNX importer reads it back (parameters and buffers round trip)
+BUFFER_DOC = "buffer: not learned (cnncalc)"
 
 
 class Unsupported(Exception):
@@ -62,12 +64,26 @@ class _Ctx:
 
     def node(self, op: str, inputs: list[str], output: str | None = None, **attrs: Any) -> str:
         out = output or self.tmp(op.lower())
+        self.nodes(op, inputs, [out], **attrs)
+        return out
+
+    def nodes(self, op: str, inputs: list[str], outputs: list[str], **attrs: Any) -> list[str]:
+        """A node with several outputs (Split)."""
         self.w.nodes.append(
             self.w.helper.make_node(
-                op, inputs, [out], name=f"{self.n.name}/{op}_{len(self.w.nodes)}", **attrs
+                op, inputs, outputs, name=f"{self.n.name}/{op}_{len(self.w.nodes)}", **attrs
             )
         )
-        return out
+        return outputs
+
+    def defined_buffer(self, name: str, values: Any, dtype: str = "int64") -> str:
+        """A buffer the graph computes with (a relative-position index, int64; Swin v2's
+        coordinate table): written with its defined values, not the seeded random ones."""
+        import numpy as np
+
+        full = self.weight(name)
+        self.w.defined[full] = np.asarray(values, dtype=dtype)
+        return full
 
     def const(self, values: Any, dtype: str = "int64") -> str:
         """A constant tensor (a Constant node: not an initializer, so not a weight)."""
@@ -336,8 +352,24 @@ def _multiply(c: _Ctx) -> None:
         y = c.node("Mul", [y, x], c.out if k == len(c.inputs) else None)
 
 
+def _batch_one(c: _Ctx, name: str) -> bool:
+    """Whether tensor ``name`` has a batch axis of 1: computed from free tensors only (a
+    parameter, a buffer, a constant without an input, and views of them), which their
+    consumers broadcast over the batch."""
+    return name in c.w.batch_one
+
+
 def _concat(c: _Ctx) -> None:
-    c.node("Concat", list(c.inputs), c.out, axis=_dim(c.layer.args["axis"]))
+    """Concat; a free tensor (batch 1) joins every sample: expanded to the batch first."""
+    xs = list(c.inputs)
+    data = [x for x in xs if not _batch_one(c, x)]
+    if data and len(data) < len(xs):
+        batch = c.node("Slice", [c.node("Shape", [data[0]]), c.const([0]), c.const([1])])
+        for k, (x, shape) in enumerate(zip(xs, c.layer.in_shapes)):
+            if x not in data:
+                target = c.node("Concat", [batch, c.const(list(shape))], axis=0)
+                xs[k] = c.node("Expand", [x, target])
+    c.node("Concat", xs, c.out, axis=_dim(c.layer.args["axis"]))
 
 
 def _mha(c: _Ctx) -> None:
@@ -416,6 +448,25 @@ def _crop(c: _Ctx) -> None:
     c.node("Slice", [c.inputs[0], c.const(starts), c.const(ends), c.const(axes)], c.out)
 
 
+def _resize_attrs(mode: str, align_corners: bool) -> dict[str, Any]:
+    """Resize's attributes for PyTorch's interpolation modes."""
+    if mode == "nearest":
+        return {
+            "mode": "nearest",
+            "coordinate_transformation_mode": "asymmetric",
+            "nearest_mode": "floor",
+        }
+    attrs: dict[str, Any] = {
+        "mode": "cubic" if mode == "bicubic" else "linear",
+        "coordinate_transformation_mode": "align_corners"
+        if align_corners
+        else "pytorch_half_pixel",
+    }
+    if mode == "bicubic":
+        attrs["cubic_coeff_a"] = -0.75
+    return attrs
+
+
 def _upsample(c: _Ctx) -> None:
     a = c.layer.args
     sp_in, sp_out = c.layer.in_shapes[0][1:], c.layer.out_shape[1:]
@@ -423,23 +474,7 @@ def _upsample(c: _Ctx) -> None:
         scales = [1.0, 1.0] + [float(a["scale_factor"])] * len(sp_in)
     else:
         scales = [1.0, 1.0] + [o / i for o, i in zip(sp_out, sp_in)]
-    mode = a["mode"]
-    attrs: dict[str, Any] = {}
-    if mode == "nearest":
-        attrs = {
-            "mode": "nearest",
-            "coordinate_transformation_mode": "asymmetric",
-            "nearest_mode": "floor",
-        }
-    else:
-        attrs = {
-            "mode": "cubic" if mode == "bicubic" else "linear",
-            "coordinate_transformation_mode": "align_corners"
-            if a["align_corners"]
-            else "pytorch_half_pixel",
-        }
-        if mode == "bicubic":
-            attrs["cubic_coeff_a"] = -0.75
+    attrs = _resize_attrs(a["mode"], a["align_corners"])
     c.node("Resize", [c.inputs[0], "", c.const(scales, "float32")], c.out, **attrs)
 
 
@@ -496,6 +531,618 @@ def _scale(c: _Ctx) -> None:
 
 def _subtract(c: _Ctx) -> None:
     c.node("Sub", list(c.inputs), c.out)
+
+
+# --- tensor operations -----------------------------------------------------------------------
+
+_BIG = 2**62  # an end index past any axis (ONNX Slice clamps it)
+
+
+def _slice_axis(
+    c: _Ctx, x: str, axis: int, start: int, stop: int | None, out: str | None = None, step: int = 1
+) -> str:
+    """``x[start:stop:step]`` on one ONNX axis (Python's rules: ONNX Slice clamps the same way)."""
+    ends = _BIG if stop is None else stop
+    return c.node(
+        "Slice", [x, c.const([start]), c.const([ends]), c.const([axis]), c.const([step])], out
+    )
+
+
+def _slice(c: _Ctx) -> None:
+    a = c.layer.args
+    start = a["start"] if a["start"] is not None else 0
+    _slice_axis(c, c.inputs[0], _dim(a["axis"]), start, a["stop"], c.out, a["step"])
+
+
+def _split(c: _Ctx) -> None:
+    """One ONNX Split for all the pieces of an entry (``s.0``, ``s.1``, … written at once by the
+    first); a piece whose siblings are not all in the graph is a Slice of its own."""
+    layer, n = c.layer, c.n
+    if n.name in c.w.done:
+        return
+    ax = layer.ax
+    bounds = layer.bounds
+    base, _, k = n.name.rpartition(".")
+    siblings = [c.w.by_name.get(f"{base}.{j}") for j in range(len(bounds))]
+    whole = k.isdigit() and all(
+        s is not None
+        and s.type == n.type
+        and s.inputs == n.inputs
+        and s.layer.args == {**n.layer.args, "index": j}
+        for j, s in enumerate(siblings)
+    )
+    if whole:
+        outs = [s.name for s in siblings if s is not None]
+        sizes = c.const([hi - lo for lo, hi in bounds])
+        c.nodes("Split", [c.inputs[0], sizes], outs, axis=ax + 1)
+        c.w.done.update(outs)
+        return
+    lo, hi = bounds[layer.args["index"] or 0]
+    _slice_axis(c, c.inputs[0], ax + 1, lo, hi, c.out)
+
+
+def _roll_axis(c: _Ctx, x: str, axis: int, size: int, shift: int, out: str | None = None) -> str:
+    """``torch.roll`` on one ONNX axis: the last ``shift`` elements move to the front."""
+    s = shift % size
+    if s == 0:
+        return c.node("Identity", [x], out) if out else x
+    tail = _slice_axis(c, x, axis, size - s, None)
+    head = _slice_axis(c, x, axis, 0, size - s)
+    return c.node("Concat", [tail, head], out, axis=axis)
+
+
+def _roll(c: _Ctx) -> None:
+    shape = c.layer.in_shapes[0]
+    x = c.inputs[0]
+    pairs = list(zip(c.layer.args["shifts"], c.layer.args["axis"]))
+    for k, (sh, ax) in enumerate(pairs):
+        last = k == len(pairs) - 1
+        x = _roll_axis(c, x, ax % len(shape) + 1, shape[ax], sh, c.out if last else None)
+
+
+def _channel_shuffle(c: _Ctx) -> None:
+    """Reshape (N, g, C/g, …), Transpose the two group axes, Reshape back."""
+    shape = c.layer.in_shapes[0]
+    g = c.layer.args["groups"]
+    y = c.node("Reshape", [c.inputs[0], c.const([0, g, shape[0] // g, *shape[1:]])])
+    perm = [0, 2, 1, *range(3, len(shape) + 2)]
+    y = c.node("Transpose", [y], perm=perm)
+    c.node("Reshape", [y, c.const([0, *shape])], c.out)
+
+
+def _pixel_unshuffle(c: _Ctx) -> None:
+    """Space to depth as Reshape → Transpose → Reshape, in any of the three channel orders and
+    channels first or last (Swin's patch merging); odd sizes padded at the end first."""
+    layer = c.layer
+    x_shape = layer.in_shapes[0]
+    r = layer.args["factor"]
+    last = layer.args["channel_axis"] == -1
+    order = layer._order()
+    x = c.inputs[0]
+    if last:
+        lead, (h, w), ch = x_shape[:-3], x_shape[-3:-1], x_shape[-1]
+        sp_axis = len(lead) + 1  # ONNX axis of H
+    else:
+        lead, ch, (h, w) = (), x_shape[0], x_shape[1:]
+        sp_axis = 2
+    hp, wp = -(-h // r) * r, -(-w // r) * r
+    rank = len(x_shape) + 1
+    if (hp, wp) != (h, w):
+        pads = [0] * (2 * rank)
+        pads[rank + sp_axis], pads[rank + sp_axis + 1] = hp - h, wp - w
+        x = c.node("Pad", [x, c.const(pads)], mode="constant")
+    if last:  # (N, *lead, H', r, W', r, C): axes of H', dy, W', dx, c
+        blocks = [0, *lead, hp // r, r, wp // r, r, ch]
+        L = len(lead)
+        hq, dy, wq, dx, cc = L + 1, L + 2, L + 3, L + 4, L + 5
+        parts = {"c": cc, "dy": dy, "dx": dx}
+        perm = [0, *range(1, L + 1), hq, wq, *(parts[p] for p in order.split("_"))]
+        out = [0, *lead, hp // r, wp // r, ch * r * r]
+    else:  # (N, C, H', r, W', r)
+        blocks = [0, ch, hp // r, r, wp // r, r]
+        parts = {"c": 1, "dy": 3, "dx": 5}
+        perm = [0, *(parts[p] for p in order.split("_")), 2, 4]
+        out = [0, ch * r * r, hp // r, wp // r]
+    y = c.node("Reshape", [x, c.const(blocks)])
+    y = c.node("Transpose", [y], perm=perm)
+    c.node("Reshape", [y, c.const(out)], c.out)
+
+
+def _resize_to(c: _Ctx) -> None:
+    """Resize to the reference's spatial size (``sizes`` on the spatial ``axes``, opset ≥ 18)."""
+    a = c.layer.args
+    sp = list(c.layer.out_shape[1:])
+    attrs = _resize_attrs(a["mode"], a["align_corners"])
+    axes = list(range(2, len(sp) + 2))
+    c.node("Resize", [c.inputs[0], "", "", c.const(sp)], c.out, axes=axes, **attrs)
+
+
+def _matmul(c: _Ctx) -> None:
+    """torch.matmul per sample: vectors made a row (first) or a column (second), the
+    lower-rank operand's leading axes aligned after the batch, squeezed back after."""
+    a, b = c.inputs
+    sa, sb = c.layer.in_shapes
+    args = c.layer.args
+
+    def swap(x: str, rank: int) -> str:  # rank without the batch
+        perm = list(range(rank + 1))
+        perm[-1], perm[-2] = perm[-2], perm[-1]
+        return c.node("Transpose", [x], perm=perm)
+
+    if args["transpose_a"]:
+        a = swap(a, len(sa))
+    if args["transpose_b"]:
+        b = swap(b, len(sb))
+    va, vb = len(sa) == 1, len(sb) == 1
+    ra, rb = len(sa) + 1 + va, len(sb) + 1 + vb  # ranks with the batch, vectors made matrices
+    if va:
+        a = c.node("Unsqueeze", [a, c.const([1])])
+    if vb:
+        b = c.node("Unsqueeze", [b, c.const([-1])])
+    rank = max(ra, rb)
+    if ra < rank:
+        a = c.node("Unsqueeze", [a, c.const(list(range(1, 1 + rank - ra)))])
+    if rb < rank:
+        b = c.node("Unsqueeze", [b, c.const(list(range(1, 1 + rank - rb)))])
+    if not (va or vb):
+        c.node("MatMul", [a, b], c.out)
+        return
+    y = c.node("MatMul", [a, b])
+    if vb:
+        y = c.node("Squeeze", [y, c.const([-1])], None if va else c.out)
+    if va:
+        c.node("Squeeze", [y, c.const([-1 if vb else -2])], c.out)
+
+
+def _free_tensor(c: _Ctx) -> None:
+    """parameter / buffer: the tensor with a batch axis of 1 (consumers broadcast it)."""
+    c.node("Unsqueeze", [c.weight("value"), c.const([0])], c.out)
+
+
+def _constant(c: _Ctx) -> None:
+    """The learned value (or ones) broadcast to (N, *shape), N from the input if there is one;
+    a smaller learned tensor broadcasts its first element (the NumPy forward's rule)."""
+    import math
+
+    shape = list(c.layer.out_shape)
+    own = {w.name: w for w in c.layer.weights()}
+    if "value" in own:
+        v = c.weight("value")
+        if own["value"].size == math.prod(shape):
+            v = c.node("Reshape", [v, c.const([1, *shape])])
+        else:
+            first = c.node(
+                "Slice", [c.node("Reshape", [v, c.const([-1])]), c.const([0]), c.const([1])]
+            )
+            v = c.node("Reshape", [first, c.const([1] * (len(shape) + 1))])
+    else:
+        v = c.const(1.0, "float32")
+    if c.inputs:
+        batch = c.node("Slice", [c.node("Shape", [c.inputs[0]]), c.const([0]), c.const([1])])
+    else:
+        batch = c.const([1])
+    target = c.node("Concat", [batch, c.const(shape)], axis=0)
+    c.node("Expand", [v, target], c.out)
+
+
+#: elementwise op → ONNX op of the same name (the others are written out below)
+_ELEMENTWISE = {
+    "sub": "Sub", "div": "Div", "pow": "Pow", "max": "Max", "min": "Min", "neg": "Neg",
+    "abs": "Abs", "reciprocal": "Reciprocal", "exp": "Exp", "erf": "Erf", "sin": "Sin",
+    "cos": "Cos", "floor": "Floor", "ceil": "Ceil", "round": "Round", "sign": "Sign",
+}  # fmt: skip
+
+
+def _elementwise(c: _Ctx) -> None:
+    """The NumPy forward's definitions: sqrt of |x|, log of |x| + 10⁻¹², Python's floored mod,
+    comparisons and ``not`` as 0/1 floats, ``where`` on x ≠ 0; inputs broadcast after the batch
+    (ONNX broadcasts from the right, so a lower-rank input gets its axes after the batch)."""
+    op = c.layer.args["op"]
+    shapes = c.layer.in_shapes
+    rank = max(len(s) for s in shapes)
+    xs = []
+    for x, s in zip(c.inputs, shapes):
+        if len(s) < rank:
+            x = c.node("Unsqueeze", [x, c.const(list(range(1, 1 + rank - len(s))))])
+        xs.append(x)
+    f32 = c.w.tp.FLOAT
+    if op == "cast":  # float32 to float32 (the NumPy forward's output type)
+        y = c.node("Cast", [xs[0]], to=f32)
+    elif op in _ELEMENTWISE and (len(xs) > 1 or op not in ("sub", "div", "pow", "max", "min")):
+        y = c.node(_ELEMENTWISE[op], xs[:2] if len(xs) > 1 else xs[:1])
+    elif op in ("sub", "div", "pow", "max", "min"):  # one input: the NumPy forward returns it
+        y = xs[0]
+    elif op == "sqrt":
+        y = c.node("Sqrt", [c.node("Abs", [xs[0]])])
+    elif op == "log":
+        y = c.node("Log", [c.node("Add", [c.node("Abs", [xs[0]]), c.const(1e-12, "float32")])])
+    elif op == "mod":
+        x0, x1 = xs[0], xs[1] if len(xs) > 1 else xs[0]
+        q = c.node("Floor", [c.node("Div", [x0, x1])])
+        y = c.node("Sub", [x0, c.node("Mul", [q, x1])])
+    elif op in ("equal", "less", "greater"):
+        name = op.capitalize()
+        y = c.node("Cast", [c.node(name, xs[:2] if len(xs) > 1 else [xs[0], xs[0]])], to=f32)
+    elif op == "not":
+        y = c.node("Cast", [c.node("Equal", [xs[0], c.const(0.0, "float32")])], to=f32)
+    elif op == "where":
+        cond = c.node("Not", [c.node("Equal", [xs[0], c.const(0.0, "float32")])])
+        y = c.node("Where", [cond, xs[1 % len(xs)], xs[2 % len(xs)]])
+    elif op == "clip":
+        y = xs[0]
+        if len(xs) > 1:
+            y = c.node("Max", [y, xs[1]])
+        if len(xs) > 2:
+            y = c.node("Min", [y, xs[2]])
+    else:  # pragma: no cover - every op of ELEMENTWISE_FLOPS is handled above
+        raise Unsupported(f"elementwise {op}")
+    c.node("Identity", [y], c.out)
+
+
+# --- recurrent -------------------------------------------------------------------------------
+
+#: cnncalc's (PyTorch's) gate blocks in ONNX's order: LSTM i f g o → i o f c(g); GRU r z n → z r h
+_GATE_ORDER = {"lstm": (0, 3, 1, 2), "gru": (1, 0, 2)}
+
+
+def _recurrent(c: _Ctx) -> None:
+    """ONNX LSTM / GRU, one node per layer (both directions in one), on the sequence transposed
+    to (L, N, I) and back (onnxruntime runs no ``layout`` 1).
+
+    PyTorch's weights are re-laid out in the graph (Slice and Concat of the initializers, which
+    keep their PyTorch names and shapes): the gate blocks reordered (:data:`_GATE_ORDER`),
+    the directions stacked, B = [b_ih, b_hh]. GRU uses ``linear_before_reset`` (PyTorch applies
+    r after the hidden product)."""
+    layer = c.layer
+    t, a = layer.type_name, layer.args
+    h = a["hidden_size"]
+    dirs = layer._dirs()
+    x = c.inputs[0]
+    steps = layer.in_shapes[0][0]
+
+    def gates(name: str) -> str:
+        """(G·H, …) → the blocks in ONNX order, with a leading direction axis of 1."""
+        wname = c.weight(name)
+        blocks = [_slice_axis(c, wname, 0, k * h, (k + 1) * h) for k in _GATE_ORDER[t]]
+        return c.node("Unsqueeze", [c.node("Concat", blocks, axis=0), c.const([0])])
+
+    for k in range(a["num_layers"]):
+        ws = [gates(f"weight_ih_l{k}{d}") for d in dirs]
+        rs = [gates(f"weight_hh_l{k}{d}") for d in dirs]
+        seq = c.node("Transpose", [x], perm=[1, 0, 2])  # (L, N, I): onnxruntime has no layout 1
+        ins = [seq, *(c.node("Concat", v, axis=0) if len(v) > 1 else v[0] for v in (ws, rs))]
+        if a["bias"]:
+            bs = [
+                c.node("Concat", [gates(f"bias_ih_l{k}{d}"), gates(f"bias_hh_l{k}{d}")], axis=1)
+                for d in dirs
+            ]
+            ins.append(c.node("Concat", bs, axis=0) if len(bs) > 1 else bs[0])
+        attrs: dict[str, Any] = {
+            "hidden_size": h,
+            "direction": "bidirectional" if len(dirs) > 1 else "forward",
+        }
+        if t == "gru":
+            attrs["linear_before_reset"] = 1
+        y = c.node(t.upper(), ins, **attrs)  # Y: (L, D, N, H)
+        y = c.node("Transpose", [y], perm=[2, 0, 1, 3])
+        last = k == a["num_layers"] - 1
+        x = c.node("Reshape", [y, c.const([0, steps, len(dirs) * h])], c.out if last else None)
+
+
+# --- attention with a relative position bias ---------------------------------------------------
+
+
+def _proj(c: _Ctx, x: str, weight: str, bias: str | None, out: str | None = None) -> str:
+    """x · Wᵀ (+ b), W a (out, in) PyTorch weight: MatMul by its transpose, then Add."""
+    y = c.node(
+        "MatMul", [x, c.node("Transpose", [c.weight(weight)], perm=[1, 0])], None if bias else out
+    )
+    return c.node("Add", [y, c.weight(bias)], out) if bias else y
+
+
+def _bias_from_table(c: _Ctx, table: str, index: str, n_conf: int, n: int, heads: int) -> str:
+    """(heads, n, n): the table's rows at the index (an (N, N) grid, its first n rows and
+    columns when a window shrank: torchvision's rule), heads first."""
+    idx = c.node("Reshape", [index, c.const([n_conf, n_conf])])
+    if n != n_conf:
+        idx = c.node("Slice", [idx, c.const([0, 0]), c.const([n, n]), c.const([0, 1])])
+    idx = c.node("Reshape", [idx, c.const([-1])])
+    b = c.node("Gather", [table, idx], axis=0)  # (n², heads)
+    b = c.node("Reshape", [b, c.const([n, n, heads])])
+    return c.node("Transpose", [b], perm=[2, 0, 1])
+
+
+def _window_attention(c: _Ctx) -> None:
+    """Swin's shifted-window attention written out as torchvision's forward: pad, roll, window
+    partition (Reshape/Transpose/Reshape), qkv, per-head Q·Kᵀ + the bias table gathered by the
+    relative-position index (an int64 buffer) + the shift mask (a constant), softmax, A·V, proj,
+    windows merged, roll back, crop. v2: q and k normalised (ReduceL2), the logit scale, and
+    the bias table computed by its MLP from the coordinate table (see :func:`_cpb_table`)."""
+    import math
+
+    import numpy as np
+
+    layer = c.layer
+    a = layer.args
+    shape = layer.in_shapes[0]
+    sizes, ch = tuple(shape[:-1]), shape[-1]
+    r = len(sizes)
+    conf, win, shift, pad = layer._fit(sizes)
+    heads = a["num_heads"]
+    d = ch // heads
+    n, n_conf = math.prod(win), math.prod(conf)
+    counts = [p // w for p, w in zip(pad, win)]
+    nw = math.prod(counts)
+    x = c.inputs[0]
+    if pad != sizes:
+        pads = [0] * (2 * (r + 2))
+        for ax in range(r):
+            pads[r + 2 + 1 + ax] = pad[ax] - sizes[ax]
+        x = c.node("Pad", [x, c.const(pads)], mode="constant")
+    for ax in range(r):
+        if shift[ax]:
+            x = _roll_axis(c, x, ax + 1, pad[ax], -shift[ax])
+    blocks = [v for cw in zip(counts, win) for v in cw]
+    perm = [0, *range(1, 2 * r, 2), *range(2, 2 * r + 1, 2), 2 * r + 1]
+    x = c.node("Reshape", [x, c.const([0, *blocks, ch])])
+    x = c.node("Transpose", [x], perm=perm)
+    x = c.node("Reshape", [x, c.const([-1, n, ch])])  # (N·nW, n, C)
+    if a["v2"] and a["qkv_bias"]:  # torchvision zeroes the key bias of v2
+        qkv = _proj(c, x, "qkv.weight", None)
+        keep = c.const([1.0] * ch + [0.0] * ch + [1.0] * ch, "float32")
+        qkv = c.node("Add", [qkv, c.node("Mul", [c.weight("qkv.bias"), keep])])
+    else:
+        qkv = _proj(c, x, "qkv.weight", "qkv.bias" if a["qkv_bias"] else None)
+    qkv = c.node("Reshape", [qkv, c.const([0, n, 3, heads, d])])
+    qkv = c.node("Transpose", [qkv], perm=[2, 0, 3, 1, 4])  # (3, N·nW, heads, n, d)
+    q, k, v = (c.node("Gather", [qkv, c.const(i)], axis=0) for i in range(3))
+    shapes = {w.name: w.shape for w in layer.weights()}
+    index = c.defined_buffer(
+        "relative_position_index", layer._index(conf).reshape(shapes["relative_position_index"])
+    )
+    if a["v2"]:  # cosine attention: q and k normalised, times exp(min(logit scale, log 100))
+        eps = c.const(1e-12, "float32")
+        q, k = (
+            c.node("Div", [t, c.node("Max", [c.node("ReduceL2", [t, c.const([-1])]), eps])])
+            for t in (q, k)
+        )
+        scores = c.node("MatMul", [q, c.node("Transpose", [k], perm=[0, 1, 3, 2])])
+        clamp = c.const(float(np.float32(math.log(100.0))), "float32")
+        scale = c.node("Exp", [c.node("Min", [c.weight("logit_scale"), clamp])])
+        scores = c.node("Mul", [scores, scale])
+        table = _cpb_table(c, layer, shapes["relative_coords_table"])
+    else:
+        q = c.node("Mul", [q, c.const(float(np.float32(d**-0.5)), "float32")])
+        scores = c.node("MatMul", [q, c.node("Transpose", [k], perm=[0, 1, 3, 2])])
+        table = c.weight("relative_position_bias_table")
+    scores = c.node("Add", [scores, _bias_from_table(c, table, index, n_conf, n, heads)])
+    if any(shift):
+        ids = np.zeros(pad, dtype=np.int64)
+        for ax in range(r):  # the region of each padded index along the axis (0, 1 or 2)
+            line = np.zeros(pad[ax], dtype=np.int64)
+            w_, s_ = win[ax], shift[ax]
+            for k_, (lo, hi) in enumerate(((0, -w_), (-w_, -s_ or None), (-s_ or None, None))):
+                line[lo:hi] = k_
+            ids = ids * 3 + line.reshape((-1,) + (1,) * (r - ax - 1))
+        wid = ids.reshape(blocks).transpose((*range(0, 2 * r, 2), *range(1, 2 * r, 2)))
+        # the mask (nW, 1, n, n) from the (nW, n) region ids: −100 where two tokens' regions
+        # differ (computed in the graph: the mask itself would be nW·n² floats)
+        wid = c.const(wid.reshape(nw, 1, 1, n))
+        same = c.node("Equal", [wid, c.node("Transpose", [wid], perm=[0, 1, 3, 2])])
+        mask = c.node("Where", [same, c.const(0.0, "float32"), c.const(-100.0, "float32")])
+        scores = c.node("Reshape", [scores, c.const([-1, nw, heads, n, n])])
+        scores = c.node("Add", [scores, mask])
+        scores = c.node("Reshape", [scores, c.const([-1, heads, n, n])])
+    y = c.node("MatMul", [c.node("Softmax", [scores], axis=-1), v])  # (N·nW, heads, n, d)
+    y = c.node("Transpose", [y], perm=[0, 2, 1, 3])
+    y = c.node("Reshape", [y, c.const([-1, n, ch])])
+    y = _proj(c, y, "proj.weight", "proj.bias" if a["proj_bias"] else None)
+    inv = [perm.index(i) for i in range(len(perm))]
+    y = c.node("Reshape", [y, c.const([-1, *counts, *win, ch])])
+    y = c.node("Transpose", [y], perm=inv)
+    y = c.node("Reshape", [y, c.const([-1, *pad, ch])])
+    for ax in range(r):
+        if shift[ax]:
+            y = _roll_axis(c, y, ax + 1, pad[ax], shift[ax])
+    if pad != sizes:
+        y = c.node(
+            "Slice",
+            [y, c.const([0] * r), c.const(list(sizes)), c.const(list(range(1, r + 1)))],
+        )
+    c.node("Identity", [y], c.out)
+
+
+def _cpb_table(c: _Ctx, layer: Any, coords_shape: tuple[int, ...]) -> str:
+    """Swin v2's bias table (E, heads) = 16·σ(MLP(log-spaced coordinates)): the coordinates are
+    the ``relative_coords_table`` buffer (its defined values), the MLP Linear(2, 512), ReLU,
+    Linear(512, heads) without bias."""
+    import numpy as np
+
+    wh, ww = layer.conf
+    hs = np.arange(-(wh - 1), wh, dtype=np.float64) / max(wh - 1, 1)
+    ws = np.arange(-(ww - 1), ww, dtype=np.float64) / max(ww - 1, 1)
+    grid = np.stack(np.meshgrid(hs, ws, indexing="ij"), axis=-1) * 8
+    grid = np.sign(grid) * np.log2(np.abs(grid) + 1.0) / 3.0
+    coords = c.defined_buffer("relative_coords_table", grid.reshape(coords_shape), "float32")
+    flat = c.node("Reshape", [coords, c.const([-1, 2])])
+    hidden = c.node("Relu", [_proj(c, flat, "cpb_mlp.0.weight", "cpb_mlp.0.bias")])
+    out = _proj(c, hidden, "cpb_mlp.2.weight", None)
+    return c.node("Mul", [c.node("Sigmoid", [out]), c.const(16.0, "float32")])
+
+
+def _relative_attention(c: _Ctx) -> None:
+    """MaxViT's relative attention on (G, n, C) groups: to_qkv, three heads-first tensors,
+    k · C^−½ (torchvision scales by the feature width), Q·Kᵀ + the bias table gathered by the
+    relative-position index (an int64 buffer), softmax, A·V, merge."""
+    import math
+
+    import numpy as np
+
+    layer = c.layer
+    g, n, ch = layer.in_shapes[0]
+    dh = layer.args["head_dim"]
+    heads = ch // dh
+    p = math.isqrt(n)
+    qkv = _proj(c, c.inputs[0], "to_qkv.weight", "to_qkv.bias")
+    parts = c.nodes(
+        "Split", [qkv, c.const([ch] * 3)], [c.tmp("q"), c.tmp("k"), c.tmp("v")], axis=-1
+    )
+    q, k, v = (
+        c.node(
+            "Transpose",
+            [c.node("Reshape", [t, c.const([0, g, n, heads, dh])])],
+            perm=[0, 1, 3, 2, 4],
+        )
+        for t in parts
+    )
+    k = c.node("Mul", [k, c.const(float(np.float32(ch**-0.5)), "float32")])
+    grid = np.stack(np.meshgrid(np.arange(p), np.arange(p), indexing="ij")).reshape(2, -1)
+    rel = grid[:, :, None] - grid[:, None, :]
+    values = (rel[0] + p - 1) * (2 * p - 1) + rel[1] + p - 1
+    index = c.defined_buffer("relative_position_index", values)
+    bias = _bias_from_table(c, c.weight("relative_position_bias_table"), index, n, n, heads)
+    # (N, G, heads, n, d): MatMul broadcasts over both leading axes
+    kt = c.node("Transpose", [k], perm=[0, 1, 2, 4, 3])
+    scores = c.node("Add", [c.node("MatMul", [q, kt]), bias])
+    y = c.node("MatMul", [c.node("Softmax", [scores], axis=-1), v])
+    y = c.node("Transpose", [y], perm=[0, 1, 3, 2, 4])
+    y = c.node("Reshape", [y, c.const([0, g, n, ch])])
+    _proj(c, y, "merge.weight", "merge.bias", c.out)
+
+
+def _mvit_pool(
+    c: _Ctx, t: str, heads: int, n_tok: int, d: int, thw: tuple[int, ...], p: str
+) -> tuple[str, tuple[int, ...]]:
+    """torchvision's ``Pool`` on (N, heads, 1 + T·H·W, d): the grid tokens of each head through
+    the depthwise conv3d (one Conv per head, all with the same weight, as torchvision runs the
+    heads in the batch), the class token put back, LayerNorm(d)."""
+    layer = c.layer
+    k, s = layer.kernels[p], layer.strides[p]
+    pad = [kk // 2 for kk in k]
+    out = tuple((a + 2 * q - kk) // ss + 1 for a, q, kk, ss in zip(thw, pad, k, s))
+    cls = _slice_axis(c, t, 2, 0, 1)
+    grid = _slice_axis(c, t, 2, 1, None)
+    per_head = (
+        c.nodes(
+            "Split", [grid, c.const([1] * heads)], [c.tmp("head") for _ in range(heads)], axis=1
+        )
+        if heads > 1
+        else [grid]
+    )
+    pooled = []
+    for g in per_head:  # (N, 1, THW, d) → (N, d, T, H, W) → conv → (N, 1, T'H'W', d)
+        v = c.node("Reshape", [c.node("Transpose", [g], perm=[0, 1, 3, 2]), c.const([0, d, *thw])])
+        v = c.node(
+            "Conv",
+            [v, c.weight(f"{p}.pool.weight")],
+            kernel_shape=list(k),
+            strides=list(s),
+            pads=pad + pad,
+            group=d,
+        )
+        v = c.node("Reshape", [v, c.const([0, 1, d, -1])])
+        pooled.append(c.node("Transpose", [v], perm=[0, 1, 3, 2]))
+    y = c.node("Concat", pooled, axis=1) if heads > 1 else pooled[0]
+    y = c.node("Concat", [cls, y], axis=2)
+    y = c.node(
+        "LayerNormalization",
+        [y, c.weight(f"{p}.norm_act.0.weight"), c.weight(f"{p}.norm_act.0.bias")],
+        axis=-1,
+        epsilon=layer.args["eps"],
+    )
+    return y, out
+
+
+def _mvit_rel_pos(
+    c: _Ctx, attn: str, q: str, heads: int, d: int, q_thw: tuple[int, ...], k_thw: tuple[int, ...]
+) -> str:
+    """v2's decomposed relative positions (torchvision ``_add_rel_pos``): each axis' table
+    (resized by a constant interpolation matrix when its rows differ) gathered at the offsets
+    (constant int64 indices), multiplied with the grid queries (one MatMul per axis, heads
+    and the axis' positions as leading axes), the three terms summed into the scores of the
+    grid tokens (padded with a zero row and column for the class token)."""
+    import numpy as np
+
+    qt, qh, qw = q_thw
+    kt, kh, kw = k_thw
+    r_q = _slice_axis(c, q, 2, 1, None)
+    r_q = c.node("Reshape", [r_q, c.const([0, heads, qt, qh, qw, d])])  # axes b y t h w c
+    terms = {}
+    for ax, name in ((1, "rel_pos_h"), (2, "rel_pos_w"), (0, "rel_pos_t")):
+        qs, ks = q_thw[ax], k_thw[ax]
+        q_ratio, k_ratio = max(ks / qs, 1.0), max(qs / ks, 1.0)
+        f32 = np.float32
+        dist = np.arange(qs, dtype=f32)[:, None] * f32(q_ratio) - (
+            np.arange(ks, dtype=f32)[None, :] + f32(1.0 - ks)
+        ) * f32(k_ratio)
+        rows_now = {w.name: w.shape[0] for w in c.layer.weights()}[name]
+        rows = int(2 * max(qs, ks) - 1)
+        table = c.weight(name)
+        if rows != rows_now:  # F.interpolate(mode="linear"): a fixed (rows, rows_now) matrix
+            eye = np.eye(rows_now, dtype=np.float32)
+            m = type(c.layer)._resize(eye, rows)
+            table = c.node("MatMul", [c.const(m, "float32"), table])
+        rel = c.node("Gather", [table, c.const(dist.astype(np.int64))], axis=0)  # (qs, ks, d)
+        rel_t = c.node("Transpose", [rel], perm=[0, 2, 1])  # (qs, d, ks)
+        # move the axis' queries next to the channel, as the matmul's batch axis
+        src = {0: 2, 1: 3, 2: 4}[ax]
+        order = [0, 1, *(a for a in (2, 3, 4) if a != src), src, 5]
+        x = c.node("Unsqueeze", [c.node("Transpose", [r_q], perm=order), c.const([-2])])
+        y = c.node("MatMul", [x, rel_t])  # (b, y, …, qs, 1, ks)
+        back = [order.index(a) for a in range(6)]
+        y = c.node("Squeeze", [y, c.const([-2])])
+        y = c.node("Transpose", [y], perm=back)  # (b, y, t, h, w, ks)
+        terms[ax] = y
+    shape = [0, heads, qt, qh, qw]
+    h_ = c.node("Reshape", [terms[1], c.const([*shape, 1, kh, 1])])
+    w_ = c.node("Reshape", [terms[2], c.const([*shape, 1, 1, kw])])
+    t_ = c.node("Reshape", [terms[0], c.const([*shape, kt, 1, 1])])
+    rel = c.node("Add", [c.node("Add", [h_, w_]), t_])
+    rel = c.node("Reshape", [rel, c.const([0, heads, qt * qh * qw, kt * kh * kw])])
+    rel = c.node("Pad", [rel, c.const([0, 0, 1, 1, 0, 0, 0, 0])], mode="constant")
+    return c.node("Add", [attn, rel])
+
+
+def _multiscale_attention(c: _Ctx) -> None:
+    """MViT's pooling attention written out as torchvision's forward: qkv, heads, the pooled
+    Q/K/V (:func:`_mvit_pool`), Q·Kᵀ scaled by d^−½, v2's relative positions
+    (:func:`_mvit_rel_pos`), softmax, A·V, v2's residual pooling, project."""
+    import numpy as np
+
+    layer = c.layer
+    a = layer.args
+    n, _ = layer.in_shapes[0]
+    co, heads = layer.co, layer.heads
+    d = co // heads
+    thw = tuple(a["thw"])
+    qkv = _proj(c, c.inputs[0], "qkv.weight", "qkv.bias")
+    qkv = c.node("Reshape", [qkv, c.const([0, n, 3, heads, d])])
+    qkv = c.node("Transpose", [qkv], perm=[2, 0, 3, 1, 4])  # (3, N, heads, n, d)
+    q, k, v = (c.node("Gather", [qkv, c.const(i)], axis=0) for i in range(3))
+    k_thw = q_thw = thw
+    if "pool_k" in layer.grids:
+        k, k_thw = _mvit_pool(c, k, heads, n, d, thw, "pool_k")
+        v, _ = _mvit_pool(c, v, heads, n, d, thw, "pool_v")
+    if "pool_q" in layer.grids:
+        q, q_thw = _mvit_pool(c, q, heads, n, d, thw, "pool_q")
+    qs = c.node("Mul", [q, c.const(float(np.float32(d**-0.5)), "float32")])
+    attn = c.node("MatMul", [qs, c.node("Transpose", [k], perm=[0, 1, 3, 2])])
+    if a["rel_pos"]:
+        attn = _mvit_rel_pos(c, attn, q, heads, d, q_thw, k_thw)
+    y = c.node("MatMul", [c.node("Softmax", [attn], axis=-1), v])
+    if a["residual_pool"]:
+        if a["residual_with_cls_embed"]:
+            y = c.node("Add", [y, q])
+        else:
+            grid_q = c.node(
+                "Pad",
+                [_slice_axis(c, q, 2, 1, None), c.const([0, 0, 1, 0, 0, 0, 0, 0])],
+                mode="constant",
+            )
+            y = c.node("Add", [y, grid_q])
+    y = c.node("Transpose", [y], perm=[0, 2, 1, 3])
+    y = c.node("Reshape", [y, c.const([0, -1, co])])
+    _proj(c, y, "project.0.weight", "project.0.bias", c.out)
 
 
 #: layer type → writer of its ONNX nodes (the one place the ONNX export knows a type)
@@ -574,15 +1221,25 @@ ONNX: dict[str, Callable[[_Ctx], None]] = {
     **by_names("upsample", "upsample1d", "upsample2d", "upsample3d", writer=_upsample),
     **by_names("flatten", "reshape", "view", writer=_reshape),
     **by_names("permute", "transpose", writer=_permute),
+    "slice": _slice,
+    **by_names("split", "chunk", writer=_split),
+    "roll": _roll,
+    "channel_shuffle": _channel_shuffle,
+    **by_names("pixel_unshuffle", "space_to_depth", writer=_pixel_unshuffle),
+    "resize_to": _resize_to,
+    "matmul": _matmul,
+    **by_names("parameter", "buffer", writer=_free_tensor),
+    "constant": _constant,
+    "elementwise": _elementwise,
+    **by_names("lstm", "gru", writer=_recurrent),
+    **by_names("shifted_window_attention", "window_attention", writer=_window_attention),
+    "relative_attention": _relative_attention,
+    "multiscale_attention": _multiscale_attention,
 }
 
-#: layer types with no ONNX form, and why (the export refuses a spec using them); the
-#: types added to the registry after the exporter are listed as such
+#: layer types with no ONNX form, and why (the export refuses a spec using them, naming them)
 REFUSED: dict[str, str] = {
     "roi_align": "needs the detector's proposals (boxes) as a second, dynamic input",
-    **{t: r for t, r in _PT_REFUSED.items() if t != "roi_align"},
-    # types the PyTorch export writes and this one not yet (split, chunk, channel_shuffle, …)
-    **{t: "no export form written yet" for t in REGISTRY if t not in ONNX and t not in _PT_REFUSED},
 }
 
 
@@ -590,7 +1247,16 @@ class _Writer:
     def __init__(self, onnx: Any) -> None:
         self.helper = onnx.helper
         self.numpy_helper = onnx.numpy_helper
+        self.tp = onnx.TensorProto
         self.nodes: list[Any] = []
+        #: buffers with defined values (weight name → array), see :meth:`_Ctx.defined_buffer`
+        self.defined: dict[str, Any] = {}
+        #: the graph's nodes by name (a split writes its siblings' outputs at once)
+        self.by_name: dict[str, Node] = {}
+        #: tensors with a batch axis of 1 (see :func:`_batch_one`)
+        self.batch_one: set[str] = set()
+        #: nodes whose output an earlier node already wrote
+        self.done: set[str] = set()
 
 
 def to_onnx(
@@ -602,6 +1268,14 @@ def to_onnx(
     refuse_unsupported(graph, ONNX, REFUSED, "ONNX")
     helper, TP = onnx.helper, onnx.TensorProto
     w = _Writer(onnx)
+    w.by_name = {n.name: n for n in graph.nodes}
+    for n in graph.nodes:
+        if (
+            n.inputs
+            and all(i in w.batch_one for i in n.inputs)
+            or (not n.inputs and n.type in ("parameter", "buffer", "constant"))
+        ):
+            w.batch_one.add(n.name)
     refused: dict[str, list[str]] = {}
     for n in graph.nodes:
         ctx = _Ctx(w, n, list(n.inputs))
@@ -616,9 +1290,11 @@ def to_onnx(
             file=graph.file,
         )
 
-    def vi(name: str, shape: tuple[int, ...], batch: bool = True) -> Any:
+    def vi(name: str, shape: tuple[int, ...], batch: bool = True, doc: str = "") -> Any:
         dims: list[Any] = (["N"] if batch else []) + list(shape)
-        return helper.make_tensor_value_info(name, TP.FLOAT, dims)
+        known = w.defined.get(name)
+        dtype = TP.INT64 if known is not None and known.dtype.kind == "i" else TP.FLOAT
+        return helper.make_tensor_value_info(name, dtype, dims, doc_string=doc)
 
     inputs = [vi(k, s) for k, s in graph.inputs.items()]
     outputs = [vi(o, graph.shape_of(o)) for o in graph.outputs]
@@ -626,7 +1302,7 @@ def to_onnx(
         outputs += [vi(n.name, n.out_shape) for n in graph.nodes if n.name not in graph.outputs]
     initializers = []
     tensors = [
-        (f"{n.name}.{wt.name}", wt)
+        (n.name, f"{n.name}.{wt.name}", wt)
         for n in graph.nodes
         if n.share is None
         for wt in n.layer.weights()
@@ -635,11 +1311,19 @@ def to_onnx(
         from ..backend.run import allocate_weights
 
         allocated = allocate_weights(graph, seed=seed).arrays
-        for name, _ in tensors:
-            layer, _, wname = name.rpartition(".")
-            initializers.append(w.numpy_helper.from_array(allocated[layer][wname], name))
+        for layer, name, wt in tensors:
+            value = w.defined.get(name)
+            if value is None:
+                value = allocated[layer][wt.name]
+            t = w.numpy_helper.from_array(value, name)
+            if wt.kind == "buffer":
+                t.doc_string = BUFFER_DOC
+            initializers.append(t)
     else:
-        inputs += [vi(name, wt.shape, batch=False) for name, wt in tensors]
+        inputs += [
+            vi(name, wt.shape, batch=False, doc=BUFFER_DOC if wt.kind == "buffer" else "")
+            for _, name, wt in tensors
+        ]
     g = helper.make_graph(w.nodes, graph.name, inputs, outputs, initializers)
     model = helper.make_model(
         g,
@@ -649,6 +1333,38 @@ def to_onnx(
     )
     model.doc_string = f"{graph.name}: exported by cnncalc from {graph.file or 'a spec'}"
     return model
+
+
+#: the most bytes of weights kept inside the .onnx file: protobuf cannot serialize a message
+#: over 2 GiB, so larger weights go to a side file (ONNX external data)
+MAX_INLINE_WEIGHTS = 1_800_000_000
+
+
+def save(model: Any, path: Path) -> tuple[int, Path | None]:
+    """Write ``model`` to ``path``: one file, or, when its weights pass
+    :data:`MAX_INLINE_WEIGHTS` (RegNetY-128GF, ViT-H/14: 2.6 GB), the graph in ``path`` and the
+    weights in ``path.data`` beside it (ONNX external data, which onnx and onnxruntime load from
+    the model's folder). Returns (bytes written, the data file or None)."""
+    onnx = _require_onnx()
+    weights = sum(len(t.raw_data) for t in model.graph.initializer)
+    try:
+        if weights <= MAX_INLINE_WEIGHTS:
+            data = model.SerializeToString()
+            path.write_bytes(data)
+            return len(data), None
+        side = path.with_name(path.name + ".data")
+        side.unlink(missing_ok=True)  # onnx appends to an existing data file
+        onnx.save_model(
+            model,
+            str(path),
+            save_as_external_data=True,
+            all_tensors_to_one_file=True,
+            location=side.name,
+            size_threshold=1024,
+        )
+    except OSError as exc:
+        raise CnncalcError(f"cannot write {path}: {exc.strerror}") from None
+    return path.stat().st_size + side.stat().st_size, side
 
 
 def weight_count(model: Any) -> int:

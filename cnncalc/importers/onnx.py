@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CnncalcError
+from ..export.onnx import BUFFER_DOC
 from ._build import SpecBuilder, clean_name
 
 __all__ = ["read_file", "read", "ONNX_OPS"]
@@ -136,6 +137,7 @@ class _Reader:
         self.t: dict[str, _T] = {}
         self.inits: dict[str, Any] = {}
         self.counted: dict[str, str] = {}  # learned initializer → the cnncalc layer counting it
+        self.buffers: set[str] = set()  # initializers marked as buffers (cnncalc's export)
         self.consumers: Counter[str] = Counter()
         self.skip: set[int] = set()  # nodes folded into an earlier one
         self.names: dict[int, str] = {}  # node → its layer name
@@ -176,13 +178,25 @@ class _Reader:
             return t.layer
         shape = cshape(self.shape(name, node)) or [1]
         fresh = [s for s in t.sources if s not in self.counted]
-        learned = "param" if fresh and t.dtype not in _INT_TYPES else "none"
+        bufs = [s for s in fresh if s in self.buffers]
+        params = [s for s in fresh if s not in self.buffers]
+        if t.dtype in _INT_TYPES and not bufs:
+            params = []
+        before: list[str] = []
+        if bufs and params:  # a table gathered by an index: the buffer part first, in the chain
+            size = sum(math.prod(self.inits[s].dims) for s in bufs)
+            args = {"shape": [size], "learned": "buffer"}
+            before = [self.b.add("constant", args, name + "_buffer")]
+            for s in bufs:
+                self.counted[s] = before[0]
+            fresh, bufs = params, []
+        learned = "buffer" if bufs else "param" if params else "none"
         args: dict[str, Any] = {"shape": shape, "learned": learned}
-        if learned == "param":
+        if learned != "none":
             size = sum(math.prod(self.inits[s].dims) for s in fresh)
             if size != math.prod(shape):
                 args["weight_shape"] = [size]
-        t.layer = self.b.add("constant", args, name)
+        t.layer = self.b.add("constant", args, name, before or None)
         for s in fresh:
             self.counted[s] = t.layer
         return t.layer
@@ -348,7 +362,69 @@ def _batchnorm(r: _Reader, node: Any, a: dict) -> None:
     for i in node.input[1:5]:
         share = r.weight(i, name) or share
     args = {"eps": float(a.get("epsilon", 1e-5))}
+    if rank == 2 and all(i in r.buffers for i in node.input[1:3]):
+        t = "frozen_batchnorm2d"  # scale and bias marked as buffers: fixed affine terms
+    else:  # a scale or bias that is a constant, not an initializer: not learned (Keras)
+        for key, i in (("scale", node.input[1]), ("center", node.input[2])):
+            if not r.get(i).sources:
+                args[key] = False
     r.emit(node, t, args, [r.operand(node.input[0], node)], share_with=share)
+
+
+def _groupnorm(r: _Reader, node: Any, a: dict) -> None:
+    """GroupNormalization (opset 21: scale and bias per channel)."""
+    name = r.node_name(node)
+    share = None
+    for i in node.input[1:3]:
+        share = r.weight(i, name) or share
+    args = {"num_groups": int(a["num_groups"]), "eps": float(a.get("epsilon", 1e-5))}
+    r.emit(node, "groupnorm", args, [r.operand(node.input[0], node)], share_with=share)
+
+
+def _recurrent(r: _Reader, node: Any, a: dict) -> None:
+    """LSTM / GRU (one layer, one or both directions) → cnncalc's ``lstm`` / ``gru`` on the
+    sequence (L, I), reshaped to ONNX's Y (L, D, N, H) for the nodes after it. W, R and B hold
+    PyTorch's weight_ih, weight_hh and both biases: the same counts (the gate order differs,
+    which counts do not see). GRU's ``linear_before_reset`` 0 or 1 costs the same MACs."""
+    t = node.op_type.lower()
+    if a.get("layout", 0):
+        raise CnncalcError(f"node '{node.name}' ({node.op_type}): layout 1 is not supported")
+    if len(node.input) > 7 and node.input[7]:
+        raise CnncalcError(f"node '{node.name}' (LSTM): peephole weights are not supported")
+    xs = r.shape(node.input[0], node)  # (L, N, I)
+    if xs[1] != 1:
+        raise CnncalcError(f"node '{node.name}' ({node.op_type}): expects a batch of 1")
+    direction = a.get("direction", b"forward")
+    direction = direction.decode() if isinstance(direction, bytes) else direction
+    if direction == "reverse":
+        raise CnncalcError(f"node '{node.name}' ({node.op_type}): direction reverse alone")
+    bias = len(node.input) > 3 and bool(node.input[3])
+    name = r.node_name(node)
+    share = None
+    for i in node.input[1 : 4 if bias else 3]:
+        share = r.weight(i, f"{name}_{t}") or share
+    seq = r.emit(
+        node, "reshape", {"shape": [xs[0], xs[2]]}, [r.operand(node.input[0], node)], suffix="_seq"
+    )
+    args = {
+        "hidden_size": int(a["hidden_size"]),
+        "bias": bias,
+        "bidirectional": direction == "bidirectional",
+    }
+    y = r.emit(node, t, args, [seq], suffix="_" + t, share_with=share)
+    r.emit(node, "reshape", {"shape": cshape(r.shape(node.output[0], node))}, [y])
+
+
+def _lrn(r: _Reader, node: Any, a: dict) -> None:
+    """LRN: ONNX divides alpha by size, as PyTorch's LocalResponseNorm (and cnncalc's) do, so
+    the arguments carry over unchanged."""
+    args = {
+        "size": int(a["size"]),
+        "alpha": float(a.get("alpha", 1e-4)),
+        "beta": float(a.get("beta", 0.75)),
+        "k": float(a.get("bias", 1.0)),
+    }
+    r.emit(node, "local_response_norm", args, [r.operand(node.input[0], node)])
 
 
 def _layernorm(r: _Reader, node: Any, a: dict) -> None:
@@ -565,10 +641,27 @@ def _pad(r: _Reader, node: Any, a: dict) -> None:
     pads = a.get("pads") if r.opset < 11 else r.const_value(node.input[1], node)
     full = r.shape(node.input[0], node)
     n = len(full)
-    if mode != "constant" or any(pads[i] or pads[i + n] for i in range(2)):
+    if len(node.input) > 3 and node.input[3]:  # pads given for some axes only
+        axes = [int(x) % n for x in r.const_value(node.input[3], node)]
+        k = len(axes)
+        every = [0] * (2 * n)
+        for j, ax in enumerate(axes):
+            every[ax], every[ax + n] = pads[j], pads[j + k]
+        pads = every
+    pairs = [[int(pads[i]), int(pads[i + n])] for i in range(n)]
+    x = r.operand(node.input[0], node)
+    if mode != "constant" or pairs[0] != [0, 0] or not 3 <= n <= 5:
         raise CnncalcError(f"node '{node.name}' (Pad): only zero padding of spatial axes")
-    pairs = [[int(pads[i]), int(pads[i + n])] for i in range(2, n)]
-    r.emit(node, f"zero_pad{n - 2}d", {"padding": pairs}, [r.operand(node.input[0], node)])
+    if pairs[1] == [0, 0]:  # channels first: the spatial axes after them
+        r.emit(node, f"zero_pad{n - 2}d", {"padding": pairs[2:]}, [x])
+        return
+    if pairs[-1] != [0, 0]:
+        raise CnncalcError(f"node '{node.name}' (Pad): pads both the first and the last axis")
+    # channels last (Swin's windows): the channels moved first, padded, moved back
+    last = n - 2  # cnncalc's channel axis
+    first = r.emit(node, "permute", {"dims": [last, *range(last)]}, [x], suffix="_cf")
+    y = r.emit(node, f"zero_pad{n - 2}d", {"padding": pairs[1:-1]}, [first], suffix="_pad")
+    r.emit(node, "permute", {"dims": [*range(1, last + 1), 0]}, [y])
 
 
 def _resize(r: _Reader, node: Any, a: dict) -> None:
@@ -603,6 +696,10 @@ ONNX_OPS: dict[str, Handler] = {
     "MatMul": _matmul,
     "BatchNormalization": _batchnorm,
     "LayerNormalization": _layernorm,
+    "GroupNormalization": _groupnorm,
+    "LRN": _lrn,
+    "LSTM": _recurrent,
+    "GRU": _recurrent,
     "Relu": _act("relu"),
     "LeakyRelu": _act("leaky_relu"),
     "Elu": _act("elu"),
@@ -636,6 +733,16 @@ ONNX_OPS: dict[str, Handler] = {
     "Neg": _unary("neg"),
     "Abs": _unary("abs"),
     "Reciprocal": _unary("reciprocal"),
+    "Sin": _unary("sin"),
+    "Cos": _unary("cos"),
+    "Floor": _unary("floor"),
+    "Ceil": _unary("ceil"),
+    "Round": _unary("round"),
+    "Sign": _unary("sign"),
+    "Not": _unary("not"),
+    "Less": _merge("elementwise", "less"),
+    "Greater": _merge("elementwise", "greater"),
+    "Mod": _merge("elementwise", "mod"),
     "Identity": _passthrough,
     "Cast": _passthrough,
     "Dropout": _passthrough,
@@ -716,7 +823,9 @@ def read(model: Any, file: str, input_shape: tuple[int, ...] | None = None) -> d
         t = _T(name, tuple(init.dims), init.data_type)
         if math.prod(init.dims) <= 64 and (init.raw_data or _has_data(init)):
             t.value = numpy_helper.to_array(init).tolist()
-        if init.data_type not in _INT_TYPES:
+        if init.doc_string.startswith(BUFFER_DOC):
+            r.buffers.add(name)
+        if init.data_type not in _INT_TYPES or name in r.buffers:
             t.sources = (name,)
         r.t[name] = t
     for inp in real_inputs:
@@ -771,6 +880,9 @@ def read(model: Any, file: str, input_shape: tuple[int, ...] | None = None) -> d
     outs = []
     for o in graph.output:
         t = r.t.get(o.name)
+        if t is not None and not t.data and t.shape is not None:
+            outs.append(r.operand(o.name, o))  # a tensor not computed from the input
+            continue
         if t is None or not t.data or t.layer is None:
             continue
         outs.append(t.layer)
@@ -916,6 +1028,7 @@ def resolve_shapes(model: Any, file: str) -> Any:
         for i in graph.initializer
         if i.data_type in _INT_TYPES and math.prod(i.dims) <= 64
     }
+    _type_group_norms(model, onnx)
     for _ in range(256):
         try:
             inferred = onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
@@ -969,3 +1082,30 @@ def resolve_shapes(model: Any, file: str) -> Any:
         if not changed:
             return inferred
     return inferred
+
+
+def _type_group_norms(model: Any, onnx: Any) -> None:
+    """Give each GroupNormalization output its input's type and shape (``value_info``): ONNX's
+    shape inference has no rule for the opset-21 function op before onnx PR #8356 (issue #7157:
+    the output's type stays unknown and strict inference fails at its first user)."""
+    graph = model.graph
+    norms = [n for n in graph.node if n.op_type == "GroupNormalization"]
+    typed = {vi.name for vi in graph.value_info}
+    while norms:
+        inferred = onnx.shape_inference.infer_shapes(model, strict_mode=False, data_prop=True)
+        known = {vi.name: vi for vi in [*inferred.graph.value_info, *inferred.graph.input]}
+        left = []
+        for n in norms:
+            src = known.get(n.input[0])
+            if n.output[0] in typed:
+                continue
+            if src is None or not src.type.tensor_type.HasField("shape"):
+                left.append(n)
+                continue
+            vi = graph.value_info.add()
+            vi.CopyFrom(src)
+            vi.name = n.output[0]
+            typed.add(vi.name)
+        if len(left) == len(norms):
+            return
+        norms = left

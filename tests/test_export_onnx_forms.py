@@ -1,0 +1,269 @@
+"""Each ONNX form of a tensor, recurrent or attention layer, one layer at a time: onnx.checker
+accepts it, onnxruntime's output equals cnncalc's NumPy forward with the same seeded weights
+(``rtol=1e-4, atol=1e-5``, float32 both sides), and the ONNX importer reads the file back with
+the same parameters, buffers and MACs as the layer.
+
+The cases are the layer table's (tests/test_layers.py, through tests/test_export_layers.py)
+of the types these forms cover, plus small versions of the table's large cases (a shifted
+Swin window, Swin3D's shrunk window, a padded patch merging, roll, resize_to) and one case per
+element-wise operation.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import cnncalc
+
+from .conftest import Case
+from .test_export_layers import SMALL, _graph
+
+onnx = pytest.importorskip("onnx", reason="the ONNX forms need onnx")
+importer = pytest.importorskip("cnncalc.importers.onnx", reason="needs the ONNX importer")
+
+from cnncalc.export.onnx import to_onnx  # noqa: E402
+
+#: the types whose forms this file checks
+TYPES = {
+    "slice", "split", "chunk", "roll", "channel_shuffle", "pixel_unshuffle", "space_to_depth",
+    "resize_to", "matmul", "parameter", "buffer", "constant", "elementwise", "lstm", "gru",
+    "shifted_window_attention", "window_attention", "relative_attention", "multiscale_attention",
+}  # fmt: skip
+
+EXTRA = {
+    "roll two axes, one shift 0 mod size": Case(
+        "roll", dict(shifts=[-3, 8], axis=[0, 1]), [(7, 8, 5)], (7, 8, 5)
+    ),
+    "slice every other row of 9, from 1": Case(
+        "slice",
+        dict(axis=1, start=1, step=2),
+        [(3, 9, 4)],
+        (3, 4, 4),  # 1, 3, 5, 7
+    ),
+    "pixel_unshuffle 2 channels first": Case(
+        "pixel_unshuffle", dict(factor=2), [(3, 6, 4)], (3 * 4, 3, 2)
+    ),
+    "space_to_depth 2 ONNX order": Case("space_to_depth", dict(factor=2), [(3, 4, 4)], (12, 2, 2)),
+    "space_to_depth Swin patch merging, padded 5×7": Case(
+        "space_to_depth",
+        dict(factor=2, order="dx_dy_c", channel_axis=-1, pad=True),
+        [(5, 7, 4)],
+        (3, 4, 16),  # ⌈5/2⌉, ⌈7/2⌉, 4·2²
+    ),
+    "space_to_depth Swin3D channels last (T, H, W, C)": Case(
+        "space_to_depth",
+        dict(factor=2, order="dx_dy_c", channel_axis=-1),
+        [(2, 4, 6, 3)],
+        (2, 2, 3, 12),
+    ),
+    "resize_to bilinear 7×7 → 15×13": Case("resize_to", {}, [(4, 7, 7), (3, 15, 13)], (4, 15, 13)),
+    "resize_to nearest": Case(
+        "resize_to", dict(mode="nearest"), [(2, 3, 5), (1, 6, 10)], (2, 6, 10)
+    ),  # fmt: skip
+    "matmul A·Bᵀ with transpose_a": Case(
+        "matmul", dict(transpose_a=True), [(2, 6, 5), (2, 6, 7)], (2, 5, 7)
+    ),
+    "matmul vector @ matrix": Case("matmul", {}, [(6,), (6, 4)], (4,)),
+    "shifted_window_attention shifted 2 heads, 8×8, window 4": Case(
+        "shifted_window_attention",
+        dict(num_heads=2, window_size=4, shift_size=2),
+        [(8, 8, 8)],
+        (8, 8, 8),
+    ),
+    "shifted_window_attention padded 6×9, window 4, shifted": Case(
+        "shifted_window_attention",
+        dict(num_heads=2, window_size=4, shift_size=2, qkv_bias=False, proj_bias=False),
+        [(6, 9, 8)],
+        (6, 9, 8),
+    ),
+    "shifted_window_attention 3-D shrunk (Swin3D rule)": Case(
+        "shifted_window_attention",
+        dict(num_heads=2, window_size=[4, 3, 3], shift_size=[2, 1, 1], fit="shrink"),
+        [(2, 6, 6, 8)],
+        (2, 6, 6, 8),
+    ),
+    "relative_attention 4 groups of 3×3": Case(
+        "relative_attention", dict(head_dim=4), [(4, 9, 8)], (4, 9, 8)
+    ),
+    "multiscale_attention v1: K, V pooled, 2 heads": Case(
+        "multiscale_attention",
+        dict(num_heads=2, thw=[2, 4, 4], kernel_kv=3, stride_kv=[1, 2, 2]),
+        [(33, 8)],
+        (33, 8),
+    ),
+    "multiscale_attention v2: Q pooled only, class token in the residual": Case(
+        "multiscale_attention",
+        dict(
+            num_heads=2,
+            thw=[2, 4, 4],
+            out_features=8,
+            kernel_q=3,
+            stride_q=[1, 2, 2],
+            residual_pool=True,
+            residual_with_cls_embed=True,
+            rel_pos=True,
+        ),
+        [(33, 4)],
+        (1 + 2 * 2 * 2, 8),
+    ),  # fmt: skip
+    # 5×5 pooled by 2 (k 3, pad 1) → 3×3; the tables hold 2·(5 // 2) − 1 = 3 rows and are
+    # resized to 2·3 − 1 = 5 (torchvision's linear interpolation)
+    "multiscale_attention v2: odd grid, tables resized": Case(
+        "multiscale_attention",
+        dict(
+            num_heads=1,
+            thw=[1, 5, 5],
+            kernel_q=3,
+            stride_q=[1, 2, 2],
+            kernel_kv=3,
+            stride_kv=[1, 2, 2],
+            residual_pool=True,
+            rel_pos=True,
+        ),
+        [(26, 4)],
+        (1 + 3 * 3, 4),
+    ),  # fmt: skip
+    "gru 2 layers bidirectional": Case(
+        "gru", dict(hidden_size=6, num_layers=2, bidirectional=True), [(4, 5)], (4, 12)
+    ),
+    **{
+        f"elementwise {op}": Case("elementwise", dict(op=op), [(3, 4)] * n, (3, 4))
+        for op, n in (
+            ("sub", 2),
+            ("div", 2),
+            ("pow", 2),
+            ("max", 2),
+            ("min", 2),
+            ("mod", 2),
+            ("where", 3),
+            ("equal", 2),
+            ("less", 2),
+            ("greater", 2),
+            ("neg", 1),
+            ("abs", 1),
+            ("reciprocal", 1),
+            ("sqrt", 1),
+            ("exp", 1),
+            ("log", 1),
+            ("erf", 1),
+            ("sin", 1),
+            ("cos", 1),
+            ("floor", 1),
+            ("ceil", 1),
+            ("round", 1),
+            ("sign", 1),
+            ("not", 1),
+            ("clip", 3),
+            ("cast", 1),
+        )
+    },  # fmt: skip
+    "elementwise div broadcast (12, 5, 5) / (1,)": Case(
+        "elementwise", dict(op="div"), [(12, 5, 5), (1,)], (12, 5, 5)
+    ),
+}
+
+CASES = {
+    **{k: c for k, c in SMALL.items() if c.type in TYPES},
+    **EXTRA,
+}
+
+
+#: cases the importer cannot read back, and what it says
+IMPORTER_LACKS = {
+    # a float32 → float32 Cast is the importer's pass-through (no layer): nothing to count
+    "elementwise cast": "no layers",
+    # Swin v2's cosine attention normalises q and k with ReduceL2, mapped to no cnncalc layer
+    "shifted_window_attention v2 padded 9×10": "ReduceL2",
+}
+
+
+@pytest.mark.parametrize("key", sorted(CASES))
+def test_onnx_form_runs_and_reads_back(key, tmp_path):
+    ort = pytest.importorskip("onnxruntime", reason="needs onnxruntime")
+    import numpy as np
+
+    from cnncalc.backend.run import allocate_weights, execute, random_inputs
+
+    case = CASES[key]
+    graph = _graph(case)
+    model = to_onnx(graph, seed=7)
+    onnx.checker.check_model(model, full_check=True)
+    batch = 2 if case.inputs else 1  # a free tensor (no input) has a batch axis of 1
+    feeds = random_inputs(graph, batch=batch, seed=11, dtype="float32")
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    (got,) = session.run(None, feeds)
+    want = execute(graph, feeds, allocate_weights(graph, seed=7))["layer"]
+    assert got.shape == want.shape == (batch, *case.out)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    # the importer reads the same counts back
+    path = tmp_path / "one_layer.onnx"
+    path.write_bytes(model.SerializeToString())
+    if key in IMPORTER_LACKS:
+        with pytest.raises(cnncalc.CnncalcError, match=IMPORTER_LACKS[key]):
+            importer.read_file(path)
+        return
+    back = cnncalc.analyze(importer.read_file(path)).totals
+    t = cnncalc.analyze(graph).totals
+    assert (back.params, back.buffers, back.macs) == (t.params, t.buffers, t.macs)
+
+
+def test_forms_cover_the_types():
+    """Every type of TYPES has at least one case here (a new type gets one)."""
+    assert TYPES <= {c.type for c in CASES.values()} | {"window_attention", "chunk", "buffer"}
+    assert {"chunk", "buffer"} <= {c.type for c in CASES.values()}
+
+
+def test_split_pieces_are_one_onnx_split(tmp_path):
+    """An entry's pieces are written as one Split node with all of them as outputs."""
+    spec = {
+        "name": "pieces",
+        "input": [12, 4, 4],
+        "layers": [
+            {"split": {"sizes": [6, 4, 2]}, "name": "s"},
+            {"concat": {"axis": 0}, "inputs": ["s.2", "s.0", "s.1"], "name": "cat"},
+        ],
+    }
+    graph = cnncalc.build(spec)
+    model = to_onnx(graph, weights=False)
+    splits = [n for n in model.graph.node if n.op_type == "Split"]
+    assert len(splits) == 1 and list(splits[0].output) == ["s.0", "s.1", "s.2"]
+    assert not any(n.op_type == "Slice" for n in model.graph.node)
+
+
+def test_index_buffer_is_int64_with_its_defined_values():
+    """Swin-T stage 1's relative_position_index: 49² int64 values, the offsets' table rows:
+    token 0 (0, 0) against token 48 (6, 6): offset (−6, −6) → row (−6 + 6)·13 + (−6 + 6) = 0;
+    token 48 against token 0: offset (6, 6) → row 12·13 + 12 = 168 = 13² − 1."""
+    import numpy as np
+
+    spec = {
+        "name": "w",
+        "input": [7, 7, 96],
+        "layers": [{"shifted_window_attention": {"num_heads": 3}, "name": "attn"}],
+    }
+    model = to_onnx(cnncalc.build(spec), seed=0)
+    inits = {t.name: t for t in model.graph.initializer}
+    index = onnx.numpy_helper.to_array(inits["attn.relative_position_index"])
+    assert index.dtype == np.int64 and index.shape == (49 * 49,)
+    assert index[48] == 0 and index[48 * 49] == 168 and index.max() == 13 * 13 - 1
+    assert inits["attn.relative_position_index"].doc_string.startswith("buffer")
+    assert not inits["attn.relative_position_bias_table"].doc_string
+
+
+def test_lstm_gate_blocks_in_onnx_order():
+    """PyTorch's LSTM blocks are i, f, g, o; ONNX's W is i, o, f, c: the export's W equals the
+    PyTorch weight's blocks [0, 3, 1, 2] (hidden 3, input 2: blocks of 3 rows)."""
+    import numpy as np
+
+    ort = pytest.importorskip("onnxruntime", reason="needs onnxruntime")
+    spec = {"name": "l", "input": [1, 2], "layers": [{"lstm": {"hidden_size": 3}, "name": "l"}]}
+    model = to_onnx(cnncalc.build(spec), seed=1)
+    lstm = next(n for n in model.graph.node if n.op_type == "LSTM")
+    # fetch W as an extra output
+    model.graph.output.append(onnx.helper.make_tensor_value_info(lstm.input[1], 1, None))
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    w = sess.run([lstm.input[1]], {"input": np.zeros((1, 1, 2), np.float32)})[0]
+    inits = {t.name: onnx.numpy_helper.to_array(t) for t in model.graph.initializer}
+    pt = inits["l.weight_ih_l0"]
+    want = np.concatenate([pt[k * 3 : (k + 1) * 3] for k in (0, 3, 1, 2)])[None]
+    np.testing.assert_array_equal(w, want)
