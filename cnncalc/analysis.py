@@ -65,6 +65,7 @@ def _analyze(
     rows = []
     t_params = t_train = t_non = t_buf = t_macs = t_flops = t_act = 0
     with_weights = 0
+    any_shared = any_train_only = False  # for the notes
     # Repeated identical layers share one object (see cnncalc.graph), also between graphs built
     # from one spec: each object's figures are computed once and kept on it (Layer._costs).
     fields = _Fields(graph)
@@ -73,12 +74,11 @@ def _analyze(
     views = storage_roots(graph)
     for i, node in enumerate(graph.nodes):
         layer = node.layer
-        try:
-            c = layer._costs
-        except AttributeError:
+        c = layer._costs
+        if c is None:
             p = b = 0
             ws = layer.weights()
-            for w in ws:
+            for w in ws:  # Weight.size: the one definition of a weight's element count
                 if w.kind == "param":
                     p += w.size
                 else:
@@ -88,58 +88,65 @@ def _analyze(
             c = (p, b, m, layer.flops(), layer.out_elements, bool(ws), k, 1 if m > 0 else 0)
             layer._costs = c
         params, buffers, macs, flops, out_el, has_weights, kernel, deep = c
-        ins = node.inputs
+        name, ins, share = node.name, node.inputs, node.share
         if len(ins) == 1:
-            depth_of[node.name] = depth_of.get(ins[0], 0) + deep
+            depth_of[name] = depth_of.get(ins[0], 0) + deep
         else:
-            depth_of[node.name] = max([depth_of.get(x, 0) for x in ins], default=0) + deep
+            depth_of[name] = max([depth_of.get(x, 0) for x in ins], default=0) + deep
         if keras:
             non = buffers
             params += buffers
             buffers = 0
         else:
             non = 0
-        if node.share is not None:
+        if share is not None:
             params = buffers = non = 0
+            any_shared = True
         trainable = params - non if node.trainable else 0
         non = params - trainable
-        macs *= batch
-        flops *= batch
+        if batch != 1:
+            macs *= batch
+            flops *= batch
+        train_only = node.train_only
+        pos = node.pos
         # positional construction (field order of LayerRow): ~2× faster than keywords
-        row = new_row(
-            LayerRow,
-            (
-                node.name,
-                layer.type_name,
-                node.inputs,
-                node.out_shape,
-                params,
-                trainable,
-                non,
-                buffers,
-                macs,
-                flops,
-                out_el,
-                node.trainable,
-                node.train_only,
-                node.share,
-                node.pos[0] if node.pos else None,
-                PendingField(fields, i),
-                kernel,
-            ),
+        rows.append(
+            new_row(
+                LayerRow,
+                (
+                    name,
+                    layer.type_name,
+                    ins,
+                    node.out_shape,
+                    params,
+                    trainable,
+                    non,
+                    buffers,
+                    macs,
+                    flops,
+                    out_el,
+                    node.trainable,
+                    train_only,
+                    share,
+                    pos[0] if pos else None,
+                    PendingField(fields, i),
+                    kernel,
+                ),
+            )
         )
-        rows.append(row)
         t_params += params
         t_train += trainable
         t_non += non
         t_buf += buffers
-        if has_weights and node.share is None:
+        if has_weights and share is None:
             with_weights += 1
-        if not node.train_only:
+        if not train_only:
             t_macs += macs
             t_flops += flops
-            if node.name not in views:  # a view is no new activation (cnncalc.memory)
+            if name not in views:  # a view is no new activation (cnncalc.memory)
                 t_act += out_el * batch
+        else:
+            any_train_only = True
     nbytes = DTYPE_BYTES[dtype]
     in_el = sum(prod(s) for s in graph.inputs.values()) * batch
     _check_totals(
@@ -170,12 +177,12 @@ def _analyze(
     )
     caveats = graph.meta.get("caveats") or []
     notes = [caveats] if isinstance(caveats, str) else list(caveats)
-    if any(r.train_only for r in rows):
+    if any_train_only:
         notes.append(
             "train-only layers (e.g. auxiliary classifiers) are counted in params, "
             "not in MACs/FLOPs/activations: they do not run at inference"
         )
-    if any(r.shared_with for r in rows):
+    if any_shared:
         notes.append("layers that share weights count their parameters once")
     if convention == "keras":
         notes.append(

@@ -29,6 +29,7 @@ from .graph import (
     GraphWiring,
     Node,
     Pos,
+    _InputEnv,
     check_axes,
 )
 from .inputs import (
@@ -528,8 +529,11 @@ class _Builder(GraphWiring):
             if local is not None:
                 self._define(scope, local, out, meta.where("names") or pos)
             if frame is not None:
-                frame[3] = len(self.nodes) - frame[2]
-                if i + 1 < count:
+                frame[3] = size = len(self.nodes) - frame[2]
+                # _project's estimate for one loop, inline; nested loops (and a refusal) call it
+                if i + 1 < count and (
+                    len(self._reps) > 1 or len(self.nodes) + (count - i - 1) * size > MAX_LAYERS
+                ):
                     self._project()
         if frame is not None:
             self._reps.pop()
@@ -658,8 +662,7 @@ class _Builder(GraphWiring):
     def _env(self, env: Mapping[str, Any], in_names: list[str]) -> dict[str, Any]:
         if not in_names:
             return Env(env, {})
-        shape = self.shapes[in_names[0]]
-        return Env(env, {"in_channels": shape[0], "in_shape": list(shape)})
+        return _InputEnv(env, self.shapes[in_names[0]])  # in_channels, in_shape on first use
 
     def invoke_block(
         self,
@@ -702,10 +705,11 @@ class _Builder(GraphWiring):
                     hint=did_you_mean(str(key), bdef.params, "parameters")
                     + f" (accepted: {', '.join(map(str, bdef.params)) or 'none'})",
                 )
-        caller_env = self._env(env, in_names)
         params: dict[str, Any] = {}
-        #: defaults see the caller's names and the parameters before them (filled as we go)
-        default_env = Env(caller_env)
+        if bdef.params:
+            caller_env = self._env(env, in_names)
+            #: defaults see the caller's names and the parameters before them (filled as we go)
+            default_env = Env(caller_env)
         for pname, default in bdef.params.items():
             try:
                 if pname in raw_args:
@@ -813,21 +817,29 @@ class _Builder(GraphWiring):
             return v
 
         nodes, by_name, shapes = self.nodes, self.by_name, self.shapes
+        index = len(nodes)
         for rel, layer, inputs, out_shape, tr, npos, to, share in rec.nodes:
             full = prefix + rel
             if full in shapes:
                 raise self._err(f"duplicate layer name '{full}'", npos, full, layer.type_name)
+            # name_of, inline (a call per input is a third of a replayed layer's time)
             node = Node(
                 full,
                 layer,
-                tuple([name_of(r) for r in inputs]),
+                tuple(
+                    [
+                        prefix + v if k == _OWN else in_names[int(v)] if k == _IN else v
+                        for k, v in inputs
+                    ]
+                ),
                 out_shape,
                 tr,
                 npos,
                 to,
                 None if share is None else name_of(share),
-                len(nodes),
+                index,
             )
+            index += 1
             nodes.append(node)
             by_name[full] = node
             shapes[full] = out_shape
@@ -888,7 +900,9 @@ def _replay_key(
         bdef.name,
         frozen,
         tuple([shapes[n] for n in in_names]),
-        tuple(in_names) if len(set(in_names)) != len(in_names) else len(in_names),
+        tuple(in_names)
+        if len(in_names) > 1 and len(set(in_names)) != len(in_names)
+        else len(in_names),
         trainable,
         train_only,
     )

@@ -194,6 +194,10 @@ class _Unknown(CnncalcError):
     """An unknown variable name (carries the name for did-you-mean)."""
 
 
+#: the integers _check_num lets through lie strictly between ±_INT_LIMIT
+_INT_LIMIT = 1 << MAX_INT_BITS
+
+
 def _check_num(v: Any) -> Any:
     if isinstance(v, complex):
         raise CnncalcError(
@@ -256,8 +260,16 @@ def _compile(node: ast.AST, text: str) -> Compiled:  # noqa: C901 - one branch p
         fn = _pow if op is ast.Pow else _BINOPS[op]
         left, right = _compile(node.left, text), _compile(node.right, text)
 
+        fast = op is not ast.Pow and op is not ast.Div
+
         def binop(env: Mapping[str, Any]) -> Any:
             a, b = left(env), right(env)
+            if fast and type(a) is int and type(b) is int and b:
+                # two plain ints (the common case): +, −, ×, //, % give an int; the checks
+                # below would pass it unless it is too large
+                v = fn(a, b)
+                if -_INT_LIMIT < v < _INT_LIMIT:
+                    return v
             if isinstance(a, str) or isinstance(b, str):
                 if op is ast.Add and isinstance(a, str) and isinstance(b, str):
                     if len(a) + len(b) > 10_000:

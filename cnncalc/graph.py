@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from .errors import CnncalcError, did_you_mean
-from .expr import Env
+from .expr import Env, compile_expr
 from .layers import REGISTRY
 from .layers.base import Layer, Shape, fmt_shape
 from .spec import Spec
@@ -209,6 +209,13 @@ class GraphWiring:
         if cache is None or len(cache) > LAYER_CACHE_MAX:
             cache = spec.__dict__["_built_layers"] = {}
         self._layers: dict[Any, Layer] = cache
+        arg_plans = spec.__dict__.get("_arg_plans")
+        if arg_plans is None or len(arg_plans) > LAYER_CACHE_MAX:
+            arg_plans = spec.__dict__["_arg_plans"] = {}
+        self._arg_plans: dict[tuple[int, str], tuple[Map, tuple[tuple[str, Any, Any], ...]]] = (
+            arg_plans
+        )
+        self._last_plan: tuple[Any, ...] = (None, None, ())
 
     # -- errors ---------------------------------------------------------------------------------
     def _err(
@@ -259,7 +266,8 @@ class GraphWiring:
                 t,
                 hint="list them with inputs: [a, b]" if cls.MIN_INPUTS > 1 else None,
             )
-        in_shapes = tuple([self.shapes[n] for n in in_names])
+        shapes = self.shapes
+        in_shapes = (shapes[in_names[0]],) if n_in == 1 else tuple([shapes[n] for n in in_names])
         layer = self._build(cls, t, raw_args, full, in_shapes, pos, env)
         index_arg = cls.OUTPUT_INDEX
         if index_arg is not None and layer.args.get(index_arg) is None:
@@ -274,7 +282,15 @@ class GraphWiring:
                 )
             self.pieces[full] = names
             return names[0]
-        return self._add_node(full, layer, t, in_names, pos, trainable, train_only, share)
+        if share is not None:
+            return self._add_node(full, layer, t, in_names, pos, trainable, train_only, share)
+        # _add_node inline (its name check was made above and building adds no node)
+        nodes, out = self.nodes, layer.out_shape
+        node = Node(full, layer, tuple(in_names), out, trainable, pos, train_only, None, len(nodes))
+        nodes.append(node)
+        self.by_name[full] = node
+        self.shapes[full] = out
+        return full
 
     def _build(
         self,
@@ -293,10 +309,26 @@ class GraphWiring:
             frozen = True
             if raw_args:
                 lenv: dict[str, Any] | None = None
-                for k, v in raw_args.items():
-                    if isinstance(v, (str, list)):
+                last = self._last_plan  # a repeat builds from one entry: its plan at hand
+                if last[0] is raw_args and last[1] == t:
+                    plan = last[2]
+                else:
+                    plan = self._arg_plan(cls, t, raw_args)
+                    self._last_plan = (raw_args, t, plan)
+                for k, mode, v in plan:
+                    if mode is _EXPR:  # a compiled expression: evaluate it here
                         if lenv is None:
-                            lenv = Env(env, _input_names(in_shapes))
+                            lenv = _InputEnv(env, in_shapes[0]) if in_shapes else Env(env)
+                        try:
+                            v = v(lenv)
+                        except Exception:  # noqa: BLE001 - said again, located, just below
+                            mode, v = _SLOW, raw_args[k]
+                        else:
+                            if isinstance(v, list):
+                                frozen = False
+                    if mode is _SLOW:
+                        if lenv is None:
+                            lenv = _InputEnv(env, in_shapes[0]) if in_shapes else Env(env)
                         try:
                             v = _value(v, lenv, cls.ARGS.get(k))
                         except CnncalcError as err:
@@ -305,7 +337,7 @@ class GraphWiring:
                             raise err.locate(file=self.spec.file, line=line, col=col) from None
                         if isinstance(v, list):
                             frozen = False
-                    elif isinstance(v, dict):  # not hashable: no sharing (normalize refuses it)
+                    elif mode is _DICT:  # not hashable: no sharing (normalize refuses it)
                         frozen = False
                     args[k] = v
             if extra:
@@ -320,8 +352,10 @@ class GraphWiring:
             if layer is None:
                 layer = cls(t, cls.normalize_args(args))
                 layer.build(in_shapes)
-                if layer.out_elements > MAX_TOTAL or max(layer.out_shape, default=0) > MAX_AXIS:
-                    check_axes(layer.out_shape, "the output")
+                el = layer.out_elements  # ≤ MAX_AXIS and not 0: no axis is above it either
+                if el > MAX_AXIS or not el:
+                    if el > MAX_TOTAL or max(layer.out_shape, default=0) > MAX_AXIS:
+                        check_axes(layer.out_shape, "the output")
                 if key is not None:
                     try:
                         self._layers[key] = layer
@@ -333,6 +367,44 @@ class GraphWiring:
             raise err.locate(
                 file=self.spec.file, line=line, col=col, layer=full, layer_type=t
             ) from None
+
+    def _arg_plan(
+        self, cls: type[Layer], t: str, raw_args: Map
+    ) -> tuple[tuple[str, Any, Any], ...]:
+        """How to get each argument of an entry: ``(key, mode, payload)``: a literal (the value),
+        an expression (its compiled function: no parsing or look-up per layer), a mapping, or
+        anything else (the raw value, evaluated by :func:`cnncalc.values._value` as before).
+        Planned once per entry and layer type, kept with the spec like its entry plans."""
+        plans = self._arg_plans
+        got = plans.get((id(raw_args), t))
+        if got is not None and got[0] is raw_args:
+            return got[1]
+        plan = []
+        for k, v in raw_args.items():
+            arg = cls.ARGS.get(k)
+            if isinstance(v, str):
+                if arg is None:  # an unknown argument: normalize refuses it after evaluation
+                    plan.append((k, _SLOW, v))
+                elif (
+                    arg.kind == "str"
+                    or v in arg.choices
+                    or (arg.kind == "padding" and v in ("same", "valid"))
+                ):
+                    plan.append((k, _LIT, v))  # a literal word, as _value keeps it
+                else:
+                    try:
+                        plan.append((k, _EXPR, compile_expr(v)))
+                    except CnncalcError:  # said, with its line, when evaluated
+                        plan.append((k, _SLOW, v))
+            elif isinstance(v, list):
+                plan.append((k, _SLOW, v))
+            elif isinstance(v, dict):
+                plan.append((k, _DICT, v))
+            else:
+                plan.append((k, _LIT, v))
+        out = tuple(plan)
+        plans[(id(raw_args), t)] = (raw_args, out)
+        return out
 
     def share_owner(
         self, layer: Layer, share: str, pos: Pos | None, full: str, t: str | None
@@ -390,6 +462,46 @@ def _weights_sig(layer: Layer) -> list[tuple[str, Shape]]:
     return [(w.name, w.shape) for w in layer.weights()]
 
 
+#: how :meth:`GraphWiring._build` gets an argument's value (see :meth:`GraphWiring._arg_plan`)
+_LIT, _EXPR, _DICT, _SLOW = "literal", "expression", "mapping", "evaluate"
+
+_IN_NAMES = ("in_channels", "in_shape")
+
+
+class _InputEnv(Env):
+    """``Env(parent, _input_names((shape,)))`` with ``in_channels`` / ``in_shape`` made on first
+    use: most layers' expressions read neither, and building them cost a dict and a list each."""
+
+    __slots__ = ("shape",)
+
+    def __init__(self, parent: Mapping[str, Any], shape: Shape) -> None:
+        dict.__init__(self)
+        self.parent = parent
+        self.shape = shape
+
+    def _fill(self) -> None:
+        if not dict.__len__(self):
+            dict.update(self, _input_names((self.shape,)))
+
+    def __missing__(self, key: str) -> Any:
+        if key in _IN_NAMES:
+            self._fill()
+            return dict.__getitem__(self, key)
+        return self.parent[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in _IN_NAMES or key in self.parent
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        if key in _IN_NAMES:
+            return self[key]
+        return self.parent.get(key, default)
+
+    def all_names(self) -> set[str]:
+        self._fill()
+        return super().all_names()
+
+
 def _input_names(in_shapes: tuple[Shape, ...]) -> dict[str, Any]:
     """``in_channels`` / ``in_shape`` of an entry's first input (none for a free tensor)."""
     if not in_shapes:
@@ -401,13 +513,21 @@ def _input_names(in_shapes: tuple[Shape, ...]) -> dict[str, Any]:
 def gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while building: graph building allocates many small
     objects and frees none, so the collector's periodic full scans only cost time (2–3× on
-    100k-layer specs). Reference counting still frees everything as usual."""
+    100k-layer specs). Reference counting still frees everything as usual.
+
+    On resuming, what was made here (the graph, the report: it lives as long as they do) goes
+    to the oldest generation at once (``gc.freeze()`` then ``gc.unfreeze()``), as two young
+    collections would move it after scanning every object (~5 % of a 100k-layer build);
+    skipped when the program froze objects of its own."""
     was = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if was:
+            if not gc.get_freeze_count():
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
 
 
@@ -443,6 +563,6 @@ def build_graph(
     finally:
         # a spec keeps what its builds made (layers, entry plans) for its next graphs, up to a
         # bound: after a huge graph they are dropped, so they do not outlive the graph
-        for key in ("_built_layers", "_plans"):
+        for key in ("_built_layers", "_plans", "_arg_plans"):
             if len(spec.__dict__.get(key, ())) > LAYER_CACHE_MAX:
                 del spec.__dict__[key]

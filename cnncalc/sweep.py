@@ -310,8 +310,9 @@ def grid_size(
 
 
 # -- evaluation ---------------------------------------------------------------------------------
-def evaluate(source: Any, config: Config, *, convention: str = "pytorch") -> Result:
+def evaluate(source: Any, config: Config, *, convention: str | None = None) -> Result:
     """Build and analyse one configuration; a CnncalcError becomes the result's ``error``.
+    ``convention`` None: the spec's own (its variant's, else ``convention: keras``), else pytorch.
 
     The memory figure is the report's ``peak_inference_total_bytes`` (float32, batch 1),
     computed from the liveness pass alone: the sweep does not read the training estimate."""
@@ -436,7 +437,7 @@ def run_sweep(
     objectives: tuple[str, str] = ("macs", "-params"),
     jobs: int = 1,
     shard: tuple[int, int] | None = None,
-    convention: str = "pytorch",
+    convention: str | None = None,
     model: str | None = None,
     compound: list[dict[str, Any]] | None = None,
     configs: Sequence[Config] | None = None,
@@ -477,7 +478,9 @@ def run_sweep(
     )
 
 
-def _parallel(source: Any, configs: list[Config], jobs: int, convention: str) -> list[Result]:
+def _parallel(
+    source: Any, configs: list[Config], jobs: int, convention: str | None
+) -> list[Result]:
     import multiprocessing as mp
 
     # Chunks of a few hundred keep the per-task overhead small and the workers busy; the

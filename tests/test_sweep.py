@@ -305,3 +305,25 @@ def test_replay_keys_tell_equal_values_of_other_types_apart():
         "b_3.conv2d_1",
         "b_4.conv2d_1",
     ]
+
+
+# Keras Applications (REFERENCE.md): Xception 22,910,480 params of which 22,855,952 trainable;
+# the rest are BN moving statistics, buffers in the PyTorch convention. EfficientNetB0:
+# 5,330,571 in Keras; torchvision's efficientnet_b0 has 5,288,548.
+XCEPTION_KERAS, XCEPTION_TRAINABLE = 22_910_480, 22_855_952
+
+
+def test_sweep_takes_the_specs_convention():
+    """A spec that declares ``convention: keras`` (or a variant that does) is swept in it, as
+    ``summary`` reports it; ``--convention`` still chooses, and a wrong one is a usage error."""
+    own = cli("sweep", "xception", "--format", "csv")
+    assert own.returncode == 0, own.stderr
+    assert [int(r["params"]) for r in csv.DictReader(io.StringIO(own.stdout))] == [XCEPTION_KERAS]
+    torch = cli("sweep", "xception", "--format", "csv", "--convention", "pytorch")
+    rows = list(csv.DictReader(io.StringIO(torch.stdout)))
+    assert [int(r["params"]) for r in rows] == [XCEPTION_TRAINABLE]
+    assert run_sweep("xception").results[0].params == XCEPTION_KERAS
+    sw = run_sweep("efficientnet", variants=["efficientnet_b0", "efficientnet_b0_keras"])
+    assert [r.params for r in sw.results] == [5_288_548, 5_330_571]
+    bad = cli("sweep", "xception", "--convention", "kera")
+    assert bad.returncode == 2 and "keras" in bad.stderr and "Traceback" not in bad.stderr

@@ -10,7 +10,7 @@ from typing import Any
 import typer
 
 from ..errors import CnncalcError
-from ._common import OUTPUT, resolve_format, write_output
+from ._common import CONVENTION, OUTPUT, choice, resolve_format, write_output
 
 SWEEP_FORMATS = ("table", "json", "csv")
 
@@ -64,7 +64,7 @@ def sweep(
     show: str = typer.Option("auto", "--show", help="Table rows: auto, front, kept or all."),
     format: str = typer.Option(None, "--format", "-f", help="table, json or csv."),
     plot: Path = typer.Option(None, "--plot", help="Write an SVG scatter plot to this file."),
-    convention: str = typer.Option("pytorch", "--convention", help="pytorch or keras."),
+    convention: str = CONVENTION,
     output: Path = OUTPUT,
 ) -> None:
     """Which configurations of a family fit a budget: build and count every point of a grid."""
@@ -83,6 +83,10 @@ def sweep(
     from ..zoo import resolve
 
     fmt = resolve_format(format, output, SWEEP_FORMATS)
+    if convention is not None:
+        from ..analysis import CONVENTIONS
+
+        choice(convention, CONVENTIONS, "--convention", "conventions")
     if show not in ("auto", "front", "kept", "all"):
         raise CnncalcError(f"--show: unknown '{show}'", hint="auto, front, kept or all")
     objectives = check_objectives(pareto)

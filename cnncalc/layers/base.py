@@ -18,7 +18,7 @@ Counting convention (stated once here, and in the README):
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, NamedTuple
 
 from ..errors import CnncalcError, did_you_mean
@@ -47,8 +47,8 @@ class _Required:
 REQUIRED: Any = _Required()
 
 
-def prod(xs: Sequence[int]) -> int:
-    return math.prod(xs)
+#: the product of the sizes of a shape (1 for ``()``): math.prod itself, no wrapper call per use
+prod: Callable[[Sequence[int]], int] = math.prod
 
 
 # --------------------------------------------------------------------------------------------
@@ -174,6 +174,24 @@ class Arg(NamedTuple):
 _INT_KINDS = frozenset({"int", "opt_int", "axis", "ints", "opt_ints", "size"})
 
 
+def _arg_table(
+    args: dict[str, Arg],
+) -> tuple[dict[str, Arg], dict[str, Any], tuple[str, ...], dict[str, int | float | None]]:
+    """For :meth:`Layer.normalize_args`: the defaults in ``ARGS`` order (REQUIRED for the
+    required ones, always given when the fast path returns), the required names, and the
+    minimum of each argument whose normal form of a plain ``int`` is the int itself."""
+    return (
+        args,
+        {k: a.default for k, a in args.items()},
+        tuple(k for k, a in args.items() if a.default is REQUIRED),
+        {k: a.minimum for k, a in args.items() if a.kind in _INT_KINDS},
+    )
+
+
+#: layer class → :func:`_arg_table` of its ``ARGS``
+_ARG_TABLES: dict[type, tuple[Any, ...]] = {}
+
+
 def _as_int(value: Any) -> int:
     if isinstance(value, bool):
         raise ValueError
@@ -282,11 +300,43 @@ class Layer:
         self.in_shapes: tuple[Shape, ...] = ()
         self.out_shape: Shape = ()
         self._weights: tuple[Weight, ...] = ()
+        self._costs: tuple[Any, ...] | None = None
 
     # --- argument handling ------------------------------------------------------------------
     @classmethod
     def normalize_args(cls, given: dict[str, Any]) -> dict[str, Any]:
-        """Check given arguments against ``ARGS`` and fill defaults (raises CnncalcError)."""
+        """Check given arguments against ``ARGS`` and fill defaults (raises CnncalcError).
+
+        The defaults are copied in one step and only the given arguments checked; anything
+        unusual (an unknown or missing argument, a value to refuse) goes through
+        :meth:`_normalize_args`, which says what is wrong in the order it always did."""
+        table = _ARG_TABLES.get(cls)
+        if table is None or table[0] is not cls.ARGS:
+            table = _ARG_TABLES[cls] = _arg_table(cls.ARGS)
+        _, defaults, required, int_min = table
+        out = dict(defaults)
+        for key, value in given.items():
+            if type(value) is int and key in int_min:  # the common case (same checks)
+                low = int_min[key]
+                if low is not None and value < low:
+                    return cls._normalize_args(given)
+                out[key] = value
+                continue
+            spec = cls.ARGS.get(key)
+            if spec is None:
+                return cls._normalize_args(given)
+            try:
+                out[key] = spec.normalize(value)
+            except ValueError:
+                return cls._normalize_args(given)
+        for key in required:
+            if key not in given:
+                return cls._normalize_args(given)
+        return out
+
+    @classmethod
+    def _normalize_args(cls, given: dict[str, Any]) -> dict[str, Any]:
+        """:meth:`normalize_args` argument by argument, in ``ARGS`` order: the errors."""
         out: dict[str, Any] = {}
         for key in given:
             if key not in cls.ARGS:

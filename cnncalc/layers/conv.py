@@ -88,6 +88,11 @@ def np_windows(x: Any, k: Shape, s: Shape, d: Shape) -> Any:
     ]
 
 
+#: (kernel, stride, dilation, padding, rank) of int arguments → the per-axis tuples and the
+#: effective kernel: shared, immutable, made once for all the layers with these arguments
+_GEOMETRY: dict[tuple[int, ...], tuple[Any, ...]] = {}
+
+
 @register
 class Conv(Layer):
     """N-d convolution (PyTorch ``ConvNd``, Keras ``ConvND``).
@@ -133,6 +138,19 @@ class Conv(Layer):
                 hint=f"received groups={g}, in_channels={cin}, out_channels={cout}",
             )
         self.cin = cin
+        k, s, d, p = a["kernel_size"], a["stride"], a["dilation"], a["padding"]
+        if type(k) is int and type(s) is int and type(d) is int and type(p) is int:
+            # one value for every axis (the common case): the rule below without per-axis
+            # tuples to check; a kernel that does not fit goes the long way, to the error
+            geo = _GEOMETRY.get((k, s, d, p, rank))
+            if geo is None:
+                geo = ((k,) * rank, (s,) * rank, (d,) * rank, ((p, p),) * rank)
+                geo += (windows.effective_kernel(k, d),)
+                if len(_GEOMETRY) < 4096:
+                    _GEOMETRY[(k, s, d, p, rank)] = geo
+            self.k, self.s, self.d, self.pads, eff = geo
+            if eff <= min(spatial) + 2 * p:
+                return (cout, *[windows.conv_out(w, k, s, p, p, d) for w in spatial])
         self.k, self.s, self.d = (
             self.per_axis(n, rank) for n in ("kernel_size", "stride", "dilation")
         )
@@ -146,10 +164,9 @@ class Conv(Layer):
 
     def declare_weights(self) -> list[Weight]:
         a = self.args
-        ws = [Weight("weight", (a["out_channels"], self.cin // a["groups"], *self.k))]
-        if a["bias"]:
-            ws.append(Weight("bias", (a["out_channels"],)))
-        return ws
+        cout = a["out_channels"]
+        w = Weight("weight", (cout, self.cin // a["groups"], *self.k))
+        return [w, Weight("bias", (cout,))] if a["bias"] else [w]
 
     def macs(self) -> int:
         return self.out_elements * (self.cin // self.args["groups"]) * prod(self.k)
