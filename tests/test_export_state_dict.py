@@ -58,6 +58,20 @@ MATCHING = [
     "mobilenet_v3_small",
     *[f"shufflenet_v2_x{s}" for s in ("0_5", "1_0", "1_5", "2_0")],
     "ssdlite320_mobilenet_v3_large",  # the output compared: the head's maps (no box decoding)
+    # shifted-window attention written with torchvision's layout (qkv, proj, the bias table or
+    # v2's cpb_mlp and logit_scale, the index buffers)
+    *[f"swin_{s}" for s in "tsb"],
+    *[f"swin_v2_{s}" for s in "tsb"],
+    *[f"swin3d_{s}" for s in "tsb"],  # spec: patch_embed.pad / .permute named as its parts
+    # relative attention in torchvision's layout; spec: the squeeze-excitation is a block
+    "maxvit_t",
+    # pooling attention in torchvision's layout; class token and positions are free parameters
+    "mvit_v1_b",
+    "mvit_v2_s",
+    # resize_to; the aux head reads the backbone's layer3 (a block returning an inner map)
+    *[f"{m}_{b}" for m in ("fcn", "deeplabv3") for b in ("resnet50", "resnet101")],
+    "deeplabv3_mobilenet_v3_large",
+    "lraspp_mobilenet_v3_large",
 ]
 
 #: zoo models with a torchvision counterpart whose names cannot match yet, and why
