@@ -58,6 +58,20 @@ MATCHING = [
     "mobilenet_v3_small",
     *[f"shufflenet_v2_x{s}" for s in ("0_5", "1_0", "1_5", "2_0")],
     "ssdlite320_mobilenet_v3_large",  # the output compared: the head's maps (no box decoding)
+    # shifted-window attention written with torchvision's layout (qkv, proj, the bias table or
+    # v2's cpb_mlp and logit_scale, the index buffers)
+    *[f"swin_{s}" for s in "tsb"],
+    *[f"swin_v2_{s}" for s in "tsb"],
+    *[f"swin3d_{s}" for s in "tsb"],  # spec: patch_embed.pad / .permute named as its parts
+    # relative attention in torchvision's layout; spec: the squeeze-excitation is a block
+    "maxvit_t",
+    # pooling attention in torchvision's layout; class token and positions are free parameters
+    "mvit_v1_b",
+    "mvit_v2_s",
+    # resize_to; the aux head reads the backbone's layer3 (a block returning an inner map)
+    *[f"{m}_{b}" for m in ("fcn", "deeplabv3") for b in ("resnet50", "resnet101")],
+    "deeplabv3_mobilenet_v3_large",
+    "lraspp_mobilenet_v3_large",
     # specs renamed to torchvision's module paths (flat features.N: an inline block per cfg entry)
     *[f"vgg{d}{bn}" for d in (11, 13, 16, 19) for bn in ("", "_bn")],
     *[f"densenet{d}" for d in (121, 161, 169, 201)],
@@ -122,34 +136,3 @@ def test_recorded_torchvision_outputs_agree():
         r = record[name]
         assert r["state_dict"] is True, name
         assert r["max_abs_diff"] <= 1e-4, (name, r["max_abs_diff"])
-
-
-#: zoo models whose every weight already has torchvision's name and shape, but whose export is
-#: refused for a layer type with no PyTorch form yet (named here): the bilinear resize of the
-#: segmentation heads to the image (and DeepLabV3's ASPP pooling branch back to the map)
-REFUSED_FOR = {
-    "fcn_resnet50": "resize_to",
-    "fcn_resnet101": "resize_to",
-    "deeplabv3_resnet50": "resize_to",
-    "deeplabv3_resnet101": "resize_to",
-    "deeplabv3_mobilenet_v3_large": "resize_to",
-    "lraspp_mobilenet_v3_large": "resize_to",
-}
-
-
-@pytest.mark.parametrize("name", sorted(REFUSED_FOR))
-def test_refused_exports_have_torchvisions_names(name):
-    """The spec's weights, named layer.weight as the export would name them, equal torchvision's
-    state dict (but num_batches_tracked, which the analyzer does not count); the export itself is
-    refused naming the type. When that type gets a PyTorch form, move the model to MATCHING."""
-    graph = cnncalc.build(name)
-    mine = {
-        f"{n.name}.{w.name}": tuple(w.shape)
-        for n in graph.nodes
-        if n.share is None
-        for w in n.layer.weights()
-    }
-    theirs = {k: v for k, v in _fixture(name) if not k.endswith(".num_batches_tracked")}
-    assert mine == theirs
-    with pytest.raises(cnncalc.CnncalcError, match=REFUSED_FOR[name]):
-        to_pytorch(graph)  # refused before any torch is needed
