@@ -101,6 +101,9 @@ def check(name: str) -> dict[str, object]:
             a, b = tv(x), mine(x)
     if isinstance(a, tuple):  # inception_v3 in eval returns the logits only; be safe
         a = a[0]
+    if isinstance(a, dict):  # segmentation: {"out", "aux"}, the spec's outputs in that order
+        a = torch.cat([v.flatten(1) for v in a.values()], dim=1)
+        b = torch.cat([v.flatten(1) for v in (b if isinstance(b, tuple) else (b,))], dim=1)
     diff = float((a - b).abs().max())
     return {
         "state_dict": True,

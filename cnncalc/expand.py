@@ -295,7 +295,8 @@ class _Builder(GraphWiring):
         if name is not None and (not isinstance(name, (str, int)) or isinstance(name, bool)):
             raise self._err(f"layer name must be a word, got {short(name)}", meta.where("name"))
         name = str(name) if name is not None else None
-        if name is not None and not _good_name(name):
+        # an f-string name is an expression, evaluated (and checked) at each expansion
+        if name is not None and not _is_fstring(name) and not _good_name(name):
             raise self._err(
                 f"layer name {short(name)} may not contain spaces, commas or brackets "
                 "(dots only between words: features.3)",
@@ -405,6 +406,8 @@ class _Builder(GraphWiring):
                     in_names.append(self._ref(r, scope, plan.refs_pos, name))
 
         env = scope.vars
+        if name is not None and _is_fstring(name):
+            name = self._name_value(name, meta.where("name") or pos, self._env(env, in_names), t)
         if "when" in meta:
             try:
                 cond = _value(meta["when"], self._env(env, in_names))
@@ -550,7 +553,7 @@ class _Builder(GraphWiring):
         if pieces is not None:  # one entry, several outputs: base.0, base.1, …
             for k, piece in enumerate(pieces):
                 self._define(scope, f"{base}.{k}", piece, meta.where("name") or pos)
-        if repeated and plan.names is None:
+        if repeated and plan.names is None and not (block is not None and block.inline):
             self.groups[full_base] = f"{rtype} ×{count}"
         scope.last = out
 
@@ -584,6 +587,22 @@ class _Builder(GraphWiring):
                 pos,
                 plan.name,
                 plan.type,
+            )
+        return str(nm)
+
+    def _name_value(self, raw: str, pos: Pos | None, env: Mapping[str, Any], t: str) -> str:
+        """A ``name:`` written as an f-string (``f'features.{at}'``), evaluated where it stands."""
+        try:
+            nm = _value(raw, env)
+        except CnncalcError as err:
+            line, col = pos or (None, None)
+            raise err.locate(file=self.spec.file, line=line, col=col, layer_type=t) from None
+        if isinstance(nm, bool) or not isinstance(nm, (str, int)) or not _good_name(str(nm)):
+            raise self._err(
+                f"name {raw} gives {short(nm)}, not a layer name (words and dots: features.3)",
+                pos,
+                None,
+                t,
             )
         return str(nm)
 
@@ -739,8 +758,14 @@ class _Builder(GraphWiring):
                 raise err.locate(
                     file=self.spec.file, line=line, col=col, layer=inst, layer_type=bdef.name
                 ) from None
-        self.groups[inst] = bdef.name
-        key = _replay_key(bdef, params, in_names, self.shapes, trainable, train_only)
+        if not bdef.inline:
+            self.groups[inst] = bdef.name
+        # an inline block's layers carry their own (computed) names: never replayed
+        key = (
+            None
+            if bdef.inline
+            else _replay_key(bdef, params, in_names, self.shapes, trainable, train_only)
+        )
         rec = self._instances.get(key) if key is not None else None
         if rec is not None:
             out = self._replay(rec, inst, in_names, pos, bdef)
@@ -753,13 +778,15 @@ class _Builder(GraphWiring):
         child = _Scope(
             vars=Env(self.gvars, params),
             names={n: r for n, r in zip(bdef.inputs, in_names)},
-            prefix=inst + ".",
+            prefix=scope.prefix if bdef.inline else inst + ".",
             last=in_names[0],
             trainable=trainable,
             train_only=train_only,
             stack=(*scope.stack, bdef.name),
             top=False,
         )
+        if bdef.inline:  # auto names (relu_1) count on in the caller's list
+            child.counts = scope.counts
         try:
             self.expand_list(bdef.layers, child)
         except CnncalcError as err:
@@ -784,7 +811,10 @@ class _Builder(GraphWiring):
             self._instances[key] = _record(
                 self, start, inst, in_names, out, self.steps - steps0, groups0, calls0
             )
-        self.calls[inst] = BlockCall(bdef.name, params, tuple(in_names), out, tuple(bdef.inputs))
+        if not bdef.inline:
+            self.calls[inst] = BlockCall(
+                bdef.name, params, tuple(in_names), out, tuple(bdef.inputs)
+            )
         return out
 
     def _replay(
@@ -964,6 +994,11 @@ def _record(
         for name, c in reversed(list(added_calls))
     ]
     return _Recording(nodes, groups, ref(out), steps, calls)
+
+
+def _is_fstring(name: str) -> bool:
+    """``name: "f'features.{at}'"``: a name computed by an f-string expression."""
+    return len(name) > 2 and name[0] == "f" and name[1] in "'\"" and name[-1] == name[1]
 
 
 def _good_name(name: str) -> bool:

@@ -62,6 +62,7 @@ BLOCK_KEYS = {
     "layers": "the block's layers",
     "output": "name of the layer whose output is the block's output (default: the last)",
     "description": "what the block is",
+    "inline": "true: its layers join the caller's list under their own names, not the instance's",
 }
 VARIANT_KEYS = {
     "input",
@@ -83,6 +84,8 @@ class BlockDef(NamedTuple):
     pos: tuple[int, int] | None
     #: the file the block is written in, when another than the spec's (include / extends)
     file: str | None = None
+    #: ``inline: true``: no instance name; its layers are named in the caller's scope
+    inline: bool = False
 
 
 @dataclass
@@ -281,8 +284,24 @@ def parse_spec(doc: Any, file: str | None = None, default_name: str = "model") -
             raise CnncalcError(
                 f"'output' of block '{bname}' must be a layer name", file=file, line=line, col=col
             )
+        inline = bdef.get("inline", False)
+        if not isinstance(inline, bool):
+            line, col = bdef.where("inline") or (None, None)
+            raise CnncalcError(
+                f"'inline' of block '{bname}' must be true or false, got {short(inline)}",
+                file=file,
+                line=line,
+                col=col,
+            )
         blocks[str(bname)] = BlockDef(
-            str(bname), params, list(binputs), blayers, out, bpos, origins.get(f"block {bname}")
+            str(bname),
+            params,
+            list(binputs),
+            blayers,
+            out,
+            bpos,
+            origins.get(f"block {bname}"),
+            inline,
         )
 
     layers = doc.get("layers")

@@ -94,8 +94,9 @@ def test_param_share_only_for_nearly_all_params():
 
 def test_warnings_in_summary_text_and_json():
     r = run_cli("summary", "squeezenet1_0", "--warn", "all")
-    # conv1: (224 − 7) mod 2 = 1, the design of the published model (expected_warnings)
-    assert "warning [uncovered] conv1" in r.stdout
+    # conv1 (torchvision's features.0): (224 − 7) mod 2 = 1, the design of the published model
+    # (expected_warnings)
+    assert "warning [uncovered] features.0" in r.stdout
     r = run_cli("summary", "squeezenet1_0", "--warn", "uncovered", "--format", "json")
     import json
 

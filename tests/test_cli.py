@@ -231,7 +231,8 @@ def test_csv_honours_rf_and_columns():
 
 def test_markdown_has_warnings_and_notes():
     md = run_cli("summary", "squeezenet1_0", "--warn", "all", "-f", "markdown").stdout
-    assert "warning [uncovered] conv1:" in md  # (224 − 7) mod 2 = 1, the design (expected)
+    # conv1 (features.0): (224 − 7) mod 2 = 1, the design (expected)
+    assert "warning [uncovered] features.0:" in md
     assert "Convention: pytorch" in md
     md = run_cli("summary", "googlenet_aux", "-f", "markdown").stdout
     assert "train-only layers" in md  # the note the table prints
@@ -358,14 +359,14 @@ def test_warning_codes_in_every_format():
     # SqueezeNet 1.0's conv1 (7×7, stride 2, no padding) on 224: (224 − 7) mod 2 = 1 row unread,
     # a warning its design intends (expected_warnings), shown with --warn all
     assert (224 - 7) % 2 == 1
-    code = "[uncovered] conv1:"
+    code = "[uncovered] features.0:"  # conv1 is torchvision's features.0
     w = ("--warn", "all")
     for fmt in ("table", "csv", "markdown"):
         assert code in run_cli("summary", "squeezenet1_0", *w, "-f", fmt).stdout, fmt
         out = run_cli("compare", "squeezenet1_0", "lenet5", *w, "-f", fmt).stdout
         assert code in out, fmt
     d = json.loads(run_cli("summary", "squeezenet1_0", *w, "-f", "json").stdout)
-    assert {"code": "uncovered", "layer": "conv1"}.items() <= d["warnings"][0].items()
+    assert {"code": "uncovered", "layer": "features.0"}.items() <= d["warnings"][0].items()
     d = json.loads(run_cli("compare", "squeezenet1_0", "lenet5", *w, "-f", "json").stdout)
     assert d["models"][0]["warnings"][0]["code"] == "uncovered"
     assert code in run_cli("summary", "squeezenet1_0", *w, "-f", "csv", "--depth", "1").stdout

@@ -174,6 +174,7 @@ IMPORTER_LACKS = {
     "elementwise cast": "no layers",
     # Swin v2's cosine attention normalises q and k with ReduceL2, mapped to no cnncalc layer
     "shifted_window_attention v2 padded 9×10": "ReduceL2",
+    "shifted_window_attention v2 unshifted 8×8": "ReduceL2",
 }
 
 

@@ -591,3 +591,78 @@ def test_a_class_named_as_its_layer_returning_inner_layers_verifies(tmp_spec):
     assert "se, se_fc = self.se(x)" in pytorch.to_pytorch(graph)
     r = cnncalc.verify(graph, backend="torch", batch=2)
     assert r.ok and [c.actual for c in r.layers if c.name == "se"] == [(4, 8, 8)]
+
+
+@pytest.mark.parametrize(
+    "name, shape",
+    [
+        ("swin_t", "3x64x64"),  # 16×16 tokens: windows padded, the last stage's 2×2 unshifted
+        ("swin_v2_t", "3x64x64"),
+        ("swin3d_t", "3x4x64x64"),  # T = 2 ≤ 8: the window shrinks in time
+        ("fcn_resnet50", "3x64x64"),  # resize_to; the aux head on the backbone's layer3
+        ("lraspp_mobilenet_v3_large", "3x64x64"),  # resize_to; the head on two maps
+        ("mvit_v1_b", "frames=4 size=64"),  # pooling attention: the grid follows the variables
+        ("mvit_v2_s", "frames=4 size=64"),
+    ],
+)
+def test_verify_backend_torch_agrees_on_the_window_attentions(name, shape):
+    """The window attentions, space-to-depth, resize_to and pooling attention forms in whole
+    models: every layer's shape from the PyTorch export equals the analyzer's."""
+    pytest.importorskip("torch", reason="--backend torch needs torch")
+    if "=" in shape:  # MViT: a smaller clip through its variables
+        sets = dict(kv.split("=") for kv in shape.split())
+        graph = cnncalc.build(name, variables={k: int(v) for k, v in sets.items()})
+        r = cnncalc.verify(graph, backend="torch", seed=1)
+    else:
+        r = cnncalc.verify(name, shape, backend="torch", seed=1)
+    assert r.ok, [c for c in r.layers if not c.ok][:3]
+    assert r.params_allocated == r.params_expected
+
+
+def test_every_helper_class_passes_ruff_and_defines_itself(tmp_path):
+    """All helper classes written into one file with the imports a written file can have:
+    ruff's default rules pass, and each defines the class its table name promises (helpers
+    no zoo model uses yet are checked too)."""
+    torch = pytest.importorskip("torch", reason="the helpers are torch code")
+    body = "\n\n\n".join(pytorch.HELPERS[h].strip() for h in sorted(pytorch.HELPERS))
+    head = "from __future__ import annotations\n\nfrom typing import Any\n\nimport torch\n"
+    head += "import torch.nn.functional as F\nfrom torch import Tensor, nn\n\n\n"
+    path = tmp_path / "helpers.py"
+    path.write_text(head + body + "\n")
+    p = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--isolated", "--no-cache", str(path)],
+        capture_output=True,
+        text=True,
+    )
+    assert p.returncode == 0, p.stdout + p.stderr
+    module = _load(head + body, tmp_path, "helpers_all")
+    for name in pytorch.HELPERS:
+        assert issubclass(getattr(module, name), torch.nn.Module), name
+
+
+WIRING = """
+name: wiring
+input: [3, 8, 8]
+layers:
+  - conv2d: {out_channels: 4, kernel_size: 3, padding: 1}
+    name: c1
+  - relu:
+    name: r1
+  - conv2d: {out_channels: 5, kernel_size: 1}
+    name: c2
+"""
+
+
+def test_verify_torch_reports_a_file_whose_forward_is_miswired(tmp_spec, monkeypatch):
+    """Each layer alone runs from its recorded inputs, but the file's forward feeds c2 the
+    image (3 channels, not 4) and raises: verify fails, naming c2 and torch's message."""
+    pytest.importorskip("torch", reason="--backend torch needs torch")
+    graph = cnncalc.build(str(tmp_spec(WIRING)))
+    right = pytorch.to_pytorch(graph)
+    wrong = right.replace("c2 = self.c2(r1)", "c2 = self.c2(x)")
+    assert wrong != right
+    monkeypatch.setattr(pytorch, "to_pytorch", lambda g: wrong)
+    r = cnncalc.verify(graph, backend="torch")
+    assert not r.ok
+    (bad,) = [c for c in r.layers if not c.ok]
+    assert bad.name == "c2" and "the model's forward raised RuntimeError" in bad.message

@@ -58,19 +58,35 @@ MATCHING = [
     "mobilenet_v3_small",
     *[f"shufflenet_v2_x{s}" for s in ("0_5", "1_0", "1_5", "2_0")],
     "ssdlite320_mobilenet_v3_large",  # the output compared: the head's maps (no box decoding)
+    # shifted-window attention written with torchvision's layout (qkv, proj, the bias table or
+    # v2's cpb_mlp and logit_scale, the index buffers)
+    *[f"swin_{s}" for s in "tsb"],
+    *[f"swin_v2_{s}" for s in "tsb"],
+    *[f"swin3d_{s}" for s in "tsb"],  # spec: patch_embed.pad / .permute named as its parts
+    # relative attention in torchvision's layout; spec: the squeeze-excitation is a block
+    "maxvit_t",
+    # pooling attention in torchvision's layout; class token and positions are free parameters
+    "mvit_v1_b",
+    "mvit_v2_s",
+    # resize_to; the aux head reads the backbone's layer3 (a block returning an inner map)
+    *[f"{m}_{b}" for m in ("fcn", "deeplabv3") for b in ("resnet50", "resnet101")],
+    "deeplabv3_mobilenet_v3_large",
+    "lraspp_mobilenet_v3_large",
+    # specs renamed to torchvision's module paths (flat features.N: an inline block per cfg entry)
+    *[f"vgg{d}{bn}" for d in (11, 13, 16, 19) for bn in ("", "_bn")],
+    *[f"densenet{d}" for d in (121, 161, 169, 201)],
+    "squeezenet1_0",
+    "squeezenet1_1",
+    "mobilenet_v2",
+    "googlenet_aux",  # torchvision googlenet(aux_logits=True): aux1, aux2 in the state dict
+    "r3d_18",
+    "mc3_18",
+    "r2plus1d_18",
+    "s3d",
 ]
 
 #: zoo models with a torchvision counterpart whose names cannot match yet, and why
 NOT_MATCHING = {
-    "vgg16": "torchvision numbers features.0 … features.30 flat per variant; the spec's stages "
-    "are blocks (conv1.0.conv), and one file holds all eight variants",
-    "vgg16_bn": "as vgg16",
-    "densenet121": "torchvision nests features.denseblock1.denselayer1 with 1-based layer "
-    "numbers; repeat names instances from 0",
-    "squeezenet1_0": "torchvision's features.N indices differ between 1_0 and 1_1 (pools at "
-    "other places), and the two share one spec file",
-    "mobilenet_v2": "torchvision numbers the 17 inverted residual blocks features.1 … 17 and "
-    "nests their convs (conv.0.0, conv.1); the spec groups them in 7 stages",
     "ssd300_vgg16": "every key matches, but torchvision's scale_weight is (512,), viewed as "
     "(1, 512, 1, 1) after an L2 normalisation the spec has no layer for; the scale layer's "
     "weight is (512, 1, 1) as ConvNeXt's layer scale",

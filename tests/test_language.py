@@ -264,6 +264,86 @@ def test_repeat_names_must_match_the_count():
         graph_of("input: [3]\nlayers:\n  - relu:\n    repeat: 3\n    names: [a, b]\n")
 
 
+# --- computed names and inline blocks (torchvision's flat features.N) -----------------------------
+
+MAKE_LAYERS = """
+input: [3, 32, 32]
+variables:
+  cfg: [8, M, 16, 16, M]                  # torchvision's make_layers list: a width, or M (pool)
+  batch_norm: true
+  per_conv: "3 if batch_norm else 2"      # conv, BN, ReLU
+  sizes: "[1 if v == 'M' else per_conv for v in cfg]"
+  at: "[sum(sizes[:k]) for k in range(len(cfg))]"
+blocks:
+  item:
+    params: {v: null, at: null}
+    inline: true                          # its layers are named where it is used
+    layers:
+      - maxpool2d: {kernel_size: 2}
+        name: "f'features.{at}'"
+        when: v == 'M'
+      - conv2d: {out_channels: v, kernel_size: 3, padding: 1}
+        name: "f'features.{at}'"
+        when: v != 'M'
+      - batchnorm2d:
+        name: "f'features.{at + 1}'"
+        when: v != 'M' and batch_norm
+      - relu:
+        when: v != 'M'
+        name: "f'features.{at + per_conv - 1}'"
+layers:
+  - item: {v: "cfg[i]", at: "at[i]"}
+    repeat: len(cfg)
+  - flatten
+  - linear: {out_features: 10}
+    name: "f'classifier.{len(cfg) - 5}'"  # a computed name on a plain entry: classifier.0
+"""
+
+
+def test_inline_block_with_computed_names_numbers_flat_like_make_layers():
+    r = analyze_text(MAKE_LAYERS)
+    names = [row.name for row in r.rows]
+    # 8 → conv 0, BN 1, ReLU 2; M → pool 3; 16 → 4, 5, 6; 16 → 7, 8, 9; M → pool 10
+    assert names[:11] == [f"features.{k}" for k in range(11)]
+    assert names[11:] == ["flatten_1", "classifier.0"]
+    assert [r.row(f"features.{k}").type for k in (0, 1, 2, 3, 10)] == [
+        "conv2d", "batchnorm2d", "relu", "maxpool2d", "maxpool2d"
+    ]  # fmt: skip
+    assert r.row("features.7").inputs == ("features.6",)  # one chain, as nn.Sequential runs it
+    assert r.output_shape == (10,)
+    convs = (3 * 8 * 9 + 8) + (8 * 16 * 9 + 16) + (16 * 16 * 9 + 16)
+    assert r.params == convs + 2 * (8 + 16 + 16) + (16 * 8 * 8 * 10 + 10)
+    # no instance names: nothing is grouped under item_1 (summary --depth, the export's tree)
+    assert not any(n.startswith("item") for n in names)
+    without_bn = analyze_text(MAKE_LAYERS.replace("batch_norm: true", "batch_norm: false"))
+    assert [row.name for row in without_bn.rows][:8] == [f"features.{k}" for k in range(8)]
+
+
+def test_specs_readme_inline_example_builds():
+    from .conftest import SPECS
+
+    text = (SPECS / "README.md").read_text(encoding="utf-8")
+    blocks = [b.split("```", 1)[0] for b in text.split("```yaml\n")[1:]]
+    example = next(b for b in blocks if "inline: true" in b)
+    r = analyze_text("input: [3, 32, 32]\n" + example)
+    # 64, 64, M, 128, 128, M without BN: conv/ReLU pairs at 0, 2, pool 4, pairs at 5, 7, pool 9
+    assert [row.name for row in r.rows] == [f"features.{k}" for k in range(10)]
+    assert [r.row(f"features.{k}").type for k in (4, 9)] == ["maxpool2d", "maxpool2d"]
+    assert r.output_shape == (128, 8, 8)
+
+
+def test_inline_block_names_must_differ_between_its_uses():
+    text = MAKE_LAYERS.replace('at: "at[i]"', "at: 0")
+    with pytest.raises(CnncalcError, match="duplicate layer name 'features.0'"):
+        graph_of(text)
+
+
+def test_computed_name_must_give_a_name():
+    bad = "input: [3]\nlayers:\n  - relu:\n    name: \"f'a b{1}'\"\n"
+    with pytest.raises(CnncalcError, match="not a layer name"):
+        graph_of(bad)
+
+
 ASPP = """
 input: [2048, 28, 28]
 variables: {rates: [12, 24, 36]}

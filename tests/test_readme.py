@@ -8,7 +8,7 @@ import cnncalc
 
 from .conftest import ROOT
 
-TEST_COMMAND = 'python -m pip install -q -e ".[test]" && python -m pytest -q'
+TEST_COMMAND = 'python -m pip install -q -e ".[test]" && python -m pytest -q -n auto'
 
 
 def test_ci_runs_the_readme_test_command():

@@ -29,7 +29,8 @@ def test_vgg16_pool5_matches_google_research_table():
 def test_vgg16_zoo_spec_and_json_contract():
     report = cnncalc.analyze("vgg16")
     d = report.to_dict()
-    pool5 = next(r for r in d["layers"] if r["name"] == "pool5")
+    # the paper's pool5 is torchvision's features.30 (13 convs and 13 ReLUs, 5 pools: 0 … 30)
+    pool5 = next(r for r in d["layers"] if r["name"] == "features.30")
     assert pool5["receptive_field"] == {"size": [212, 212], "jump": [32, 32], "start": [-90, -90]}
     # After flatten there are no spatial axes: the field is null, and said so.
     assert d["layers"][-1]["receptive_field"] is None
@@ -38,7 +39,7 @@ def test_vgg16_zoo_spec_and_json_contract():
 def test_summary_rf_column():
     r = run_cli("summary", "vgg16", "--rf")
     assert r.returncode == 0, r.stderr
-    line = next(x for x in r.stdout.splitlines() if x.startswith("pool5 "))
+    line = next(x for x in r.stdout.splitlines() if x.startswith("features.30 "))  # pool5
     assert line.rstrip().endswith("212/32/-90")
 
 

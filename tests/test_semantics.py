@@ -311,8 +311,8 @@ def test_warn_option() -> None:
     r = cnncalc.analyze("squeezenet1_0")
     assert not r.warnings and any("expected_warnings: uncovered" in n for n in r.notes)
     shown = cnncalc.analyze("squeezenet1_0", warn="all").warnings
-    # conv1: (224 − 7) mod 2 = 1
-    assert [(w["code"], w["layer"]) for w in shown] == [("uncovered", "conv1")]
+    # conv1 (torchvision's features.0): (224 − 7) mod 2 = 1
+    assert [(w["code"], w["layer"]) for w in shown] == [("uncovered", "features.0")]
     assert cnncalc.analyze("squeezenet1_0", warn="uncovered").warnings == shown
     assert cnncalc.analyze("squeezenet1_0", warn="none").warnings == ()
     assert cnncalc.analyze("alexnet_2012", (3, 259, 259), warn="none").warnings == ()
@@ -425,8 +425,9 @@ def test_vgg16_too_small_input_names_the_smallest() -> None:
     r = run_cli("summary", "vgg16", "--input", "3x16x16")
     assert r.returncode == 1
     (line,) = r.stderr.splitlines()
-    # five 2×2 stride-2 pools: 32 → 16 → 8 → 4 → 2 → 1; 31 → … → 1 → pool5 has nothing to pool
-    assert line.startswith("error: vgg16 cannot take the input 3x16x16: layer 'pool5'")
+    # five 2×2 stride-2 pools: 32 → 16 → 8 → 4 → 2 → 1; 31 → … → 1 → pool5 (features.30) has
+    # nothing to pool
+    assert line.startswith("error: vgg16 cannot take the input 3x16x16: layer 'features.30'")
     assert "its smallest input is 3x32x32" in line
     assert "specs/" not in line and ".yaml" not in line
     assert cnncalc.analyze("vgg16", (3, 32, 32)).output_shape == (1000,)
@@ -464,9 +465,9 @@ def test_run_fully_convolutional_net_at_another_size() -> None:
 def test_warn_option_cli() -> None:
     r = run_cli("summary", "lenet5", "--warn", "uncoverd")
     assert r.returncode == 2 and "did you mean 'uncovered'" in r.stderr
-    out = run_cli("explain", "squeezenet1_0", "--layer", "conv1", "--warn", "all").stdout
+    out = run_cli("explain", "squeezenet1_0", "--layer", "features.0", "--warn", "all").stdout
     assert "warning [uncovered]" in out and "(224 + 0 + 0 − 7) mod 2 = 1" in out
-    out = run_cli("explain", "squeezenet1_0", "--layer", "conv1").stdout
+    out = run_cli("explain", "squeezenet1_0", "--layer", "features.0").stdout
     assert "warning [" not in out
     args = ("compare", "resnet18", "alexnet_2012", "--input", "3x259x259", "--no-bars")
     assert "alexnet_2012: warning [params_depend_on_input] fc6" in run_cli(*args).stdout

@@ -110,7 +110,7 @@ def test_tree_at_80_columns():
 
 def test_warning_codes_and_bracketed_spec_text_survive(tmp_path):
     r = run_in_pty("summary", "squeezenet1_0", "--warn", "all", columns=120)
-    assert "warning [uncovered] conv1:" in r.text  # rich markup would eat '[uncovered]'
+    assert "warning [uncovered] features.0:" in r.text  # rich markup would eat '[uncovered]'
     spec = tmp_path / "s.yaml"
     spec.write_text(
         'name: "net[bold]x[/bold]"\ncaveats: "see [ref] and [red]this[/red]"\n'

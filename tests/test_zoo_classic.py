@@ -145,7 +145,7 @@ def test_zfnet_params_layer_by_layer():
 def test_vgg16_first_fc_layer_cs231n():
     """cs231n "VGGNet in detail": the first FC layer has 7·7·512·4096 = 102,760,448 weights."""
     r = cnncalc.analyze("vgg16")
-    fc6 = r.row("fc6")
+    fc6 = r.row("classifier.0")  # the paper's fc6, torchvision's classifier.0
     assert fc6.params == 7 * 7 * 512 * 4096 + 4096
     assert round(7 * 7 * 512 * 4096 / 1e6, 1) == 102.8
     assert round(r.params / 1e6) == 138  # cs231n: "TOTAL params: 138M parameters"
@@ -254,10 +254,12 @@ def test_squeezenet1_0_per_module_params_match_paper_table1():
     assert table1["fire2"] == fire(96, 16, 64, 64)
     assert table1["fire9"] == fire(512, 64, 256, 256)
     assert table1["conv10"] == conv(1, 512, 1000)
+    # the paper's names as torchvision's module paths (features.N, pools at 2, 6 and 11)
+    path = dict(zip(table1, ["features.0", *[f"features.{k}" for k in (3, 4, 5, 7, 8, 9, 10, 12)]]))
+    path["conv10"] = "classifier.1"
     for name, params in table1.items():
-        got = sum(
-            row.params for row in r.rows if row.name == name or row.name.startswith(name + ".")
-        )
+        p = path[name]
+        got = sum(row.params for row in r.rows if row.name == p or row.name.startswith(p + "."))
         assert got == params, name
     assert sum(table1.values()) == r.params == 1_248_424
 
@@ -270,15 +272,15 @@ def test_squeezenet1_0_per_module_params_match_paper_table1():
 def test_densenet121_channels_along_the_net():
     """64 + 6·32 = 256 → /2 = 128 → +12·32 = 512 → 256 → +24·32 = 1024 → 512 → +16·32 = 1024."""
     r = cnncalc.analyze("densenet121")
-    names = [
-        "pool0",
-        "denseblock1.5.cat",
-        "transition1.pool",
-        "denseblock2.11.cat",
-        "transition2.pool",
-        "denseblock3.23.cat",
-        "transition3.pool",
-        "denseblock4.15.cat",
+    names = [  # torchvision's module paths; dense layers numbered from 1
+        "features.pool0",
+        "features.denseblock1.denselayer6.cat",
+        "features.transition1.pool",
+        "features.denseblock2.denselayer12.cat",
+        "features.transition2.pool",
+        "features.denseblock3.denselayer24.cat",
+        "features.transition3.pool",
+        "features.denseblock4.denselayer16.cat",
     ]
     assert [r.row(n).output_shape[0] for n in names] == [64, 256, 128, 512, 256, 1024, 512, 1024]
 

@@ -455,12 +455,14 @@ def _run_torch(graph: Graph, feeds: dict[str, Any], seed: int) -> ExportRun:
     xs = [torch.from_numpy(feeds[k]) for k in graph.inputs]
     errors: dict[str, str] = {}
     with torch.no_grad():
+        failed = None
         try:
             model(*xs)
-        except Exception:  # noqa: BLE001 - the layer that raised is found and reported below
-            pass
+        except Exception as err:  # noqa: BLE001 - the layer that raised is found and reported below
+            failed = f"{type(err).__name__}: {err}".splitlines()[0][:200]
         for h in hooks:
             h.remove()
+        reached = set(out)
         values = {**dict(zip(graph.inputs, xs)), **out}
         # the layers forward() did not run (train-only heads) or did not reach: run each from
         # its inputs' recorded outputs; one that raises is where the export went wrong
@@ -487,6 +489,14 @@ def _run_torch(graph: Graph, feeds: dict[str, Any], seed: int) -> ExportRun:
                     values[node.name] = run(*(values[i] for i in node.inputs))
                 except Exception as err:  # noqa: BLE001
                     errors[node.name] = f"{type(err).__name__}: {err}".splitlines()[0][:200]
+        if failed is not None and not errors:
+            # every layer ran alone from its recorded inputs, yet the model's forward raised: the
+            # file wires a layer to the wrong input; named at the first layer it did not reach
+            stopped = next(
+                (n.name for n in graph.nodes if n.inputs and n.name not in reached),
+                graph.nodes[-1].name,
+            )
+            errors[stopped] = f"the model's forward raised {failed}"
     shapes = {
         n.name: tuple(values[n.name].shape) if n.name in values else None for n in graph.nodes
     }

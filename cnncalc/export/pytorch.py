@@ -498,6 +498,140 @@ def _pixel_shuffle(layer: Any) -> Form:
     return Form("nn.PixelShuffle", [(None, layer.args["factor"])])
 
 
+# -- generic tensor ops, importer operands, recurrent layers and the attentions with their own
+# -- layouts (Swin, MaxViT, MViT: torchvision's parameter names, so state_dicts match)
+
+
+def _matmul(layer: Any) -> Form:
+    args: list[tuple[str | None, Any]] = []
+    for key in ("transpose_a", "transpose_b"):
+        if layer.args[key]:
+            args.append((key, True))
+    return Form("MatMul", args, ("MatMul",))
+
+
+def _space_to_depth(layer: Any) -> Form:
+    a, r = layer.args, layer.args["factor"]
+    order = layer._order()
+    if order == "c_dy_dx" and a["channel_axis"] == 0 and not a["pad"]:
+        return Form("nn.PixelUnshuffle", [(None, r)])
+    args: list[tuple[str | None, Any]] = [(None, r), ("order", order)]
+    if a["channel_axis"] == -1:
+        args.append(("channels_last", True))
+    if a["pad"]:
+        args.append(("pad", True))
+    return Form("SpaceToDepth", args, ("SpaceToDepth",))
+
+
+def _roll(layer: Any) -> Form:
+    dims = tuple(_torch_dim(d) for d in layer.args["axis"])
+    return Form("Roll", [(None, tuple(layer.args["shifts"])), (None, dims)], ("Roll",))
+
+
+def _slice(layer: Any) -> Form:
+    a = layer.args
+    args: list[tuple[str | None, Any]] = [(None, _torch_dim(a["axis"])), (None, a["start"])]
+    args.append((None, a["stop"]))
+    if a["step"] != 1:
+        args.append((None, a["step"]))
+    return Form("Slice", args, ("Slice",))
+
+
+def _resize_to(layer: Any) -> Form:
+    mode = layer.args["mode"]
+    if mode in ("linear", "bilinear", "trilinear"):  # cnncalc's linear modes: by rank in torch
+        mode = {1: "linear", 2: "bilinear", 3: "trilinear"}.get(_rank(layer), mode)
+    args: list[tuple[str | None, Any]] = [(None, mode)]
+    if layer.args["align_corners"]:
+        args.append(("align_corners", True))
+    return Form("ResizeTo", args, ("ResizeTo",))
+
+
+def _constant(layer: Any) -> Form:
+    a = layer.args
+    args: list[tuple[str | None, Any]] = [(None, tuple(a["shape"]))]
+    if a["learned"] != "param":
+        args.append(("learned", a["learned"]))
+    ws = a["weight_shape"]
+    if ws is not None and a["learned"] != "none":
+        args.append(("weight_shape", (ws,) if isinstance(ws, int) else tuple(ws)))
+    return Form("Constant", args, ("Constant",))
+
+
+def _elementwise(layer: Any) -> Form:
+    return Form("Elementwise", [(None, layer.args["op"])], ("Elementwise",))
+
+
+def _recurrent(layer: Any) -> Form:
+    a = layer.args
+    kind = "LSTM" if layer.type_name == "lstm" else "GRU"
+    args: list[tuple[str | None, Any]] = [(None, layer.in_shapes[0][1]), (None, a["hidden_size"])]
+    if a["num_layers"] != 1:
+        args.append(("num_layers", a["num_layers"]))
+    if not a["bias"]:
+        args.append(("bias", False))
+    if a["dropout"]:
+        args.append(("dropout", a["dropout"]))
+    if a["bidirectional"]:
+        args.append(("bidirectional", True))
+    return Form(f"Sequence{kind}", args, (f"Sequence{kind}",))
+
+
+def _window_attention(layer: Any) -> Form:
+    """torchvision's ShiftedWindowAttention (V2, 3d) layout; the shift as the spec gives it (an
+    int or one per axis), the window per axis."""
+    a = layer.args
+    shift = a["shift_size"]
+    args: list[tuple[str | None, Any]] = [
+        (None, layer.c),
+        (None, a["num_heads"]),
+        ("window_size", tuple(layer.conf)),
+        ("shift_size", tuple(shift) if isinstance(shift, (list, tuple)) else shift),
+    ]
+    if a["v2"]:
+        args.append(("v2", True))
+    if a["fit"] == "shrink":
+        args.append(("shrink", True))
+    for key in ("qkv_bias", "proj_bias"):
+        if not a[key]:
+            args.append((key, False))
+    for key in ("attention_dropout", "dropout"):
+        if a[key]:
+            args.append((key, a[key]))
+    return Form("ShiftedWindowAttention", args, ("ShiftedWindowAttention",))
+
+
+def _relative_attention(layer: Any) -> Form:
+    """torchvision's MaxViT RelativePositionalMultiHeadAttention layout."""
+    args: list[tuple[str | None, Any]] = [
+        (None, layer.c),
+        (None, layer.args["head_dim"]),
+        (None, layer.n),
+    ]
+    return Form("RelativeAttention", args, ("RelativeAttention",))
+
+
+def _multiscale_attention(layer: Any) -> Form:
+    """torchvision's MViT MultiscaleAttention layout (its pools as ``TokenPool``)."""
+    a = layer.args
+    args: list[tuple[str | None, Any]] = [
+        (None, layer.c),
+        (None, layer.co),
+        (None, a["num_heads"]),
+        ("thw", tuple(a["thw"])),
+    ]
+    for key in ("kernel_q", "stride_q", "kernel_kv", "stride_kv"):
+        value = layer.per_axis(key, 3)
+        if set(value) != {1}:
+            args.append((key, _one(value)))
+    for key in ("residual_pool", "residual_with_cls_embed", "rel_pos"):
+        if a[key]:
+            args.append((key, True))
+    if a["eps"] != 1e-6:
+        args.append(("eps", a["eps"]))
+    return Form("MultiscaleAttention", args, ("MultiscaleAttention", "TokenPool"))
+
+
 #: layer type → writer of its PyTorch form (the one place the PyTorch export knows a type)
 PYTORCH: dict[str, Callable[[Any], Form]] = {
     **for_class("conv2d", writer=_conv),
@@ -541,33 +675,22 @@ PYTORCH: dict[str, Callable[[Any], Form]] = {
     **for_class("chunk", writer=_split),
     "channel_shuffle": _channel_shuffle,
     **for_class("parameter", writer=_free_tensor),
+    "matmul": _matmul,
+    **for_class("pixel_unshuffle", writer=_space_to_depth),
+    "roll": _roll,
+    "slice": _slice,
+    "resize_to": _resize_to,
+    "constant": _constant,
+    "elementwise": _elementwise,
+    **for_class("lstm", writer=_recurrent),
+    **for_class("shifted_window_attention", writer=_window_attention),
+    "relative_attention": _relative_attention,
+    "multiscale_attention": _multiscale_attention,
 }
-
-#: types added to the registry after the exporters; each needs its form written (and a test)
-NOT_YET = "no export form written yet"
 
 #: layer types with no PyTorch form, and why (the export refuses a spec using them)
 REFUSED: dict[str, str] = {
     "roi_align": "needs torchvision.ops and the detector's proposals; the written file uses torch only",
-    **dict.fromkeys(
-        (
-            "gru",
-            "lstm",
-            "matmul",
-            "pixel_unshuffle",
-            "space_to_depth",
-            "relative_attention",
-            "shifted_window_attention",
-            "window_attention",
-            "resize_to",
-            "roll",
-            "slice",
-            "constant",
-            "elementwise",
-            "multiscale_attention",
-        ),
-        NOT_YET,
-    ),
 }
 
 #: helper modules written into the file when a layer needs them (torch has no module for these)
@@ -675,14 +798,15 @@ class Multiply(nn.Module):
 ''',
     "Concat": '''
 class Concat(nn.Module):
-    """Concatenate along ``dim``."""
+    """Concatenate along ``dim``; a free tensor (batch 1) joins every sample."""
 
     def __init__(self, dim: int) -> None:
         super().__init__()
         self.dim = dim
 
     def forward(self, *xs: Tensor) -> Tensor:
-        return torch.cat(xs, dim=self.dim)
+        n = max(x.shape[0] for x in xs)
+        return torch.cat([x.expand(n, *x.shape[1:]) for x in xs], dim=self.dim)
 ''',
     "SelfAttention": '''
 class SelfAttention(nn.MultiheadAttention):
@@ -820,6 +944,464 @@ for _r in (1, 2, 3):
         ("AvgPool", "Average pooling (padding counted)", "0.0"),
     ):
         HELPERS[f"Padded{_kind}{_r}d"] = _PADDED.format(kind=_kind, r=_r, what=_what, value=_value)
+
+#: helper modules of the generic tensor ops, importer operands, recurrent layers and attentions
+HELPERS.update(
+    {
+        "MatMul": '''
+class MatMul(nn.Module):
+    """Matrix product of two activations per sample (torch.matmul); a 1-D operand (after the
+    batch) is a row (first) or a column (second), the leading axes align after the batch."""
+
+    def __init__(self, transpose_a: bool = False, transpose_b: bool = False) -> None:
+        super().__init__()
+        self.transpose_a, self.transpose_b = transpose_a, transpose_b
+
+    def forward(self, a: Tensor, b: Tensor) -> Tensor:
+        if self.transpose_a:
+            a = a.transpose(-1, -2)
+        if self.transpose_b:
+            b = b.transpose(-1, -2)
+        va, vb = a.dim() == 2, b.dim() == 2
+        if va:
+            a = a.unsqueeze(1)
+        if vb:
+            b = b.unsqueeze(2)
+        rank = max(a.dim(), b.dim())
+        a = a.reshape(a.shape[:1] + (1,) * (rank - a.dim()) + a.shape[1:])
+        b = b.reshape(b.shape[:1] + (1,) * (rank - b.dim()) + b.shape[1:])
+        y = a @ b
+        if vb:
+            y = y[..., 0]
+        if va:
+            y = y[..., 0] if vb else y[..., 0, :]
+        return y
+''',
+        "SpaceToDepth": '''
+class SpaceToDepth(nn.Module):
+    """Space to depth by ``factor`` r: output channel of input channel c at block offset (dy, dx)
+    in ``order`` c_dy_dx (PixelUnshuffle), dy_dx_c (TensorFlow, ONNX) or dx_dy_c (Swin's patch
+    merging); ``channels_last`` works on (..., H, W, C); ``pad`` zero-pads odd sizes at the end."""
+
+    def __init__(
+        self, factor: int, order: str = "dy_dx_c", channels_last: bool = False, pad: bool = False
+    ) -> None:
+        super().__init__()
+        self.factor = factor
+        self.perm = {
+            "c_dy_dx": (0, 1, 3, 5, 2, 4),
+            "dy_dx_c": (0, 3, 5, 1, 2, 4),
+            "dx_dy_c": (0, 5, 3, 1, 2, 4),
+        }[order]
+        self.channels_last, self.pad = channels_last, pad
+
+    def forward(self, x: Tensor) -> Tensor:
+        r = self.factor
+        lead = x.shape[:-3]
+        if self.channels_last:
+            x = x.reshape(-1, *x.shape[-3:]).permute(0, 3, 1, 2)
+        if self.pad:
+            x = F.pad(x, (0, -x.shape[3] % r, 0, -x.shape[2] % r))
+        n, c, h, w = x.shape
+        y = x.reshape(n, c, h // r, r, w // r, r).permute(*self.perm)
+        y = y.reshape(n, c * r * r, h // r, w // r)
+        if not self.channels_last:
+            return y
+        y = y.permute(0, 2, 3, 1)
+        return y.reshape(*lead, *y.shape[1:])
+''',
+        "Roll": '''
+class Roll(nn.Module):
+    """Cyclic shift along dims (torch.roll)."""
+
+    def __init__(self, shifts: tuple[int, ...], dims: tuple[int, ...]) -> None:
+        super().__init__()
+        self.shifts, self.dims = shifts, dims
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.roll(x, self.shifts, self.dims)
+''',
+        "Slice": '''
+class Slice(nn.Module):
+    """x[start:stop:step] along ``dim`` (Python's rules)."""
+
+    def __init__(self, dim: int, start: int | None, stop: int | None, step: int = 1) -> None:
+        super().__init__()
+        self.dim, self.index = dim, slice(start, stop, step)
+
+    def forward(self, x: Tensor) -> Tensor:
+        index = [slice(None)] * x.dim()
+        index[self.dim] = self.index
+        return x[tuple(index)]
+''',
+        "ResizeTo": '''
+class ResizeTo(nn.Module):
+    """Resize the first input's spatial axes to the second input's (F.interpolate)."""
+
+    def __init__(self, mode: str = "bilinear", align_corners: bool = False) -> None:
+        super().__init__()
+        self.mode, self.align_corners = mode, align_corners
+
+    def forward(self, x: Tensor, reference: Tensor) -> Tensor:
+        corners = self.align_corners if self.mode != "nearest" else None
+        return F.interpolate(x, size=reference.shape[2:], mode=self.mode, align_corners=corners)
+''',
+        "Constant": '''
+class Constant(nn.Module):
+    """A tensor of ``shape`` (batch excluded): a learned ``param``, a ``buffer``, or ones
+    (``none``). A learned tensor of another size (``weight_shape``) gives its first value."""
+
+    def __init__(
+        self,
+        shape: tuple[int, ...],
+        learned: str = "param",
+        weight_shape: tuple[int, ...] | None = None,
+    ) -> None:
+        super().__init__()
+        self.shape = shape
+        value = torch.zeros(weight_shape or shape)
+        if learned == "param":
+            self.value = nn.Parameter(value)
+        elif learned == "buffer":
+            self.register_buffer("value", value)
+        else:
+            self.value = None
+
+    def forward(self, *xs: Tensor) -> Tensor:
+        n = xs[0].shape[0] if xs else 1
+        if self.value is None:
+            return torch.ones(n, *self.shape, device=xs[0].device if xs else None)
+        v = self.value
+        whole = v.numel() == torch.Size(self.shape).numel()
+        v = v.reshape(self.shape) if whole else v.reshape(-1)[:1]
+        return v.expand(n, *self.shape)
+''',
+        "Elementwise": '''
+class Elementwise(nn.Module):
+    """Element-wise ``op`` of 1 to 3 inputs, broadcast after the batch axis; sqrt and log act on
+    |x| (and log on |x| + 1e-12), equal for the positive inputs they get in a real graph."""
+
+    def __init__(self, op: str) -> None:
+        super().__init__()
+        self.op = op
+
+    def forward(self, *xs: Tensor) -> Tensor:
+        rank = max(x.dim() for x in xs)
+        xs = tuple(x.reshape(x.shape[:1] + (1,) * (rank - x.dim()) + x.shape[1:]) for x in xs)
+        a = xs[0]
+        if self.op == "where":
+            y = torch.where(a != 0, xs[1 % len(xs)], xs[2 % len(xs)])
+        elif self.op == "clip":
+            lo = xs[1] if len(xs) > 1 else None
+            hi = xs[2] if len(xs) > 2 else None
+            y = torch.clamp(a, lo, hi) if len(xs) > 1 else a
+        elif self.op == "sqrt":
+            y = torch.sqrt(a.abs())
+        elif self.op == "log":
+            y = torch.log(a.abs() + 1e-12)
+        elif self.op == "cast":
+            y = a
+        else:
+            renamed = {
+                "max": "maximum",
+                "min": "minimum",
+                "mod": "remainder",
+                "equal": "eq",
+                "less": "lt",
+                "greater": "gt",
+                "not": "logical_not",
+            }
+            fn = getattr(torch, renamed.get(self.op, self.op))
+            binary = ("sub", "div", "pow", "max", "min", "mod", "equal", "less", "greater")
+            if self.op not in binary:
+                y = fn(a)
+            else:
+                y = fn(a, xs[1]) if len(xs) > 1 else a
+        dtype = a.dtype if a.is_floating_point() else torch.float32
+        return y.to(dtype).expand(torch.broadcast_shapes(*(x.shape for x in xs)))
+''',
+        "ShiftedWindowAttention": '''
+class ShiftedWindowAttention(nn.Module):
+    """Swin's shifted-window attention on (N, H, W, C) or (N, D, H, W, C), torchvision's
+    ShiftedWindowAttention (``v2``: ShiftedWindowAttentionV2; 3 axes: ShiftedWindowAttention3d)
+    with its parameter and buffer names. The map is padded to whole windows and rolled by
+    −shift (no shift where one window covers the axis; ``shrink``: a window larger than the
+    axis shrinks to it, torchvision's video rule), windows attend with the relative position
+    bias and the shifted-window mask, and everything is undone."""
+
+    def __init__(
+        self,
+        dim: int,
+        num_heads: int,
+        window_size: tuple[int, ...],
+        shift_size: int | tuple[int, ...] = 0,
+        v2: bool = False,
+        shrink: bool = False,
+        qkv_bias: bool = True,
+        proj_bias: bool = True,
+        attention_dropout: float = 0.0,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        r = len(window_size)
+        self.window_size = list(window_size)
+        self.shift_size = [shift_size] * r if isinstance(shift_size, int) else list(shift_size)
+        self.num_heads, self.v2, self.shrink = num_heads, v2, shrink
+        self.attention_dropout, self.dropout = attention_dropout, dropout
+        self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
+        self.proj = nn.Linear(dim, dim, bias=proj_bias)
+        if v2:
+            self.logit_scale = nn.Parameter(torch.log(10 * torch.ones((num_heads, 1, 1))))
+            self.cpb_mlp = nn.Sequential(
+                nn.Linear(2, 512), nn.ReLU(inplace=True), nn.Linear(512, num_heads, bias=False)
+            )
+            axes = [
+                torch.arange(-(w - 1), w, dtype=torch.float32) / max(w - 1, 1) for w in window_size
+            ]
+            table = torch.stack(torch.meshgrid(*axes, indexing="ij"), dim=-1).unsqueeze(0) * 8
+            table = torch.sign(table) * torch.log2(table.abs() + 1.0) / 3.0
+            self.register_buffer("relative_coords_table", table)
+        else:
+            rows = 1
+            for w in window_size:
+                rows *= 2 * w - 1
+            self.relative_position_bias_table = nn.Parameter(torch.zeros(rows, num_heads))
+        grids = torch.meshgrid(*(torch.arange(w) for w in window_size), indexing="ij")
+        coords = torch.stack(grids).flatten(1)
+        rel = coords[:, :, None] - coords[:, None, :]
+        index = torch.zeros_like(rel[0])
+        for ax, w in enumerate(window_size):
+            index = index * (2 * w - 1) + rel[ax] + w - 1
+        self.register_buffer("relative_position_index", index.flatten() if r == 2 else index)
+
+    def forward(self, x: Tensor) -> Tensor:
+        b, *sizes, c = x.shape
+        r, heads = len(sizes), self.num_heads
+        win, shift = list(self.window_size), list(self.shift_size)
+        if self.shrink:
+            for ax in range(r):
+                if sizes[ax] <= win[ax]:
+                    win[ax], shift[ax] = sizes[ax], 0
+        pad: list[int] = []
+        for s, w in zip(reversed(sizes), reversed(win)):
+            pad += [0, -s % w]
+        x = F.pad(x, [0, 0, *pad])
+        padded = list(x.shape[1:-1])
+        if not self.shrink:
+            shift = [0 if w >= p else s for w, p, s in zip(win, padded, shift)]
+        dims = list(range(1, r + 1))
+        if any(shift):
+            x = torch.roll(x, [-s for s in shift], dims)
+        counts = [p // w for p, w in zip(padded, win)]
+        n = 1
+        for w in win:
+            n *= w
+        blocks = [d for cw in zip(counts, win) for d in cw]
+        perm = [0, *range(1, 2 * r, 2), *range(2, 2 * r + 1, 2), 2 * r + 1]
+        x = x.reshape(b, *blocks, c).permute(*perm).reshape(-1, n, c)
+        bias = self.qkv.bias
+        if self.v2 and bias is not None:  # torchvision zeroes the key bias in v2
+            bias = torch.cat([bias[:c], torch.zeros_like(bias[c : 2 * c]), bias[2 * c :]])
+        qkv = F.linear(x, self.qkv.weight, bias)
+        qkv = qkv.reshape(x.shape[0], n, 3, heads, c // heads).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        if self.v2:
+            attn = F.normalize(q, dim=-1) @ F.normalize(k, dim=-1).transpose(-2, -1)
+            attn = attn * torch.clamp(self.logit_scale, max=4.605170185988092).exp()  # log 100
+            table = 16 * torch.sigmoid(self.cpb_mlp(self.relative_coords_table).view(-1, heads))
+        else:
+            attn = (q * (c // heads) ** -0.5) @ k.transpose(-2, -1)
+            table = self.relative_position_bias_table
+        m = 1
+        for w in self.window_size:
+            m *= w
+        index = self.relative_position_index.view(m, m)[:n, :n].reshape(-1)
+        attn = attn + table[index].view(n, n, -1).permute(2, 0, 1).unsqueeze(0)
+        if any(shift):
+            ids = x.new_zeros(padded)
+            for ax in range(r):
+                line = x.new_zeros(padded[ax])
+                w, s = win[ax], shift[ax]
+                for k_, (lo, hi) in enumerate(((0, -w), (-w, -s or None), (-s or None, None))):
+                    line[lo:hi] = k_
+                ids = ids * 3 + line.view([-1] + [1] * (r - ax - 1))
+            even = list(range(0, 2 * r, 2))
+            ids = ids.reshape(blocks).permute(*even, *(a + 1 for a in even)).reshape(-1, n)
+            mask = (ids[:, None, :] != ids[:, :, None]).to(attn.dtype) * -100.0
+            attn = (attn.view(b, -1, heads, n, n) + mask[None, :, None]).view(-1, heads, n, n)
+        attn = F.dropout(attn.softmax(dim=-1), self.attention_dropout, self.training)
+        x = (attn @ v).transpose(1, 2).reshape(-1, n, c)
+        x = F.dropout(self.proj(x), self.dropout, self.training)
+        inverse = [perm.index(k) for k in range(len(perm))]
+        x = x.view(b, *counts, *win, c).permute(*inverse).reshape(b, *padded, c)
+        if any(shift):
+            x = torch.roll(x, shift, dims)
+        return x[(slice(None), *(slice(0, s) for s in sizes))].contiguous()
+''',
+        "RelativeAttention": '''
+class RelativeAttention(nn.Module):
+    """Multi-head self-attention with a relative position bias in groups of P×P tokens on
+    (N, G, P·P, C): torchvision's MaxViT RelativePositionalMultiHeadAttention and its names
+    (k scaled by C^-1/2, the feature width, as torchvision does)."""
+
+    def __init__(self, feat_dim: int, head_dim: int, max_seq_len: int) -> None:
+        super().__init__()
+        self.n_heads, self.head_dim, self.max_seq_len = feat_dim // head_dim, head_dim, max_seq_len
+        size = int(max_seq_len**0.5 + 0.5)
+        self.to_qkv = nn.Linear(feat_dim, 3 * feat_dim)
+        self.scale_factor = feat_dim**-0.5
+        self.merge = nn.Linear(feat_dim, feat_dim)
+        self.relative_position_bias_table = nn.Parameter(
+            torch.zeros((2 * size - 1) ** 2, self.n_heads)
+        )
+        grid = torch.stack(torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij"))
+        rel = grid.flatten(1)[:, :, None] - grid.flatten(1)[:, None, :]
+        index = (rel[0] + size - 1) * (2 * size - 1) + rel[1] + size - 1
+        self.register_buffer("relative_position_index", index)
+
+    def forward(self, x: Tensor) -> Tensor:
+        b, g, p, d = x.shape
+        h, dh = self.n_heads, self.head_dim
+        q, k, v = (
+            t.reshape(b, g, p, h, dh).permute(0, 1, 3, 2, 4)
+            for t in torch.chunk(self.to_qkv(x), 3, dim=-1)
+        )
+        n = self.max_seq_len
+        bias = self.relative_position_bias_table[self.relative_position_index.view(-1)]
+        bias = bias.view(n, n, -1).permute(2, 0, 1).unsqueeze(0)
+        attn = F.softmax(q @ (k * self.scale_factor).transpose(-1, -2) + bias, dim=-1)
+        out = (attn @ v).permute(0, 1, 3, 2, 4).reshape(b, g, p, d)
+        return self.merge(out)
+''',
+        "TokenPool": '''
+class TokenPool(nn.Module):
+    """MViT's pooling of Q, K or V (torchvision's Pool with its names): a depthwise conv3d on
+    the grid tokens of every head, the class token put back, a LayerNorm over the head width."""
+
+    def __init__(
+        self, dim: int, kernel: tuple[int, ...], stride: tuple[int, ...], eps: float
+    ) -> None:
+        super().__init__()
+        padding = [k // 2 for k in kernel]
+        self.pool = nn.Conv3d(dim, dim, kernel, stride, padding, groups=dim, bias=False)
+        self.norm_act = nn.Sequential(nn.LayerNorm(dim, eps=eps))
+
+    def forward(self, x: Tensor, thw: tuple[int, ...]) -> tuple[Tensor, tuple[int, ...]]:
+        b, h, _, d = x.shape
+        cls, grid = x[:, :, :1], x[:, :, 1:]
+        grid = self.pool(grid.transpose(2, 3).reshape(b * h, d, *thw))
+        out_thw = tuple(grid.shape[2:])
+        grid = grid.reshape(b, h, d, -1).transpose(2, 3)
+        return self.norm_act(torch.cat((cls, grid), dim=2)), out_thw
+''',
+        "MultiscaleAttention": '''
+class MultiscaleAttention(nn.Module):
+    """MViT's pooling attention on (N, 1 + T·H·W, C), a class token and a ``thw`` grid:
+    torchvision's MultiscaleAttention with its names (v2: relative positions ``rel_pos``,
+    residual pooling)."""
+
+    def __init__(
+        self,
+        embed_dim: int,
+        output_dim: int,
+        num_heads: int,
+        thw: tuple[int, int, int],
+        kernel_q: int | tuple[int, ...] = 1,
+        stride_q: int | tuple[int, ...] = 1,
+        kernel_kv: int | tuple[int, ...] = 1,
+        stride_kv: int | tuple[int, ...] = 1,
+        residual_pool: bool = False,
+        residual_with_cls_embed: bool = False,
+        rel_pos: bool = False,
+        eps: float = 1e-6,
+    ) -> None:
+        super().__init__()
+
+        def three(v: int | tuple[int, ...]) -> tuple[int, ...]:
+            return (v, v, v) if isinstance(v, int) else tuple(v)
+
+        kq, sq, kkv, skv = three(kernel_q), three(stride_q), three(kernel_kv), three(stride_kv)
+        self.thw, self.num_heads, self.output_dim = thw, num_heads, output_dim
+        self.head_dim = d = output_dim // num_heads
+        self.scaler = d**-0.5
+        self.residual_pool, self.residual_with_cls_embed = residual_pool, residual_with_cls_embed
+        self.qkv = nn.Linear(embed_dim, 3 * output_dim)
+        self.project = nn.Sequential(nn.Linear(output_dim, output_dim))
+        pooled_q = kq != (1, 1, 1) or sq != (1, 1, 1)
+        pooled_kv = kkv != (1, 1, 1) or skv != (1, 1, 1)
+        self.pool_q = TokenPool(d, kq, sq, eps) if pooled_q else None
+        self.pool_k = TokenPool(d, kkv, skv, eps) if pooled_kv else None
+        self.pool_v = TokenPool(d, kkv, skv, eps) if pooled_kv else None
+        if rel_pos:
+            size = max(thw[1:])
+            spatial = 2 * max(size // sq[1], size // skv[1]) - 1
+            self.rel_pos_h = nn.Parameter(torch.zeros(spatial, d))
+            self.rel_pos_w = nn.Parameter(torch.zeros(spatial, d))
+            self.rel_pos_t = nn.Parameter(torch.zeros(2 * thw[0] - 1, d))
+        else:
+            self.rel_pos_h = self.rel_pos_w = self.rel_pos_t = None
+
+    @staticmethod
+    def _table(table: Tensor, q: int, k: int) -> Tensor:
+        """Rows of ``table`` (resized linearly to 2·max(q, k) − 1) for each (query, key)."""
+        rows = 2 * max(q, k) - 1
+        if table.shape[0] != rows:
+            table = F.interpolate(table.T.unsqueeze(0), size=rows, mode="linear")[0].T
+        q_ratio, k_ratio = max(k / q, 1.0), max(q / k, 1.0)
+        dist = torch.arange(q)[:, None] * q_ratio - (torch.arange(k)[None, :] + (1.0 - k)) * k_ratio
+        return table[dist.long()]
+
+    def _rel_pos(self, q: Tensor, q_thw: tuple[int, ...], k_thw: tuple[int, ...]) -> Tensor:
+        """The decomposed relative position terms for the grid scores (torchvision's)."""
+        b, h, _, d = q.shape
+        (qt, qh, qw), (kt, kh, kw) = q_thw, k_thw
+        rh = self._table(self.rel_pos_h, qh, kh)
+        rw = self._table(self.rel_pos_w, qw, kw)
+        rt = self._table(self.rel_pos_t, qt, kt)
+        r_q = q[:, :, 1:].reshape(b, h, qt, qh, qw, d)
+        rel_h = torch.einsum("bythwc,hkc->bythwk", r_q, rh)
+        rel_w = torch.einsum("bythwc,wkc->bythwk", r_q, rw)
+        rel_t = torch.einsum("bythwc,tkc->bythwk", r_q, rt)
+        rel = (
+            rel_h[:, :, :, :, :, None, :, None]
+            + rel_w[:, :, :, :, :, None, None, :]
+            + rel_t[:, :, :, :, :, :, None, None]
+        )
+        return rel.reshape(b, h, qt * qh * qw, kt * kh * kw)
+
+    def forward(self, x: Tensor) -> Tensor:
+        b, n, _ = x.shape
+        qkv = self.qkv(x).reshape(b, n, 3, self.num_heads, self.head_dim).transpose(1, 3)
+        q, k, v = qkv.unbind(dim=2)
+        thw = k_thw = self.thw
+        if self.pool_k is not None and self.pool_v is not None:
+            k, k_thw = self.pool_k(k, thw)
+            v = self.pool_v(v, thw)[0]
+        if self.pool_q is not None:
+            q, thw = self.pool_q(q, thw)
+        attn = (self.scaler * q) @ k.transpose(2, 3)
+        if self.rel_pos_h is not None:
+            attn = attn + F.pad(self._rel_pos(q, thw, k_thw), (1, 0, 1, 0))
+        x = attn.softmax(dim=-1) @ v
+        if self.residual_pool:
+            x = x + (q if self.residual_with_cls_embed else F.pad(q[:, :, 1:], (0, 0, 1, 0)))
+        return self.project(x.transpose(1, 2).reshape(b, -1, self.output_dim))
+''',
+    }
+)
+_SEQUENCE = '''
+class Sequence{kind}(nn.{kind}):
+    """nn.{kind} on (batch, steps, features), batch first, zero initial state: the output
+    sequence of the last layer (its names: weight_ih_l0, …)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, batch_first=True, **kwargs)
+
+    def forward(self, x: Tensor) -> Tensor:  # type: ignore[override]
+        return super().forward(x)[0]
+'''
+for _kind in ("LSTM", "GRU"):
+    HELPERS[f"Sequence{_kind}"] = _SEQUENCE.format(kind=_kind)
 
 # ---------------------------------------------------------------------------------------------
 # The structure: a tree of scopes (top level, block instances, repeat groups) from the graph
