@@ -494,11 +494,17 @@ class _Builder(GraphWiring):
             frame = [count, 0, len(self.nodes), 0, meta.where("repeat") or pos, full_base, rtype]
             self._reps.append(frame)
         outs: list[str] = []
+        new_env = dict.__new__
         for i in range(count):
             if frame is not None:
                 frame[1], frame[2] = i, len(self.nodes)
                 self.steps += 1
-            ivars = Env(env, {"i": i}) if repeated else env
+            if repeated:  # Env(env, {"i": i}) without the call
+                ivars = new_env(Env)
+                ivars.parent = env
+                ivars["i"] = i
+            else:
+                ivars = env
             iargs = args
             if first is not None and i == 0:
                 iargs = Map(args)

@@ -316,7 +316,15 @@ class GraphWiring:
                     plan = self._arg_plan(cls, t, raw_args)
                     self._last_plan = (raw_args, t, plan)
                 for k, mode, v in plan:
-                    if mode is _EXPR:  # a compiled expression: evaluate it here
+                    if mode is _EXPR_SCOPE:  # as _EXPR, in the scope's variables (same values)
+                        try:
+                            v = v(env)
+                        except Exception:  # noqa: BLE001 - said again, located, just below
+                            mode, v = _SLOW, raw_args[k]
+                        else:
+                            if isinstance(v, list):
+                                frozen = False
+                    elif mode is _EXPR:  # a compiled expression: evaluate it here
                         if lenv is None:
                             lenv = _InputEnv(env, in_shapes[0]) if in_shapes else Env(env)
                         try:
@@ -393,7 +401,8 @@ class GraphWiring:
                     plan.append((k, _LIT, v))  # a literal word, as _value keeps it
                 else:
                     try:
-                        plan.append((k, _EXPR, compile_expr(v)))
+                        fn = compile_expr(v)
+                        plan.append((k, _EXPR if _reads_input_names(v) else _EXPR_SCOPE, fn))
                     except CnncalcError:  # said, with its line, when evaluated
                         plan.append((k, _SLOW, v))
             elif isinstance(v, list):
@@ -464,6 +473,20 @@ def _weights_sig(layer: Layer) -> list[tuple[str, Shape]]:
 
 #: how :meth:`GraphWiring._build` gets an argument's value (see :meth:`GraphWiring._arg_plan`)
 _LIT, _EXPR, _DICT, _SLOW = "literal", "expression", "mapping", "evaluate"
+#: an expression that reads neither ``in_channels`` nor ``in_shape``: evaluated in the entry's
+#: own scope, no per-layer input environment
+_EXPR_SCOPE = "expression of the scope"
+
+
+def _reads_input_names(text: str) -> bool:
+    """Whether the (compiled, so parsable) expression ``text`` names an input variable."""
+    import ast
+
+    return any(
+        isinstance(n, ast.Name) and n.id in _IN_NAMES
+        for n in ast.walk(ast.parse(text.strip(), mode="eval"))
+    )
+
 
 _IN_NAMES = ("in_channels", "in_shape")
 

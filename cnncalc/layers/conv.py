@@ -88,9 +88,23 @@ def np_windows(x: Any, k: Shape, s: Shape, d: Shape) -> Any:
     ]
 
 
-#: (kernel, stride, dilation, padding, rank) of int arguments → the per-axis tuples and the
-#: effective kernel: shared, immutable, made once for all the layers with these arguments
-_GEOMETRY: dict[tuple[int, ...], tuple[Any, ...]] = {}
+#: (kernel, stride, dilation, padding, spatial input shape) of int arguments → the per-axis
+#: tuples and the output's spatial sizes (None: the kernel does not fit, the long way says so):
+#: shared, immutable, made once for all the layers with these arguments and input size
+_GEOMETRY: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+_new = tuple.__new__
+
+
+def _int_geometry(k: int, s: int, d: int, p: int, spatial: Shape) -> tuple[Any, ...]:
+    """The fast path's geometry: the rule of :meth:`Conv.infer` with one value per axis."""
+    rank = len(spatial)
+    out = None
+    if windows.effective_kernel(k, d) <= min(spatial) + 2 * p:
+        out = tuple([windows.conv_out(w, k, s, p, p, d) for w in spatial])
+    geo = ((k,) * rank, (s,) * rank, (d,) * rank, ((p, p),) * rank, out)
+    if len(_GEOMETRY) < 4096:
+        _GEOMETRY[(k, s, d, p, spatial)] = geo
+    return geo
 
 
 @register
@@ -123,7 +137,9 @@ class Conv(Layer):
 
     def infer(self, in_shapes: tuple[Shape, ...]) -> Shape:
         x = in_shapes[0]
-        rank = self.check_rank(x)
+        rank = len(x) - 1
+        if rank < 1 or self.RANKS.get(self.type_name, rank) != rank:
+            rank = self.check_rank(x)  # the error (a rank it accepts is the one taken above)
         cin, spatial = x[0], x[1:]
         a = self.args
         if a["in_channels"] is not None and a["in_channels"] != cin:
@@ -142,15 +158,12 @@ class Conv(Layer):
         if type(k) is int and type(s) is int and type(d) is int and type(p) is int:
             # one value for every axis (the common case): the rule below without per-axis
             # tuples to check; a kernel that does not fit goes the long way, to the error
-            geo = _GEOMETRY.get((k, s, d, p, rank))
+            geo = _GEOMETRY.get((k, s, d, p, spatial))
             if geo is None:
-                geo = ((k,) * rank, (s,) * rank, (d,) * rank, ((p, p),) * rank)
-                geo += (windows.effective_kernel(k, d),)
-                if len(_GEOMETRY) < 4096:
-                    _GEOMETRY[(k, s, d, p, rank)] = geo
-            self.k, self.s, self.d, self.pads, eff = geo
-            if eff <= min(spatial) + 2 * p:
-                return (cout, *[windows.conv_out(w, k, s, p, p, d) for w in spatial])
+                geo = _int_geometry(k, s, d, p, spatial)
+            self.k, self.s, self.d, self.pads, out_sp = geo
+            if out_sp is not None:
+                return (cout, *out_sp)
         self.k, self.s, self.d = (
             self.per_axis(n, rank) for n in ("kernel_size", "stride", "dilation")
         )
@@ -165,14 +178,15 @@ class Conv(Layer):
     def declare_weights(self) -> list[Weight]:
         a = self.args
         cout = a["out_channels"]
-        w = Weight("weight", (cout, self.cin // a["groups"], *self.k))
-        return [w, Weight("bias", (cout,))] if a["bias"] else [w]
+        # Weight(name, shape) positionally, without NamedTuple's Python-level __new__
+        w = _new(Weight, ("weight", (cout, self.cin // a["groups"], *self.k), "param"))
+        return [w, _new(Weight, ("bias", (cout,), "param"))] if a["bias"] else [w]
 
     def macs(self) -> int:
-        return self.out_elements * (self.cin // self.args["groups"]) * prod(self.k)
+        return self._out_el * (self.cin // self.args["groups"]) * prod(self.k)
 
     def flops(self) -> int:
-        return 2 * self.macs() + (self.out_elements if self.args["bias"] else 0)
+        return 2 * self.macs() + (self._out_el if self.args["bias"] else 0)
 
     def window(self) -> Window:
         return Window.of(self.k, self.s, self.d, self.pads)
