@@ -456,6 +456,9 @@ def test_shared_weights_are_one_module_called_at_each_place(tmp_path):
         got = model(torch.from_numpy(feeds["input"])).numpy()
     want = execute(graph, feeds, weights)["out"]
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    # --backend torch: the owner's module, called once per node it stands for, checks each
+    report = cnncalc.verify(graph, backend="torch")
+    assert report.ok and [c.status for c in report.layers] == ["ok"] * len(graph.nodes)
 
 
 def test_detection_heads_sharing_weights_now_stop_at_the_fpn_wiring():
