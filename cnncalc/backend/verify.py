@@ -412,7 +412,15 @@ def _run_torch(graph: Graph, feeds: dict[str, Any], seed: int) -> ExportRun:
     import importlib.util
     import tempfile
 
-    from ..export.pytorch import PARAMETER_FORWARD, PYTORCH, _parameter_kind, _piece, to_pytorch
+    from ..export.pytorch import (
+        PARAMETER_FORWARD,
+        PYTORCH,
+        _aliases,
+        _parameter_kind,
+        _piece,
+        _tree,
+        to_pytorch,
+    )
 
     source = to_pytorch(graph)
     with tempfile.TemporaryDirectory() as tmp:
@@ -431,27 +439,37 @@ def _run_torch(graph: Graph, feeds: dict[str, Any], seed: int) -> ExportRun:
     modules = dict(model.named_modules())
     out: dict[str, Any] = {}
     hooks = []
+    # weights shared with a sibling (share): the sharer runs its owner's module, so one module
+    # is called once per node it stands for, in the graph's order
+    alias: dict[str, str] = {}
+    _aliases(_tree(graph), alias, [])
+
+    def path_of(name: str) -> str:
+        for full in sorted(alias, key=len, reverse=True):
+            if name == full or name.startswith(full + "."):
+                parent = full.rpartition(".")[0]
+                return (f"{parent}.{alias[full]}" if parent else alias[full]) + name[len(full) :]
+        return name
+
+    calls: dict[tuple[str, int | None], list[str]] = {}
     for node in graph.nodes:
-        m = modules.get(node.name)
-        if m is not None:
-            hooks.append(
-                # a class named as its layer that also returns inner layers: its output first
-                m.register_forward_hook(
-                    lambda _m, _i, y, name=node.name: out.__setitem__(
-                        name, y[0] if isinstance(y, tuple) else y
-                    )
-                )
-            )
+        path = path_of(node.name)
+        if path in modules:
+            calls.setdefault((path, None), []).append(node.name)
         elif _piece(node) is not None:  # x.1 of a chunk: piece 1 of module x's tuple
-            m = modules.get(node.name.rpartition(".")[0])
-            if m is not None:
-                hooks.append(
-                    m.register_forward_hook(
-                        lambda _m, _i, y, name=node.name, k=_piece(node): out.__setitem__(
-                            name, y[k]
-                        )
-                    )
-                )
+            calls.setdefault((path.rpartition(".")[0], _piece(node)), []).append(node.name)
+    for (path, k), names in calls.items():
+        m = modules.get(path)
+        if m is None:
+            continue
+
+        def record(_m: Any, _i: Any, y: Any, names: list[str] = names, k: Any = k) -> None:
+            # a class named as its layer that also returns inner layers: its output first
+            value = (y[0] if isinstance(y, tuple) else y) if k is None else y[k]
+            done = [n for n in names if n in out]
+            out[names[min(len(done), len(names) - 1)]] = value
+
+        hooks.append(m.register_forward_hook(record))
     xs = [torch.from_numpy(feeds[k]) for k in graph.inputs]
     errors: dict[str, str] = {}
     with torch.no_grad():

@@ -1475,6 +1475,45 @@ def _tree(graph: Graph) -> list[_Item]:
     return top
 
 
+def _item_nodes(item: _Item) -> list[Node]:
+    if item.kind == "layer":
+        assert item.node is not None
+        return [item.node]
+    return [n for c in item.children for n in _item_nodes(c)]
+
+
+def _aliases(items: list[_Item], alias: dict[str, str], loose: list[str]) -> None:
+    """Where weights are shared (``share``), the members that call a sibling's module.
+
+    A member (layer, block instance, namespace) is an alias of a sibling in the same scope when
+    both hold the same layers (names relative to each, types) and every layer of the sibling
+    that has weights is shared by the member's layer at the same place: ``alias`` maps the
+    member's full name to the sibling's local name. Shared layers no sibling covers (the owner
+    in another scope) go to ``loose``."""
+    for item in items:
+        nodes = _item_nodes(item)
+        if not any(n.share is not None for n in nodes):
+            continue
+        rel = [n.name[len(item.full) :] for n in nodes]
+        for other in items:
+            theirs = _item_nodes(other)
+            if other is item or [n.name[len(other.full) :] for n in theirs] != rel:
+                continue
+            if all(
+                a.type == b.type
+                and b.share is None
+                and (a.share == b.name if (a.share is not None or b.layer.weights()) else True)
+                for a, b in zip(nodes, theirs)
+            ):
+                alias[item.full] = other.local
+                break
+        else:
+            if item.kind == "layer":
+                loose.extend(n.name for n in nodes)
+            else:
+                _aliases(item.children, alias, loose)
+
+
 @dataclass
 class _Member:
     """A member of one scope instance, rendered: constructor, arguments and wiring."""
@@ -1486,6 +1525,9 @@ class _Member:
     live: bool
     #: a several-output layer (chunk): the local names of its outputs (``x.0``, ``x.1``)
     pieces: list[str] = field(default_factory=list)
+    #: weights shared (``share``): the local name of the sibling member whose module this one
+    #: calls; it is not built itself, so the weights are in the state dict once
+    alias: str | None = None
 
 
 @dataclass
@@ -1729,11 +1771,12 @@ def _fits(template: list[_Member], base: _Use, u: _Use) -> bool:
         m = mine.get(t.local)
         if m is None:
             continue
-        if (m.ctor, [k for k, _ in m.args], m.live, m.pieces) != (
+        if (m.ctor, [k for k, _ in m.args], m.live, m.pieces, m.alias) != (
             t.ctor,
             [k for k, _ in t.args],
             t.live,
             t.pieces,
+            t.alias,
         ):
             return False
         if [resolve(r) for r in t.refs] != m.refs:
@@ -1824,6 +1867,8 @@ class _Writer:
         #: node name → local name in the scope :meth:`members` wrote last
         self.last_owner: dict[str, str] = {}
         self._nodes_of: dict[int, list[str]] = {}
+        #: a member sharing a sibling's weights → the sibling's local name (see :func:`_aliases`)
+        self.alias: dict[str, str] = {}
         self.readers: dict[str, list[str]] = {}
         for n in graph.nodes:
             for i in n.inputs:
@@ -1974,6 +2019,18 @@ class _Writer:
             refs = [owner.get(src, src) for src in self._inputs(item)]
             ctor, args = self.construct(item)
             out.append(_Member(item.local, ctor, args, refs, False))
+            alias = self.alias.get(item.full)
+            if alias is not None:
+                own = next(m for m in out if m.local == alias)
+                if (own.ctor, own.args) != (ctor, args):
+                    raise CnncalcError(
+                        f"cannot export to PyTorch: '{item.full}' shares the weights of "
+                        f"'{alias}' but is built differently ({_call(ctor, args)} vs "
+                        f"{_call(own.ctor, own.args)})",
+                        file=self.graph.file,
+                        layer=item.full,
+                    )
+                out[-1].alias = alias
             if item.kind == "multi":
                 for c in item.children:
                     assert c.node is not None
@@ -2209,6 +2266,7 @@ class _Writer:
             and len(first.inputs) == 1
             and base.out == str(len(template) - 1)
             and len(base.outs) == 1
+            and not any(m.alias for m in template)
         )
         sig = ", ".join(
             f"{p}: {_hint(next(x for x in pvalues[p] if x is not None))}" for p in pnames
@@ -2243,7 +2301,8 @@ class _Writer:
         else:
             lines.append("        super().__init__()")
             for m, c in ctors:
-                lines.append(_assign(m, c))
+                if m.alias is None:  # a shared module is built once, by its owner
+                    lines.append(_assign(m, c))
             optional = {template[mi].local for mi in flags}
             lines += self.forward(template, first.inputs, base.outs, optional)
         self.classes.append("\n".join(lines))
@@ -2272,9 +2331,10 @@ class _Writer:
                 var[m.local] = v
                 lines.append(f"        # {m.local}: not on the way to an output (built, not run)")
                 continue
-            attr = f"self.{m.local}" if _is_attr(m.local) else f"getattr(self, {m.local!r})"
-            if _parameter_kind(m.ctor) and not _is_attr(m.local):
-                attr = f"self.get_{_bare_attr(m.ctor)}({m.local!r})"
+            name = m.alias or m.local  # a shared module: its owner's
+            attr = f"self.{name}" if _is_attr(name) else f"getattr(self, {name!r})"
+            if _parameter_kind(m.ctor) and not _is_attr(name):
+                attr = f"self.get_{_bare_attr(m.ctor)}({name!r})"
             missing = [r for r in m.refs if r not in var]
             if missing:
                 raise CnncalcError(
@@ -2344,7 +2404,8 @@ class _Writer:
             "        super().__init__()",
         ]
         for m in members:
-            lines.append(_assign(m, _call(m.ctor, m.args)))
+            if m.alias is None:  # a shared module is built once, by its owner
+                lines.append(_assign(m, _call(m.ctor, m.args)))
         lines += self.forward(members, names, outs)
         return "\n".join(lines), variables
 
@@ -2418,19 +2479,23 @@ def _wired_variables(graph: Graph) -> dict[str, set[tuple[str, int]]]:
 def to_pytorch(graph: Graph) -> str:
     """The PyTorch source of ``graph`` (one module, torch only). Refuses unsupported layers."""
     refuse_unsupported(graph, PYTORCH, REFUSED, "PyTorch")
-    shared = [n.name for n in graph.nodes if n.share is not None]
+    alias: dict[str, str] = {}
+    shared: list[str] = []
+    _aliases(_tree(graph), alias, shared)
     if shared:
         raise CnncalcError(
-            f"cannot export {graph.name} to PyTorch: layers sharing weights ('share'): "
+            f"cannot export {graph.name} to PyTorch: layers sharing the weights of a layer "
+            "outside their scope ('share'): "
             + ", ".join(shared[:3])
             + (f", … ({len(shared)} layers)" if len(shared) > 3 else ""),
             file=graph.file,
-            hint="one module applied at several places is not written yet; the ONNX export "
-            "supports it",
+            hint="a shared layer is written as a call of its owner's module, which must be a "
+            "sibling (same scope, same layers); the ONNX export supports any sharing",
         )
     wired: dict[str, set[tuple[str, int]]] | None = None
     while True:
         w = _Writer(graph, wired)
+        w.alias = alias
         items = _tree(graph)
         w.collect(items)
         w.decide()
