@@ -316,19 +316,15 @@ class GraphWiring:
                     plan = self._arg_plan(cls, t, raw_args)
                     self._last_plan = (raw_args, t, plan)
                 for k, mode, v in plan:
-                    if mode is _EXPR_SCOPE:  # as _EXPR, in the scope's variables (same values)
-                        try:
-                            v = v(env)
-                        except Exception:  # noqa: BLE001 - said again, located, just below
-                            mode, v = _SLOW, raw_args[k]
+                    if mode is _EXPR_SCOPE or mode is _EXPR:  # a compiled expression
+                        if mode is _EXPR_SCOPE:  # reads neither in_channels nor in_shape
+                            scope = env
                         else:
-                            if isinstance(v, list):
-                                frozen = False
-                    elif mode is _EXPR:  # a compiled expression: evaluate it here
-                        if lenv is None:
-                            lenv = _InputEnv(env, in_shapes[0]) if in_shapes else Env(env)
+                            if lenv is None:
+                                lenv = _InputEnv(env, in_shapes[0]) if in_shapes else Env(env)
+                            scope = lenv
                         try:
-                            v = v(lenv)
+                            v = v(scope)
                         except Exception:  # noqa: BLE001 - said again, located, just below
                             mode, v = _SLOW, raw_args[k]
                         else:
