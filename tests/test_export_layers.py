@@ -178,6 +178,102 @@ OPS = {
     "elementwise sub broadcast (C, 1, 1)": Case(
         "elementwise", dict(op="sub"), [(3, 4, 5), (3, 1, 1)], (3, 4, 5)
     ),
+    # cases the ONNX forms were first written against (tests/test_export_onnx_forms.py)
+    "roll two axes, one shift 0 mod size": Case(
+        "roll", dict(shifts=[-3, 8], axis=[0, 1]), [(7, 8, 5)], (7, 8, 5)
+    ),
+    "slice every other row of 9, from 1": Case(
+        "slice",
+        dict(axis=1, start=1, step=2),
+        [(3, 9, 4)],
+        (3, 4, 4),  # 1, 3, 5, 7
+    ),
+    "pixel_unshuffle 2 channels first": Case(
+        "pixel_unshuffle", dict(factor=2), [(3, 6, 4)], (3 * 4, 3, 2)
+    ),
+    "space_to_depth 2 ONNX order": Case("space_to_depth", dict(factor=2), [(3, 4, 4)], (12, 2, 2)),
+    "space_to_depth Swin patch merging, padded 5×7": Case(
+        "space_to_depth",
+        dict(factor=2, order="dx_dy_c", channel_axis=-1, pad=True),
+        [(5, 7, 4)],
+        (3, 4, 16),  # ⌈5/2⌉, ⌈7/2⌉, 4·2²
+    ),
+    "space_to_depth Swin3D channels last (T, H, W, C)": Case(
+        "space_to_depth",
+        dict(factor=2, order="dx_dy_c", channel_axis=-1),
+        [(2, 4, 6, 3)],
+        (2, 2, 3, 12),
+    ),
+    "resize_to bilinear 7×7 → 15×13": Case("resize_to", {}, [(4, 7, 7), (3, 15, 13)], (4, 15, 13)),
+    "resize_to nearest ×2": Case(
+        "resize_to", dict(mode="nearest"), [(2, 3, 5), (1, 6, 10)], (2, 6, 10)
+    ),  # fmt: skip
+    "matmul A·Bᵀ with transpose_a": Case(
+        "matmul", dict(transpose_a=True), [(2, 6, 5), (2, 6, 7)], (2, 5, 7)
+    ),
+    "matmul vector @ matrix": Case("matmul", {}, [(6,), (6, 4)], (4,)),
+    "shifted_window_attention shifted 2 heads, 8×8, window 4": Case(
+        "shifted_window_attention",
+        dict(num_heads=2, window_size=4, shift_size=2),
+        [(8, 8, 8)],
+        (8, 8, 8),
+    ),
+    "shifted_window_attention padded 6×9, window 4, shifted": Case(
+        "shifted_window_attention",
+        dict(num_heads=2, window_size=4, shift_size=2, qkv_bias=False, proj_bias=False),
+        [(6, 9, 8)],
+        (6, 9, 8),
+    ),
+    "shifted_window_attention 3-D shrunk (Swin3D rule)": Case(
+        "shifted_window_attention",
+        dict(num_heads=2, window_size=[4, 3, 3], shift_size=[2, 1, 1], fit="shrink"),
+        [(2, 6, 6, 8)],
+        (2, 6, 6, 8),
+    ),
+    "multiscale_attention v1: K, V pooled, 2 heads": Case(
+        "multiscale_attention",
+        dict(num_heads=2, thw=[2, 4, 4], kernel_kv=3, stride_kv=[1, 2, 2]),
+        [(33, 8)],
+        (33, 8),
+    ),
+    "multiscale_attention v2: Q pooled only, class token in the residual": Case(
+        "multiscale_attention",
+        dict(
+            num_heads=2,
+            thw=[2, 4, 4],
+            out_features=8,
+            kernel_q=3,
+            stride_q=[1, 2, 2],
+            residual_pool=True,
+            residual_with_cls_embed=True,
+            rel_pos=True,
+        ),
+        [(33, 4)],
+        (1 + 2 * 2 * 2, 8),
+    ),  # fmt: skip
+    # 5×5 pooled by 2 (k 3, pad 1) → 3×3; the tables hold 2·(5 // 2) − 1 = 3 rows and are
+    # resized to 2·3 − 1 = 5 (torchvision's linear interpolation)
+    "multiscale_attention v2: odd grid, tables resized": Case(
+        "multiscale_attention",
+        dict(
+            num_heads=1,
+            thw=[1, 5, 5],
+            kernel_q=3,
+            stride_q=[1, 2, 2],
+            kernel_kv=3,
+            stride_kv=[1, 2, 2],
+            residual_pool=True,
+            rel_pos=True,
+        ),
+        [(26, 4)],
+        (1 + 3 * 3, 4),
+    ),  # fmt: skip
+    "gru 2 layers bidirectional": Case(
+        "gru", dict(hidden_size=6, num_layers=2, bidirectional=True), [(4, 5)], (4, 12)
+    ),
+    "elementwise div broadcast (12, 5, 5) / (1,)": Case(
+        "elementwise", dict(op="div"), [(12, 5, 5), (1,)], (12, 5, 5)
+    ),
 }
 CASES = {**LAYER_CASES, **ZOO_CASES, **EXTRA, **OPS}
 
