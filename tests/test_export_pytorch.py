@@ -53,6 +53,20 @@ def _load(source: str, tmp_path: Path, name: str = "exported") -> object:
     return module
 
 
+def _state_dict(graph, weights) -> dict:
+    """The NumPy backend's weights as a state dict at the layers' names (a layer sharing
+    another's weights has none of its own: its arrays are its owner's)."""
+    import numpy as np
+    import torch
+
+    return {
+        f"{n}.{w}": torch.from_numpy(np.ascontiguousarray(a))
+        for n, arrays in weights.arrays.items()
+        if graph.by_name[n].share is None
+        for w, a in arrays.items()
+    }
+
+
 # --------------------------------------------------------------------------------------------
 # The table covers the registry
 # --------------------------------------------------------------------------------------------
@@ -442,15 +456,7 @@ def test_shared_weights_are_one_module_called_at_each_place(tmp_path):
     assert set(model.state_dict()) == {f"{n}.{w}" for n in convs for w in ("weight", "bias")}
     weights = allocate_weights(graph, seed=3)
     assert weights.arrays["b"]["weight"] is weights.arrays["a"]["weight"]  # one array, shared
-    model.load_state_dict(
-        {
-            f"{n}.{w}": torch.from_numpy(np.ascontiguousarray(a))
-            for n, arrays in weights.arrays.items()
-            if graph.by_name[n].share is None  # the owners' arrays: the sharers' are the same
-            for w, a in arrays.items()
-        },
-        strict=True,
-    )
+    model.load_state_dict(_state_dict(graph, weights), strict=True)
     feeds = random_inputs(graph, batch=2, seed=5, dtype="float32")
     with torch.no_grad():
         got = model(torch.from_numpy(feeds["input"])).numpy()
@@ -541,14 +547,7 @@ def test_dotted_names_that_branch_are_a_class_running_their_subgraph(tmp_path):
     convs = ["stem.0", "se.fc1", "se.fc2", "branch.0", "head.fc"]
     assert set(model.state_dict()) == {f"{n}.{w}" for n in convs for w in ("weight", "bias")}
     weights = allocate_weights(graph, seed=3)
-    model.load_state_dict(
-        {
-            f"{n}.{w}": torch.from_numpy(np.ascontiguousarray(a))
-            for n, arrays in weights.arrays.items()
-            for w, a in arrays.items()
-        },
-        strict=True,
-    )
+    model.load_state_dict(_state_dict(graph, weights), strict=True)
     feeds = random_inputs(graph, batch=2, seed=5, dtype="float32")
     with torch.no_grad():
         got = model(torch.from_numpy(feeds["input"])).numpy()
@@ -618,14 +617,7 @@ def test_scopes_read_from_outside_return_a_tuple(tmp_path, tmp_spec):
     assert "def forward(self, input0: Tensor, input1: Tensor) -> tuple[Tensor, ...]:" in source
     model = _load(source, tmp_path, "taps").build().eval()
     weights = allocate_weights(graph, seed=3)
-    model.load_state_dict(
-        {
-            f"{n}.{w}": torch.from_numpy(np.ascontiguousarray(a))
-            for n, arrays in weights.arrays.items()
-            for w, a in arrays.items()
-        },
-        strict=True,
-    )
+    model.load_state_dict(_state_dict(graph, weights), strict=True)
     feeds = random_inputs(graph, batch=2, seed=5, dtype="float32")
     with torch.no_grad():
         got = model(torch.from_numpy(feeds["input"]))
