@@ -112,6 +112,14 @@ class Spec:
         return CnncalcError(message, file=self.file, line=line, col=col, **kw)
 
 
+def _error(
+    message: str, *, file: str | None, pos: tuple[int, int] | None, **kw: Any
+) -> CnncalcError:
+    """A spec error at ``pos`` (a (line, column) pair, or None where the place is not known)."""
+    line, col = pos or (None, None)
+    return CnncalcError(message, file=file, line=line, col=col, **kw)
+
+
 def _pos(node: Any, key: Any = None) -> tuple[int, int] | None:
     if isinstance(node, (Map, Seq)):
         return node.where(key)
@@ -153,8 +161,7 @@ def parse_spec(doc: Any, file: str | None = None, default_name: str = "model") -
 
     def need(cond: bool, key: str, msg: str) -> None:
         if not cond:
-            line, col = doc.where(key) or (None, None)
-            raise CnncalcError(msg, file=file, line=line, col=col)
+            raise _error(msg, file=file, pos=doc.where(key))
 
     name = doc.get("name", default_name)
     need(isinstance(name, str) and bool(name), "name", "'name' must be a non-empty string")
@@ -214,24 +221,20 @@ def parse_spec(doc: Any, file: str | None = None, default_name: str = "model") -
     for k, v in inputs.items():
         pos = _pos(doc.get("inputs", doc), k) if "inputs" in doc else doc.where("input")
         if not isinstance(v, (list, str, int)) or isinstance(v, bool):
-            line, col = pos or (None, None)
-            raise CnncalcError(
+            raise _error(
                 f"input shape of '{k}' must be a list like [3, 224, 224], got {short(v)}",
                 file=file,
-                line=line,
-                col=col,
+                pos=pos,
             )
 
     variables = doc.get("variables", Map())
     need(isinstance(variables, Map), "variables", "'variables' must be a mapping of name: value")
     for k in variables:
         if not (isinstance(k, str) and k.isidentifier()):
-            line, col = variables.where(k) or (None, None)
-            raise CnncalcError(
+            raise _error(
                 f"variable name {k!r} must be a word (letters, digits, _)",
                 file=file,
-                line=line,
-                col=col,
+                pos=variables.where(k),
             )
 
     blocks: dict[str, BlockDef] = {}
@@ -244,18 +247,16 @@ def parse_spec(doc: Any, file: str | None = None, default_name: str = "model") -
     for bname, bdef in raw_blocks.items():
         bpos = raw_blocks.where(bname)
         if not isinstance(bdef, Map):
-            line, col = bpos or (None, None)
-            raise CnncalcError(
-                f"block '{bname}' must be a mapping with 'layers'", file=file, line=line, col=col
-            )
+            raise _error(f"block '{bname}' must be a mapping with 'layers'", file=file, pos=bpos)
         check_keys(bdef, BLOCK_KEYS, f"block '{bname}'", file)
         params = bdef.get("params", Map())
         if params is None:
             params = Map()
         if not isinstance(params, Map):
-            line, col = bdef.where("params") or (None, None)
-            raise CnncalcError(
-                f"'params' of block '{bname}' must be a mapping", file=file, line=line, col=col
+            raise _error(
+                f"'params' of block '{bname}' must be a mapping",
+                file=file,
+                pos=bdef.where("params"),
             )
         binputs = bdef.get("inputs", ["input"])
         if isinstance(binputs, str):
@@ -265,33 +266,31 @@ def parse_spec(doc: Any, file: str | None = None, default_name: str = "model") -
             or not binputs
             or not all(isinstance(x, str) for x in binputs)
         ):
-            line, col = bdef.where("inputs") or (None, None)
-            raise CnncalcError(
+            raise _error(
                 f"'inputs' of block '{bname}' must be a list of names",
                 file=file,
-                line=line,
-                col=col,
+                pos=bdef.where("inputs"),
             )
         blayers = bdef.get("layers")
         if not isinstance(blayers, Seq) or not blayers:
-            line, col = bdef.where("layers") or bpos or (None, None)
-            raise CnncalcError(
-                f"block '{bname}' needs a non-empty 'layers' list", file=file, line=line, col=col
+            raise _error(
+                f"block '{bname}' needs a non-empty 'layers' list",
+                file=file,
+                pos=bdef.where("layers") or bpos,
             )
         out = bdef.get("output")
         if out is not None and not isinstance(out, str):
-            line, col = bdef.where("output") or (None, None)
-            raise CnncalcError(
-                f"'output' of block '{bname}' must be a layer name", file=file, line=line, col=col
+            raise _error(
+                f"'output' of block '{bname}' must be a layer name",
+                file=file,
+                pos=bdef.where("output"),
             )
         inline = bdef.get("inline", False)
         if not isinstance(inline, bool):
-            line, col = bdef.where("inline") or (None, None)
-            raise CnncalcError(
+            raise _error(
                 f"'inline' of block '{bname}' must be true or false, got {short(inline)}",
                 file=file,
-                line=line,
-                col=col,
+                pos=bdef.where("inline"),
             )
         blocks[str(bname)] = BlockDef(
             str(bname),
@@ -334,30 +333,27 @@ def parse_spec(doc: Any, file: str | None = None, default_name: str = "model") -
         if v is None:
             v = Map()
         if not isinstance(v, Map):
-            line, col = raw_variants.where(vname) or (None, None)
-            raise CnncalcError(
-                f"variant '{vname}' must be a mapping of overrides", file=file, line=line, col=col
+            raise _error(
+                f"variant '{vname}' must be a mapping of overrides",
+                file=file,
+                pos=raw_variants.where(vname),
             )
         for key in v:
             if key not in VARIANT_KEYS and key not in variables:
-                line, col = v.where(key) or (None, None)
-                raise CnncalcError(
+                raise _error(
                     f"variant '{vname}' sets '{key}', which is not a variable of the spec",
-                    file=file,
-                    line=line,
-                    col=col,
                     hint=did_you_mean(
                         str(key), list(variables) + sorted(VARIANT_KEYS), "variables"
                     ),
+                    file=file,
+                    pos=v.where(key),
                 )
         if "expected" in v:
             if not isinstance(v["expected"], Map):
-                line, col = v.where("expected") or (None, None)
-                raise CnncalcError(
+                raise _error(
                     f"'expected' of variant '{vname}' must be a mapping of figures",
                     file=file,
-                    line=line,
-                    col=col,
+                    pos=v.where("expected"),
                 )
             _check_expected(v["expected"], file, f"'expected' of variant '{vname}'")
         variants[str(vname)] = v
@@ -365,13 +361,11 @@ def parse_spec(doc: Any, file: str | None = None, default_name: str = "model") -
     if default_variant is not None and not isinstance(default_variant, str):
         need(False, "default_variant", "'default_variant' must be the name of a variant")
     if default_variant is not None and default_variant not in variants:
-        line, col = doc.where("default_variant") or (None, None)
-        raise CnncalcError(
+        raise _error(
             f"default_variant '{default_variant}' is not a variant",
-            file=file,
-            line=line,
-            col=col,
             hint=did_you_mean(str(default_variant), variants),
+            file=file,
+            pos=doc.where("default_variant"),
         )
     for where, m in [(None, doc), *variants.items()]:
         _check_convention_keys(m, file, where)
@@ -537,19 +531,16 @@ def _check_expected(exp: Map, file: str | None, what: str) -> None:
     keras = exp.get("keras")
     if keras is not None:
         if not isinstance(keras, Map):
-            line, col = exp.where("keras") or (None, None)
-            raise CnncalcError(
+            raise _error(
                 f"'keras' in {what} must map {', '.join(KERAS_KEYS)} to figures",
                 file=file,
-                line=line,
-                col=col,
+                pos=exp.where("keras"),
             )
         check_keys(keras, dict.fromkeys(KERAS_KEYS, ""), f"'keras' of {what}", file)
     shapes = exp.get("shapes")
     if shapes is not None and not isinstance(shapes, Map):
-        line, col = exp.where("shapes") or (None, None)
-        raise CnncalcError(
-            f"'shapes' in {what} must map layer names to shapes", file=file, line=line, col=col
+        raise _error(
+            f"'shapes' in {what} must map layer names to shapes", file=file, pos=exp.where("shapes")
         )
 
 
@@ -559,12 +550,10 @@ def _check_convention_keys(m: Map, file: str | None, variant: str | None) -> Non
 
     what = f"variant '{variant}'" if variant else "the spec"
     if "convention" in m and m["convention"] not in ("pytorch", "keras"):
-        line, col = m.where("convention") or (None, None)
-        raise CnncalcError(
+        raise _error(
             f"'convention' of {what} must be pytorch or keras, got {short(m['convention'])}",
             file=file,
-            line=line,
-            col=col,
+            pos=m.where("convention"),
         )
     if "expected_warnings" in m:
         codes = m["expected_warnings"]
