@@ -415,10 +415,8 @@ def _run_torch(graph: Graph, feeds: dict[str, Any], seed: int) -> ExportRun:
     from ..export.pytorch import (
         PARAMETER_FORWARD,
         PYTORCH,
-        _aliases,
         _parameter_kind,
-        _piece,
-        _tree,
+        module_calls,
         to_pytorch,
     )
 
@@ -439,25 +437,8 @@ def _run_torch(graph: Graph, feeds: dict[str, Any], seed: int) -> ExportRun:
     modules = dict(model.named_modules())
     out: dict[str, Any] = {}
     hooks = []
-    # weights shared with a sibling (share): the sharer runs its owner's module, so one module
-    # is called once per node it stands for, in the graph's order
-    alias: dict[str, str] = {}
-    _aliases(_tree(graph), alias, [])
-
-    def path_of(name: str) -> str:
-        for full in sorted(alias, key=len, reverse=True):
-            if name == full or name.startswith(full + "."):
-                parent = full.rpartition(".")[0]
-                return (f"{parent}.{alias[full]}" if parent else alias[full]) + name[len(full) :]
-        return name
-
-    calls: dict[tuple[str, int | None], list[str]] = {}
-    for node in graph.nodes:
-        path = path_of(node.name)
-        if path in modules:
-            calls.setdefault((path, None), []).append(node.name)
-        elif _piece(node) is not None:  # x.1 of a chunk: piece 1 of module x's tuple
-            calls.setdefault((path.rpartition(".")[0], _piece(node)), []).append(node.name)
+    # a module shared by several layers (share) is called once per layer, in the graph's order
+    calls = module_calls(graph, modules)
     for (path, k), names in calls.items():
         m = modules.get(path)
         if m is None:

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import keyword
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -42,7 +42,7 @@ from ..graph import BlockCall, Graph, Node
 from ..layers.base import Layer
 from . import for_class, refuse_unsupported
 
-__all__ = ["PYTORCH", "REFUSED", "HELPERS", "to_pytorch", "Form"]
+__all__ = ["PYTORCH", "REFUSED", "HELPERS", "to_pytorch", "Form", "module_calls"]
 
 
 @dataclass
@@ -2474,6 +2474,35 @@ def _wired_variables(graph: Graph) -> dict[str, set[tuple[str, int]]]:
         if ok and where:
             out[var] = where
     return out
+
+
+def module_calls(graph: Graph, modules: Container[str]) -> dict[tuple[str, int | None], list[str]]:
+    """Where the written model computes each layer: (module path, piece index or None) → the
+    layers that module's calls stand for, in graph order. ``modules``: the written model's module
+    paths (``named_modules()``). A layer sharing a sibling's weights (``share``) is a call of the
+    sibling's module, so one module can stand for several layers; a piece of a several-output
+    layer (``x.1`` of a chunk) is piece 1 of module ``x``'s tuple."""
+    alias: dict[str, str] = {}
+    _aliases(_tree(graph), alias, [])
+
+    def path_of(name: str) -> str:
+        parts = name.split(".")
+        for k in range(len(parts), 0, -1):  # the longest aliased scope holding the layer
+            full = ".".join(parts[:k])
+            local = alias.get(full)
+            if local is not None:
+                parent = full.rpartition(".")[0]
+                return (f"{parent}.{local}" if parent else local) + name[len(full) :]
+        return name
+
+    calls: dict[tuple[str, int | None], list[str]] = {}
+    for node in graph.nodes:
+        path = path_of(node.name)
+        if path in modules:
+            calls.setdefault((path, None), []).append(node.name)
+        elif (piece := _piece(node)) is not None:
+            calls.setdefault((path.rpartition(".")[0], piece), []).append(node.name)
+    return calls
 
 
 def to_pytorch(graph: Graph) -> str:
