@@ -529,7 +529,7 @@ def _run_onnxruntime(graph: Graph, feeds: dict[str, Any], seed: int) -> ExportRu
             params += math.prod(t.dims)
     options = ort.SessionOptions()
     options.log_severity_level = 3  # no warnings about unused initializers (Keras's count)
-    if sum(len(t.raw_data) for t in model.graph.initializer) <= onnx_export.MAX_INLINE_WEIGHTS:
+    if onnx_export.fits_inline(model):
         session = ort.InferenceSession(
             model.SerializeToString(), options, providers=["CPUExecutionProvider"]
         )

@@ -1340,15 +1340,19 @@ def to_onnx(
 MAX_INLINE_WEIGHTS = 1_800_000_000
 
 
+def fits_inline(model: Any) -> bool:
+    """Whether the weights fit in one protobuf message (:data:`MAX_INLINE_WEIGHTS`)."""
+    return sum(len(t.raw_data) for t in model.graph.initializer) <= MAX_INLINE_WEIGHTS
+
+
 def save(model: Any, path: Path) -> tuple[int, Path | None]:
     """Write ``model`` to ``path``: one file, or, when its weights pass
     :data:`MAX_INLINE_WEIGHTS` (RegNetY-128GF, ViT-H/14: 2.6 GB), the graph in ``path`` and the
     weights in ``path.data`` beside it (ONNX external data, which onnx and onnxruntime load from
     the model's folder). Returns (bytes written, the data file or None)."""
     onnx = _require_onnx()
-    weights = sum(len(t.raw_data) for t in model.graph.initializer)
     try:
-        if weights <= MAX_INLINE_WEIGHTS:
+        if fits_inline(model):
             data = model.SerializeToString()
             path.write_bytes(data)
             return len(data), None
