@@ -115,35 +115,29 @@ def _dim(axis: int) -> int:
     return axis + 1 if axis >= 0 else axis
 
 
-def _conv(c: _Ctx) -> None:
-    a = c.layer.args
+def _conv_node(c: _Ctx, op: str, **extra: Any) -> None:
+    """Conv or ConvTranspose: input, weight (and bias), the window's attributes."""
+    a, layer = c.layer.args, c.layer
     ins = [c.inputs[0], c.weight("weight")] + ([c.weight("bias")] if a["bias"] else [])
     c.node(
-        "Conv",
+        op,
         ins,
         c.out,
-        kernel_shape=list(c.layer.k),
-        strides=list(c.layer.s),
-        dilations=list(c.layer.d),
-        pads=_pads(c.layer),
+        kernel_shape=list(layer.k),
+        strides=list(layer.s),
+        dilations=list(layer.d),
+        pads=_pads(layer),
+        **extra,
         group=a["groups"],
     )
+
+
+def _conv(c: _Ctx) -> None:
+    _conv_node(c, "Conv")
 
 
 def _conv_transpose(c: _Ctx) -> None:
-    a = c.layer.args
-    ins = [c.inputs[0], c.weight("weight")] + ([c.weight("bias")] if a["bias"] else [])
-    c.node(
-        "ConvTranspose",
-        ins,
-        c.out,
-        kernel_shape=list(c.layer.k),
-        strides=list(c.layer.s),
-        dilations=list(c.layer.d),
-        pads=_pads(c.layer),
-        output_padding=list(c.layer.op),
-        group=a["groups"],
-    )
+    _conv_node(c, "ConvTranspose", output_padding=list(c.layer.op))
 
 
 def _linear(c: _Ctx) -> None:

@@ -116,15 +116,22 @@ def _padding(cfg: dict, name: str) -> Any:
     return p
 
 
+def _window(cfg: dict, name: str, r: int) -> dict:
+    """A Keras conv's window: kernel, strides, padding and dilation as cnncalc's arguments."""
+    return {
+        "kernel_size": _tuple(cfg["kernel_size"], r),
+        "stride": _tuple(cfg.get("strides", 1), r),
+        "padding": _padding(cfg, name),
+        "dilation": _tuple(cfg.get("dilation_rate", 1), r),
+    }
+
+
 def _conv(cls: str) -> Handler:
     def h(ctx: _Ctx, cfg: dict, name: str, xs: list[T]) -> T:
         r = _spatial(cls)
         args = {
             "out_channels": cfg["filters"],
-            "kernel_size": _tuple(cfg["kernel_size"], r),
-            "stride": _tuple(cfg.get("strides", 1), r),
-            "padding": _padding(cfg, name),
-            "dilation": _tuple(cfg.get("dilation_rate", 1), r),
+            **_window(cfg, name, r),
             "groups": cfg.get("groups", 1),
             "bias": bool(cfg.get("use_bias", True)),
         }
@@ -140,10 +147,7 @@ def _depthwise(cls: str) -> Handler:
         m = cfg.get("depth_multiplier", 1)
         args = {
             "out_channels": f"in_channels * {int(m)}",
-            "kernel_size": _tuple(cfg["kernel_size"], r),
-            "stride": _tuple(cfg.get("strides", 1), r),
-            "padding": _padding(cfg, name),
-            "dilation": _tuple(cfg.get("dilation_rate", 1), r),
+            **_window(cfg, name, r),
             "groups": "in_channels",
             "bias": bool(cfg.get("use_bias", True)),
         }
@@ -161,10 +165,7 @@ def _separable(cls: str) -> Handler:
         m = cfg.get("depth_multiplier", 1)
         dw = {
             "out_channels": f"in_channels * {int(m)}",
-            "kernel_size": _tuple(cfg["kernel_size"], r),
-            "stride": _tuple(cfg.get("strides", 1), r),
-            "padding": _padding(cfg, name),
-            "dilation": _tuple(cfg.get("dilation_rate", 1), r),
+            **_window(cfg, name, r),
             "groups": "in_channels",
             "bias": False,
         }
