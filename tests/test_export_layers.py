@@ -271,6 +271,18 @@ OPS = {
     "gru 2 layers bidirectional": Case(
         "gru", dict(hidden_size=6, num_layers=2, bidirectional=True), [(4, 5)], (4, 12)
     ),
+    "l2_normalize channels with SSD's scale (bare parameter)": Case(
+        "l2_normalize", dict(scale=True), [(6, 4, 5)], (6, 4, 5)
+    ),
+    "l2_normalize axis 1 with a scale, eps 1e-3 (a module)": Case(
+        "l2_normalize", dict(axis=1, scale=True, eps=1e-3), [(3, 4, 5)], (3, 4, 5)
+    ),
+    "l2_normalize last axis": Case("l2_normalize", dict(axis=-1), [(3, 7)], (3, 7)),
+    # per-sample indices (a network input), 1-D and 2-D, along the first and a middle axis
+    "gather per-sample indices along axis 0": Case("gather", {}, [(6, 3), (8,)], (8, 3)),
+    "gather 2-D indices along axis 1": Case(
+        "gather", dict(axis=1), [(3, 5, 4), (2, 3)], (3, 2, 3, 4)
+    ),
     "elementwise div broadcast (12, 5, 5) / (1,)": Case(
         "elementwise", dict(op="div"), [(12, 5, 5), (1,)], (12, 5, 5)
     ),

@@ -26,6 +26,7 @@ TYPES = {
     "slice", "split", "chunk", "roll", "channel_shuffle", "pixel_unshuffle", "space_to_depth",
     "resize_to", "matmul", "parameter", "buffer", "constant", "elementwise", "lstm", "gru",
     "shifted_window_attention", "window_attention", "relative_attention", "multiscale_attention",
+    "l2_normalize", "gather",
 }  # fmt: skip
 
 
@@ -36,9 +37,6 @@ CASES = {k: c for k, c in SMALL.items() if c.type in TYPES}
 IMPORTER_LACKS = {
     # a float32 → float32 Cast is the importer's pass-through (no layer): nothing to count
     "elementwise cast": "no layers",
-    # Swin v2's cosine attention normalises q and k with ReduceL2, mapped to no cnncalc layer
-    "shifted_window_attention v2 padded 9×10": "ReduceL2",
-    "shifted_window_attention v2 unshifted 8×8": "ReduceL2",
 }
 
 

@@ -523,6 +523,25 @@ def _scale(c: _Ctx) -> None:
     c.node("Mul", [c.inputs[0], c.weight("weight")], c.out)
 
 
+def _l2_nodes(c: _Ctx, x: str, dim: int, eps: float, out: str | None = None) -> str:
+    """x / max(‖x‖₂, ε) along ONNX axis ``dim``: ReduceL2 (keepdims), Max, Div, F.normalize's
+    clamp (LpNormalization has no ε). The ONNX importer reads the three back as one layer."""
+    floor = c.const(eps, "float32")
+    norm = c.node("ReduceL2", [x, c.const([dim])])
+    return c.node("Div", [x, c.node("Max", [norm, floor])], out)
+
+
+def _l2_normalize(c: _Ctx) -> None:
+    """L2 normalisation along the axis; the learned scale (C,) reshaped to broadcast on it."""
+    layer = c.layer
+    if not layer.args["scale"]:
+        _l2_nodes(c, c.inputs[0], layer.ax + 1, layer.args["eps"], c.out)
+        return
+    y = _l2_nodes(c, c.inputs[0], layer.ax + 1, layer.args["eps"])
+    ones = [1] * (len(layer.in_shapes[0]) - layer.ax - 1)
+    c.node("Mul", [y, c.node("Reshape", [c.weight("weight"), c.const([-1, *ones])])], c.out)
+
+
 def _subtract(c: _Ctx) -> None:
     c.node("Sub", list(c.inputs), c.out)
 
@@ -573,6 +592,30 @@ def _split(c: _Ctx) -> None:
         return
     lo, hi = bounds[layer.args["index"] or 0]
     _slice_axis(c, c.inputs[0], ax + 1, lo, hi, c.out)
+
+
+def _gather(c: _Ctx) -> None:
+    """The indices floored, cast to int64 and taken modulo the axis size (the NumPy forward's
+    rule); indices of batch 1 (an index buffer): one ``Gather``; per-sample indices: the axis
+    moved next to the batch, ``GatherND`` with batch_dims 1, the index axes moved back."""
+    layer = c.layer
+    x, idx = c.inputs
+    dim, size = layer.ax + 1, layer.in_shapes[0][layer.ax]
+    i = c.node("Cast", [c.node("Floor", [idx])], to=c.w.tp.INT64)
+    i = c.node("Mod", [i, c.const(size)])  # integer Mod: the divisor's sign, as Python's %
+    if _batch_one(c, idx):
+        c.node("Gather", [x, c.node("Squeeze", [i, c.const([0])])], c.out, axis=dim)
+        return
+    rank = len(layer.in_shapes[0]) + 1  # with the batch
+    if dim != 1:
+        x = c.node("Transpose", [x], perm=[0, dim, *(k for k in range(1, rank) if k != dim)])
+    if _batch_one(c, c.inputs[0]):  # a free table, per-sample indices: the table expanded
+        batch = c.node("Slice", [c.node("Shape", [i]), c.const([0]), c.const([1])])
+        x = c.node("Expand", [x, c.node("Concat", [batch, c.const([1] * (rank - 1))], axis=0)])
+    g = c.node("GatherND", [x, c.node("Unsqueeze", [i, c.const([-1])])], batch_dims=1)
+    ni, pre = len(layer.in_shapes[1]), dim - 1  # g: (N, *indices, *pre, *post)
+    back = [0, *range(1 + ni, 1 + ni + pre), *range(1, 1 + ni), *range(1 + ni + pre, ni + rank - 1)]
+    c.node("Transpose", [g], c.out, perm=back)
 
 
 def _roll_axis(c: _Ctx, x: str, axis: int, size: int, shift: int, out: str | None = None) -> str:
@@ -895,11 +938,7 @@ def _window_attention(c: _Ctx) -> None:
         "relative_position_index", layer._index(conf).reshape(shapes["relative_position_index"])
     )
     if a["v2"]:  # cosine attention: q and k normalised, times exp(min(logit scale, log 100))
-        eps = c.const(1e-12, "float32")
-        q, k = (
-            c.node("Div", [t, c.node("Max", [c.node("ReduceL2", [t, c.const([-1])]), eps])])
-            for t in (q, k)
-        )
+        q, k = (_l2_nodes(c, t, -1, 1e-12) for t in (q, k))
         scores = c.node("MatMul", [q, c.node("Transpose", [k], perm=[0, 1, 3, 2])])
         clamp = c.const(float(np.float32(math.log(100.0))), "float32")
         scale = c.node("Exp", [c.node("Min", [c.weight("logit_scale"), clamp])])
@@ -1208,6 +1247,8 @@ ONNX: dict[str, Callable[[_Ctx], None]] = {
     **for_class("shifted_window_attention", writer=_window_attention),
     "relative_attention": _relative_attention,
     "multiscale_attention": _multiscale_attention,
+    **for_class("l2_normalize", writer=_l2_normalize),
+    **for_class("gather", writer=_gather),
 }
 
 #: layer types with no ONNX form, and why (the export refuses a spec using them, naming them)

@@ -401,7 +401,15 @@ PARAMETER_FORWARD: dict[str, tuple[str, Callable[[Any, Any], Any]]] = {
 }
 
 
-_BARE = ("class_token", "position_embedding", "scale", "layer_scale", "parameter", "buffer")
+_BARE = (
+    "class_token",
+    "position_embedding",
+    "scale",
+    "layer_scale",
+    "parameter",
+    "buffer",
+    "l2_normalize",  # with SSD's scale: a bare parameter (see _l2_normalize)
+)
 
 
 def _parameter_kind(ctor: str) -> str | None:
@@ -632,6 +640,35 @@ def _multiscale_attention(layer: Any) -> Form:
     return Form("MultiscaleAttention", args, ("MultiscaleAttention", "TokenPool"))
 
 
+# --- L2 normalisation and gather by index (forms; helper classes after HELPERS) ---
+
+
+def _l2_normalize(layer: Any) -> Form:
+    """F.normalize; with a learned scale on the channels of a channels-first tensor (ε 1e-12),
+    a bare parameter (C,) named as the layer: torchvision's SSD300 ``scale_weight``."""
+    a = layer.args
+    if a["scale"] and layer.ax == 0 and a["eps"] == 1e-12:
+        return Form("nn.Parameter.ones.l2_normalize", [(None, layer.in_shapes[0][0])])
+    args: list[tuple[str | None, Any]] = [(None, layer.ax + 1)]
+    if a["eps"] != 1e-12:
+        args.append(("eps", a["eps"]))
+    if a["scale"]:
+        args.append(("channels", layer.in_shapes[0][layer.ax]))
+    return Form("L2Normalize", args, ("L2Normalize",))
+
+
+def _gather(layer: Any) -> Form:
+    return Form("Gather", [(None, layer.ax + 1)], ("Gather",))
+
+
+PARAMETER_FORWARD["l2_normalize"] = (
+    "{p}.view(-1, *[1] * ({x}.dim() - 2)) * F.normalize({x}, dim=1)",
+    lambda x, p: (
+        p.view(-1, *[1] * (x.dim() - 2)) * __import__("torch").nn.functional.normalize(x, dim=1)
+    ),
+)
+
+
 #: layer type → writer of its PyTorch form (the one place the PyTorch export knows a type)
 PYTORCH: dict[str, Callable[[Any], Form]] = {
     **for_class("conv2d", writer=_conv),
@@ -686,6 +723,8 @@ PYTORCH: dict[str, Callable[[Any], Form]] = {
     **for_class("shifted_window_attention", writer=_window_attention),
     "relative_attention": _relative_attention,
     "multiscale_attention": _multiscale_attention,
+    **for_class("l2_normalize", writer=_l2_normalize),
+    **for_class("gather", writer=_gather),
 }
 
 #: layer types with no PyTorch form, and why (the export refuses a spec using them)
@@ -1402,6 +1441,44 @@ class Sequence{kind}(nn.{kind}):
 '''
 for _kind in ("LSTM", "GRU"):
     HELPERS[f"Sequence{_kind}"] = _SEQUENCE.format(kind=_kind)
+
+#: helper classes of l2_normalize and gather (see _l2_normalize, _gather)
+HELPERS["L2Normalize"] = '''
+class L2Normalize(nn.Module):
+    """x / max(‖x‖₂, eps) along ``dim`` (F.normalize), times a learned scale per element of
+    that axis when ``channels`` is given."""
+
+    def __init__(self, dim: int, eps: float = 1e-12, channels: int | None = None) -> None:
+        super().__init__()
+        self.dim, self.eps = dim, eps
+        self.weight = nn.Parameter(torch.ones(channels)) if channels else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = F.normalize(x, dim=self.dim, eps=self.eps)
+        if self.weight is None:
+            return y
+        return y * self.weight.view(-1, *[1] * (x.dim() - self.dim - 1))
+'''
+HELPERS["Gather"] = '''
+class Gather(nn.Module):
+    """Rows of x at ``index`` along ``dim`` (index_select with indices of any shape), the
+    indices floored and taken modulo the axis size; a batch of 1 on either side is shared."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def take(self, x: Tensor, index: Tensor) -> Tensor:
+        y = x.index_select(self.dim, index.flatten())
+        return y.view(*x.shape[: self.dim], *index.shape, *x.shape[self.dim + 1 :])
+
+    def forward(self, x: Tensor, index: Tensor) -> Tensor:
+        i = index.floor().long() % x.shape[self.dim]
+        if i.shape[0] == 1:
+            return self.take(x, i[0])
+        x = x.expand(i.shape[0], *x.shape[1:])
+        return torch.stack([self.take(xb[None], ib)[0] for xb, ib in zip(x, i)])
+'''
 
 # ---------------------------------------------------------------------------------------------
 # The structure: a tree of scopes (top level, block instances, repeat groups) from the graph
