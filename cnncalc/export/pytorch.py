@@ -661,10 +661,12 @@ def _gather(layer: Any) -> Form:
     return Form("Gather", [(None, layer.ax + 1)], ("Gather",))
 
 
+#: γ (C,) times F.normalize over the channels, any rank: torchvision's SSD writes
+#: ``scale_weight.view(1, -1, 1, 1) * F.normalize(x)``
 PARAMETER_FORWARD["l2_normalize"] = (
-    "{p}.view(-1, *[1] * ({x}.dim() - 2)) * F.normalize({x}, dim=1)",
-    lambda x, p: (
-        p.view(-1, *[1] * (x.dim() - 2)) * __import__("torch").nn.functional.normalize(x, dim=1)
+    'torch.einsum("nc...,c->nc...", F.normalize({x}), {p})',
+    lambda x, p: __import__("torch").einsum(
+        "nc...,c->nc...", __import__("torch").nn.functional.normalize(x), p
     ),
 )
 
