@@ -672,6 +672,8 @@ def test_every_registered_type_has_a_case():
         ),
         # ceil mode: ⌈(5 − 6)/1⌉ + 1 = 0 windows (PyTorch: "Output size is too small")
         ("maxpool1d", dict(kernel_size=6, stride=1, ceil_mode=True), [(2, 5)], "leaves no window"),
+        ("l2_normalize", dict(axis=2), [(4, 5)], "axis 2 is out of range for shape"),
+        ("gather", dict(axis=-3), [(6, 3), (4,)], "axis=-3 is out of range for shape"),
         ("maxpool1d", dict(kernel_size=6, stride=1), [(2, 5)], "larger than the padded input"),
         ("conv2d", dict(out_channels=8, kernel_size=3), [(4, 8)], "expects a 3-D input"),
         ("conv2d", dict(out_channels=8, kernel_size=[3, 3, 3]), [(4, 8, 8)], "has 3 values"),

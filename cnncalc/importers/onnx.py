@@ -634,13 +634,12 @@ def _reduce_l2(r: _Reader, node: Any, a: dict) -> None:
         if len(users) != 1:
             break
         idx, u = users[0]
-        if (
-            u.op_type == "Max"
-            and len(u.input) == 2
-            and not r.get(u.input[1 - list(u.input).index(t)]).data
-        ):
-            eps = _scalar(r, u, 1 - list(u.input).index(t)) or 0.0
-        elif u.op_type == "Clip" and _scalar(r, u, 2) is None:
+        other = 1 - list(u.input).index(t) if len(u.input) == 2 else -1  # Max's ε operand
+        if u.op_type == "Max" and other >= 0 and not r.get(u.input[other]).data:
+            eps = _scalar(r, u, other) or 0.0
+        elif u.op_type == "Clip" and r.opset < 11 and "max" not in _attrs(u):
+            eps = float(_attrs(u).get("min", 0.0))
+        elif u.op_type == "Clip" and r.opset >= 11 and _scalar(r, u, 2) is None:
             eps = _scalar(r, u, 1) or 0.0
         elif u.op_type != "Expand" and not (u.op_type == "Div" and list(u.input) == [x, t]):
             break
