@@ -371,7 +371,7 @@ class GraphWiring:
             if layer is None:
                 layer = cls(t, cls.normalize_args(args))
                 layer.build(in_shapes)
-                el = layer.out_elements  # ≤ MAX_AXIS and not 0: no axis is above it either
+                el = layer._out_el  # ≤ MAX_AXIS and not 0: no axis is above it either
                 if el > MAX_AXIS or not el:
                     if el > MAX_TOTAL or max(layer.out_shape, default=0) > MAX_AXIS:
                         check_axes(layer.out_shape, "the output")

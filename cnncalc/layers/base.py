@@ -176,14 +176,14 @@ _INT_KINDS = frozenset({"int", "opt_int", "axis", "ints", "opt_ints", "size"})
 
 def _arg_table(
     args: dict[str, Arg],
-) -> tuple[dict[str, Arg], dict[str, Any], tuple[str, ...], dict[str, int | float | None]]:
+) -> tuple[dict[str, Arg], dict[str, Any], frozenset[str], dict[str, int | float | None]]:
     """For :meth:`Layer.normalize_args`: the defaults in ``ARGS`` order (REQUIRED for the
     required ones, always given when the fast path returns), the required names, and the
     minimum of each argument whose normal form of a plain ``int`` is the int itself."""
     return (
         args,
         {k: a.default for k, a in args.items()},
-        tuple(k for k, a in args.items() if a.default is REQUIRED),
+        frozenset(k for k, a in args.items() if a.default is REQUIRED),
         {k: a.minimum for k, a in args.items() if a.kind in _INT_KINDS},
     )
 
@@ -343,9 +343,8 @@ class Layer:
                 out[key] = spec.normalize(value)
             except ValueError:
                 return cls._normalize_args(given)
-        for key in required:
-            if key not in given:
-                return cls._normalize_args(given)
+        if not required <= given.keys():
+            return cls._normalize_args(given)
         return out
 
     @classmethod
