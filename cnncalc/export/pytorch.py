@@ -19,6 +19,10 @@ The written file depends on torch only. Its structure follows the spec:
   class written as a block's, whose ``forward`` runs the sub-graph; a block or such a class
   whose inner layers are read from outside returns them after its output, a tuple the caller
   unpacks, as it unpacks the pieces of a ``split``/``chunk``;
+* a namespace that is no unit (its layers interleave with others, as an FPN's groups, or its
+  members are parallel modules) is a holder, ``nn.ModuleList``/``nn.ModuleDict``, whose
+  members the enclosing forward calls one by one in the graph's order; a namespace of
+  applications of one module (``share``) is that module, called at each place;
 * ``forward`` follows the graph, one line per layer; layers that do not lead to an output
   (train-only auxiliary heads) are built (their weights are in the state dict) but not run;
 * ``build(**variables)`` at the end returns the model; it takes the spec variables that are
@@ -2676,8 +2680,9 @@ def module_calls(graph: Graph, modules: Container[str]) -> dict[tuple[str, int |
     """Where the written model computes each layer: (module path, piece index or None) → the
     layers that module's calls stand for, in graph order. ``modules``: the written model's module
     paths (``named_modules()``). A layer sharing a sibling's weights (``share``) is a call of the
-    sibling's module, so one module can stand for several layers; a piece of a several-output
-    layer (``x.1`` of a chunk) is piece 1 of module ``x``'s tuple."""
+    sibling's module, so one module can stand for several layers, as does a namespace of
+    applications of one module (``head.p4.conv`` is a call of ``head.conv``); a piece of a
+    several-output layer (``x.1`` of a chunk) is piece 1 of module ``x``'s tuple."""
     alias: dict[str, str] = {}
     tree = _tree(graph)
     _aliases(tree, alias, [])
