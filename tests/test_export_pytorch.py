@@ -830,3 +830,45 @@ def test_verify_torch_reports_a_file_whose_forward_is_miswired(tmp_spec, monkeyp
     assert not r.ok
     (bad,) = [c for c in r.layers if not c.ok]
     assert bad.name == "c2" and "the model's forward raised RuntimeError" in bad.message
+
+
+BROADCAST = ROOT / "tests" / "fixtures" / "specs" / "broadcast_after_batch.yaml"
+
+
+@pytest.mark.parametrize("fmt", ["pytorch", "onnx"])
+def test_elementwise_layers_broadcast_after_the_batch_as_the_analyzer(fmt, tmp_path):
+    """add, subtract and multiply (2 and 3 inputs) on inputs of ranks 1, 2 and 3: the exported
+    file broadcasts as the analyzer's rule (NumPy's, on shapes without the batch: missing axes
+    after the batch) and the NumPy forward, not from the right of the whole shape as torch and
+    ONNX do. At batch 2 their rule pairs row's batch with cube's first axis (both 2) and runs:
+    the test checks that it would give other numbers, so it can tell the two apart."""
+    torch = pytest.importorskip("torch", reason="needs torch")
+    import numpy as np
+
+    from cnncalc.backend.run import allocate_weights, execute, random_inputs
+
+    graph = cnncalc.build(str(BROADCAST))
+    assert [graph.shape_of(n) for n in graph.outputs] == [(2, 3, 4)] * 4  # the analyzer's
+    feeds = random_inputs(graph, batch=2, seed=5, dtype="float32")
+    want = execute(graph, feeds, allocate_weights(graph))
+    row, cube = torch.from_numpy(feeds["row"]), torch.from_numpy(feeds["cube"])
+    # the rule by hand: row[n] added to each slice cube[n, k]; torch's own pairs row[n] with k
+    by_hand = np.stack([feeds["row"][n] + feeds["cube"][n] for n in range(2)])
+    np.testing.assert_allclose(want["sum"], by_hand, rtol=0, atol=0)
+    assert not np.allclose((row + cube).numpy(), want["sum"])
+    if fmt == "pytorch":
+        model = _load(pytorch.to_pytorch(graph), tmp_path, "broadcast").build().eval()
+        with torch.no_grad():
+            got = [t.numpy() for t in model(*(torch.from_numpy(feeds[k]) for k in graph.inputs))]
+    else:
+        pytest.importorskip("onnx", reason="the ONNX export needs onnx")
+        ort = pytest.importorskip("onnxruntime", reason="needs onnxruntime")
+        model = onnx_export.to_onnx(graph)
+        session = ort.InferenceSession(
+            model.SerializeToString(), providers=["CPUExecutionProvider"]
+        )
+        got = session.run(list(graph.outputs), {k: feeds[k] for k in graph.inputs})
+    for g, name in zip(got, graph.outputs, strict=True):
+        np.testing.assert_allclose(g, want[name], rtol=1e-6, atol=1e-6)
+    report = cnncalc.verify(graph, backend="torch" if fmt == "pytorch" else "onnxruntime", batch=2)
+    assert report.ok

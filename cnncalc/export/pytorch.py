@@ -775,29 +775,34 @@ class Permute(nn.Module):
 ''',
     "Add": '''
 class Add(nn.Module):
-    """Element-wise sum (broadcasting)."""
+    """Element-wise sum, broadcast after the batch axis: a lower-rank input gets its missing
+    axes after the batch ((N, W) + (N, C, H, W) is (N, 1, 1, W) + (N, C, H, W))."""
 
     def forward(self, *xs: Tensor) -> Tensor:
-        out = xs[0]
+        rank = max(x.dim() for x in xs)
+        out = xs[0].reshape(xs[0].shape[:1] + (1,) * (rank - xs[0].dim()) + xs[0].shape[1:])
         for x in xs[1:]:
-            out = out + x
+            out = out + x.reshape(x.shape[:1] + (1,) * (rank - x.dim()) + x.shape[1:])
         return out
 ''',
     "Subtract": '''
 class Subtract(nn.Module):
-    """Element-wise difference, first − second (broadcasting)."""
+    """Element-wise difference, first − second, broadcast after the batch axis (as Add)."""
 
     def forward(self, a: Tensor, b: Tensor) -> Tensor:
-        return a - b
+        rank = max(a.dim(), b.dim())
+        a = a.reshape(a.shape[:1] + (1,) * (rank - a.dim()) + a.shape[1:])
+        return a - b.reshape(b.shape[:1] + (1,) * (rank - b.dim()) + b.shape[1:])
 ''',
     "Multiply": '''
 class Multiply(nn.Module):
-    """Element-wise product (broadcasting)."""
+    """Element-wise product, broadcast after the batch axis (as Add)."""
 
     def forward(self, *xs: Tensor) -> Tensor:
-        out = xs[0]
+        rank = max(x.dim() for x in xs)
+        out = xs[0].reshape(xs[0].shape[:1] + (1,) * (rank - xs[0].dim()) + xs[0].shape[1:])
         for x in xs[1:]:
-            out = out * x
+            out = out * x.reshape(x.shape[:1] + (1,) * (rank - x.dim()) + x.shape[1:])
         return out
 ''',
     "Concat": '''
