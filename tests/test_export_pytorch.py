@@ -371,6 +371,26 @@ def test_terminal_export_and_verify_at_80_columns(tmp_path):
     assert "c1  " in text and "conv2d" in text
 
 
+def test_terminal_verify_of_a_detector_with_holders_at_80_columns():
+    """What a person sees: RetinaNet (FPN holders, the head called per level) verified with
+    torch in a terminal, every layer ok, the applications of the one head module each a row."""
+    pytest.importorskip("torch", reason="--backend torch needs torch")
+    name = "retinanet_resnet50_fpn"
+    args = ["verify", name, "--backend", "torch", "--set", "height=128", "--set", "width=128"]
+    rc, text = _pty(args)
+    assert rc == 0, text
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", text.replace("\r", ""))
+    lines = [ln for ln in plain.splitlines() if ln]
+    layers = len(cnncalc.build(name).nodes)
+    assert lines[-1].startswith(f"verify {name}: OK: all {layers} layers agree with the analyzer")
+    for row in ("backbone.fpn.merge.0", "head.p7.regression_head.bbox_reg"):
+        assert any(ln.startswith(row) and ln.rstrip().endswith("ok") for ln in lines), row
+    # P7 of a 128 × 128 image: 128 / 2**7 = 1; 9 anchors × 4 box deltas
+    assert any(
+        ln.startswith("head.p7.regression_head.bbox_reg") and "(36, 1, 1)" in ln for ln in lines
+    )
+
+
 def test_one_class_per_block_parameterised_as_in_the_spec():
     """ResNet-50's 16 bottlenecks are one class taking the block's parameters; the shortcut,
     skipped by `when: downsample` in 12 of them, is an optional member decided by that flag."""
