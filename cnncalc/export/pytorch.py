@@ -2229,24 +2229,24 @@ class _Writer:
             id(m): {id(by_local[r]) for r in m.refs if r in by_local and by_local[r] is not m}
             for m in members
         }
+        waiters: dict[int, list[int]] = {}  # a member → the members that read it
+        for j, m in enumerate(members):
+            for d in needs[id(m)]:
+                waiters.setdefault(d, []).append(j)
         ready = [(first[id(m)], k) for k, m in enumerate(members) if not needs[id(m)]]
         heapq.heapify(ready)
-        waiting = {id(m): m for m in members if needs[id(m)]}
-        step = 0
+        placed: set[int] = set()
         while ready:
             _, k = heapq.heappop(ready)
-            members[k].step = step
-            step += 1
-            done = id(members[k])
-            for j, m in enumerate(members):
-                if id(m) in waiting and done in needs[id(m)]:
-                    needs[id(m)].discard(done)
-                    if not needs[id(m)]:
-                        del waiting[id(m)]
-                        heapq.heappush(ready, (first[id(m)], j))
-        for m in waiting.values():  # a cycle: left in place, forward names what it misses
-            m.step = step
-            step += 1
+            members[k].step = len(placed)
+            placed.add(k)
+            for j in waiters.get(id(members[k]), ()):
+                needs[id(members[j])].discard(id(members[k]))
+                if not needs[id(members[j])]:
+                    heapq.heappush(ready, (first[id(members[j])], j))
+        for k, m in enumerate(members):  # a cycle: left in place, forward names what it misses
+            if k not in placed:
+                m.step = len(members) + k
 
     def construct(self, item: _Item) -> tuple[str, list[tuple[str | None, Any]]]:
         if item.kind in ("layer", "multi"):
