@@ -242,10 +242,23 @@ class Window(NamedTuple):
         transposed: bool = False,
         ceil_mode: bool = False,
     ) -> Window:
-        """The window of a layer whose padding was resolved to ``(lo, hi)`` pairs per axis."""
-        lo = tuple(p for p, _ in pads)
-        hi = tuple(p for _, p in pads)
-        return cls(kernel, stride, dilation, lo, transposed, hi, ceil_mode)
+        """The window of a layer whose padding was resolved to ``(lo, hi)`` pairs per axis.
+
+        Windows are immutable: equal geometry gives one shared object (the warnings and the
+        receptive-field pass then meet the same window again and again, as in a real network)."""
+        key = (kernel, stride, dilation, pads, transposed, ceil_mode)
+        win = _WINDOWS.get(key)
+        if win is None:
+            lo = tuple(p for p, _ in pads)
+            hi = tuple(p for _, p in pads)
+            win = cls(kernel, stride, dilation, lo, transposed, hi, ceil_mode)
+            if len(_WINDOWS) < 4096:
+                _WINDOWS[key] = win
+        return win
+
+
+_WINDOWS: dict[tuple[Any, ...], Window] = {}
+_UNSET: Any = object()
 
 
 # --------------------------------------------------------------------------------------------
@@ -301,6 +314,7 @@ class Layer:
         self.out_shape: Shape = ()
         self._weights: tuple[Weight, ...] = ()
         self._costs: tuple[Any, ...] | None = None
+        self._geometry: Any = _UNSET  # geometry() on first read (None is a value: no window)
 
     # --- argument handling ------------------------------------------------------------------
     @classmethod
@@ -401,8 +415,10 @@ class Layer:
     # --- the rules --------------------------------------------------------------------------
     def build(self, in_shapes: Sequence[Shape]) -> Shape:
         """Check the input shapes, derive geometry and weights, return the output shape."""
-        self.in_shapes = tuple(in_shapes)
-        out = self.out_shape = self.infer(self.in_shapes)
+        if type(in_shapes) is not tuple:
+            in_shapes = tuple(in_shapes)
+        self.in_shapes = in_shapes
+        out = self.out_shape = self.infer(in_shapes)
         self._out_el = prod(out)
         if out and min(out) <= 0 and not self._empty_ok():
             raise CnncalcError(
@@ -445,11 +461,10 @@ class Layer:
 
     def geometry(self) -> Window | None:
         """:meth:`window`, computed once per built layer (receptive fields and warnings share it)."""
-        try:
-            return self._geometry
-        except AttributeError:
-            self._geometry = self.window()
-            return self._geometry
+        win = self._geometry
+        if win is _UNSET:
+            win = self._geometry = self.window()
+        return win
 
     def window(self) -> Window | None:
         """Sliding-window geometry for receptive fields; None = point-wise (kernel 1, stride 1)."""
