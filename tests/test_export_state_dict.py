@@ -86,6 +86,12 @@ MATCHING = [
     "mc3_18",
     "r2plus1d_18",
     "s3d",
+    # the FPN's groups as holders (nn.ModuleList) called between one another; the head, shared
+    # over the five levels, one module (keys head.classification_head.…); v1 with frozen BN;
+    # the output compared: the predictors' maps at each level (no box decoding)
+    "retinanet_resnet50_fpn",
+    "retinanet_resnet50_fpn_v2",
+    "fcos_resnet50_fpn",
 ]
 
 #: zoo models with a torchvision counterpart whose names cannot match yet, and why

@@ -336,14 +336,29 @@ def _adaptive_pool(c: _Ctx) -> None:
         grid = merged
 
 
+def _after_batch(c: _Ctx) -> list[str]:
+    """The inputs of an element-wise layer, broadcast as cnncalc broadcasts (NumPy's rule on the
+    shapes without the batch): ONNX broadcasts from the right of the whole shape, so a
+    lower-rank input gets its missing axes after the batch ((N, W) → (N, 1, 1, W))."""
+    shapes = c.layer.in_shapes
+    rank = max(len(s) for s in shapes)
+    return [
+        x
+        if len(s) == rank
+        else c.node("Unsqueeze", [x, c.const(list(range(1, 1 + rank - len(s))))])
+        for x, s in zip(c.inputs, shapes)
+    ]
+
+
 def _add(c: _Ctx) -> None:
-    c.node("Sum" if len(c.inputs) > 2 else "Add", list(c.inputs), c.out)
+    c.node("Sum" if len(c.inputs) > 2 else "Add", _after_batch(c), c.out)
 
 
 def _multiply(c: _Ctx) -> None:
-    y = c.inputs[0]
-    for k, x in enumerate(c.inputs[1:], 2):
-        y = c.node("Mul", [y, x], c.out if k == len(c.inputs) else None)
+    xs = _after_batch(c)
+    y = xs[0]
+    for k, x in enumerate(xs[1:], 2):
+        y = c.node("Mul", [y, x], c.out if k == len(xs) else None)
 
 
 def _batch_one(c: _Ctx, name: str) -> bool:
@@ -543,7 +558,7 @@ def _l2_normalize(c: _Ctx) -> None:
 
 
 def _subtract(c: _Ctx) -> None:
-    c.node("Sub", list(c.inputs), c.out)
+    c.node("Sub", _after_batch(c), c.out)
 
 
 # --- tensor operations -----------------------------------------------------------------------
@@ -773,15 +788,9 @@ _ELEMENTWISE = {
 def _elementwise(c: _Ctx) -> None:
     """The NumPy forward's definitions: sqrt of |x|, log of |x| + 10⁻¹², Python's floored mod,
     comparisons and ``not`` as 0/1 floats, ``where`` on x ≠ 0; inputs broadcast after the batch
-    (ONNX broadcasts from the right, so a lower-rank input gets its axes after the batch)."""
+    (:func:`_after_batch`)."""
     op = c.layer.args["op"]
-    shapes = c.layer.in_shapes
-    rank = max(len(s) for s in shapes)
-    xs = []
-    for x, s in zip(c.inputs, shapes):
-        if len(s) < rank:
-            x = c.node("Unsqueeze", [x, c.const(list(range(1, 1 + rank - len(s))))])
-        xs.append(x)
+    xs = _after_batch(c)
     f32 = c.w.tp.FLOAT
     if op == "cast":  # float32 to float32 (the NumPy forward's output type)
         y = c.node("Cast", [xs[0]], to=f32)
