@@ -22,6 +22,18 @@ reported ``size`` is the widest integer interval the bound allows. A merge (add,
 multiply) takes the union of its inputs' fields: the maximum over paths, and ``via`` names the
 input that attains it. Layers without spatial axes (after flatten) have no field (None).
 
+Layouts. The per-axis lists are over the *input's* spatial axes, in their order, wherever those
+axes are in a layer's output: ``axes`` records their positions (batch excluded) once a permute
+has moved them (ConvNeXt's blocks: permute to (H, W, C), layer norm and linears on C, permute
+back). Position-wise layers (activations, dropout, norms, scale, stochastic depth, element-wise
+merges of equally laid out tensors) pass a field in any layout; a layer that mixes positions
+along an axis (:meth:`rf_mixed_axes`: a linear mixes its last axis) ends it when that axis is
+spatial and passes it otherwise; a permute (:meth:`rf_axis_order`) moves the axes; a window
+(conv, pooling) needs the channels first. Attention mixes positions across a window or the whole
+input: no sliding-window field (None), as after a reshape that merges or regroups spatial axes.
+Normalisation statistics (layer, group, L2 norm, softmax over an axis) are not counted as
+mixing, as in the references above: a normalisation is position-wise.
+
 VGG-16 at pool5: size 212, jump 32, start −90 (REFERENCE.md).
 """
 
@@ -33,19 +45,22 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 if TYPE_CHECKING:  # pragma: no cover
     from .graph import Graph
 
-__all__ = ["ReceptiveField", "receptive_fields", "receptive_path"]
+__all__ = ["ReceptiveField", "receptive_fields", "receptive_path", "stop_reason"]
 
 Num = Any  # int, or fractions.Fraction after a transposed window
 
 
 class ReceptiveField(NamedTuple):
     """Exact (possibly fractional) size, jump and start per spatial axis; ``via``: the input the
-    maximum came through at a merge (None for one input)."""
+    maximum came through at a merge (None for one input); ``axes``: where each input spatial
+    axis is in the layer's output shape (batch excluded), None for the input's own layout
+    (channels first: spatial axis i at position i + 1)."""
 
     size_x: tuple[Num, ...]
     jump_x: tuple[Num, ...]
     start_x: tuple[Num, ...]
     via: str | None = None
+    axes: tuple[int, ...] | None = None
 
     @property
     def size(self) -> tuple[int, ...]:
@@ -120,21 +135,28 @@ def receptive_fields(graph: Graph) -> dict[str, ReceptiveField | None]:
     windows: dict[int, Any] = {}  # for _through: one window per layer object
     modes: dict[int, tuple[int, Any]] = {}
     get = out.get
+    mode_of = modes.get
     for node in graph.nodes:
         layer = node.layer
-        mode = modes.get(id(layer))
+        mode = mode_of(id(layer))
         if mode is None:
             mode = modes[id(layer)] = _mode(layer)
         kind, win = mode
-        if kind == _PASS:  # BN, activations, dropout: the field passes through unchanged
+        if kind == _PASS:  # BN, activations, dropout: the field passes through, in any layout
             out[node.name] = get(node.inputs[0])
         elif kind == _WINDOW:
             src = get(node.inputs[0])
-            ok = src is not None and len(src.size_x) == len(win.kernel)
-            out[node.name] = _apply(src, win) if ok else None
+            if src is None or len(src.size_x) != len(win.kernel):
+                out[node.name] = None
+            elif src.axes is None:
+                out[node.name] = _apply(src, win)
+            else:
+                out[node.name] = _apply_moved(src, win)
         elif kind == _IDENTITY:  # kernel 1, stride 1, no padding: the same field (not its via)
             src = get(node.inputs[0])
             if src is None or len(src.size_x) != len(win.kernel):
+                out[node.name] = None
+            elif src.axes is not None and 0 in src.axes:  # channels not first: wrong axes
                 out[node.name] = None
             else:
                 out[node.name] = src if src.via is None else src._replace(via=None)
@@ -143,18 +165,41 @@ def receptive_fields(graph: Graph) -> dict[str, ReceptiveField | None]:
             first = srcs[0]
             if first is None or any(rf is None for rf in srcs):
                 out[node.name] = None
-            elif all(rf is first for rf in srcs):
-                out[node.name] = first
+            elif all(rf is first for rf in srcs):  # one layout; a moved one: element-wise only
+                out[node.name] = first if win or first.axes is None else None
             else:
-                out[node.name] = _union([(n, rf, False) for n, rf in zip(node.inputs, srcs)])
+                for rf in srcs:
+                    if rf.axes is not None:
+                        out[node.name] = _merge_moved(node.inputs, srcs, win)
+                        break
+                else:
+                    out[node.name] = _union([(n, rf, False) for n, rf in zip(node.inputs, srcs)])
         elif kind == _NONE:
             out[node.name] = None
+        elif kind == _PERMUTE:
+            out[node.name] = _permute(get(node.inputs[0]), win)
+        elif kind == _MIX:  # mixes positions along some axes (a linear: its last)
+            src = get(node.inputs[0])
+            if src is None or len(src.size_x) != win[1]:
+                out[node.name] = None
+            elif src.axes is None:
+                out[node.name] = src if win[2] else None
+            else:
+                out[node.name] = None if win[0].intersection(src.axes) else src
+        elif kind == _LAID_OUT:  # point-wise only with the channels first (slice, shuffle, …)
+            src = get(node.inputs[0])
+            out[node.name] = src if src is None or _channels_first(src) else None
         else:
             out[node.name] = _through(node, out, graph, windows)
     return out
 
 
-_PASS, _WINDOW, _MERGE, _NONE, _OTHER, _IDENTITY = range(6)
+_PASS, _WINDOW, _MERGE, _NONE, _OTHER, _IDENTITY, _PERMUTE, _MIX, _LAID_OUT = range(9)
+
+#: Layer categories whose every output element depends on the same position of the input only
+#: (parameters per channel aside): they pass a field in any layout. Normalisations compute
+#: statistics over axes, which receptive fields do not count (module docstring).
+_POSITION_WISE = frozenset({"activation", "regularization", "norm"})
 
 
 def _mode(layer: Any) -> tuple[int, Any]:
@@ -165,12 +210,104 @@ def _mode(layer: Any) -> tuple[int, Any]:
     win = layer.geometry()
     if win is not None:
         return (_IDENTITY if _is_identity(win) else _WINDOW), win
+    cls = type(layer)
+    facts = _FACTS.get(cls)
+    if facts is None:
+        facts = _FACTS[cls] = (
+            cls.CATEGORY == "attention",
+            hasattr(cls, "rf_axis_order"),
+            hasattr(cls, "rf_mixed_axes"),
+        )
+    attention, permutes, mixes = facts
+    if attention:
+        return _NONE, None  # no sliding-window field
     ins = layer.in_shapes
+    if permutes:
+        order = layer.rf_axis_order()
+        inverse = [0] * len(order)
+        for i, d in enumerate(order):
+            inverse[d] = i
+        return _PERMUTE, (tuple(inverse), tuple(range(1, len(order))))
+    if mixes and len(ins) == 1:
+        axes = frozenset(layer.rf_mixed_axes())
+        rank = len(ins[0])
+        # the input's own layout: spatial axes at 1 … rank − 1
+        return _MIX, (axes, rank - 1, axes.isdisjoint(range(1, rank)))
     if len(ins) == 1 and ins[0][1:] == sp:
-        return _PASS, None
+        if ins[0] == layer.out_shape and (
+            layer.CATEGORY in _POSITION_WISE or layer.VIEW == "alias"
+        ):
+            return _PASS, None
+        return _LAID_OUT, None
     if ins and all(sh[1:] == sp for sh in ins):
-        return _MERGE, None
+        # element-wise (add, multiply) when every input has the output's shape, else a concat
+        return _MERGE, all(sh == layer.out_shape for sh in ins)
     return _OTHER, None
+
+
+#: per layer class: (attention, has rf_axis_order, has rf_mixed_axes): the facts _mode reads
+_FACTS: dict[type, tuple[bool, bool, bool]] = {}
+
+
+def _channels_first(rf: ReceptiveField) -> bool:
+    """The channels are axis 0 (the spatial axes may be in another order)."""
+    return rf.axes is None or 0 not in rf.axes
+
+
+def _permute(src: ReceptiveField | None, mode: tuple[tuple[int, ...], tuple[int, ...]]) -> Any:
+    """A permute moves the spatial axes: input position p goes to output position inverse[p]."""
+    inverse, own = mode
+    if src is None or len(src.size_x) != len(own):
+        return None
+    axes = tuple(inverse[p] for p in (own if src.axes is None else src.axes))
+    return src._replace(axes=None if axes == own else axes)
+
+
+def _apply_moved(src: ReceptiveField, win: Any) -> ReceptiveField | None:
+    """A window on a map whose spatial axes were permuted among themselves (channels still
+    first): spatial axis i is at position axes[i], windowed by the window's axis axes[i] − 1."""
+    if not _channels_first(src):
+        return None  # a conv or pooling on a channels-last map windows the wrong axes
+    at = [p - 1 for p in src.axes]
+    moved = win._replace(
+        kernel=tuple(win.kernel[a] for a in at),
+        stride=tuple(win.stride[a] for a in at),
+        dilation=tuple(win.dilation[a] for a in at),
+        pad_lo=tuple(win.pad_lo[a] for a in at),
+    )
+    return _apply(src, moved)._replace(axes=src.axes)
+
+
+def _merge_moved(
+    names: list[str], srcs: list[ReceptiveField], elementwise: bool
+) -> ReceptiveField | None:
+    """A merge of maps in a moved layout: only element-wise (every input has the output's shape,
+    so a concat along a spatial axis is excluded) and only of equally laid out inputs."""
+    axes = srcs[0].axes
+    if not elementwise or any(rf.axes != axes for rf in srcs):
+        return None
+    if all(rf is srcs[0] for rf in srcs):
+        return srcs[0]
+    return _union([(n, rf, False) for n, rf in zip(names, srcs)])._replace(axes=axes)
+
+
+def stop_reason(type_name: str) -> str:
+    """Why the receptive-field pass ends at a layer of this type that still has spatial axes
+    (for reports: the field shown is then the last one known, not the network's)."""
+    from .layers import get_layer_class
+
+    cls = get_layer_class(type_name)
+    if cls is None:
+        return "it changes the layout"
+    if cls.CATEGORY == "attention":
+        return (
+            "attention mixes positions across a window or the whole input: no sliding-window field"
+        )
+    if hasattr(cls, "rf_mixed_axes"):
+        return "it mixes every position along a spatial axis"
+    if cls.CATEGORY == "reshape":
+        return "it merges or regroups the spatial axes"
+    return "it changes the layout"
 
 
 def _is_identity(win: Any) -> bool:
@@ -198,6 +335,10 @@ def _through(
     out_sp = node.out_shape[1:]
     if not out_sp:
         return None
+    for name in node.inputs:  # the shape rules below read a channels-first layout
+        rf = known.get(name)
+        if rf is not None and rf.axes is not None:
+            return None
     key = id(layer)
     if key in windows:
         win = windows[key]

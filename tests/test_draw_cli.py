@@ -229,9 +229,12 @@ def test_too_many_boxes_refused_with_a_hint() -> None:
 
 
 def test_html_receptive_field_figure_says_where_it_stops() -> None:
-    """VGG-16's field at its last spatial layer is the published 212 (REFERENCE.md); Swin-T's
-    pass stops at the permute to channels-last after the 4×4 patch conv, and the figure must say
-    so instead of reading as the network's field."""
+    """VGG-16's field at its last spatial layer is the published 212 (REFERENCE.md). Swin-T's
+    pass follows the permute to channels-last and the layer norms after the 4×4 stride-4 patch
+    conv (a field of 4, jump 4), then stops at the first window attention, and the figure must
+    say where and why instead of reading as the network's field. ConvNeXt-T (a pure CNN) has a
+    field through to its last spatial layer: 1880 = 1688 + (7 − 1)·32 for the 7×7 average pool
+    (1688 at features.7.2: tests/test_receptive.py derives it)."""
     from cnncalc import analyze
     from cnncalc.draw.html import _rf_figures
 
@@ -240,5 +243,9 @@ def test_html_receptive_field_figure_says_where_it_stops() -> None:
     assert text.startswith("212 input pixels at ")
     ((label, text),) = _rf_figures(analyze(build("swin_t")))
     assert label == "Receptive field (last layer it is known for)"
-    assert text.startswith("4 input pixels at features.0.0 (jump 4)")
-    assert "not followed past features.0.1 (permute)" in text
+    assert text.startswith("4 input pixels at features.1.0.norm1 (jump 4)")
+    assert "not followed past features.1.0.attn (shifted_window_attention): attention mixes" in text
+    assert "no sliding-window field" in text and "layout" not in text
+    ((label, text),) = _rf_figures(analyze(build("convnext_tiny")))
+    assert label == "Receptive field (last spatial layer)"
+    assert text == f"{1688 + (7 - 1) * 32} input pixels at classifier.0 (jump {32 * 7})"

@@ -207,7 +207,7 @@ def _layer_table(report: Report, uid: str) -> str:
 
 def _rf_figures(report: Report) -> list[tuple[str, str]]:
     """The field of the last layer it is known for, and, when the pass stopped at a layer that
-    still has spatial axes (a permute to channels-last, a reshape), where it stopped: the figure
+    still has spatial axes (attention, a reshape), where it stopped and why: the figure
     is then not the network's receptive field and must not read as one."""
     last = lost = None
     for r in report.rows:
@@ -222,10 +222,12 @@ def _rf_figures(report: Report) -> list[tuple[str, str]]:
     size = "×".join(map(str, rf["size"])) if len(set(rf["size"])) > 1 else str(rf["size"][0])
     text = f"{size} input pixels at {last.name} (jump {fmt_rf(rf).split('/')[1]})"
     if lost is not None:
+        from ..receptive import stop_reason
+
         return [
             (
                 "Receptive field (last layer it is known for)",
-                f"{text}; not followed past {lost.name} ({lost.type}), which changes the layout",
+                f"{text}; not followed past {lost.name} ({lost.type}): {stop_reason(lost.type)}",
             )
         ]
     return [("Receptive field (last spatial layer)", text)]

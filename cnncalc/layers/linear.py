@@ -41,6 +41,11 @@ class Linear(Layer):
         self.fin = fin
         return (*x[:-1], self.args["out_features"])
 
+    def rf_mixed_axes(self) -> tuple[int, ...]:
+        """Receptive fields: every output mixes all positions of the last axis. On the channels
+        of a channels-last map each position keeps its field; on a spatial axis the field ends."""
+        return (len(self.in_shapes[0]) - 1,)
+
     def declare_weights(self) -> list[Weight]:
         out = self.args["out_features"]
         ws = [Weight("weight", (out, self.fin))]

@@ -381,6 +381,11 @@ class LocalResponseNorm(Layer):
     def flops(self) -> int:
         return (2 * self.args["size"] + 3) * self.out_elements
 
+    def rf_mixed_axes(self) -> tuple[int, ...]:
+        """Receptive fields: a window over neighbouring entries of axis 0, the channels of a
+        channels-first map (the field passes); after a permute that axis may be spatial."""
+        return (0,)
+
     def forward(self, inputs: list[Any], params: dict[str, Any]) -> Any:
         """b_c = a_c / (k + α/n · Σ a_j²)^β, j from c − ⌊n/2⌋ to c + ⌊(n−1)/2⌋ (zeros outside).
 

@@ -163,6 +163,11 @@ class Permute(Layer):
     def flops(self) -> int:
         return 0
 
+    def rf_axis_order(self) -> tuple[int, ...]:
+        """Receptive fields: output axis i is input axis ``order[i]``; the spatial axes move
+        and keep their fields (ConvNeXt's permute to channels-last and back)."""
+        return self.order
+
     def forward(self, inputs: list[Any], params: dict[str, Any]) -> Any:
         """Axis i of each sample is input axis dims[i] (the batch axis stays first)."""
         x = inputs[0]

@@ -222,6 +222,12 @@ class Roll(Layer):
     def flops(self) -> int:
         return 0
 
+    def rf_mixed_axes(self) -> tuple[int, ...]:
+        """Receptive fields: a cyclic shift wraps positions around the rolled axes (no sliding
+        window); rolled channels keep every position's field."""
+        n = len(self.in_shapes[0])
+        return tuple(a % n for a in self.args["axis"])
+
     def forward(self, inputs: list[Any], params: dict[str, Any]) -> Any:
         import numpy as np
 
