@@ -492,7 +492,7 @@ def print_rich(
     if fitted is None:
         plain(con, "\n".join(lines))
     else:
-        con.print(fitted.table)
+        con.print(fitted.table, no_wrap=True, crop=False)
         if fitted.dropped:
             con.print(Text(dropped_note(fitted.dropped, width), style="dim"))
     for line in error_lines(c):
@@ -540,7 +540,7 @@ def print_rich(
         if fitted is None:
             plain(con, "\n".join(stages_lines(c)))
         else:
-            con.print(fitted.table)
+            con.print(fitted.table, no_wrap=True, crop=False)
     con.print(Text(DEPTH_NOTE, style="dim"))
     con.print(Text(MACS_NOTE, style="dim"))
 
@@ -662,7 +662,7 @@ def print_list_rich(entries: Sequence[Any], aliases: dict[str, str]) -> None:
     if fitted is None:
         plain(con, list_text(entries, aliases))
         return
-    con.print(fitted.table)
+    con.print(fitted.table, no_wrap=True, crop=False)
     if fitted.dropped:
         con.print(Text(dropped_note(fitted.dropped, con.width), style="dim"))
     for line in list_footer(entries, aliases):
