@@ -231,3 +231,68 @@ def test_paint_draws_as_rich_table_does(style):
             con.print(table)
         out.append(strip_ansi(buf.getvalue()))
     assert out[0] == out[1]
+
+
+# --- compare and explain at 80 columns -------------------------------------------------------
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+def test_compare_deep_models_fit_80_with_stages():
+    from .pty_util import run_in_pty
+
+    r = run_in_pty("compare", "swin_t", "maxvit_t", "mvit_v2_s", "--stages", columns=80)
+    assert r.returncode == 0, r.text
+    assert max(cell_len(x) for x in r.text.splitlines()) <= 80, r.text
+    for n in ("28,288,354", "30,919,624", "34,537,744"):  # torchvision's table, whole
+        assert n in r.text
+    # stages: as many models per table as fit, each table keeping the stage column
+    assert "(stages in 2 tables to fit 80 columns)" in r.text
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+def test_compare_six_models_fit_80_in_both_layouts():
+    from .pty_util import run_in_pty
+
+    models = ["swin_t", "maxvit_t", "mvit_v2_s", "efficientnet_v2_l"]
+    models += ["retinanet_resnet50_fpn", "deeplabv3_resnet50"]
+    r = run_in_pty("compare", *models, columns=80)  # more than 4: a row per model
+    assert max(cell_len(x) for x in r.text.splitlines()) <= 80, r.text
+    flat = " ".join(r.text.split())  # notes wrap at spaces
+    assert "left out to fit 80 columns; --layout columns or --format markdown shows" in flat
+    # 118,515,272 / 28,288,354 = 4.19 (ratio to the baseline, three digits)
+    assert "118,515,272" in r.text and f"{118_515_272 / 28_288_354:.2f}×" in r.text
+    r = run_in_pty("compare", *models, "--layout", "columns", columns=80)
+    assert max(cell_len(x) for x in r.text.splitlines()) <= 80, r.text
+    assert re.search(r"\(models in \d tables to fit 80 columns\)", r.text)
+    assert "42,004,074" in r.text  # deeplabv3_resnet50 (torchvision: 42,004,074)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+@pytest.mark.parametrize(
+    "name,layer", [("swin_t", "features.0.0"), ("retinanet_resnet50_fpn", "backbone.body.conv1")]
+)
+def test_explain_fits_80(name, layer):
+    from .pty_util import run_in_pty
+
+    r = run_in_pty("explain", name, "--layer", layer, columns=80)
+    assert r.returncode == 0, r.text
+    assert max(cell_len(x) for x in r.text.splitlines()) <= 80, r.text
+    if name == "swin_t":  # patch embedding: a 4×4 stride-4 conv, 3 → 96 channels, 224 → 56
+        assert f"= {56 * 56 * 96 * 4 * 4 * 3:,}" in r.text  # MACs 14,450,688, whole
+        assert f"(3·224·224)·(96·56·56) = {3 * 224 * 224 * 96 * 56 * 56:,}" in r.text
+    else:  # ResNet stem at 800×800: 7×7 stride 2, 3 → 64
+        assert f"= {400 * 400 * 64 * 7 * 7 * 3:,}" in r.text  # 1,505,280,000
+    # the note of a formula that does not fit beside it goes on the next line, whole
+    assert "\n      (one multiply-accumulate per kernel tap per output element)" in r.text
+
+
+def test_explain_text_unchanged_when_piped():
+    from cnncalc import build
+    from cnncalc.commands.explain import render_explain
+    from cnncalc.explain import explain_graph
+
+    records = explain_graph(build("swin_t"), "features.0.0")
+    piped = render_explain(records)
+    assert "= 14,450,688    (one multiply-accumulate" in piped  # one line, as before
+    assert render_explain(records, 80) != piped
+    assert all(len(x) <= 80 for x in render_explain(records, 80).splitlines())
