@@ -421,6 +421,7 @@ class NameForm(NamedTuple):
     terse: bool = False
     wrap: bool = False
     fine: bool = False
+    dots: bool = True  # False: a name is one piece (only its type may go to the next line)
 
 
 #: tried in order for each set of columns: as on a wide terminal, then without repeated types,
@@ -432,6 +433,8 @@ NAME_FORMS = (
     NameForm(2, True, True),
     NameForm(2, True, True, True),
 )
+#: the wide terminal's wrapping (as before names could break): the type on the next line
+TYPE_BELOW = NameForm(4, False, True, dots=False)
 
 
 def _short_guide(prefix: str) -> str:
@@ -468,11 +471,11 @@ def name_cell(
     prefix = _short_guide(row.prefix) if form.guide == 2 and row.prefix else row.prefix
     if not form.wrap:
         return prefix + label + (" " + kind if kind else "") + mark
-    names = _breaks(label, form.fine)
+    names = _breaks(label, form.fine) if form.dots else [label]
     pieces, joins = [prefix + names[0], *names[1:]], [""] * len(names)
 
     def add(text: str) -> None:  # a new word: broken where a name may break
-        parts = _breaks(text, form.fine)
+        parts = _breaks(text, form.fine) if form.dots else [text]
         pieces.extend(parts)
         joins.extend([" "] + [""] * (len(parts) - 1))
 
@@ -488,8 +491,8 @@ def name_cell(
         add(f"{row.shared_with})")
     if row.prefix:
         indent = prefix[:-2] + ("│ " if prefix.endswith("├─") else "  ")
-    else:
-        indent = "  "
+    else:  # a hanging indent where a name breaks; the type alone below, as it always was
+        indent = "  " if form.dots else ""
     if shorten:
         room = [shorten] + [shorten - cell_len(indent)] * (len(pieces) - 1)
         pieces[0] = prefix + render.middle_ellipsis(pieces[0][len(prefix) :], room[0] - len(prefix))
@@ -532,7 +535,9 @@ def fit_summary(
     tree = any(r.prefix for r in rows)
     forms = [f for f in NAME_FORMS if tree or f.guide == 4 or f.wrap]
 
-    base = [_col_extent(c, [r[i] for r in cells]) for i, c in enumerate(cols)]
+    # a receptive field ('427/32/-213') breaks after its slashes only in the last forms
+    ri = list(columns).index("rf") if "rf" in columns else -1
+    base: dict[bool, list[tuple[int, int, int]]] = {}
     laid: dict[NameForm, tuple[list[Col], list[list[CellText]]]] = {}
     extents: dict[NameForm, tuple[list[int], list[int], list[int]]] = {}
 
@@ -540,14 +545,21 @@ def fit_summary(
         out = [list(r) for r in cells]
         for r, row in zip(out, rows):
             r[ni] = name_cell(row, form, type_column, shorten)
-        return [c._replace(wrap=form.wrap) if i == ni else c for i, c in enumerate(cols)], out
+        return [
+            c._replace(wrap=form.wrap) if i == ni else c._replace(wrap=form.fine) if i == ri else c
+            for i, c in enumerate(cols)
+        ], out
 
     def lay(form: NameForm) -> tuple[list[Col], list[list[CellText]]]:
         """The table with ``form``'s names (and their extent), made once, when first tried."""
         if form not in laid:
-            laid[form] = with_names(form)
-            ext = list(base)
-            ext[ni] = _col_extent(laid[form][0][ni], [r[ni] for r in laid[form][1]])
+            laid[form] = sub_cols, sub_cells = with_names(form)
+            if form.fine not in base:
+                base[form.fine] = [
+                    _col_extent(c, [r[i] for r in sub_cells]) for i, c in enumerate(sub_cols)
+                ]
+            ext = list(base[form.fine])
+            ext[ni] = _col_extent(sub_cols[ni], [r[ni] for r in sub_cells])
             extents[form] = ([e[0] for e in ext], [e[1] for e in ext], [e[2] for e in ext])
         return laid[form]
 
@@ -555,14 +567,15 @@ def fit_summary(
     chosen = None
     # a row on one line matters more than a column: one-line forms at every level of columns
     # first, then the forms that let names take several lines
-    attempts = [
-        (level, form, style)
-        for wrap in (False, True)
-        for level in (levels[::-1] if wrap else levels)  # names broken: give them every column
-        for form in forms
-        if form.wrap == wrap
-        for style in (STYLES[::-1] if wrap else STYLES)  # broken names: the roomier style
-    ]
+    one_line = [f for f in forms if not f.wrap]
+    # every column with each row on one line; on a wide terminal, the type on a second line
+    # (as before); a row on one line matters more than an optional column; when names must
+    # break, they get every column's room and the roomier style
+    attempts = [(0, f, st) for f in one_line for st in STYLES]
+    if not tree:
+        attempts += [(0, TYPE_BELOW, st) for st in STYLES]
+    attempts += [(lv, f, st) for lv in levels[1:] for f in one_line for st in STYLES]
+    attempts += [(lv, f, st) for lv in levels[::-1] for f in forms if f.wrap for st in STYLES[::-1]]
     for level, form, style in attempts:
         fitted = fit_at(
             *lay(form), width, level, form.wrap, style, row_styles=styles, extent=extents[form]
@@ -575,7 +588,8 @@ def fit_summary(
         form, level, style = NAME_FORMS[-1], levels[-1], STYLES[-1]
         kept = _kept(cols, level)
         others = [i for i in kept if i != ni]
-        *_, mins = _extent([cols[i] for i in others], [[r[i] for i in others] for r in cells])
+        last = [c._replace(wrap=form.fine) if i == ri else c for i, c in enumerate(cols)]
+        *_, mins = _extent([last[i] for i in others], [[r[i] for i in others] for r in cells])
         room = width - style.overhead(len(kept)) - sum(mins)
         if room < max(12, _header_words(cols[ni].header)):
             return None
@@ -589,7 +603,6 @@ def fit_summary(
         )
     fitted, form = chosen
     if fitted.dropped:  # the width at which every column shows: a one-line form at level 0
-        one_line = [f for f in forms if not f.wrap]
         for f in one_line:
             lay(f)
         need_all = min(sum(extents[f][1]) for f in one_line) + STYLES[-1].overhead(len(cols))

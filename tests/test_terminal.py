@@ -31,21 +31,25 @@ def _assert_names_whole(names, text):
 
 def _name_cells(text: str) -> list[str]:
     """The name column of a flat summary table, a name broken over lines joined again (a
-    continuation line starts with two spaces; a name breaks after a dot or before its type)."""
+    continuation line starts with two spaces, or is the '(type)' alone; a name breaks after a
+    dot or before its type)."""
     lines = text.splitlines()
     head = next(i for i, x in enumerate(lines) if "Output shape" in x)
     pos = lines[head].index("Output shape")
     cells: list[str] = []
     for line in lines[head + 1 :]:
-        if line.startswith(("(", "Total params")) or not line.strip():
+        note = line.startswith("(") and ("to fit" in line or "the name says it" in line)
+        if note or line.startswith("Total params") or not line.strip():
             break
         if line[0] in "┏┡└":  # a rule of the boxed table
             continue
         inner = line[2:pos] if line[0] == "│" else line[:pos]
         cell = inner.strip(" │")
-        if inner.startswith("  "):  # continued
+        if not cell:  # another column's second line
+            continue
+        if inner.startswith("  ") or cell.startswith("("):  # continued (or the type below)
             cells[-1] += ("" if cells[-1].endswith(".") else " ") + cell
-        elif cell:
+        else:
             cells.append(cell)
     return cells
 
