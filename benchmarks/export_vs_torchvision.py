@@ -74,6 +74,29 @@ def _detector_heads(tv: torch.nn.Module, mine: torch.nn.Module, x: torch.Tensor)
     return a, b
 
 
+def _level_heads(tv: torch.nn.Module, mine: torch.nn.Module, x: torch.Tensor) -> tuple:
+    """RetinaNet, FCOS: the network without torchvision's transform and box decoding, i.e. its
+    head's maps on the backbone's five FPN levels of ``x``: the outputs of the predictor convs
+    (``cls_logits``, ``bbox_reg``, FCOS's ``bbox_ctrness``; FCOS's box regression before the
+    ReLU torchvision applies to it), recorded by forward hooks at each level, against the
+    export's outputs (per level, in the spec's order: the same maps)."""
+    names = ["classification_head.cls_logits", "regression_head.bbox_reg"]
+    if hasattr(tv.head.regression_head, "bbox_ctrness"):
+        names.append("regression_head.bbox_ctrness")
+    got: dict[str, list[torch.Tensor]] = {n: [] for n in names}
+    hooks = [
+        tv.head.get_submodule(n).register_forward_hook(lambda _m, _i, y, n=n: got[n].append(y))
+        for n in names
+    ]
+    features = list(tv.backbone(x).values())
+    tv.head(features)
+    for h in hooks:
+        h.remove()
+    a = torch.cat([got[n][k].flatten(1) for k in range(len(features)) for n in names], 1)
+    b = torch.cat([t.flatten(1) for t in mine(x)], 1)
+    return a, b
+
+
 def check(name: str) -> dict[str, object]:
     src = to_pytorch_spec(name)
     with tempfile.TemporaryDirectory() as tmp:
@@ -97,6 +120,8 @@ def check(name: str) -> dict[str, object]:
     with torch.no_grad():
         if name.startswith("ssd"):
             a, b = _detector_heads(tv, mine, x)
+        elif name.startswith(("retinanet", "fcos")):
+            a, b = _level_heads(tv, mine, x)
         else:
             a, b = tv(x), mine(x)
     if isinstance(a, tuple):  # inception_v3 in eval returns the logits only; be safe

@@ -77,7 +77,7 @@ def _analyze(
         c = layer._costs
         if c is None:
             p = b = 0
-            ws = layer.weights()
+            ws = layer._weights  # layer.weights(), never overridden
             for w in ws:  # Weight.size: the one definition of a weight's element count
                 if w.kind == "param":
                     p += w.size
@@ -85,7 +85,8 @@ def _analyze(
                     b += w.size
             k = getattr(layer, "k", None) if "kernel_size" in layer.args else None
             m = layer.macs()
-            c = (p, b, m, layer.flops(), layer.out_elements, bool(ws), k, 1 if m > 0 else 0)
+            # _out_el: layer.out_elements of a built layer (every layer of a graph is built)
+            c = (p, b, m, layer.flops(), layer._out_el, bool(ws), k, 1 if m > 0 else 0)
             layer._costs = c
         params, buffers, macs, flops, out_el, has_weights, kernel, deep = c
         name, ins, share = node.name, node.inputs, node.share

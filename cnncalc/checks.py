@@ -269,13 +269,23 @@ def check_graph(graph: Graph, params: dict[str, int] | None = None) -> list[Warn
     """
     out: list[Warning_] = []
     seen: dict[int, list[Warning_]] = {}
+    # the window warnings depend only on the window and the input's spatial size: layers that
+    # differ elsewhere (channels) but share both are checked once
+    by_window: dict[tuple[Any, ...], list[Warning_]] = {}
     counts: dict[str, int] = {}
     readers: dict[str, int] | None = None
     for node in graph.nodes:
         layer = node.layer
         cached = seen.get(id(layer))
         if cached is None:
-            cached = window_warnings("", layer)
+            win = layer.geometry()
+            if win is None or not layer.in_shapes:
+                cached = []
+            else:
+                key = (win, layer.in_shapes[0][1:])
+                cached = by_window.get(key)
+                if cached is None:
+                    cached = by_window[key] = window_warnings("", layer)
             seen[id(layer)] = cached
         if cached and any(w.code == "stride_gt_kernel" for w in cached):
             if readers is None:

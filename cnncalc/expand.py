@@ -495,6 +495,7 @@ class _Builder(GraphWiring):
             self._reps.append(frame)
         outs: list[str] = []
         new_env = dict.__new__
+        nested = len(self._reps) > 1  # loops inside loops: _project, which sees them all
         for i in range(count):
             if frame is not None:
                 frame[1], frame[2] = i, len(self.nodes)
@@ -541,7 +542,7 @@ class _Builder(GraphWiring):
                 frame[3] = size = len(self.nodes) - frame[2]
                 # _project's estimate for one loop, inline; nested loops (and a refusal) call it
                 if i + 1 < count and (
-                    len(self._reps) > 1 or len(self.nodes) + (count - i - 1) * size > MAX_LAYERS
+                    nested or len(self.nodes) + (count - i - 1) * size > MAX_LAYERS
                 ):
                     self._project()
         if frame is not None:

@@ -74,6 +74,11 @@ def check_axes(shape: Shape, what: str) -> None:
 
 #: built layers a parsed spec keeps for its next graphs (more: the table starts afresh)
 LAYER_CACHE_MAX = 20_000
+#: an entry whose last this-many layers in a graph were all new (a repeat whose arguments follow
+#: the index: ``out_channels: "8 + i"``) stops looking built layers up and keeping them for the
+#: rest of that graph: the keys would only cost time and memory (~400 bytes a layer). Its layers
+#: are built and counted the same; only identical layers of that entry are no longer one object.
+_MISS_RUN = 256
 
 Pos = tuple[int, int]
 
@@ -215,7 +220,10 @@ class GraphWiring:
         self._arg_plans: dict[tuple[int, str], tuple[Map, tuple[tuple[str, Any, Any], ...]]] = (
             arg_plans
         )
-        self._last_plan: tuple[Any, ...] = (None, None, ())
+        #: the entry built last: (raw args, type, argument plan, [layer-cache misses in a row])
+        self._last_plan: tuple[Any, ...] = (None, None, (), [0])
+        #: (id of an entry's raw args, type) → [its layer-cache misses in a row] (_MISS_RUN)
+        self._misses: dict[tuple[int, str], list[int]] = {}
 
     # -- errors ---------------------------------------------------------------------------------
     def _err(
@@ -311,10 +319,15 @@ class GraphWiring:
                 lenv: dict[str, Any] | None = None
                 last = self._last_plan  # a repeat builds from one entry: its plan at hand
                 if last[0] is raw_args and last[1] == t:
-                    plan = last[2]
+                    plan, misses = last[2], last[3]
                 else:
                     plan = self._arg_plan(cls, t, raw_args)
-                    self._last_plan = (raw_args, t, plan)
+                    misses = self._misses.get((id(raw_args), t))
+                    if misses is None:
+                        misses = self._misses[(id(raw_args), t)] = [0]
+                    self._last_plan = (raw_args, t, plan, misses)
+                if misses[0] >= _MISS_RUN:  # this entry's layers all differ: no look-up
+                    frozen = False
                 for k, mode, v in plan:
                     if mode is _EXPR_SCOPE or mode is _EXPR:  # a compiled expression
                         if mode is _EXPR_SCOPE:  # reads neither in_channels nor in_shape
@@ -353,10 +366,12 @@ class GraphWiring:
                     layer = self._layers.get(key)
                 except TypeError:  # an unhashable argument value (normalize refuses it below)
                     key = None
+                if raw_args:
+                    misses[0] = 0 if layer is not None else misses[0] + 1
             if layer is None:
                 layer = cls(t, cls.normalize_args(args))
                 layer.build(in_shapes)
-                el = layer.out_elements  # ≤ MAX_AXIS and not 0: no axis is above it either
+                el = layer._out_el  # ≤ MAX_AXIS and not 0: no axis is above it either
                 if el > MAX_AXIS or not el:
                     if el > MAX_TOTAL or max(layer.out_shape, default=0) > MAX_AXIS:
                         check_axes(layer.out_shape, "the output")

@@ -185,19 +185,27 @@ def saved_for_backward(graph: Graph, views: dict[str, str] | None = None) -> tup
     on_path: set[str] = set()
     kept: dict[str, int] = {}
     for n in graph.nodes:
-        layer, name = n.layer, n.name
+        layer, name, ins = n.layer, n.name, n.inputs
         size[name] = layer.out_elements
         t = trains.get(id(layer))
         if t is None:
-            t = trains[id(layer)] = any(w.kind == "param" for w in layer.weights())
+            t = False
+            for w in layer.weights():
+                if w.kind == "param":
+                    t = True
+                    break
+            trains[id(layer)] = t
         if not (t and n.trainable):
-            for i in n.inputs:
+            for i in ins:
                 if i in on_path:
                     break
             else:
                 continue  # before every trainable layer: nothing kept
         on_path.add(name)
-        for x in (name, *n.inputs):
+        x = root(name, name)
+        if x not in kept:
+            kept[x] = size[x]
+        for x in ins:
             x = root(x, x)
             if x not in kept:
                 kept[x] = size[x]

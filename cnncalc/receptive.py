@@ -132,6 +132,12 @@ def receptive_fields(graph: Graph) -> dict[str, ReceptiveField | None]:
             src = get(node.inputs[0])
             ok = src is not None and len(src.size_x) == len(win.kernel)
             out[node.name] = _apply(src, win) if ok else None
+        elif kind == _IDENTITY:  # kernel 1, stride 1, no padding: the same field (not its via)
+            src = get(node.inputs[0])
+            if src is None or len(src.size_x) != len(win.kernel):
+                out[node.name] = None
+            else:
+                out[node.name] = src if src.via is None else src._replace(via=None)
         elif kind == _MERGE:  # equal-size inputs (residual add, concat): the union
             srcs = [get(name) for name in node.inputs]
             first = srcs[0]
@@ -148,7 +154,7 @@ def receptive_fields(graph: Graph) -> dict[str, ReceptiveField | None]:
     return out
 
 
-_PASS, _WINDOW, _MERGE, _NONE, _OTHER = range(5)
+_PASS, _WINDOW, _MERGE, _NONE, _OTHER, _IDENTITY = range(6)
 
 
 def _mode(layer: Any) -> tuple[int, Any]:
@@ -158,13 +164,31 @@ def _mode(layer: Any) -> tuple[int, Any]:
         return _NONE, None
     win = layer.geometry()
     if win is not None:
-        return _WINDOW, win
+        return (_IDENTITY if _is_identity(win) else _WINDOW), win
     ins = layer.in_shapes
     if len(ins) == 1 and ins[0][1:] == sp:
         return _PASS, None
     if ins and all(sh[1:] == sp for sh in ins):
         return _MERGE, None
     return _OTHER, None
+
+
+def _is_identity(win: Any) -> bool:
+    """Kernel 1, stride 1, no padding: :func:`_apply` would return the same numbers."""
+    got = _IDENTITIES.get(win)
+    if got is None:
+        got = (
+            not win.transposed
+            and all(k == 1 for k in win.kernel)
+            and all(s == 1 for s in win.stride)
+            and not any(win.pad_lo)
+        )
+        if len(_IDENTITIES) < 4096:
+            _IDENTITIES[win] = got
+    return got
+
+
+_IDENTITIES: dict[Any, bool] = {}
 
 
 def _through(

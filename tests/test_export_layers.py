@@ -271,6 +271,18 @@ OPS = {
     "gru 2 layers bidirectional": Case(
         "gru", dict(hidden_size=6, num_layers=2, bidirectional=True), [(4, 5)], (4, 12)
     ),
+    "l2_normalize channels with SSD's scale (bare parameter)": Case(
+        "l2_normalize", dict(scale=True), [(6, 4, 5)], (6, 4, 5)
+    ),
+    "l2_normalize axis 1 with a scale, eps 1e-3 (a module)": Case(
+        "l2_normalize", dict(axis=1, scale=True, eps=1e-3), [(3, 4, 5)], (3, 4, 5)
+    ),
+    "l2_normalize last axis": Case("l2_normalize", dict(axis=-1), [(3, 7)], (3, 7)),
+    # per-sample indices (a network input), 1-D and 2-D, along the first and a middle axis
+    "gather per-sample indices along axis 0": Case("gather", {}, [(6, 3), (8,)], (8, 3)),
+    "gather 2-D indices along axis 1": Case(
+        "gather", dict(axis=1), [(3, 5, 4), (2, 3)], (3, 2, 3, 4)
+    ),
     "elementwise div broadcast (12, 5, 5) / (1,)": Case(
         "elementwise", dict(op="div"), [(12, 5, 5), (1,)], (12, 5, 5)
     ),
@@ -398,3 +410,81 @@ def test_pytorch_form_has_the_layers_shape_and_weights(key):
         pytest.skip(f"{case.type} has no PyTorch form: {REFUSED[case.type]}")
     r = cnncalc.verify(_graph(case), backend="torch", batch=2)
     assert r.ok, [c.message for c in r.layers if not c.ok]
+
+
+#: gather with a free operand (batch 1): an index buffer shared by every sample (one ONNX
+#: Gather), and a free table read at per-sample indices (the table expanded to the batch)
+FREE_GATHER = {
+    "index buffer": {
+        "name": "g",
+        "input": [6, 3],
+        "layers": [
+            {"buffer": {"shape": [10]}, "name": "index"},
+            {"gather": None, "name": "layer", "inputs": ["input", "index"]},
+        ],
+    },
+    "free table, per-sample indices": {
+        "name": "g",
+        "input": [2, 5],
+        "layers": [
+            {"parameter": {"shape": [4, 7, 3]}, "name": "table"},
+            {"gather": {"axis": 1}, "name": "layer", "inputs": ["table", "input"]},
+        ],
+    },
+}
+
+
+@pytest.mark.parametrize("key", sorted(FREE_GATHER))
+def test_gather_with_a_free_operand_in_both_exports(key, tmp_path):
+    """Output (N, 10, 3) for the buffer's 10 indices into (6, 3); (N, 4, 2, 5, 3) for the
+    (2, 5) indices into axis 1 of the (4, 7, 3) table; both forms equal the NumPy forward."""
+    torch = pytest.importorskip("torch", reason="needs torch")
+    ort = pytest.importorskip("onnxruntime", reason="needs onnx and onnxruntime")
+    import importlib.util
+
+    import numpy as np
+
+    from cnncalc.backend.run import allocate_weights, execute, random_inputs
+    from cnncalc.export.onnx import to_onnx
+    from cnncalc.export.pytorch import to_pytorch
+
+    graph = cnncalc.build(FREE_GATHER[key])
+    out = {"index buffer": (10, 3), "free table, per-sample indices": (4, 2, 5, 3)}[key]
+    assert graph.shape_of("layer") == out
+    feeds = {k: v * 4 for k, v in random_inputs(graph, batch=2, seed=11).items()}
+    weights = allocate_weights(graph, seed=7)
+    for w in weights.arrays.get("index", {}).values():
+        w[...] = np.arange(w.size) * 7 - 20  # negative and beyond the 6 rows: wrapped
+    want = execute(graph, feeds, weights)["layer"]
+    assert want.shape == (2, *out)
+    model = to_onnx(graph, seed=7)
+    for init in model.graph.initializer:  # the same index values in the ONNX file
+        if init.name == "index.value":
+            init.CopyFrom(
+                _onnx_tensor(weights.arrays["index"]["value"], init.name, init.doc_string)
+            )
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(session.run(None, feeds)[0], want, rtol=1e-6)
+    path = tmp_path / "g.py"
+    path.write_text(to_pytorch(graph))
+    spec = importlib.util.spec_from_file_location("g", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    model = module.build().eval()
+    state = {
+        name: torch.from_numpy(np.ascontiguousarray(weights.arrays[name]["value"]))
+        for name in ("index", "table")
+        if name in weights.arrays
+    }
+    model.load_state_dict(state, strict=True)
+    with torch.no_grad():
+        got = model(torch.from_numpy(feeds["input"])).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def _onnx_tensor(array, name, doc):
+    from onnx import numpy_helper
+
+    t = numpy_helper.from_array(array, name)
+    t.doc_string = doc
+    return t

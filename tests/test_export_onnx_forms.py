@@ -26,6 +26,7 @@ TYPES = {
     "slice", "split", "chunk", "roll", "channel_shuffle", "pixel_unshuffle", "space_to_depth",
     "resize_to", "matmul", "parameter", "buffer", "constant", "elementwise", "lstm", "gru",
     "shifted_window_attention", "window_attention", "relative_attention", "multiscale_attention",
+    "l2_normalize", "gather",
 }  # fmt: skip
 
 
@@ -36,9 +37,6 @@ CASES = {k: c for k, c in SMALL.items() if c.type in TYPES}
 IMPORTER_LACKS = {
     # a float32 → float32 Cast is the importer's pass-through (no layer): nothing to count
     "elementwise cast": "no layers",
-    # Swin v2's cosine attention normalises q and k with ReduceL2, mapped to no cnncalc layer
-    "shifted_window_attention v2 padded 9×10": "ReduceL2",
-    "shifted_window_attention v2 unshifted 8×8": "ReduceL2",
 }
 
 
@@ -132,3 +130,20 @@ def test_lstm_gate_blocks_in_onnx_order():
     pt = inits["l.weight_ih_l0"]
     want = np.concatenate([pt[k * 3 : (k + 1) * 3] for k in (0, 3, 1, 2)])[None]
     np.testing.assert_array_equal(w, want)
+
+
+def test_swin_v2_reads_back_its_bias_mlp_and_cosine_attention(tmp_path):
+    """Swin v2 with 4×4 windows and 4 heads: the bias MLP runs on the (2·4 − 1)² = 49 rows of
+    the coordinate table, Linear(2, 512) then Linear(512, 4), read back as two linear layers
+    of 49·2·512 and 49·512·4 MACs; its output gathered at the 16·16 index; q and k each one
+    l2_normalize over d = 16 / 4."""
+    case = CASES["shifted_window_attention v2 unshifted 8×8"]
+    path = tmp_path / "v2.onnx"
+    path.write_bytes(to_onnx(_graph(case), seed=7).SerializeToString())
+    r = cnncalc.analyze(str(path))
+    macs = sorted(x.macs for x in r.rows if x.type == "linear" and x.output_shape[0] == 49)
+    assert macs == [49 * 2 * 512, 49 * 512 * 4]
+    (gather,) = [x for x in r.rows if x.type == "gather"]
+    assert gather.output_shape == (16 * 16, 4)
+    norms = [x for x in r.rows if x.type == "l2_normalize"]
+    assert len(norms) == 2 and all(x.output_shape[-1] == 16 // 4 for x in norms)

@@ -50,13 +50,6 @@ def _totals(report):
     return t.params, t.buffers, t.macs
 
 
-#: Swin v2's cosine attention normalises q and k with ReduceL2, which the importer maps to no
-#: cnncalc layer (it says so, naming the op); past it, the bias table is computed by an MLP
-#: from a constant and gathered at an index: cnncalc has no gather-by-index layer, and the
-#: importer makes no layer of a product of constants (the MLP's MACs would be lost)
-IMPORTER_LACKS_REDUCE_L2 = {"swin_v2_t", "swin_v2_s", "swin_v2_b"}
-
-
 def test_zoo_exclusions_are_the_refused_types():
     """Every zoo model is round-tripped but those using a type ONNX refuses (by name)."""
     left_out = {m.name for m in zoo_members()} - set(ZOO)
@@ -72,10 +65,6 @@ def test_zoo_roundtrip_through_the_onnx_importer(name, tmp_path):
     graph = cnncalc.build(name)
     path = tmp_path / f"{name}.onnx"
     path.write_bytes(_weights_external(to_onnx(graph, weights=False)).SerializeToString())
-    if name in IMPORTER_LACKS_REDUCE_L2:
-        with pytest.raises(cnncalc.CnncalcError, match="ReduceL2"):
-            importer.read_file(path)
-        return
     # both in the PyTorch convention (BN statistics are buffers), whatever the spec's own
     report = cnncalc.analyze(graph, convention="pytorch")
     params, buffers, macs = _totals(cnncalc.analyze(importer.read_file(path), convention="pytorch"))

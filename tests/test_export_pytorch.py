@@ -25,15 +25,8 @@ from .conftest import ROOT, run_cli
 ZOO = [m.name for m in zoo_members()]
 
 
-#: zoo models whose FPN interleaves the namespaces inner_blocks, layer_blocks, top_down and
-#: merge (no order of those namespaces runs: the export refuses the wiring)
-FPN_WIRING = {"retinanet_resnet50_fpn", "retinanet_resnet50_fpn_v2", "fcos_resnet50_fpn"}
-
-
 def _refused_types(name: str) -> set[str]:
-    nodes = cnncalc.build(name).nodes
-    wiring = {"fpn wiring"} if name in FPN_WIRING else set()
-    return {n.type for n in nodes if n.type in pytorch.REFUSED} | wiring
+    return {n.type for n in cnncalc.build(name).nodes if n.type in pytorch.REFUSED}
 
 
 #: the zoo models whose specs use a type with no PyTorch form (detection's roi_align, and the
@@ -53,14 +46,21 @@ def _load(source: str, tmp_path: Path, name: str = "exported") -> object:
     return module
 
 
-def _state_dict(graph, weights) -> dict:
-    """The NumPy backend's weights as a state dict at the layers' names (a layer sharing
-    another's weights has none of its own: its arrays are its owner's)."""
+def _state_dict(graph, weights, model) -> dict:
+    """The NumPy backend's weights as a state dict at the paths of the modules that compute the
+    layers (the layers' names; a namespace of applications of one module is that module) (a
+    layer sharing another's weights has none of its own: its arrays are its owner's)."""
     import numpy as np
     import torch
 
+    path = {
+        n: p
+        for (p, k), names in pytorch.module_calls(graph, dict(model.named_modules())).items()
+        if k is None
+        for n in names
+    }
     return {
-        f"{n}.{w}": torch.from_numpy(np.ascontiguousarray(a))
+        f"{path.get(n, n)}.{w}": torch.from_numpy(np.ascontiguousarray(a))
         for n, arrays in weights.arrays.items()
         if graph.by_name[n].share is None
         for w, a in arrays.items()
@@ -233,10 +233,23 @@ def test_state_dict_holds_the_analyzers_parameters_and_buffers(name, tmp_path):
     )
     assert (params, buffers) == (report.totals.params, report.totals.buffers)
     keys = set(model.state_dict())
-    for node in graph.nodes:  # every declared weight of a conv/linear/BN sits at its spec name
-        if node.type in ("conv2d", "linear", "batchnorm2d"):
+    # every declared weight of a conv/linear/BN sits at its spec name, or where a namespace of
+    # applications of one module (RetinaNet's head.p3 … head.p7) is that module: at the module
+    # that computes it (head.classification_head.cls_logits)
+    path = {
+        n: p
+        for (p, k), names in pytorch.module_calls(graph, dict(model.named_modules())).items()
+        if k is None
+        for n in names
+    }
+    for node in graph.nodes:
+        if node.type in ("conv2d", "linear", "batchnorm2d") and node.share is None:
             for w in node.layer.weights():
-                assert f"{node.name}.{w.name}" in keys
+                assert f"{path[node.name]}.{w.name}" in keys
+                # the spec's name, or it less one part: the application's (head.p3)
+                parts = node.name.split(".")
+                less = {".".join(parts[:i] + parts[i + 1 :]) for i in range(1, len(parts))}
+                assert path[node.name] in {node.name} | less
 
 
 def test_build_takes_the_spec_variables_used_as_arguments(tmp_path):
@@ -358,6 +371,26 @@ def test_terminal_export_and_verify_at_80_columns(tmp_path):
     assert "c1  " in text and "conv2d" in text
 
 
+def test_terminal_verify_of_a_detector_with_holders_at_80_columns():
+    """What a person sees: RetinaNet (FPN holders, the head called per level) verified with
+    torch in a terminal, every layer ok, the applications of the one head module each a row."""
+    pytest.importorskip("torch", reason="--backend torch needs torch")
+    name = "retinanet_resnet50_fpn"
+    args = ["verify", name, "--backend", "torch", "--set", "height=128", "--set", "width=128"]
+    rc, text = _pty(args)
+    assert rc == 0, text
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", text.replace("\r", ""))
+    lines = [ln for ln in plain.splitlines() if ln]
+    layers = len(cnncalc.build(name).nodes)
+    assert lines[-1].startswith(f"verify {name}: OK: all {layers} layers agree with the analyzer")
+    for row in ("backbone.fpn.merge.0", "head.p7.regression_head.bbox_reg"):
+        assert any(ln.startswith(row) and ln.rstrip().endswith("ok") for ln in lines), row
+    # P7 of a 128 × 128 image: 128 / 2**7 = 1; 9 anchors × 4 box deltas
+    assert any(
+        ln.startswith("head.p7.regression_head.bbox_reg") and "(36, 1, 1)" in ln for ln in lines
+    )
+
+
 def test_one_class_per_block_parameterised_as_in_the_spec():
     """ResNet-50's 16 bottlenecks are one class taking the block's parameters; the shortcut,
     skipped by `when: downsample` in 12 of them, is an optional member decided by that flag."""
@@ -437,9 +470,11 @@ SHARED = ROOT / "tests" / "fixtures" / "specs" / "shared_weights.yaml"
 
 
 def test_shared_weights_are_one_module_called_at_each_place(tmp_path):
-    """b shares a's conv, head.p1 (a block instance) shares head.p0's: the sharers get no
-    module, the forward calls the owner's. Parameters once, by hand: stem 3*4*9+4, a 4*4*9+4,
-    the unit's conv 4*4*9+4 and proj 4*4+4; the file computes what the NumPy backend does."""
+    """b shares a's conv: no module of its own, the forward calls a's. head.p1 (a block
+    instance) shares head.p0's, and the namespace head holds nothing else: head is the one
+    module (keys head.conv.weight, as torchvision's RetinaNet head), called for p0 and p1.
+    Parameters once, by hand: stem 3*4*9+4, a 4*4*9+4, the unit's conv 4*4*9+4 and proj 4*4+4;
+    the file computes what the NumPy backend does."""
     torch = pytest.importorskip("torch", reason="needs torch")
     import numpy as np
 
@@ -447,16 +482,18 @@ def test_shared_weights_are_one_module_called_at_each_place(tmp_path):
 
     graph = cnncalc.build(str(SHARED))
     source = pytorch.to_pytorch(graph)
-    assert "b = self.a(a_act)" in source and "p1 = self.p0(input1)" in source
+    assert "b = self.a(a_act)" in source
+    assert "head_p0 = self.head(a_act)" in source and "head_p1 = self.head(b)" in source
+    assert source.count("self.head = Unit()") == 1
     model = _load(source, tmp_path, "shared_weights").build().eval()
     expected = (3 * 4 * 9 + 4) + (4 * 4 * 9 + 4) + (4 * 4 * 9 + 4) + (4 * 4 + 4)
     params = sum(p.numel() for p in model.parameters())
     assert params == expected == cnncalc.analyze(graph).totals.params
-    convs = ["stem", "a", "head.p0.conv", "head.p0.proj"]
+    convs = ["stem", "a", "head.conv", "head.proj"]
     assert set(model.state_dict()) == {f"{n}.{w}" for n in convs for w in ("weight", "bias")}
     weights = allocate_weights(graph, seed=3)
     assert weights.arrays["b"]["weight"] is weights.arrays["a"]["weight"]  # one array, shared
-    model.load_state_dict(_state_dict(graph, weights), strict=True)
+    model.load_state_dict(_state_dict(graph, weights, model), strict=True)
     feeds = random_inputs(graph, batch=2, seed=5, dtype="float32")
     with torch.no_grad():
         got = model(torch.from_numpy(feeds["input"])).numpy()
@@ -467,14 +504,103 @@ def test_shared_weights_are_one_module_called_at_each_place(tmp_path):
     assert report.ok and [c.status for c in report.layers] == ["ok"] * len(graph.nodes)
 
 
-def test_detection_heads_sharing_weights_now_stop_at_the_fpn_wiring():
-    """RetinaNet and FCOS share their head across levels as sibling block instances, which the
-    export writes; their FPN (inner_blocks/layer_blocks/merge interleaved) is the next limit."""
-    for name in ("retinanet_resnet50_fpn", "retinanet_resnet50_fpn_v2", "fcos_resnet50_fpn"):
-        with pytest.raises(CnncalcError) as exc:
-            pytorch.to_pytorch(cnncalc.build(name))
-        msg = str(exc.value)
-        assert "('share')" not in msg and "which the export cannot place" in msg, msg
+HOLDERS = ROOT / "tests" / "fixtures" / "specs" / "holders.yaml"
+
+
+def test_holders_are_called_member_by_member_in_graph_order(tmp_path):
+    """Namespaces that are no unit: fpn.inner and fpn.outer interleave with fpn.up and
+    fpn.merge (nn.ModuleList), side.a and side.b read each other across a layer outside them and
+    pred.cls, pred.box read one map in parallel (nn.ModuleDict); head.p1 shares head.p0's
+    weights, so head is that one module. The keys and parameters by hand, and the outputs are
+    what the NumPy backend computes with its weights."""
+    torch = pytest.importorskip("torch", reason="needs torch")
+    import numpy as np
+
+    from cnncalc.backend.run import allocate_weights, execute, random_inputs
+
+    graph = cnncalc.build(str(HOLDERS))
+    source = pytorch.to_pytorch(graph)
+    assert "self.inner = nn.ModuleList([nn.Conv2d(8, 4, 1), nn.Conv2d(8, 4, 1)])" in source
+    assert "self.side = nn.ModuleDict({'a': nn.Conv2d(4, 4, 1), 'b': Add()})" in source
+    assert "self.pred = nn.ModuleDict({'cls': nn.Conv2d(4, 3, 1), 'box': nn.Conv2d(4, 2, 1)})" in (
+        source
+    )
+    # fpn's forward: the holders' members between the other layers, in the graph's order
+    steps = [
+        "inner_1 = self.inner[1](input0)",
+        "outer_1 = self.outer[1](inner_1)",
+        "inner_0 = self.inner[0](input1)",
+        "up = self.up(inner_1)",
+        "merge = self.merge(inner_0, up)",
+        "outer_0 = self.outer[0](merge)",
+        "side_a = self.side['a'](fpn)",
+        "between = self.between(side_a)",
+        "side_b = self.side['b'](side_a, between)",
+        "head_p0 = self.head(side_b)",
+        "head_p1 = self.head(fpn_outer_1)",
+    ]
+    places = [source.find(f"        {line}\n") for line in steps]
+    assert -1 not in places and places == sorted(places), places
+    model = _load(source, tmp_path, "holders").build().eval()
+    convs = {  # weights and biases: out * in * k * k + out each
+        "c1": 3 * 8 * 9 + 8,
+        "c2": 8 * 8 * 9 + 8,
+        "fpn.inner.0": 8 * 4 + 4,
+        "fpn.inner.1": 8 * 4 + 4,
+        "fpn.outer.0": 4 * 4 * 9 + 4,
+        "fpn.outer.1": 4 * 4 * 9 + 4,
+        "side.a": 4 * 4 + 4,
+        "head.conv": 4 * 4 * 9 + 4,
+        "head.pred": 4 * 2 + 2,
+        "pred.cls": 4 * 3 + 3,
+        "pred.box": 4 * 2 + 2,
+    }
+    state = model.state_dict()
+    assert set(state) == {f"{n}.{w}" for n in convs for w in ("weight", "bias")}
+    for n, count in convs.items():
+        assert state[f"{n}.weight"].numel() + state[f"{n}.bias"].numel() == count
+    assert sum(convs.values()) == 1379 == cnncalc.analyze(graph).totals.params
+    # float64 on both sides: eight convs deep, float32's summation orders differ by ~1e-6
+    weights = allocate_weights(graph, seed=3, dtype="float64")
+    model = model.double()
+    model.load_state_dict(_state_dict(graph, weights, model), strict=True)
+    feeds = random_inputs(graph, batch=2, seed=5, dtype="float64")
+    with torch.no_grad():
+        got = model(torch.from_numpy(feeds["input"]))
+    want = execute(graph, feeds, weights)
+    for t, name in zip(got, graph.outputs, strict=True):
+        np.testing.assert_allclose(t.numpy(), want[name], rtol=1e-5, atol=1e-6)
+    report = cnncalc.verify(graph, backend="torch")
+    assert report.ok and [c.status for c in report.layers] == ["ok"] * len(graph.nodes)
+
+
+FPN_DETECTORS = ["retinanet_resnet50_fpn", "retinanet_resnet50_fpn_v2", "fcos_resnet50_fpn"]
+
+
+@pytest.mark.parametrize("name", FPN_DETECTORS)
+def test_fpn_detectors_write_torchvisions_structure(name):
+    """The FPN's four groups are holders its forward calls between one another, as
+    torchvision's FeaturePyramidNetwork; the head, shared over five levels, is one module
+    called per level (torchvision's head loops over the levels inside it). The state-dict
+    keys themselves: tests/test_export_state_dict.py."""
+    source = pytorch.to_pytorch(cnncalc.build(name))
+    for group in ("inner_blocks", "layer_blocks", "top_down", "merge"):
+        assert f"        self.{group} = nn.ModuleList(" in source
+    assert "        merge_1 = self.merge[1](inner_blocks_1, top_down_1)\n" in source
+    assert "        top_down_0 = self.top_down[0](merge_1)\n" in source
+    assert source.count("        self.head = ") == 1
+    assert len(re.findall(r"\) = self\.head\(\w+\)|\w+ = self\.head\(\w+\)", source)) == 5
+
+
+@pytest.mark.parametrize("name", FPN_DETECTORS)
+def test_fpn_detectors_verify_with_torch(name):
+    """verify --backend torch: every layer's output shape from the exported model's hooks (the
+    head's module called once per level), at a small input (128 × 128: P7 is 1 × 1)."""
+    pytest.importorskip("torch", reason="--backend torch needs torch")
+    graph = cnncalc.build(name, variables={"height": 128, "width": 128})
+    report = cnncalc.verify(graph, backend="torch")
+    assert report.ok and [c.status for c in report.layers] == ["ok"] * len(graph.nodes)
+    assert report.params_allocated == report.params_expected
 
 
 TWO_IN_TWO_OUT = ROOT / "tests" / "fixtures" / "specs" / "two_in_two_out.yaml"
@@ -547,7 +673,7 @@ def test_dotted_names_that_branch_are_a_class_running_their_subgraph(tmp_path):
     convs = ["stem.0", "se.fc1", "se.fc2", "branch.0", "head.fc"]
     assert set(model.state_dict()) == {f"{n}.{w}" for n in convs for w in ("weight", "bias")}
     weights = allocate_weights(graph, seed=3)
-    model.load_state_dict(_state_dict(graph, weights), strict=True)
+    model.load_state_dict(_state_dict(graph, weights, model), strict=True)
     feeds = random_inputs(graph, batch=2, seed=5, dtype="float32")
     with torch.no_grad():
         got = model(torch.from_numpy(feeds["input"])).numpy()
@@ -604,7 +730,9 @@ outputs: [head.0, head.1]
 def test_scopes_read_from_outside_return_a_tuple(tmp_path, tmp_spec):
     """A layer inside a block read from outside (SSD's heads on the backbone's inner maps), and
     names head.0 and head.1 that share no input: the block's forward returns (output, inner
-    map), the namespace is a class of two inputs and two outputs; both outputs are NumPy's."""
+    map); the namespace, two parallel modules, is an nn.ModuleList the forward calls member by
+    member (a namespace of two inputs that is one unit: the fpn class of
+    test_holders_are_called_member_by_member_in_graph_order); both outputs are NumPy's."""
     torch = pytest.importorskip("torch", reason="needs torch")
     import numpy as np
 
@@ -614,10 +742,12 @@ def test_scopes_read_from_outside_return_a_tuple(tmp_path, tmp_spec):
     source = pytorch.to_pytorch(graph)
     assert "return c2, r1" in source  # the block: its output, then the layer read outside
     assert "backbone, backbone_r1 = self.backbone(x)" in source
-    assert "def forward(self, input0: Tensor, input1: Tensor) -> tuple[Tensor, ...]:" in source
+    assert "self.head = nn.ModuleList([nn.Conv2d(4, 2, 1), nn.Conv2d(4, 5, 1)])" in source
+    assert "head_0 = self.head[0](backbone_r1)" in source
+    assert "head_1 = self.head[1](backbone)" in source
     model = _load(source, tmp_path, "taps").build().eval()
     weights = allocate_weights(graph, seed=3)
-    model.load_state_dict(_state_dict(graph, weights), strict=True)
+    model.load_state_dict(_state_dict(graph, weights, model), strict=True)
     feeds = random_inputs(graph, batch=2, seed=5, dtype="float32")
     with torch.no_grad():
         got = model(torch.from_numpy(feeds["input"]))
@@ -720,3 +850,45 @@ def test_verify_torch_reports_a_file_whose_forward_is_miswired(tmp_spec, monkeyp
     assert not r.ok
     (bad,) = [c for c in r.layers if not c.ok]
     assert bad.name == "c2" and "the model's forward raised RuntimeError" in bad.message
+
+
+BROADCAST = ROOT / "tests" / "fixtures" / "specs" / "broadcast_after_batch.yaml"
+
+
+@pytest.mark.parametrize("fmt", ["pytorch", "onnx"])
+def test_elementwise_layers_broadcast_after_the_batch_as_the_analyzer(fmt, tmp_path):
+    """add, subtract and multiply (2 and 3 inputs) on inputs of ranks 1, 2 and 3: the exported
+    file broadcasts as the analyzer's rule (NumPy's, on shapes without the batch: missing axes
+    after the batch) and the NumPy forward, not from the right of the whole shape as torch and
+    ONNX do. At batch 2 their rule pairs row's batch with cube's first axis (both 2) and runs:
+    the test checks that it would give other numbers, so it can tell the two apart."""
+    torch = pytest.importorskip("torch", reason="needs torch")
+    import numpy as np
+
+    from cnncalc.backend.run import allocate_weights, execute, random_inputs
+
+    graph = cnncalc.build(str(BROADCAST))
+    assert [graph.shape_of(n) for n in graph.outputs] == [(2, 3, 4)] * 4  # the analyzer's
+    feeds = random_inputs(graph, batch=2, seed=5, dtype="float32")
+    want = execute(graph, feeds, allocate_weights(graph))
+    row, cube = torch.from_numpy(feeds["row"]), torch.from_numpy(feeds["cube"])
+    # the rule by hand: row[n] added to each slice cube[n, k]; torch's own pairs row[n] with k
+    by_hand = np.stack([feeds["row"][n] + feeds["cube"][n] for n in range(2)])
+    np.testing.assert_allclose(want["sum"], by_hand, rtol=0, atol=0)
+    assert not np.allclose((row + cube).numpy(), want["sum"])
+    if fmt == "pytorch":
+        model = _load(pytorch.to_pytorch(graph), tmp_path, "broadcast").build().eval()
+        with torch.no_grad():
+            got = [t.numpy() for t in model(*(torch.from_numpy(feeds[k]) for k in graph.inputs))]
+    else:
+        pytest.importorskip("onnx", reason="the ONNX export needs onnx")
+        ort = pytest.importorskip("onnxruntime", reason="needs onnxruntime")
+        model = onnx_export.to_onnx(graph)
+        session = ort.InferenceSession(
+            model.SerializeToString(), providers=["CPUExecutionProvider"]
+        )
+        got = session.run(list(graph.outputs), {k: feeds[k] for k in graph.inputs})
+    for g, name in zip(got, graph.outputs, strict=True):
+        np.testing.assert_allclose(g, want[name], rtol=1e-6, atol=1e-6)
+    report = cnncalc.verify(graph, backend="torch" if fmt == "pytorch" else "onnxruntime", batch=2)
+    assert report.ok

@@ -58,6 +58,9 @@ MATCHING = [
     "mobilenet_v3_small",
     *[f"shufflenet_v2_x{s}" for s in ("0_5", "1_0", "1_5", "2_0")],
     "ssdlite320_mobilenet_v3_large",  # the output compared: the head's maps (no box decoding)
+    # the head's maps too; spec: conv4_3's L2Norm is one l2_normalize layer with its learned
+    # scale, written as torchvision's bare (512,) parameter backbone.scale_weight
+    "ssd300_vgg16",
     # shifted-window attention written with torchvision's layout (qkv, proj, the bias table or
     # v2's cpb_mlp and logit_scale, the index buffers)
     *[f"swin_{s}" for s in "tsb"],
@@ -83,14 +86,16 @@ MATCHING = [
     "mc3_18",
     "r2plus1d_18",
     "s3d",
+    # the FPN's groups as holders (nn.ModuleList) called between one another; the head, shared
+    # over the five levels, one module (keys head.classification_head.…); v1 with frozen BN;
+    # the output compared: the predictors' maps at each level (no box decoding)
+    "retinanet_resnet50_fpn",
+    "retinanet_resnet50_fpn_v2",
+    "fcos_resnet50_fpn",
 ]
 
 #: zoo models with a torchvision counterpart whose names cannot match yet, and why
-NOT_MATCHING = {
-    "ssd300_vgg16": "every key matches, but torchvision's scale_weight is (512,), viewed as "
-    "(1, 512, 1, 1) after an L2 normalisation the spec has no layer for; the scale layer's "
-    "weight is (512, 1, 1) as ConvNeXt's layer scale",
-}
+NOT_MATCHING: dict[str, str] = {}
 
 
 def _fixture(name: str) -> list[tuple[str, tuple[int, ...]]]:

@@ -339,3 +339,45 @@ def test_relative_attention_definition():
                 e = np.exp(np.array(sc) - max(sc))
                 ref[g, a, h * dh : (h + 1) * dh] = (e / e.sum()) @ v
     close(y, (ref @ p["merge.weight"].T + p["merge.bias"])[None])
+
+
+def test_l2_normalize_hand_vectors():
+    """(3, 4) has norm 5: (0.6, 0.8); times γ = (20, 10): (12, 8). A zero vector stays 0 (the
+    norm clamped to ε, not divided by 0)."""
+    from .conftest import make_layer
+
+    layer = make_layer("l2_normalize", dict(scale=True), (2, 1, 2))
+    x = np.array([[[[3.0, 0.0]], [[4.0, 0.0]]]], dtype=np.float32)  # (N, C=2, 1, 2)
+    y = layer.forward([x], {"weight": np.array([20.0, 10.0], dtype=np.float32)})
+    close(y, [[[[20 * 3 / 5, 0.0]], [[10 * 4 / 5, 0.0]]]])
+    layer = make_layer("l2_normalize", dict(axis=-1), (2, 3))
+    x = np.array([[[1.0, 2.0, 2.0], [0.0, 0.0, 0.0]]], dtype=np.float32)
+    close(layer.forward([x], {}), [[[1 / 3, 2 / 3, 2 / 3], [0.0, 0.0, 0.0]]])
+
+
+def test_l2_normalize_matches_torch():
+    torch = torch_or_skip()
+    _, (x,), p, y = setup("l2_normalize", dict(scale=True), (8, 3, 3))
+    ref = p["weight"].reshape(1, 8, 1, 1) * torch.nn.functional.normalize(T(x)).numpy()
+    close(y, ref)
+    _, (x,), _, y = setup("l2_normalize", dict(axis=-1, eps=1e-6), (4, 5))
+    close(y, torch.nn.functional.normalize(T(x), dim=-1, eps=1e-6).numpy())
+
+
+def test_gather_takes_rows_at_the_indices():
+    """Row i of the table at each index, floored, negative and out-of-range wrapped (ONNX's
+    -1 = the last row); indices of batch 1 serve every sample, per-sample indices their own."""
+    from .conftest import make_layer
+
+    layer = make_layer("gather", {}, (4, 2), (5,))
+    table = np.arange(2 * 4 * 2, dtype=np.float32).reshape(2, 4, 2)
+    idx = np.array([[0.0, 3.0, -1.0, 2.7, 5.0]], dtype=np.float32)  # → 0, 3, 3, 2, 1
+    y = layer.forward([table, idx], {})
+    close(y, table[:, [0, 3, 3, 2, 1]])
+    per = np.array([[1, 1, 1, 1, 1], [0, 2, 0, 2, 0]], dtype=np.float32)
+    close(layer.forward([table, per], {}), np.stack([table[0, [1] * 5], table[1, [0, 2, 0, 2, 0]]]))
+    layer = make_layer("gather", dict(axis=1), (3, 4), (2, 2))
+    x = np.arange(12, dtype=np.float32).reshape(1, 3, 4)
+    y = layer.forward([x, np.array([[[0, 1], [3, 3]]], dtype=np.float32)], {})
+    assert y.shape == (1, 3, 2, 2)
+    close(y[0, 1], [[4, 5], [7, 7]])  # row 1 is 4 … 7

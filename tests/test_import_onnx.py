@@ -103,8 +103,8 @@ def test_unknown_ops_listed_at_once(tmp_path: Path) -> None:
 
     nodes = [
         helper.make_node("Relu", ["x"], ["a"], name="ok"),
-        helper.make_node("LpNormalization", ["a"], ["b"], name="lp1"),
-        helper.make_node("LpNormalization", ["b"], ["c"], name="lp2"),
+        helper.make_node("Softsign", ["a"], ["b"], name="ss1"),
+        helper.make_node("Softsign", ["b"], ["c"], name="ss2"),
         helper.make_node("Hardmax", ["c"], ["y"], name="hm"),
     ]
     vi = helper.make_tensor_value_info
@@ -116,7 +116,7 @@ def test_unknown_ops_listed_at_once(tmp_path: Path) -> None:
         cnncalc.analyze(str(path))
     msg = str(exc.value)
     assert "2 unsupported ONNX op type(s) in 3 place(s)" in msg
-    assert "LpNormalization ×2 (first: lp1)" in msg and "Hardmax ×1 (first: hm)" in msg
+    assert "Softsign ×2 (first: ss1)" in msg and "Hardmax ×1 (first: hm)" in msg
 
 
 # --- PyTorch modules exported at test time -------------------------------------------------
@@ -353,3 +353,114 @@ def test_lstm_reads_as_one_layer() -> None:
     assert _spec_entry(spec, "lstm") == {"hidden_size": 4, "bias": True, "bidirectional": True}
     r = cnncalc.analyze(spec)
     assert (r.params, r.buffers, r.macs) == (2 * (16 * 3 + 16 * 4 + 32), 0, 6 * 2 * 16 * (3 + 4))
+
+
+# --- L2 normalisation and gather by index ----------------------------------------------------
+
+
+def _l2_graph(tmp_path: Path, nodes: list, inits: list | None = None) -> Path:
+    """x (1, 8, 5, 5) → nodes → y, opset 21 (ReduceL2's axes an input)."""
+    from onnx import TensorProto, helper
+
+    vi = helper.make_tensor_value_info
+    g = helper.make_graph(nodes, "l2", [vi("x", TensorProto.FLOAT, ["N", 8, 5, 5])],
+                          [vi("y", TensorProto.FLOAT, ["N", 8, 5, 5])], inits or [])  # fmt: skip
+    path = tmp_path / "l2.onnx"
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 21)]), path)
+    return path
+
+
+def _const(name: str, value, dtype) -> object:
+    import numpy as np
+    from onnx import helper, numpy_helper
+
+    arr = np.asarray(value, dtype=dtype)
+    return helper.make_node("Constant", [], [name], value=numpy_helper.from_array(arr, name))
+
+
+@pytest.mark.parametrize("clamp", ["Max", "Clip", "Clip+Expand"])
+def test_reduce_l2_divide_is_one_l2_normalize(clamp: str, tmp_path: Path) -> None:
+    """x / max(ReduceL2(x), ε) (cnncalc's export), and x / Clip(ReduceL2(x), ε) with an
+    Expand (PyTorch's F.normalize): one l2_normalize layer over the channels, ε read back;
+    3 FLOPs per element, no MACs, no weights."""
+    from onnx import helper
+
+    eps = 1e-12 if clamp == "Max" else 1e-6
+    nodes = [_const("axes", [1], "int64"), _const("eps", eps, "float32"),
+             helper.make_node("ReduceL2", ["x", "axes"], ["n"], keepdims=1)]  # fmt: skip
+    if clamp == "Max":
+        nodes.append(helper.make_node("Max", ["n", "eps"], ["m"]))
+    else:
+        nodes.append(helper.make_node("Clip", ["n", "eps", ""], ["m"]))
+    if clamp.endswith("Expand"):
+        nodes += [helper.make_node("Shape", ["x"], ["s"]),
+                  helper.make_node("Expand", ["m", "s"], ["e"])]  # fmt: skip
+        nodes.append(helper.make_node("Div", ["x", "e"], ["y"]))
+    else:
+        nodes.append(helper.make_node("Div", ["x", "m"], ["y"]))
+    r = cnncalc.analyze(str(_l2_graph(tmp_path, nodes)))
+    (row,) = [x for x in r.rows if x.type != "constant"]
+    assert row.type == "l2_normalize" and row.output_shape == (8, 5, 5)
+    layer = cnncalc.build(str(tmp_path / "l2.onnx")).by_name[row.name].layer
+    assert layer.args["axis"] == 0 and layer.args["eps"] == pytest.approx(eps)
+    assert (r.params, r.macs, row.flops) == (0, 0, 3 * 8 * 5 * 5)
+
+
+def test_lp_normalization_and_a_lone_reduce_l2(tmp_path: Path) -> None:
+    """LpNormalization p=2 is l2_normalize (ε 0: ONNX's op has none); a ReduceL2 whose result
+    is not the divisor of its own input has no cnncalc layer and is reported by name."""
+    from onnx import helper
+
+    r = cnncalc.analyze(str(_l2_graph(tmp_path, [
+        helper.make_node("LpNormalization", ["x"], ["y"], axis=1, p=2)])))  # fmt: skip
+    (row,) = r.rows
+    graph = cnncalc.build(str(tmp_path / "l2.onnx"))
+    assert row.type == "l2_normalize" and graph.by_name[row.name].layer.args["eps"] == 0.0
+    nodes = [_const("axes", [1], "int64"),
+             helper.make_node("ReduceL2", ["x", "axes"], ["n"], keepdims=1),
+             helper.make_node("Mul", ["x", "n"], ["y"])]  # fmt: skip
+    with pytest.raises(CnncalcError, match=r"ReduceL2 \(other than x / max"):
+        cnncalc.analyze(str(_l2_graph(tmp_path, nodes)))
+
+
+def test_gather_at_an_index_buffer(tmp_path: Path) -> None:
+    """A (6, 8) table computed from x, gathered at a (10,) int64 index buffer (the export's
+    doc_string mark): cnncalc's gather, output (10, 8); the index counted as 10 buffers."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    from cnncalc.export.onnx import BUFFER_DOC
+
+    index = numpy_helper.from_array(np.arange(10, dtype=np.int64) % 6, "index")
+    index.doc_string = BUFFER_DOC
+    vi = helper.make_tensor_value_info
+    g = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["t"]), helper.make_node("Gather", ["t", "index"], ["y"])],
+        "g", [vi("x", TensorProto.FLOAT, [6, 8])], [vi("y", TensorProto.FLOAT, [10, 8])], [index],
+    )  # fmt: skip
+    path = tmp_path / "g.onnx"
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 21)]), path)
+    r = cnncalc.analyze(str(path))
+    row = next(x for x in r.rows if x.type == "gather")
+    assert row.output_shape == (10, 8)
+    assert (r.params, r.buffers, r.macs) == (0, 10, 0)
+
+
+def test_torch_f_normalize_export_reads_as_l2_normalize(tmp_path: Path) -> None:
+    """PyTorch's own ONNX export of γ·F.normalize(x) (SSD's L2Norm): one l2_normalize layer
+    and the scale's C parameters, as the module has."""
+    torch = pytest.importorskip("torch", reason="exporting test models needs torch")
+
+    class L2Norm(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.scale_weight = torch.nn.Parameter(torch.full((16,), 20.0))
+
+        def forward(self, x):
+            return self.scale_weight.view(1, -1, 1, 1) * torch.nn.functional.normalize(x)
+
+    path = tmp_path / "l2norm.onnx"
+    _export(L2Norm(), torch.randn(1, 16, 6, 6), path)
+    r = cnncalc.analyze(str(path))
+    assert [x.type for x in r.rows if x.type == "l2_normalize"] == ["l2_normalize"]
+    assert (r.params, r.macs) == (16, 0)

@@ -515,6 +515,20 @@ CASES = {
     "scale channels last": Case(
         "scale", dict(axis=-1), [(7, 7, 768)], (7, 7, 768), 768, 0, 49 * 768
     ),
+    # SSD300's conv4_3 L2Norm: (512, 38, 38), γ (512,); 3 FLOPs per element + 1 for γ
+    "l2_normalize SSD300 conv4_3 with its scale": Case(
+        "l2_normalize", dict(scale=True), [(512, 38, 38)], (512, 38, 38), 512, 0, 4 * 512 * 38 * 38
+    ),
+    "l2_normalize last axis, no scale (Swin v2's q, k)": Case(
+        "l2_normalize", dict(axis=-1), [(3, 49, 32)], (3, 49, 32), 0, 0, 3 * 3 * 49 * 32
+    ),
+    # Swin-T's window: a (2·7 − 1)² × 3 bias table gathered at the 49·49 index
+    "gather a bias table at a relative-position index": Case(
+        "gather", {}, [(169, 3), (49 * 49,)], (49 * 49, 3), 0, 0, 0
+    ),
+    "gather along axis 1 with 2-D indices": Case(
+        "gather", dict(axis=1), [(4, 6, 5), (2, 3)], (4, 2, 3, 5), 0, 0, 0
+    ),
     "stochastic_depth is the identity at inference": Case(
         "stochastic_depth", dict(p=0.2), [(56, 56, 96)], (56, 56, 96), 0, 0, 0
     ),
@@ -658,6 +672,8 @@ def test_every_registered_type_has_a_case():
         ),
         # ceil mode: ⌈(5 − 6)/1⌉ + 1 = 0 windows (PyTorch: "Output size is too small")
         ("maxpool1d", dict(kernel_size=6, stride=1, ceil_mode=True), [(2, 5)], "leaves no window"),
+        ("l2_normalize", dict(axis=2), [(4, 5)], "axis 2 is out of range for shape"),
+        ("gather", dict(axis=-3), [(6, 3), (4,)], "axis=-3 is out of range for shape"),
         ("maxpool1d", dict(kernel_size=6, stride=1), [(2, 5)], "larger than the padded input"),
         ("conv2d", dict(out_channels=8, kernel_size=3), [(4, 8)], "expects a 3-D input"),
         ("conv2d", dict(out_channels=8, kernel_size=[3, 3, 3]), [(4, 8, 8)], "has 3 values"),

@@ -61,14 +61,39 @@ def test_the_table_is_bounded():
 def test_a_huge_graph_leaves_nothing_behind_in_its_spec():
     from cnncalc.spec import spec_from_text
 
-    n = LAYER_CACHE_MAX + 10  # every layer different: more built layers than the bound
+    n = LAYER_CACHE_MAX + 10  # every ReLU different (its input): more than the bound
     spec = spec_from_text(
-        f"input: [4, 8, 8]\nlayers:\n  - conv2d: {{out_channels: '4 + i', kernel_size: 1}}\n"
-        f"    repeat: {n}\n"
+        "input: [4, 8, 8]\n"
+        "blocks:\n  unit:\n    params: {c: null}\n    layers:\n"
+        "      - conv2d: {out_channels: c, kernel_size: 1}\n      - relu\n"
+        f"layers:\n  - unit: {{c: '4 + i'}}\n    repeat: {n}\n"
     )
     g = build_graph(spec)
-    assert len(g.nodes) == n and g.nodes[-1].out_shape == (4 + n - 1, 8, 8)
+    assert len(g.nodes) == 2 * n and g.nodes[-1].out_shape == (4 + n - 1, 8, 8)
     assert "_built_layers" not in spec.__dict__
     small = read_spec(RESNET.file)
     build_graph(small, "resnet50")
     assert 0 < len(small.__dict__["_built_layers"]) <= LAYER_CACHE_MAX
+
+
+def test_an_entry_whose_layers_all_differ_stops_filling_the_table():
+    """A repeat whose arguments follow the index builds a new layer every time: after _MISS_RUN
+    misses in a row the entry neither looks its layers up nor keeps them (graph._MISS_RUN), and
+    the figures are the same: channels 4 + i, 1×1 kernel, so params = Σ (4+i−1)·(4+i) + (4+i)."""
+    from cnncalc.graph import _MISS_RUN
+    from cnncalc.spec import spec_from_text
+
+    n = 3 * _MISS_RUN
+    text = (
+        "input: [4, 8, 8]\nlayers:\n  - conv2d: {out_channels: '4 + i', kernel_size: 1}\n"
+        f"    repeat: {n}\n"
+    )
+    spec = spec_from_text(text)
+    report = analyze_graph(build_graph(spec))
+    assert len(spec.__dict__["_built_layers"]) == _MISS_RUN
+    cin = [4] + [4 + i for i in range(n - 1)]
+    assert report.totals.params == sum(c * (4 + i) + (4 + i) for i, c in enumerate(cin))
+    assert report.totals.macs == sum(64 * c * (4 + i) for i, c in enumerate(cin))
+    # a second graph from the same spec looks the first _MISS_RUN layers up again: same figures
+    again = analyze_graph(build_graph(spec))
+    assert again.totals == report.totals

@@ -336,14 +336,29 @@ def _adaptive_pool(c: _Ctx) -> None:
         grid = merged
 
 
+def _after_batch(c: _Ctx) -> list[str]:
+    """The inputs of an element-wise layer, broadcast as cnncalc broadcasts (NumPy's rule on the
+    shapes without the batch): ONNX broadcasts from the right of the whole shape, so a
+    lower-rank input gets its missing axes after the batch ((N, W) → (N, 1, 1, W))."""
+    shapes = c.layer.in_shapes
+    rank = max(len(s) for s in shapes)
+    return [
+        x
+        if len(s) == rank
+        else c.node("Unsqueeze", [x, c.const(list(range(1, 1 + rank - len(s))))])
+        for x, s in zip(c.inputs, shapes)
+    ]
+
+
 def _add(c: _Ctx) -> None:
-    c.node("Sum" if len(c.inputs) > 2 else "Add", list(c.inputs), c.out)
+    c.node("Sum" if len(c.inputs) > 2 else "Add", _after_batch(c), c.out)
 
 
 def _multiply(c: _Ctx) -> None:
-    y = c.inputs[0]
-    for k, x in enumerate(c.inputs[1:], 2):
-        y = c.node("Mul", [y, x], c.out if k == len(c.inputs) else None)
+    xs = _after_batch(c)
+    y = xs[0]
+    for k, x in enumerate(xs[1:], 2):
+        y = c.node("Mul", [y, x], c.out if k == len(xs) else None)
 
 
 def _batch_one(c: _Ctx, name: str) -> bool:
@@ -523,8 +538,27 @@ def _scale(c: _Ctx) -> None:
     c.node("Mul", [c.inputs[0], c.weight("weight")], c.out)
 
 
+def _l2_nodes(c: _Ctx, x: str, dim: int, eps: float, out: str | None = None) -> str:
+    """x / max(‖x‖₂, ε) along ONNX axis ``dim``: ReduceL2 (keepdims), Max, Div, F.normalize's
+    clamp (LpNormalization has no ε). The ONNX importer reads the three back as one layer."""
+    floor = c.const(eps, "float32")
+    norm = c.node("ReduceL2", [x, c.const([dim])])
+    return c.node("Div", [x, c.node("Max", [norm, floor])], out)
+
+
+def _l2_normalize(c: _Ctx) -> None:
+    """L2 normalisation along the axis; the learned scale (C,) reshaped to broadcast on it."""
+    layer = c.layer
+    if not layer.args["scale"]:
+        _l2_nodes(c, c.inputs[0], layer.ax + 1, layer.args["eps"], c.out)
+        return
+    y = _l2_nodes(c, c.inputs[0], layer.ax + 1, layer.args["eps"])
+    ones = [1] * (len(layer.in_shapes[0]) - layer.ax - 1)
+    c.node("Mul", [y, c.node("Reshape", [c.weight("weight"), c.const([-1, *ones])])], c.out)
+
+
 def _subtract(c: _Ctx) -> None:
-    c.node("Sub", list(c.inputs), c.out)
+    c.node("Sub", _after_batch(c), c.out)
 
 
 # --- tensor operations -----------------------------------------------------------------------
@@ -573,6 +607,30 @@ def _split(c: _Ctx) -> None:
         return
     lo, hi = bounds[layer.args["index"] or 0]
     _slice_axis(c, c.inputs[0], ax + 1, lo, hi, c.out)
+
+
+def _gather(c: _Ctx) -> None:
+    """The indices floored, cast to int64 and taken modulo the axis size (the NumPy forward's
+    rule); indices of batch 1 (an index buffer): one ``Gather``; per-sample indices: the axis
+    moved next to the batch, ``GatherND`` with batch_dims 1, the index axes moved back."""
+    layer = c.layer
+    x, idx = c.inputs
+    dim, size = layer.ax + 1, layer.in_shapes[0][layer.ax]
+    i = c.node("Cast", [c.node("Floor", [idx])], to=c.w.tp.INT64)
+    i = c.node("Mod", [i, c.const(size)])  # integer Mod: the divisor's sign, as Python's %
+    if _batch_one(c, idx):
+        c.node("Gather", [x, c.node("Squeeze", [i, c.const([0])])], c.out, axis=dim)
+        return
+    rank = len(layer.in_shapes[0]) + 1  # with the batch
+    if dim != 1:
+        x = c.node("Transpose", [x], perm=[0, dim, *(k for k in range(1, rank) if k != dim)])
+    if _batch_one(c, c.inputs[0]):  # a free table, per-sample indices: the table expanded
+        batch = c.node("Slice", [c.node("Shape", [i]), c.const([0]), c.const([1])])
+        x = c.node("Expand", [x, c.node("Concat", [batch, c.const([1] * (rank - 1))], axis=0)])
+    g = c.node("GatherND", [x, c.node("Unsqueeze", [i, c.const([-1])])], batch_dims=1)
+    ni, pre = len(layer.in_shapes[1]), dim - 1  # g: (N, *indices, *pre, *post)
+    back = [0, *range(1 + ni, 1 + ni + pre), *range(1, 1 + ni), *range(1 + ni + pre, ni + rank - 1)]
+    c.node("Transpose", [g], c.out, perm=back)
 
 
 def _roll_axis(c: _Ctx, x: str, axis: int, size: int, shift: int, out: str | None = None) -> str:
@@ -730,15 +788,9 @@ _ELEMENTWISE = {
 def _elementwise(c: _Ctx) -> None:
     """The NumPy forward's definitions: sqrt of |x|, log of |x| + 10⁻¹², Python's floored mod,
     comparisons and ``not`` as 0/1 floats, ``where`` on x ≠ 0; inputs broadcast after the batch
-    (ONNX broadcasts from the right, so a lower-rank input gets its axes after the batch)."""
+    (:func:`_after_batch`)."""
     op = c.layer.args["op"]
-    shapes = c.layer.in_shapes
-    rank = max(len(s) for s in shapes)
-    xs = []
-    for x, s in zip(c.inputs, shapes):
-        if len(s) < rank:
-            x = c.node("Unsqueeze", [x, c.const(list(range(1, 1 + rank - len(s))))])
-        xs.append(x)
+    xs = _after_batch(c)
     f32 = c.w.tp.FLOAT
     if op == "cast":  # float32 to float32 (the NumPy forward's output type)
         y = c.node("Cast", [xs[0]], to=f32)
@@ -895,11 +947,7 @@ def _window_attention(c: _Ctx) -> None:
         "relative_position_index", layer._index(conf).reshape(shapes["relative_position_index"])
     )
     if a["v2"]:  # cosine attention: q and k normalised, times exp(min(logit scale, log 100))
-        eps = c.const(1e-12, "float32")
-        q, k = (
-            c.node("Div", [t, c.node("Max", [c.node("ReduceL2", [t, c.const([-1])]), eps])])
-            for t in (q, k)
-        )
+        q, k = (_l2_nodes(c, t, -1, 1e-12) for t in (q, k))
         scores = c.node("MatMul", [q, c.node("Transpose", [k], perm=[0, 1, 3, 2])])
         clamp = c.const(float(np.float32(math.log(100.0))), "float32")
         scale = c.node("Exp", [c.node("Min", [c.weight("logit_scale"), clamp])])
@@ -1208,6 +1256,8 @@ ONNX: dict[str, Callable[[_Ctx], None]] = {
     **for_class("shifted_window_attention", writer=_window_attention),
     "relative_attention": _relative_attention,
     "multiscale_attention": _multiscale_attention,
+    **for_class("l2_normalize", writer=_l2_normalize),
+    **for_class("gather", writer=_gather),
 }
 
 #: layer types with no ONNX form, and why (the export refuses a spec using them, naming them)

@@ -19,6 +19,10 @@ The written file depends on torch only. Its structure follows the spec:
   class written as a block's, whose ``forward`` runs the sub-graph; a block or such a class
   whose inner layers are read from outside returns them after its output, a tuple the caller
   unpacks, as it unpacks the pieces of a ``split``/``chunk``;
+* a namespace that is no unit (its layers interleave with others, as an FPN's groups, or its
+  members are parallel modules) is a holder, ``nn.ModuleList``/``nn.ModuleDict``, whose
+  members the enclosing forward calls one by one in the graph's order; a namespace of
+  applications of one module (``share``) is that module, called at each place;
 * ``forward`` follows the graph, one line per layer; layers that do not lead to an output
   (train-only auxiliary heads) are built (their weights are in the state dict) but not run;
 * ``build(**variables)`` at the end returns the model; it takes the spec variables that are
@@ -401,7 +405,15 @@ PARAMETER_FORWARD: dict[str, tuple[str, Callable[[Any, Any], Any]]] = {
 }
 
 
-_BARE = ("class_token", "position_embedding", "scale", "layer_scale", "parameter", "buffer")
+_BARE = (
+    "class_token",
+    "position_embedding",
+    "scale",
+    "layer_scale",
+    "parameter",
+    "buffer",
+    "l2_normalize",  # with SSD's scale: a bare parameter (see _l2_normalize)
+)
 
 
 def _parameter_kind(ctor: str) -> str | None:
@@ -632,6 +644,37 @@ def _multiscale_attention(layer: Any) -> Form:
     return Form("MultiscaleAttention", args, ("MultiscaleAttention", "TokenPool"))
 
 
+# --- L2 normalisation and gather by index (forms; helper classes after HELPERS) ---
+
+
+def _l2_normalize(layer: Any) -> Form:
+    """F.normalize; with a learned scale on the channels of a channels-first tensor (ε 1e-12),
+    a bare parameter (C,) named as the layer: torchvision's SSD300 ``scale_weight``."""
+    a = layer.args
+    if a["scale"] and layer.ax == 0 and a["eps"] == 1e-12:
+        return Form("nn.Parameter.ones.l2_normalize", [(None, layer.in_shapes[0][0])])
+    args: list[tuple[str | None, Any]] = [(None, layer.ax + 1)]
+    if a["eps"] != 1e-12:
+        args.append(("eps", a["eps"]))
+    if a["scale"]:
+        args.append(("channels", layer.in_shapes[0][layer.ax]))
+    return Form("L2Normalize", args, ("L2Normalize",))
+
+
+def _gather(layer: Any) -> Form:
+    return Form("Gather", [(None, layer.ax + 1)], ("Gather",))
+
+
+#: γ (C,) times F.normalize over the channels, any rank: torchvision's SSD writes
+#: ``scale_weight.view(1, -1, 1, 1) * F.normalize(x)``
+PARAMETER_FORWARD["l2_normalize"] = (
+    'torch.einsum("nc...,c->nc...", F.normalize({x}), {p})',
+    lambda x, p: __import__("torch").einsum(
+        "nc...,c->nc...", __import__("torch").nn.functional.normalize(x), p
+    ),
+)
+
+
 #: layer type → writer of its PyTorch form (the one place the PyTorch export knows a type)
 PYTORCH: dict[str, Callable[[Any], Form]] = {
     **for_class("conv2d", writer=_conv),
@@ -686,6 +729,8 @@ PYTORCH: dict[str, Callable[[Any], Form]] = {
     **for_class("shifted_window_attention", writer=_window_attention),
     "relative_attention": _relative_attention,
     "multiscale_attention": _multiscale_attention,
+    **for_class("l2_normalize", writer=_l2_normalize),
+    **for_class("gather", writer=_gather),
 }
 
 #: layer types with no PyTorch form, and why (the export refuses a spec using them)
@@ -771,29 +816,34 @@ class Permute(nn.Module):
 ''',
     "Add": '''
 class Add(nn.Module):
-    """Element-wise sum (broadcasting)."""
+    """Element-wise sum, broadcast after the batch axis: a lower-rank input gets its missing
+    axes after the batch ((N, W) + (N, C, H, W) is (N, 1, 1, W) + (N, C, H, W))."""
 
     def forward(self, *xs: Tensor) -> Tensor:
-        out = xs[0]
+        rank = max(x.dim() for x in xs)
+        out = xs[0].reshape(xs[0].shape[:1] + (1,) * (rank - xs[0].dim()) + xs[0].shape[1:])
         for x in xs[1:]:
-            out = out + x
+            out = out + x.reshape(x.shape[:1] + (1,) * (rank - x.dim()) + x.shape[1:])
         return out
 ''',
     "Subtract": '''
 class Subtract(nn.Module):
-    """Element-wise difference, first − second (broadcasting)."""
+    """Element-wise difference, first − second, broadcast after the batch axis (as Add)."""
 
     def forward(self, a: Tensor, b: Tensor) -> Tensor:
-        return a - b
+        rank = max(a.dim(), b.dim())
+        a = a.reshape(a.shape[:1] + (1,) * (rank - a.dim()) + a.shape[1:])
+        return a - b.reshape(b.shape[:1] + (1,) * (rank - b.dim()) + b.shape[1:])
 ''',
     "Multiply": '''
 class Multiply(nn.Module):
-    """Element-wise product (broadcasting)."""
+    """Element-wise product, broadcast after the batch axis (as Add)."""
 
     def forward(self, *xs: Tensor) -> Tensor:
-        out = xs[0]
+        rank = max(x.dim() for x in xs)
+        out = xs[0].reshape(xs[0].shape[:1] + (1,) * (rank - xs[0].dim()) + xs[0].shape[1:])
         for x in xs[1:]:
-            out = out * x
+            out = out * x.reshape(x.shape[:1] + (1,) * (rank - x.dim()) + x.shape[1:])
         return out
 ''',
     "Concat": '''
@@ -1403,6 +1453,44 @@ class Sequence{kind}(nn.{kind}):
 for _kind in ("LSTM", "GRU"):
     HELPERS[f"Sequence{_kind}"] = _SEQUENCE.format(kind=_kind)
 
+#: helper classes of l2_normalize and gather (see _l2_normalize, _gather)
+HELPERS["L2Normalize"] = '''
+class L2Normalize(nn.Module):
+    """x / max(‖x‖₂, eps) along ``dim`` (F.normalize), times a learned scale per element of
+    that axis when ``channels`` is given."""
+
+    def __init__(self, dim: int, eps: float = 1e-12, channels: int | None = None) -> None:
+        super().__init__()
+        self.dim, self.eps = dim, eps
+        self.weight = nn.Parameter(torch.ones(channels)) if channels else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = F.normalize(x, dim=self.dim, eps=self.eps)
+        if self.weight is None:
+            return y
+        return y * self.weight.view(-1, *[1] * (x.dim() - self.dim - 1))
+'''
+HELPERS["Gather"] = '''
+class Gather(nn.Module):
+    """Rows of x at ``index`` along ``dim`` (index_select with indices of any shape), the
+    indices floored and taken modulo the axis size; a batch of 1 on either side is shared."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def take(self, x: Tensor, index: Tensor) -> Tensor:
+        y = x.index_select(self.dim, index.flatten())
+        return y.view(*x.shape[: self.dim], *index.shape, *x.shape[self.dim + 1 :])
+
+    def forward(self, x: Tensor, index: Tensor) -> Tensor:
+        i = index.floor().long() % x.shape[self.dim]
+        if i.shape[0] == 1:
+            return self.take(x, i[0])
+        x = x.expand(i.shape[0], *x.shape[1:])
+        return torch.stack([self.take(xb[None], ib)[0] for xb, ib in zip(x, i)])
+'''
+
 # ---------------------------------------------------------------------------------------------
 # The structure: a tree of scopes (top level, block instances, repeat groups) from the graph
 # ---------------------------------------------------------------------------------------------
@@ -1514,6 +1602,31 @@ def _aliases(items: list[_Item], alias: dict[str, str], loose: list[str]) -> Non
                 _aliases(item.children, alias, loose)
 
 
+def _collapsed(item: _Item, alias: dict[str, str]) -> bool:
+    """Whether ``item`` is a namespace of several applications of one module: its first member
+    owns the weights and every other one shares them all (``share``; RetinaNet's ``head.p3`` …
+    ``head.p7``). Such a namespace is written as that one module, named as the namespace
+    (``self.head``, keys ``head.classification_head.…`` as torchvision's), called at each
+    member's place."""
+    kids = item.children
+    return (
+        item.kind == "namespace"
+        and len(kids) > 1
+        and kids[0].full not in alias
+        and all(alias.get(c.full) == kids[0].local for c in kids[1:])
+    )
+
+
+def _collapsed_names(items: list[_Item], alias: dict[str, str]) -> set[str]:
+    """The full names of the :func:`_collapsed` namespaces among ``items`` and inside them."""
+    out: set[str] = set()
+    for item in items:
+        if _collapsed(item, alias):
+            out.add(item.full)
+        out |= _collapsed_names(item.children, alias)
+    return out
+
+
 @dataclass
 class _Member:
     """A member of one scope instance, rendered: constructor, arguments and wiring."""
@@ -1528,6 +1641,16 @@ class _Member:
     #: weights shared (``share``): the local name of the sibling member whose module this one
     #: calls; it is not built itself, so the weights are in the state dict once
     alias: str | None = None
+    #: a member of a holder (see :meth:`_Writer.place`): the expression of its module
+    #: (``self.inner_blocks[2]``), built by the holder; forward calls it, ``__init__`` builds
+    #: nothing for it
+    call: str | None = None
+    #: a holder: a container of modules the scope's forward calls one by one, never run itself
+    holder: bool = False
+    #: its place in ``forward`` (the graph's order); the list's order is ``__init__``'s
+    step: int = 0
+    #: the scope's item this member writes
+    item: _Item | None = None
 
 
 @dataclass
@@ -1591,8 +1714,8 @@ def _call(ctor: str, args: list[tuple[str | None, Any]]) -> str:
     if ctor.startswith("buffer."):  # a bare buffer: its tensor (registered by _assign)
         init = ctor.split(".")[1]
         return f"torch.{init}({', '.join(_py(v) for _, v in args)})"
-    if ctor.startswith("nn.Sequential("):  # a repeat group or a dotted-name chain, written whole
-        return ctor
+    if ctor.startswith(("nn.Sequential(", "nn.ModuleList(", "nn.ModuleDict(")):
+        return ctor  # a repeat group, a dotted-name chain or a holder, written whole
     return f"{ctor}({', '.join(_py(v) if kw is None else f'{kw}={_py(v)}' for kw, v in args)})"
 
 
@@ -1870,6 +1993,8 @@ class _Writer:
         #: a member sharing a sibling's weights → the sibling's local name (see :func:`_aliases`)
         self.alias: dict[str, str] = {}
         self.readers: dict[str, list[str]] = {}
+        #: node name → its place in the graph (the order forward runs a scope's members in)
+        self.index = {n.name: k for k, n in enumerate(graph.nodes)}
         for n in graph.nodes:
             for i in n.inputs:
                 self.readers.setdefault(i, []).append(n.name)
@@ -1925,11 +2050,25 @@ class _Writer:
 
     def place(self, item: _Item, block: _Item | None) -> None:
         """Decide how a namespace is written: an ``nn.Sequential`` when its members form a chain
-        that nothing else reads into; else a class whose forward runs the sub-graph (a block
-        without a definition: one class for its uses in the instances of ``block``)."""
+        that nothing else reads into; a holder when it is no unit (below); else a class whose
+        forward runs the sub-graph (a block without a definition: one class for its uses in the
+        instances of ``block``).
+
+        A holder is a container (``nn.ModuleList`` for members named ``0``, ``1``, …, else
+        ``nn.ModuleDict``) whose members the enclosing scope's forward calls one by one, in the
+        graph's order, as torchvision's FPN calls ``inner_blocks[i]`` and ``layer_blocks[i]``
+        between its top-down steps. A namespace is one when its members are read from outside
+        or read each other across other layers: its layers are not consecutive in the graph
+        (they interleave with the scope's other layers, so no one call can run them), or its
+        members are parallel modules, each reading only from outside it (FPN's four groups, a
+        detector's predictors). A namespace of several applications of one module
+        (:func:`_collapsed`) is that module, called at each member's place."""
         kids = item.children
         nodes = self._nodes(item)
         inside = set(nodes)
+        if _collapsed(item, self.alias) or self._holds(item, nodes, inside):
+            self.placed[item.full] = "holder"
+            return
         for c in kids:
             if c.kind == "layer" and c.node and c.node.name == item.full and c.node.layer.weights():
                 raise CnncalcError(
@@ -1946,7 +2085,7 @@ class _Writer:
                 self._inputs(c) == (self._output(kids[k - 1]),) for k, c in enumerate(kids) if k
             )
             and not any(c.kind == "layer" and c.node and c.node.type in _BARE for c in kids)
-            and not any(c.kind == "multi" for c in kids)
+            and not any(c.kind == "multi" or self.placed.get(c.full) == "holder" for c in kids)
             and all(r in inside for n in nodes if n != last for r in self.readers.get(n, ()))
             and not any(n in self.graph.outputs for n in nodes if n != last)
         )
@@ -1978,6 +2117,22 @@ class _Writer:
         use = _Use(item, key, params, self.graph.shape_of(ins[0])[0] if ins else 0, inputs)
         self.uses.setdefault(key, []).append(use)
 
+    def _holds(self, item: _Item, nodes: list[str], inside: set[str]) -> bool:
+        """Whether namespace ``item`` is a holder (see :meth:`place`): its layers interleave
+        with others in the graph, or it has several members, each reading only from outside
+        it. Every member must be a module (not a bare parameter), and no layer is named as the
+        namespace."""
+        kids = item.children
+        if any(
+            c.kind == "layer" and c.node and (c.node.type in _BARE or c.node.name == item.full)
+            for c in kids
+        ):
+            return False
+        places = sorted(self.index[n] for n in nodes)
+        if places[-1] - places[0] + 1 != len(places):
+            return True
+        return len(kids) > 1 and all(i not in inside for c in kids for i in self._inputs(c))
+
     def _nodes(self, item: _Item) -> list[str]:
         """The names of the layers in ``item``, in order (remembered: scopes ask often)."""
         if item.kind == "layer":
@@ -1992,6 +2147,10 @@ class _Writer:
         if item.kind == "layer":
             assert item.node is not None
             return item.node.inputs
+        if self.placed.get(item.full) == "holder":  # what its members read from outside it
+            inside = set(self._nodes(item))
+            ins = [i for n in self._nodes(item) for i in self.graph.by_name[n].inputs]
+            return tuple(dict.fromkeys(i for i in ins if i not in inside))
         if item.kind == "block" or self.placed.get(item.full) == "class":
             return self.calls[item.full].inputs
         return self._inputs(item.children[0])
@@ -2004,6 +2163,8 @@ class _Writer:
             return self.calls[item.full].output
         if item.kind == "multi":
             return self._output(item.children[0])
+        if self.placed.get(item.full) == "holder":  # its last layer (a holder has no output)
+            return self._nodes(item)[-1]
         return self._output(item.children[-1])
 
     def members(
@@ -2012,40 +2173,53 @@ class _Writer:
         """The members of one scope instance; ``inputs`` maps outer node names to input names.
 
         A member is run by ``forward`` when the scope's ``outputs`` (node names) depend on it.
+        A holder's members are members of the scope (local names ``inner_blocks.2``), called
+        through the holder; ``forward`` runs the scope's members in the graph's order.
         """
         owner = dict(inputs)
         out: list[_Member] = []
-        for item in items:
-            refs = [owner.get(src, src) for src in self._inputs(item)]
-            ctor, args = self.construct(item)
-            out.append(_Member(item.local, ctor, args, refs, False))
-            alias = self.alias.get(item.full)
-            if alias is not None:
-                own = next(m for m in out if m.local == alias)
-                if (own.ctor, own.args) != (ctor, args):
-                    raise CnncalcError(
-                        f"cannot export to PyTorch: '{item.full}' shares the weights of "
-                        f"'{alias}' but is built differently ({_call(ctor, args)} vs "
-                        f"{_call(own.ctor, own.args)})",
-                        file=self.graph.file,
-                        layer=item.full,
-                    )
-                out[-1].alias = alias
+        for item, local, call in self._flat(items):
+            if self.placed.get(item.full) == "holder":
+                if call is None:  # built here; a holder inside a holder is built by it
+                    ctor, args = self.construct(item)
+                    out.append(_Member(local, ctor, args, [], False, holder=True, item=item))
+                continue
+            if call is not None:  # its module is built by the holder
+                out.append(_Member(local, "", [], [], False, call=call, item=item))
+            else:
+                ctor, args = self.construct(item)
+                out.append(_Member(local, ctor, args, [], False, item=item))
+                alias = self.alias.get(item.full)
+                if alias is not None:
+                    own = next(m for m in out if m.local == alias)
+                    if (own.ctor, own.args) != (ctor, args):
+                        raise CnncalcError(
+                            f"cannot export to PyTorch: '{item.full}' shares the weights of "
+                            f"'{alias}' but is built differently ({_call(ctor, args)} vs "
+                            f"{_call(own.ctor, own.args)})",
+                            file=self.graph.file,
+                            layer=item.full,
+                        )
+                    out[-1].alias = alias
             if item.kind == "multi":
                 for c in item.children:
                     assert c.node is not None
-                    owner[c.node.name] = f"{item.local}.{c.local}"
-                    out[-1].pieces.append(f"{item.local}.{c.local}")
+                    owner[c.node.name] = f"{local}.{c.local}"
+                    out[-1].pieces.append(f"{local}.{c.local}")
             else:
-                owner[self._output(item)] = item.local
+                owner[self._output(item)] = local
             extra = self.extra.get(item.full) if item.kind != "layer" else None
             if extra:  # a block or class returning layers from inside it: a tuple
-                out[-1].pieces.append(item.local)
+                out[-1].pieces.append(local)
                 for n in extra:
-                    owner[n] = f"{item.local}.{n[len(item.full) + 1 :]}"
+                    owner[n] = f"{local}.{n[len(item.full) + 1 :]}"
                     out[-1].pieces.append(owner[n])
             for n in self._nodes(item):
-                owner.setdefault(n, item.local)
+                owner.setdefault(n, local)
+        for m in out:  # after all: a holder's member may read one listed after it
+            if not m.holder:
+                assert m.item is not None
+                m.refs = [owner.get(src, src) for src in self._inputs(m.item)]
         by_local = {m.local: m for m in out}
         by_local.update({p: m for m in out for p in m.pieces})
         self.last_owner = owner
@@ -2055,7 +2229,103 @@ class _Writer:
             if m is not None and not m.live:
                 m.live = True
                 stack.extend(m.refs)
+        self._steps(out, by_local)
         return out
+
+    def _flat(
+        self, items: list[_Item], prefix: str = "", base: str | None = None
+    ) -> list[tuple[_Item, str, str | None]]:
+        """The members of a scope with each holder followed by its members, recursively:
+        (item, local name, the expression calling its module when a holder builds it).
+        ``base``: the expression of the holder ``items`` are in (None: the scope's own)."""
+        out: list[tuple[_Item, str, str | None]] = []
+        for k, item in enumerate(items):
+            local = prefix + item.local
+            call = None if base is None else self._in_holder(items, k, base)
+            out.append((item, local, call))
+            if self.placed.get(item.full) != "holder":
+                continue
+            if call is None:
+                call = f"self.{local}" if _is_attr(local) else f"getattr(self, {local!r})"
+            if _collapsed(item, self.alias):  # one module: every member calls it
+                kids = item.children
+                own = self.construct(kids[0])
+                for c in kids[1:]:
+                    if self.construct(c) != own:
+                        raise CnncalcError(
+                            f"cannot export to PyTorch: '{c.full}' shares the weights of "
+                            f"'{kids[0].full}' but is built differently "
+                            f"({_call(*self.construct(c))} vs {_call(*own)})",
+                            file=self.graph.file,
+                            layer=c.full,
+                        )
+                out += [(c, f"{local}.{c.local}", call) for c in kids]
+            else:
+                out += self._flat(item.children, local + ".", call)
+        return out
+
+    def _in_holder(self, kids: list[_Item], k: int, holder: str) -> str:
+        """The expression of member ``k`` of a holder whose expression is ``holder``: its
+        index (``nn.ModuleList``) or key (``nn.ModuleDict``); a member sharing a sibling's
+        weights calls the sibling's."""
+        item = kids[k]
+        alias = self.alias.get(item.full)
+        if alias is not None:
+            item = next(c for c in kids if c.local == alias)
+        if self._listed(kids):
+            return f"{holder}[{item.local}]"
+        return f"{holder}[{item.local!r}]"
+
+    def _listed(self, kids: list[_Item]) -> bool:
+        """Whether a holder's built members are named ``0``, ``1``, …: an ``nn.ModuleList``."""
+        built = {c.local for c in kids if c.full not in self.alias}
+        return built == {str(k) for k in range(len(built))}
+
+    def holder(self, item: _Item) -> str:
+        """A holder's constructor: ``nn.ModuleList`` in index order, else ``nn.ModuleDict``
+        (a member sharing a sibling's weights is not built)."""
+        kids = [c for c in item.children if c.full not in self.alias]
+        if self._listed(item.children):
+            kids.sort(key=lambda c: int(c.local))
+            return "nn.ModuleList([" + ", ".join(_call(*self.construct(c)) for c in kids) + "])"
+        pairs = ", ".join(f"{c.local!r}: {_call(*self.construct(c))}" for c in kids)
+        return "nn.ModuleDict({" + pairs + "})"
+
+    def _steps(self, members: list[_Member], by_local: dict[str, _Member]) -> None:
+        """Each member's place in ``forward``: the graph's order of the members it runs (a
+        topological order of them, the earliest first where free); holders are not run."""
+        if not any(m.holder for m in members):
+            for k, m in enumerate(members):
+                m.step = k
+            return
+        import heapq
+
+        first = {
+            id(m): min(self.index[n] for n in self._nodes(m.item)) if m.item else k
+            for k, m in enumerate(members)
+        }
+        needs = {
+            id(m): {id(by_local[r]) for r in m.refs if r in by_local and by_local[r] is not m}
+            for m in members
+        }
+        waiters: dict[int, list[int]] = {}  # a member → the members that read it
+        for j, m in enumerate(members):
+            for d in needs[id(m)]:
+                waiters.setdefault(d, []).append(j)
+        ready = [(first[id(m)], k) for k, m in enumerate(members) if not needs[id(m)]]
+        heapq.heapify(ready)
+        placed: set[int] = set()
+        while ready:
+            _, k = heapq.heappop(ready)
+            members[k].step = len(placed)
+            placed.add(k)
+            for j in waiters.get(id(members[k]), ()):
+                needs[id(members[j])].discard(id(members[k]))
+                if not needs[id(members[j])]:
+                    heapq.heappush(ready, (first[id(members[j])], j))
+        for k, m in enumerate(members):  # a cycle: left in place, forward names what it misses
+            if k not in placed:
+                m.step = len(members) + k
 
     def construct(self, item: _Item) -> tuple[str, list[tuple[str | None, Any]]]:
         if item.kind in ("layer", "multi"):
@@ -2073,6 +2343,10 @@ class _Writer:
         if item.kind == "block" or self.placed.get(item.full) == "class":
             use = self._use_of[item.full]
             return use.cls, use.args
+        if self.placed.get(item.full) == "holder":
+            if _collapsed(item, self.alias):  # one module, named as the namespace
+                return self.construct(item.children[0])
+            return self.holder(item), []
         if item.kind == "namespace":
             return self.namespace(item), []
         return self.sequential(item), []
@@ -2168,8 +2442,10 @@ class _Writer:
     def members_out(self, u: _Use) -> str:
         out = self.calls[u.item.full].output
         for item in u.item.children:
-            if self._output(item) == out:
+            if self.placed.get(item.full) != "holder" and self._output(item) == out:
                 return item.local
+        if out in self._nodes(u.item):  # a layer in a holder: the member that computes it
+            return self.last_owner[out]
         return u.inputs[0]  # every layer of the block skipped: the block is the identity
 
     def write_class(self, block: str, base: _Use, uses: list[_Use]) -> None:
@@ -2225,6 +2501,8 @@ class _Writer:
                 ]
                 cands.append(_Cand(f"has_{m.local}", have))
                 flags[mi] = param(cands, have, list(range(len(uses))))
+            if not m.args:  # nothing to write as a parameter (a holder's member: no args)
+                continue
             items = [uses[i].item.children[_index(uses[i], m.local)] for i in where]
             for ai, (kw, v) in enumerate(m.args):
                 values = [x.args[ai][1] if x is not None else None for x in present]
@@ -2301,7 +2579,7 @@ class _Writer:
         else:
             lines.append("        super().__init__()")
             for m, c in ctors:
-                if m.alias is None:  # a shared module is built once, by its owner
+                if m.alias is None and m.call is None:  # a shared module: built by its owner
                     lines.append(_assign(m, c))
             optional = {template[mi].local for mi in flags}
             lines += self.forward(template, first.inputs, base.outs, optional)
@@ -2322,7 +2600,9 @@ class _Writer:
         if len(lines[1]) > 100:
             lines[1:] = ["    def forward(", "        self,"]
             lines += [f"        {n}: Tensor," for n in inputs] + [f"    ) -> {ret}:"]
-        for m in members:
+        for m in sorted(members, key=lambda m: m.step):
+            if m.holder:  # a container: its members are called, not it
+                continue
             v = _ident(m.local)
             while v in used:
                 v += "_"
@@ -2333,7 +2613,9 @@ class _Writer:
                 continue
             name = m.alias or m.local  # a shared module: its owner's
             attr = f"self.{name}" if _is_attr(name) else f"getattr(self, {name!r})"
-            if _parameter_kind(m.ctor) and not _is_attr(name):
+            if m.call is not None:  # a holder's member (or one sharing its weights)
+                attr = m.call
+            elif _parameter_kind(m.ctor) and not _is_attr(name):
                 attr = f"self.get_{_bare_attr(m.ctor)}({name!r})"
             missing = [r for r in m.refs if r not in var]
             if missing:
@@ -2388,9 +2670,11 @@ class _Writer:
         names = ["x" if (k == "input" or len(g.inputs) == 1) else _ident(k) for k in g.inputs]
         members = self.members(items, dict(zip(g.inputs, names)), list(g.outputs))
         variables = [(v, g.variables[v]) for v in self.wired]
-        for m, item in zip(members, items):
+        for m in members:
+            if m.item is None:
+                continue
             for ai, (kw, _) in enumerate(m.args):
-                var = self.wired_var([item], ai, kw)
+                var = self.wired_var([m.item], ai, kw)
                 if var is not None:
                     m.args[ai] = (kw, _Code(_ident(var)))
         owner = self.last_owner
@@ -2404,7 +2688,7 @@ class _Writer:
             "        super().__init__()",
         ]
         for m in members:
-            if m.alias is None:  # a shared module is built once, by its owner
+            if m.alias is None and m.call is None:  # a shared module: built by its owner
                 lines.append(_assign(m, _call(m.ctor, m.args)))
         lines += self.forward(members, names, outs)
         return "\n".join(lines), variables
@@ -2480,15 +2764,21 @@ def module_calls(graph: Graph, modules: Container[str]) -> dict[tuple[str, int |
     """Where the written model computes each layer: (module path, piece index or None) → the
     layers that module's calls stand for, in graph order. ``modules``: the written model's module
     paths (``named_modules()``). A layer sharing a sibling's weights (``share``) is a call of the
-    sibling's module, so one module can stand for several layers; a piece of a several-output
-    layer (``x.1`` of a chunk) is piece 1 of module ``x``'s tuple."""
+    sibling's module, so one module can stand for several layers, as does a namespace of
+    applications of one module (``head.p4.conv`` is a call of ``head.conv``); a piece of a
+    several-output layer (``x.1`` of a chunk) is piece 1 of module ``x``'s tuple."""
     alias: dict[str, str] = {}
-    _aliases(_tree(graph), alias, [])
+    tree = _tree(graph)
+    _aliases(tree, alias, [])
+    collapsed = _collapsed_names(tree, alias)
 
     def path_of(name: str) -> str:
         parts = name.split(".")
         for k in range(len(parts), 0, -1):  # the longest aliased scope holding the layer
             full = ".".join(parts[:k])
+            parent = full.rpartition(".")[0]
+            if parent in collapsed:  # one module for all its members: named as the namespace
+                return path_of(parent) + name[len(full) :]
             local = alias.get(full)
             if local is not None:
                 parent = full.rpartition(".")[0]

@@ -144,6 +144,7 @@ class _Reader:
         self.scope_count: Counter[str] = Counter()  # module scope → nodes in it
         self.alias: dict[str, str] = {}  # output of a folded node → the tensor it equals
         self.follower: dict[str, tuple[int, Any]] = {}  # MatMul output → its only user, an Add
+        self.users: dict[str, list[tuple[int, Any]]] = {}  # tensor → (index, node) of its users
         self.opset = 13
         for imp in model.opset_import:
             if imp.domain in ("", "ai.onnx"):
@@ -575,14 +576,18 @@ def _softmax(kind: str) -> Handler:
 
 
 def _gather(r: _Reader, node: Any, a: dict) -> None:
-    """Gather of one index on an activation (ViT's class token): a slice and a reshape."""
-    idx = r.const_value(node.input[1], node)
-    if isinstance(idx, list):
-        if len(idx) != 1:
-            raise CnncalcError(f"node '{node.name}' (Gather): several indices are not supported")
-        idx = idx[0]
+    """Gather of one constant index on an activation (ViT's class token): a slice and a
+    reshape. Of a tensor of indices (an index buffer, Swin v2's bias table at its relative
+    position index; computed indices): cnncalc's ``gather``, the indices an operand."""
     axis = _axis_of(r, node, node.input[0], a.get("axis", 0))
     x = r.operand(node.input[0], node)
+    t = r.get(node.input[1])
+    idx = None if t.data else t.value
+    if isinstance(idx, list) and len(idx) == 1 and not isinstance(idx[0], list):
+        idx = idx[0]
+    if idx is None or isinstance(idx, list):
+        r.emit(node, "gather", {"axis": axis}, [x, r.operand(node.input[1], node)])
+        return
     s = r.emit(
         node,
         "slice",
@@ -591,6 +596,92 @@ def _gather(r: _Reader, node: Any, a: dict) -> None:
         suffix="_slice",
     )
     r.emit(node, "reshape", {"shape": cshape(r.shape(node.output[0], node)) or [1]}, [s])
+
+
+def _gather_nd(r: _Reader, node: Any, a: dict) -> None:
+    """GatherND with batch_dims 1 and one index per position (cnncalc's per-sample
+    ``gather`` along the first axis after the batch, as its ONNX export writes it): the
+    index's last axis (of 1) dropped, then ``gather``."""
+    ishape = r.shape(node.input[1], node)
+    if a.get("batch_dims", 0) != 1 or ishape[-1] != 1 or len(ishape) < 3:
+        raise CnncalcError(
+            f"node '{node.name}' (GatherND): only batch_dims 1 with one index per position",
+            hint="cnncalc reads GatherND as its export writes a per-sample gather",
+        )
+    i = r.emit(
+        node,
+        "reshape",
+        {"shape": cshape(ishape[:-1])},
+        [r.operand(node.input[1], node)],
+        suffix="_index",
+    )
+    r.emit(node, "gather", {"axis": 0}, [r.operand(node.input[0], node), i])
+
+
+def _reduce_l2(r: _Reader, node: Any, a: dict) -> None:
+    """An L2 normalisation written out, x / max(ReduceL2(x), ε) (cnncalc's and Swin v2's
+    export), x / Clip(ReduceL2(x), min=ε) or with an Expand before the divide (PyTorch's
+    export of ``F.normalize``): one ``l2_normalize`` layer for the chain. A ReduceL2 used
+    otherwise has no cnncalc layer (reported with the other unknown ops)."""
+    x = node.input[0]
+    axes = a.get("axes")
+    if axes is None and len(node.input) > 1 and node.input[1]:
+        axes = r.const_value(node.input[1], node)
+    chain: list[tuple[int, Any]] = []
+    eps, t = 0.0, node.output[0]
+    while axes is not None and len(axes) == 1 and a.get("keepdims", 1):
+        users = r.users.get(t, [])
+        if len(users) != 1:
+            break
+        idx, u = users[0]
+        other = 1 - list(u.input).index(t) if len(u.input) == 2 else -1  # Max's ε operand
+        if u.op_type == "Max" and other >= 0 and not r.get(u.input[other]).data:
+            eps = _scalar(r, u, other) or 0.0
+        elif u.op_type == "Clip" and r.opset < 11 and "max" not in _attrs(u):
+            eps = float(_attrs(u).get("min", 0.0))
+        elif u.op_type == "Clip" and r.opset >= 11 and _scalar(r, u, 2) is None:
+            eps = _scalar(r, u, 1) or 0.0
+        elif u.op_type != "Expand" and not (u.op_type == "Div" and list(u.input) == [x, t]):
+            break
+        chain.append((idx, u))
+        t = u.output[0]
+        if u.op_type == "Div":
+            args = {"axis": _axis_of(r, node, x, int(axes[0])), "eps": float(eps)}
+            r.emit(node, "l2_normalize", args, [r.operand(x, node)])
+            for k, follower in chain:
+                r.skip.add(k)
+                r.alias[follower.output[0]] = node.output[0]
+            return
+    r.b.unknown("ReduceL2 (other than x / max(ReduceL2(x), ε))", node.name or node.output[0])
+    r.set_out(node, r.operand(x, node))
+
+
+def _lp_normalization(r: _Reader, node: Any, a: dict) -> None:
+    """LpNormalization with p 2: ``l2_normalize`` with ε 0 (ONNX's op divides by the norm as
+    it is; cnncalc's export writes ReduceL2, Max, Div, for F.normalize's ε)."""
+    if a.get("p", 2) != 2:
+        r.b.unknown(f"LpNormalization p={a['p']}", node.name or node.output[0])
+        r.set_out(node, r.operand(node.input[0], node))
+        return
+    axis = _axis_of(r, node, node.input[0], a.get("axis", -1))
+    r.emit(node, "l2_normalize", {"axis": axis, "eps": 0.0}, [r.operand(node.input[0], node)])
+
+
+def _learned_function_of_buffer(r: _Reader, node: Any) -> bool:
+    """A MatMul or Gemm of a table derived from a buffer by a learned weight (Swin v2's bias
+    MLP on its ``relative_coords_table``), though no input comes from the graph's input: it
+    is computed, its MACs counted as the spec counts them, not folded into a constant (a
+    constant matrix times a parameter, MViT's fixed interpolation of its tables, still is)."""
+    if node.op_type not in ("MatMul", "Gemm") or len(node.input) < 2:
+        return False
+    a, b = r.t.get(node.input[0]), r.t.get(node.input[1])
+    return (
+        a is not None
+        and b is not None
+        and a.dtype not in _INT_TYPES
+        and any(s in r.buffers for s in a.sources)
+        and any(s not in r.buffers for s in b.sources)
+    )
 
 
 def _slice(r: _Reader, node: Any, a: dict) -> None:
@@ -753,6 +844,9 @@ ONNX_OPS: dict[str, Handler] = {
     "Transpose": _transpose,
     "Concat": _concat,
     "Gather": _gather,
+    "GatherND": _gather_nd,
+    "ReduceL2": _reduce_l2,
+    "LpNormalization": _lp_normalization,
     "Slice": _slice,
     "Split": _split,
     "Pad": _pad,
@@ -841,6 +935,12 @@ def read(model: Any, file: str, input_shape: tuple[int, ...] | None = None) -> d
     for idx, node in enumerate(g.node):
         for i in node.input:
             users.setdefault(i, []).append((idx, node))
+    r.users = users
+    for node in g.node:  # constants first: a handler may read one its node comes before (ε)
+        if node.op_type == "Constant" and node.output[0] not in r.t:
+            r.t[node.output[0]] = _T(node.output[0], None)
+        if node.op_type == "Constant":
+            _constant(r, node, _attrs(node), numpy_helper)
     for node in g.node:
         if node.op_type == "MatMul":
             u = users.get(node.output[0], [])
@@ -861,8 +961,8 @@ def read(model: Any, file: str, input_shape: tuple[int, ...] | None = None) -> d
             continue
         data = r.data_in(node)
         a = _attrs(node)
-        if not data:  # shape arithmetic or a constant: no layer
-            _constant(r, node, a, numpy_helper)
+        if not data and not _learned_function_of_buffer(r, node):
+            _constant(r, node, a, numpy_helper)  # shape arithmetic or a constant: no layer
             continue
         if node.op_type in ("Shape", "Size"):
             _constant(r, node, a, numpy_helper)

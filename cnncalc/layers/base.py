@@ -176,14 +176,14 @@ _INT_KINDS = frozenset({"int", "opt_int", "axis", "ints", "opt_ints", "size"})
 
 def _arg_table(
     args: dict[str, Arg],
-) -> tuple[dict[str, Arg], dict[str, Any], tuple[str, ...], dict[str, int | float | None]]:
+) -> tuple[dict[str, Arg], dict[str, Any], frozenset[str], dict[str, int | float | None]]:
     """For :meth:`Layer.normalize_args`: the defaults in ``ARGS`` order (REQUIRED for the
     required ones, always given when the fast path returns), the required names, and the
     minimum of each argument whose normal form of a plain ``int`` is the int itself."""
     return (
         args,
         {k: a.default for k, a in args.items()},
-        tuple(k for k, a in args.items() if a.default is REQUIRED),
+        frozenset(k for k, a in args.items() if a.default is REQUIRED),
         {k: a.minimum for k, a in args.items() if a.kind in _INT_KINDS},
     )
 
@@ -242,10 +242,23 @@ class Window(NamedTuple):
         transposed: bool = False,
         ceil_mode: bool = False,
     ) -> Window:
-        """The window of a layer whose padding was resolved to ``(lo, hi)`` pairs per axis."""
-        lo = tuple(p for p, _ in pads)
-        hi = tuple(p for _, p in pads)
-        return cls(kernel, stride, dilation, lo, transposed, hi, ceil_mode)
+        """The window of a layer whose padding was resolved to ``(lo, hi)`` pairs per axis.
+
+        Windows are immutable: equal geometry gives one shared object (the warnings and the
+        receptive-field pass then meet the same window again and again, as in a real network)."""
+        key = (kernel, stride, dilation, pads, transposed, ceil_mode)
+        win = _WINDOWS.get(key)
+        if win is None:
+            lo = tuple(p for p, _ in pads)
+            hi = tuple(p for _, p in pads)
+            win = cls(kernel, stride, dilation, lo, transposed, hi, ceil_mode)
+            if len(_WINDOWS) < 4096:
+                _WINDOWS[key] = win
+        return win
+
+
+_WINDOWS: dict[tuple[Any, ...], Window] = {}
+_UNSET: Any = object()
 
 
 # --------------------------------------------------------------------------------------------
@@ -301,6 +314,7 @@ class Layer:
         self.out_shape: Shape = ()
         self._weights: tuple[Weight, ...] = ()
         self._costs: tuple[Any, ...] | None = None
+        self._geometry: Any = _UNSET  # geometry() on first read (None is a value: no window)
 
     # --- argument handling ------------------------------------------------------------------
     @classmethod
@@ -329,9 +343,8 @@ class Layer:
                 out[key] = spec.normalize(value)
             except ValueError:
                 return cls._normalize_args(given)
-        for key in required:
-            if key not in given:
-                return cls._normalize_args(given)
+        if not required <= given.keys():
+            return cls._normalize_args(given)
         return out
 
     @classmethod
@@ -401,8 +414,10 @@ class Layer:
     # --- the rules --------------------------------------------------------------------------
     def build(self, in_shapes: Sequence[Shape]) -> Shape:
         """Check the input shapes, derive geometry and weights, return the output shape."""
-        self.in_shapes = tuple(in_shapes)
-        out = self.out_shape = self.infer(self.in_shapes)
+        if type(in_shapes) is not tuple:
+            in_shapes = tuple(in_shapes)
+        self.in_shapes = in_shapes
+        out = self.out_shape = self.infer(in_shapes)
         self._out_el = prod(out)
         if out and min(out) <= 0 and not self._empty_ok():
             raise CnncalcError(
@@ -445,11 +460,10 @@ class Layer:
 
     def geometry(self) -> Window | None:
         """:meth:`window`, computed once per built layer (receptive fields and warnings share it)."""
-        try:
-            return self._geometry
-        except AttributeError:
-            self._geometry = self.window()
-            return self._geometry
+        win = self._geometry
+        if win is _UNSET:
+            win = self._geometry = self.window()
+        return win
 
     def window(self) -> Window | None:
         """Sliding-window geometry for receptive fields; None = point-wise (kernel 1, stride 1)."""

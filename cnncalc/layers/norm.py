@@ -1,4 +1,4 @@
-"""Normalisation layers: batch, frozen batch, layer, group and local response norm."""
+"""Normalisation layers: batch, frozen batch, layer, group, instance, local response and L2 norm."""
 
 from __future__ import annotations
 
@@ -396,3 +396,86 @@ class LocalResponseNorm(Layer):
         sums = sliding_window_view(sq, size, axis=1).sum(axis=-1)
         a = self.args
         return x / (a["k"] + a["alpha"] / size * sums).astype(x.dtype) ** a["beta"]
+
+
+@register
+class L2Normalize(Layer):
+    """L2 normalisation along one axis (PyTorch ``F.normalize(x, p=2, dim)``; ParseNet's and
+    SSD's L2Norm): y = x / max(‖x‖₂, ε), the norm over ``axis`` at every other position, ε
+    clamping the norm from below as ``F.normalize`` does (default 1e-12). ``scale: true``
+    multiplies by a learned γ with one value per element of the axis, shape (C,): SSD300's
+    conv4_3 ``scale_weight`` (torchvision: ``scale_weight.view(1, -1, 1, 1) * F.normalize(x)``,
+    512 parameters initialised to 20).
+
+    Params = C with ``scale``, else 0. MACs = 0 (no conv, linear or matmul). FLOPs = 3 per
+    element (square, sum, divide) + 1 per element with ``scale``; the one square root and clamp
+    per normalised vector are not counted (as LayerNorm's root is not, and as Swin v2's cosine
+    attention counts its normalisation of q and k: 3 per element).
+    """
+
+    NAMES = ("l2_normalize",)
+    CATEGORY = "norm"
+    ARGS = {
+        "axis": Arg("axis", 0, "the axis whose vectors are normalised (0 = channels, -1 = last)"),
+        "eps": Arg("float", 1e-12, "lower bound of the norm (F.normalize's eps)", minimum=0.0),
+        "scale": Arg("bool", False, "learn a scale per element of the axis (SSD's L2Norm)"),
+    }
+    __slots__ = ("ax",)
+
+    def infer(self, in_shapes: tuple[Shape, ...]) -> Shape:
+        x = in_shapes[0]
+        ax = self.args["axis"]
+        if not -len(x) <= ax < len(x):
+            raise CnncalcError(
+                f"axis {ax} is out of range for shape {fmt_shape(x)}",
+                hint=f"axes of a rank-{len(x)} shape (batch excluded): 0 … {len(x) - 1}, "
+                f"or −1 … −{len(x)}",
+            )
+        self.ax = ax % len(x)
+        return x
+
+    def declare_weights(self) -> list[Weight]:
+        return [Weight("weight", (self.in_shapes[0][self.ax],))] if self.args["scale"] else []
+
+    def flops(self) -> int:
+        return (3 + (1 if self.args["scale"] else 0)) * self.out_elements
+
+    def explain(self) -> list[Any]:
+        """The vectors normalised, γ per element of the axis, 3 (+1) FLOPs per element."""
+        from ..explain import Formula, mul, rule_formula, weights_formulas
+
+        x = self.in_shapes[0]
+        c = x[self.ax]
+        per = 3 + (1 if self.args["scale"] else 0)
+        return [
+            Formula(
+                "vectors",
+                "elements / C",
+                f"{mul(*x)} / {c}",
+                self.out_elements // c,
+                note=f"each of {c} values along axis {self.ax}, divided by max(‖x‖₂, "
+                f"{self.args['eps']:g})",
+            ),
+            *weights_formulas(self),
+            rule_formula(self, "macs", 0),
+            Formula(
+                "FLOPs",
+                f"{per}·elements",
+                f"{per}·{mul(*self.out_shape)}",
+                self.flops(),
+                ("flops",),
+                "square, sum, divide" + (", scale" if self.args["scale"] else ""),
+            ),
+        ]
+
+    def forward(self, inputs: list[Any], params: dict[str, Any]) -> Any:
+        """x / max(√Σ x², ε) along the axis (after the batch), times γ broadcast along it."""
+        import numpy as np
+
+        x = inputs[0]
+        ax = self.args["axis"] % (x.ndim - 1) + 1
+        norm = np.sqrt(np.sum(np.square(x, dtype=np.float64), axis=ax, keepdims=True))
+        y = x / np.maximum(norm, self.args["eps"])
+        if "weight" in params:
+            y = y * params["weight"].reshape((-1,) + (1,) * (x.ndim - ax - 1))
+        return y.astype(x.dtype, copy=False)

@@ -1,5 +1,6 @@
-"""Generic tensor operations: slicing and splitting, rolling, shuffles, the product of two
-activations, free tensors (learned parameters and buffers) and per-channel scales.
+"""Generic tensor operations: slicing and splitting, gathering by index, rolling, shuffles,
+the product of two activations, free tensors (learned parameters and buffers) and
+per-channel scales.
 
 Shapes exclude the batch axis, as everywhere: ``axis 0`` is the first axis after the batch
 (channels of a channels-first tensor, tokens of a sequence).
@@ -149,6 +150,48 @@ class Split(Layer):
         ax = _np_axis(self.args["axis"], x.ndim)
         cuts = [hi for _, hi in self.pieces(x.shape[ax])][:-1]
         return np.split(x, cuts, axis=ax)[self.args["index"] or 0]
+
+
+@register
+class Gather(Layer):
+    """Rows of the first input at the indices given by the second, along ``axis`` (ONNX
+    ``Gather``, ``numpy.take``, ``torch.index_select`` with indices of any shape; not
+    ``torch.gather``): a (169, 3) bias table gathered at a (2401,) relative-position index
+    gives (2401, 3). Output = x[:axis] + indices' shape + x[axis + 1:].
+
+    The indices are a tensor of the graph (an index ``buffer``, a constant): rounded down to
+    integers and taken modulo the axis' size, so negative indices count from the end (ONNX's
+    rule) and any tensor, even the backend's random fill of an index buffer, selects valid
+    rows. A copy: no weights, 0 MACs, 0 FLOPs.
+    """
+
+    NAMES = ("gather", "take")
+    CATEGORY = "reshape"
+    MIN_INPUTS = 2
+    MAX_INPUTS = 2
+    ARGS = {"axis": Arg("axis", 0, "the axis the indices select along (0 = first after the batch)")}
+    __slots__ = ("ax",)
+
+    def infer(self, in_shapes: tuple[Shape, ...]) -> Shape:
+        x, idx = in_shapes
+        self.ax = _axis(self, x)
+        return (*x[: self.ax], *idx, *x[self.ax + 1 :])
+
+    def flops(self) -> int:
+        return 0
+
+    def forward(self, inputs: list[Any], params: dict[str, Any]) -> Any:
+        """Per sample ``numpy.take(x, ⌊i⌋ mod size, axis)``; a batch of 1 (a free tensor) on
+        either side is shared by every sample of the other."""
+        import numpy as np
+
+        x, idx = inputs
+        ax = _np_axis(self.args["axis"], x.ndim)
+        i = np.floor(idx).astype(np.int64) % x.shape[ax]
+        if idx.shape[0] == 1:
+            return np.take(x, i[0], axis=ax)
+        xs = np.broadcast_to(x, (idx.shape[0], *x.shape[1:]))
+        return np.stack([np.take(xs[b], i[b], axis=ax - 1) for b in range(idx.shape[0])])
 
 
 @register
