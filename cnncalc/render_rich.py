@@ -536,17 +536,37 @@ def fit_summary(
     forms = [f for f in NAME_FORMS if tree or f.guide == 4 or f.wrap]
 
     # a receptive field ('427/32/-213') breaks after its slashes only in the last forms
-    ri = list(columns).index("rf") if "rf" in columns else -1
+    # in the last forms a receptive field ('427/32/-213') breaks after its slashes, a type
+    # ('adaptive_avgpool2d') and the layers in "Connected to" after dots and underscores
+    fine_cols = {i: key for i, key in enumerate(columns) if key in ("rf", "type", "connected")}
     base: dict[bool, list[tuple[int, int, int]]] = {}
     laid: dict[NameForm, tuple[list[Col], list[list[CellText]]]] = {}
     extents: dict[NameForm, tuple[list[int], list[int], list[int]]] = {}
+
+    def fine(key: str, cell: CellText) -> CellText:
+        if key == "rf":
+            return cell
+        pieces: list[str] = []
+        joins: list[str] = []
+        for w in _text(cell).split():
+            parts = _breaks(w, True)
+            joins += [" " if pieces else ""] + [""] * (len(parts) - 1)
+            pieces += parts
+        return Cell(tuple(pieces), tuple(joins), "  ") if pieces else cell
 
     def with_names(form: NameForm, shorten: int = 0) -> tuple[list[Col], list[list[CellText]]]:
         out = [list(r) for r in cells]
         for r, row in zip(out, rows):
             r[ni] = name_cell(row, form, type_column, shorten)
+            if form.fine:
+                for i, key in fine_cols.items():
+                    r[i] = fine(key, r[i])
         return [
-            c._replace(wrap=form.wrap) if i == ni else c._replace(wrap=form.fine) if i == ri else c
+            c._replace(wrap=form.wrap)
+            if i == ni
+            else c._replace(wrap=form.fine or (c.wrap and i in fine_cols and fine_cols[i] != "rf"))
+            if i in fine_cols
+            else c
             for i, c in enumerate(cols)
         ], out
 
@@ -588,8 +608,10 @@ def fit_summary(
         form, level, style = NAME_FORMS[-1], levels[-1], STYLES[-1]
         kept = _kept(cols, level)
         others = [i for i in kept if i != ni]
-        last = [c._replace(wrap=form.fine) if i == ri else c for i, c in enumerate(cols)]
-        *_, mins = _extent([last[i] for i in others], [[r[i] for i in others] for r in cells])
+        last_cols, last_cells = lay(form)
+        *_, mins = _extent(
+            [last_cols[i] for i in others], [[r[i] for i in others] for r in last_cells]
+        )
         room = width - style.overhead(len(kept)) - sum(mins)
         if room < max(12, _header_words(cols[ni].header)):
             return None
@@ -645,7 +667,14 @@ def print_summary(
         for r in cells:
             r[i] = rf_cell(r[i])
     layout = fit_summary(rows, cells, _summary_cols(columns), columns, width)
-    if layout is None:
+    if layout is None:  # too many columns for this terminal even with names shortened
+        con.print(
+            Text(
+                f"(these columns cannot fit {width} columns: the table follows unfitted; "
+                "fewer --columns, a wider terminal or --format markdown/csv/json)",
+                style="dim",
+            )
+        )
         plain(con, render.summary_text(report, depth, columns, optimizer, tree=tree))
         return
     for line in render.header_lines(report):

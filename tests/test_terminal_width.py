@@ -296,3 +296,20 @@ def test_explain_text_unchanged_when_piped():
     assert "= 14,450,688    (one multiply-accumulate" in piped  # one line, as before
     assert render_explain(records, 80) != piped
     assert all(len(x) <= 80 for x in render_explain(records, 80).splitlines())
+
+
+def test_chosen_columns_break_types_and_inputs_before_names_lose_their_middle(narrow):
+    cols = "name,type,output_shape,params,connected"
+    text = strip_ansi(render_summary(narrow, 60, columns=cols))
+    assert widest(text)[0] <= 60
+    # 60 columns need the finest breaks: the type column's stochastic_depth breaks after its
+    # underscore, not cut: 'stochastic_' on the row's line, 'depth' on the next
+    assert re.search(r"stochastic_ +\[8, 32, 32\][^\n]*\n[^\n]*  depth\b", text), text
+    assert "81,930" in text
+
+
+def test_too_many_columns_say_the_table_is_unfitted():
+    cols = "name,type,output_shape,params,macs,rf,connected"
+    text = strip_ansi(render_summary(cnncalc.analyze("resnet50"), 80, columns=cols))
+    assert text.startswith("(these columns cannot fit 80 columns: the table follows unfitted;")
+    assert "layer1.0.bn3, layer1.0.downsample.1" in text  # nothing cut: the plain layout
