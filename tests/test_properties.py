@@ -176,8 +176,8 @@ def mutated(draw: st.DrawFn) -> dict[str, Any]:
                 del parent[key]
             elif len(parent) > 1:
                 parent.pop(key)
-        elif op == "value":
-            parent[key] = draw(st.sampled_from(BAD_VALUES))
+        elif op == "value":  # a copy: a shared list mutated later would change BAD_VALUES
+            parent[key] = copy.deepcopy(draw(st.sampled_from(BAD_VALUES)))
         elif op == "rename_type" and isinstance(parent, list) and isinstance(parent[key], dict):
             entry = parent[key]
             t = next((k for k in entry if k not in ("name", "input", "inputs")), None)
@@ -188,8 +188,8 @@ def mutated(draw: st.DrawFn) -> dict[str, Any]:
         elif op == "bad_ref" and isinstance(parent, dict) and "input" in parent:
             parent["input"] = draw(st.sampled_from(["nowhere", "fc", parent.get("name", "x")]))
         elif op == "key" and isinstance(parent, dict):
-            parent[draw(st.sampled_from(["nmae", "repeat", "when", "first", "inptus"]))] = draw(
-                st.sampled_from(BAD_VALUES + [3, "i > 0"])
+            parent[draw(st.sampled_from(["nmae", "repeat", "when", "first", "inptus"]))] = (
+                copy.deepcopy(draw(st.sampled_from(BAD_VALUES + [3, "i > 0"])))
             )
     return spec
 

@@ -2193,12 +2193,8 @@ class _Writer:
                 if alias is not None:
                     own = next(m for m in out if m.local == alias)
                     if (own.ctor, own.args) != (ctor, args):
-                        raise CnncalcError(
-                            f"cannot export to PyTorch: '{item.full}' shares the weights of "
-                            f"'{alias}' but is built differently ({_call(ctor, args)} vs "
-                            f"{_call(own.ctor, own.args)})",
-                            file=self.graph.file,
-                            layer=item.full,
+                        raise self._built_differently(
+                            item.full, alias, (ctor, args), (own.ctor, own.args)
                         )
                     out[-1].alias = alias
             if item.kind == "multi":
@@ -2252,13 +2248,7 @@ class _Writer:
                 own = self.construct(kids[0])
                 for c in kids[1:]:
                     if self.construct(c) != own:
-                        raise CnncalcError(
-                            f"cannot export to PyTorch: '{c.full}' shares the weights of "
-                            f"'{kids[0].full}' but is built differently "
-                            f"({_call(*self.construct(c))} vs {_call(*own)})",
-                            file=self.graph.file,
-                            layer=c.full,
-                        )
+                        raise self._built_differently(c.full, kids[0].full, self.construct(c), own)
                 out += [(c, f"{local}.{c.local}", call) for c in kids]
             else:
                 out += self._flat(item.children, local + ".", call)
@@ -2326,6 +2316,17 @@ class _Writer:
         for k, m in enumerate(members):  # a cycle: left in place, forward names what it misses
             if k not in placed:
                 m.step = len(members) + k
+
+    def _built_differently(
+        self, full: str, owner: str, mine: tuple[str, Any], theirs: tuple[str, Any]
+    ) -> CnncalcError:
+        """A layer that shares ``owner``'s weights but whose module is constructed otherwise."""
+        return CnncalcError(
+            f"cannot export to PyTorch: '{full}' shares the weights of '{owner}' but is built "
+            f"differently ({_call(*mine)} vs {_call(*theirs)})",
+            file=self.graph.file,
+            layer=full,
+        )
 
     def construct(self, item: _Item) -> tuple[str, list[tuple[str | None, Any]]]:
         if item.kind in ("layer", "multi"):
