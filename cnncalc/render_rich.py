@@ -2,11 +2,14 @@
 
 Two rules hold for everything printed here:
 
-* **Nothing the user reads for is cut.** Names, types, shapes and numbers are never elided
-  with ``…``. :func:`fit_table` lays a table out for the terminal's width: the boxed table if
-  it fits; else descriptive columns wrap at spaces; else a compact borderless table; else
-  optional columns are left out with a one-line note; else ``None``, and the caller prints the
-  plain layout (long lines wrap in the terminal, nothing is lost).
+* **Nothing the user reads for is cut silently.** Shapes and numbers are never shortened.
+  :func:`fit_table` lays a table out for the terminal's width: the boxed table if it fits;
+  else a compact borderless one; else cells wrap between their pieces (at spaces, or where a
+  :class:`Cell` allows); else optional columns are left out with a one-line note; else
+  ``None``, and the caller prints the plain layout. The summary (:func:`fit_summary`) goes
+  further, each step said in a note under the table: types a name already says, two-wide tree
+  guides, names over several lines, and as the very last resort names shortened in the middle
+  with ``…`` (docs/terminal.md).
 * **User text is never markup.** Layer names, warnings and spec text go through
   :class:`rich.text.Text` (or ``markup=False``), so ``warning [param_share]`` and a layer
   called ``x[0]`` print as written.
@@ -129,7 +132,7 @@ STYLES = (Style("boxed", lambda n: 3 * n + 1), Style("compact", lambda n: 2 * (n
 class Cell(NamedTuple):
     """A cell that breaks only between its pieces: on one line, ``pieces[i]`` follows
     ``joins[i]``; a piece that starts a new line gets ``indent`` in front (a tree's guide
-    continued, or a hanging indent). ``rich_table`` breaks a dotted name after its dots."""
+    continued, or a hanging indent): a dotted name breaks after its dots (:func:`name_cell`)."""
 
     pieces: tuple[str, ...]
     joins: tuple[str, ...]
@@ -521,10 +524,12 @@ def fit_summary(
 ) -> SummaryLayout | None:
     """The summary table laid out for ``width`` columns, and the notes that say what gave way.
 
-    For each set of columns (all; then optional ones left out, FLOPs first: it is in the
-    totals and ≈ 2×MACs), each :data:`NAME_FORMS` in order, boxed then compact. The last
-    resort shortens names in the middle with '…'. Numbers and shapes are never cut. None when
-    even that cannot fit (a terminal under ~40 columns).
+    Tried in order, boxed then compact: every column with every row on one line in each
+    one-line :data:`NAME_FORMS`; the flat table with types below their names
+    (:data:`TYPE_BELOW`, as wide terminals always did); the one-line forms with optional
+    columns left out (FLOPs first: it is in the totals and ≈ 2×MACs); then names over several
+    lines, with every optional column left out. The last resort shortens names in the middle
+    with '…'. Numbers and shapes are never cut. None when even that cannot fit.
     """
     styles = ["bold" if r.group else None for r in rows]
     if "name" not in columns:
@@ -535,7 +540,6 @@ def fit_summary(
     tree = any(r.prefix for r in rows)
     forms = [f for f in NAME_FORMS if tree or f.guide == 4 or f.wrap]
 
-    # a receptive field ('427/32/-213') breaks after its slashes only in the last forms
     # in the last forms a receptive field ('427/32/-213') breaks after its slashes, a type
     # ('adaptive_avgpool2d') and the layers in "Connected to" after dots and underscores
     fine_cols = {i: key for i, key in enumerate(columns) if key in ("rf", "type", "connected")}
@@ -564,7 +568,7 @@ def fit_summary(
         return [
             c._replace(wrap=form.wrap)
             if i == ni
-            else c._replace(wrap=form.fine or (c.wrap and i in fine_cols and fine_cols[i] != "rf"))
+            else c._replace(wrap=form.fine or (c.wrap and fine_cols[i] != "rf"))
             if i in fine_cols
             else c
             for i, c in enumerate(cols)
@@ -585,12 +589,9 @@ def fit_summary(
 
     levels = _levels(cols)
     chosen = None
-    # a row on one line matters more than a column: one-line forms at every level of columns
-    # first, then the forms that let names take several lines
     one_line = [f for f in forms if not f.wrap]
-    # every column with each row on one line; on a wide terminal, the type on a second line
-    # (as before); a row on one line matters more than an optional column; when names must
-    # break, they get every column's room and the roomier style
+    # a row on one line matters more than an optional column; when names must break, they
+    # get every column's room and the roomier style
     attempts = [(0, f, st) for f in one_line for st in STYLES]
     if not tree:
         attempts += [(0, TYPE_BELOW, st) for st in STYLES]
@@ -624,10 +625,12 @@ def fit_summary(
             f"(names shortened with … to fit; {need} columns or --format csv show them whole)"
         )
     fitted, form = chosen
-    if fitted.dropped:  # the width at which every column shows: a one-line form at level 0
+    if fitted.dropped:  # the narrowest width that shows every column: the level-0 attempts
         for f in one_line:
             lay(f)
         need_all = min(sum(extents[f][1]) for f in one_line) + STYLES[-1].overhead(len(cols))
+        if not tree:
+            need_all = min(need_all, needed_width(*lay(TYPE_BELOW), 0, extents[TYPE_BELOW]))
         notes.insert(0, dropped_note(fitted.dropped, width, need_all))
     if form.terse:
         ex = next((r for r in rows if _terse(r, render.name_parts(r, type_column)[1])), None)

@@ -100,13 +100,17 @@ def test_swin_tree_in_a_real_pty_at_80_and_120():
     assert max(cell_len(x) for x in r.text.splitlines()) <= 120
 
 
-def test_the_note_says_the_width_that_shows_every_column():
-    report = cnncalc.analyze("swin_t")
-    text = strip_ansi(render_summary(report, 80, tree=True))
+@pytest.mark.parametrize(
+    "name,tree,rf", [("swin_t", True, False), ("resnet50", False, True), ("maxvit_t", False, False)]
+)
+def test_the_note_says_the_narrowest_width_that_shows_every_column(name, tree, rf):
+    report = cnncalc.analyze(name)
+    text = strip_ansi(render_summary(report, 80, tree, rf))
     need = int(re.search(r"\(FLOPs left out to fit; (\d+) columns", text).group(1))
-    wide = strip_ansi(render_summary(report, need, tree=True))
-    assert "left out" not in wide and "FLOPs" in wide.splitlines()[1]
-    narrower = strip_ansi(render_summary(report, need - 1, tree=True))
+    wide = strip_ansi(render_summary(report, need, tree, rf))
+    assert "left out" not in wide and widest(wide)[0] <= need
+    assert re.search(r"^\W*Layer.*FLOPs", wide, re.MULTILINE)  # the FLOPs header is there
+    narrower = strip_ansi(render_summary(report, need - 1, tree, rf))
     assert "(FLOPs left out" in narrower
 
 
