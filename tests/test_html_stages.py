@@ -13,7 +13,7 @@ import re
 import pytest
 
 import cnncalc
-from cnncalc.draw.channels import channel_axes, channels_first
+from cnncalc.layout import channel_axes, channels_first
 
 pytest.importorskip("grandalf", reason="the HTML report draws the diagram (cnncalc[draw])")
 

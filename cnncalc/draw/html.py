@@ -245,7 +245,7 @@ def _row(report: Report, name: str) -> Any:
 
 def _model_sections(graph: Graph, report: Report, uid: str, table: bool = True) -> list[str]:
     from ..comparison import stages_of
-    from .channels import channel_axes, channels_first, channels_last_span
+    from ..layout import channel_axes, channels_last_span
 
     t = report.totals
     figs = [
@@ -274,7 +274,7 @@ def _model_sections(graph: Graph, report: Report, uid: str, table: bool = True) 
         )
     out.append(f"<section><h2>Diagram</h2>{_diagram_block(graph, report, uid)}</section>")
     axes = channel_axes(graph)
-    stages = stages_of(channels_first(report, axes))  # Swin's [56, 56, 96] is 96 @ 56×56
+    stages = stages_of(report, axes)  # Swin's [56, 56, 96] is 96 @ 56×56
     st_items = [(f"{s.key}  {_stage_shape(s.shape, s.key)}", s.params, s.macs) for s in stages]
     span = channels_last_span(report, axes)
     layout_note = ""

@@ -15,8 +15,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from ..graph import Graph
-from ..report import Report
+from .graph import Graph
+from .report import Report
 
 
 def channel_axes(graph: Graph) -> dict[str, int | None]:
