@@ -214,7 +214,19 @@ def compare(
     models last); ratios stay relative to the baseline. Models with the same name are told
     apart in ``label`` (by their source when it differs, else "name (2)").
     """
-    from . import analyze, parse_inputs
+    from . import analyze, build, parse_inputs
+    from .analysis import analyze_graph
+    from .layout import channel_axes
+
+    axes_of: dict[int, dict[str, int | None]] = {}  # id(report) → where its channels are
+
+    def analyzed(src: Any, shape: Any, **kw: Any) -> Report:
+        """analyze(src, shape, **kw), noting where each layer holds its channels (stages)."""
+        keys = ("batch", "dtype", "convention", "warn")
+        graph = build(src, shape, **{k: v for k, v in kw.items() if k not in keys})
+        rep = analyze_graph(graph, **{k: v for k, v in kw.items() if k in keys})
+        axes_of[id(rep)] = channel_axes(graph)
+        return rep
 
     if isinstance(sources, (str, Path, dict)) or not sources:
         raise CnncalcError(
@@ -234,7 +246,7 @@ def compare(
             reports.append((label, src, None))
             continue
         try:
-            rep = analyze(
+            rep = analyzed(
                 src,
                 shape,
                 batch=batch,
@@ -269,8 +281,8 @@ def compare(
         reports = [
             (label, rep, error)
             if rep is None or rep.convention == convention or isinstance(src, Report)
-            else (label, analyze(src, shape, batch=batch, dtype=dtype, convention=convention,
-                                 warn=warn, channels_last_ok=channels_last_ok, **settings), None)
+            else (label, analyzed(src, shape, batch=batch, dtype=dtype, convention=convention,
+                                  warn=warn, channels_last_ok=channels_last_ok, **settings), None)
             for src, (label, rep, error) in zip(sources, reports)
         ]  # fmt: skip
 
@@ -307,7 +319,7 @@ def compare(
                 totals=rep.totals,
                 depth=depth,
                 ratios=ratios,
-                stages=tuple(stages_of(rep)),
+                stages=tuple(stages_of(rep, axes_of.get(id(rep)))),
                 baseline=i == 0,
                 resolved=rep.meta.get("resolved"),
                 variant=rep.variant,
@@ -411,8 +423,16 @@ def _stage_key(spatial: tuple[int, ...], in_spatial: tuple[int, ...]) -> str:
     return f"/{2**e}" if e >= 0 else f"×{2 ** (-e)}"
 
 
-def stages_of(report: Report) -> list[Stage]:
-    """Split a report's rows into stages of one spatial size (see the module docstring)."""
+def stages_of(report: Report, channel_axes: dict[str, int | None] | None = None) -> list[Stage]:
+    """Split a report's rows into stages of one spatial size (see the module docstring).
+
+    ``channel_axes`` (:func:`cnncalc.layout.channel_axes` of the report's graph): rows whose
+    channels are elsewhere than first (Swin's and ConvNeXt's H×W×C maps) are read channels
+    first, so that [56, 56, 96] is 96 channels at 56×56, not 56 at 56×96."""
+    if channel_axes:
+        from .layout import channels_first
+
+        report = channels_first(report, channel_axes)
     in_spatial = tuple(report.input_shape[1:])
     spatial_of: list[tuple[int, ...]] = []
     members: list[list[int]] = []  # row indices per stage

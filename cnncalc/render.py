@@ -6,6 +6,7 @@ The plain-text table is hand-aligned (stable for golden tests and pipes); the te
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -330,16 +331,31 @@ def tree_rows(report: Report, depth: int | None = None) -> list[DisplayRow]:
     return out
 
 
+def name_parts(row: DisplayRow, type_column: bool = False) -> tuple[str, str, str]:
+    """A name cell's parts: (name, '(type)' or '' when the type has its own column, marks:
+    ' *train-only', ' (shares …)'). ``--tree`` rows give their last name part; the drawing in
+    front of it is ``row.prefix``."""
+    label = row.label or row.name
+    mark = " *train-only" if row.train_only else ""
+    if type_column:
+        return label, "", mark
+    kind = row.type + (f", {row.count} layers" if row.count > 1 else "")
+    mark += f" (shares {row.shared_with})" if row.shared_with else ""
+    return label, f"({kind})", mark
+
+
+def type_is_name(label: str, type_: str) -> bool:
+    """Whether a name says its type: ``relu`` (relu), ``stochastic_depth_1`` (stochastic_depth),
+    the names cnncalc gives unnamed layers. The narrow terminal table leaves such a type out."""
+    last = label.rsplit(".", 1)[-1]
+    return last == type_ or re.fullmatch(re.escape(type_) + r"_\d+", last) is not None
+
+
 def _cell(row: DisplayRow, key: str, ctx: dict[str, Any] | None = None) -> str:
     ctx = ctx or {}
     if key == "name":
-        label = row.label or row.name
-        if ctx.get("type_column"):
-            return row.prefix + label + (" *train-only" if row.train_only else "")
-        kind = row.type + (f", {row.count} layers" if row.count > 1 else "")
-        mark = " *train-only" if row.train_only else ""
-        mark += f" (shares {row.shared_with})" if row.shared_with else ""
-        return f"{row.prefix}{label} ({kind}){mark}"
+        label, kind, mark = name_parts(row, bool(ctx.get("type_column")))
+        return f"{row.prefix}{label}{' ' + kind if kind else ''}{mark}"
     if key == "type":
         return row.type + (f", {row.count} layers" if row.count > 1 else "")
     if key == "shape":
@@ -775,3 +791,54 @@ def summary_html(
     out += [f"<p>{escape(line)}</p>" for line in warning_lines(report) + footer_lines(report)]
     out.append("</div>")
     return "\n".join(out)
+
+
+_OPEN, _CLOSE = "([{⌊⌈", ")]}⌋⌉"
+
+
+def _units(text: str) -> list[str]:
+    """``text`` split at its spaces outside brackets: '(3, 224, 224) → (96, 55, 55)' gives
+    '(3, 224, 224)', '→', '(96, 55, 55)'."""
+    units, depth, cur = [], 0, ""
+    for ch in text:
+        if ch == " " and depth <= 0:
+            units.append(cur)
+            cur = ""
+            continue
+        depth += (ch in _OPEN) - (ch in _CLOSE)
+        cur += ch
+    units.append(cur)
+    return units
+
+
+def wrap_text(text: str, width: int, indent: str = "    ") -> list[str]:
+    """``text`` as lines of at most ``width`` characters, continuation lines after ``indent``.
+
+    Lines break at spaces, preferably outside brackets (a shape or a parenthesised product stays
+    on one line); a word (a number, a name, a product like 56·56·96) is never broken, so a line
+    is longer than ``width`` only where one word is.
+    """
+    if len(text) <= width:
+        return [text]
+    lead = text[: len(text) - len(text.lstrip(" "))]
+    words: list[str] = []
+    room = width - len(indent)
+    for unit in _units(text[len(lead) :]):
+        words += [w for w in unit.split(" ") if w] if len(unit) > room else [unit] if unit else []
+    lines = [lead + words[0]]
+    for w in words[1:]:
+        if len(lines[-1]) + 1 + len(w) <= width:
+            lines[-1] += " " + w
+        else:
+            lines.append(indent + w)
+    return lines
+
+
+def middle_ellipsis(text: str, width: int) -> str:
+    """``text`` in at most ``width`` characters, its middle replaced by '…' if it is longer:
+    the start and the end of a name say most ('blocks.0.lay…excitation.fc1')."""
+    if len(text) <= width:
+        return text
+    keep = max(width - 1, 0)
+    head = (keep + 1) // 2
+    return text[:head] + "…" + text[len(text) - (keep - head) :]

@@ -469,7 +469,7 @@ def print_rich(
     from rich.table import Table
     from rich.text import Text
 
-    from .render_rich import Col, console, dropped_note, fit_table, plain
+    from .render_rich import Col, console, fit_table, plain
 
     con = console()
     width = con.width
@@ -478,23 +478,44 @@ def print_rich(
     if layout == "auto":
         layout = "columns" if len(c.models) <= 4 else "rows"
     if layout == "columns":
-        cols = [Col("", "<", wrap=True)]
-        cols += [Col(_head(m), ">", wrap=True) for m in c.models]
-        rows = [[_label(k, c), *(_cell_parts(k, m) for m in c.models)] for k in METRICS]
-        fitted = fit_table(cols, rows, width)
+
+        def models_table(models: Sequence[ModelRecord]) -> Any:
+            cols = [Col("", "<", wrap=True)]
+            cols += [Col(_head(m), ">", wrap=True) for m in models]
+            rows = [[_label(k, c), *(_cell_parts(k, m) for m in models)] for k in METRICS]
+            return fit_table(cols, rows, width)
+
+        # every model side by side; else as many per table as fit (each value keeps its ratio
+        # to the baseline, so a table without the baseline still reads)
+        chunks: list[list[ModelRecord]] = []
+        for m in c.models:
+            if chunks and models_table([*chunks[-1], m]) is not None:
+                chunks[-1].append(m)
+            else:
+                chunks.append([m])
+        tables = [models_table(chunk) for chunk in chunks]
+        fitted = None if any(t is None for t in tables) else tables[0]
         lines = columns_table(c)
     else:
-        cols = [Col(h, a, drop=3 if h in ("FLOPs", "Activations", "Params size") else 0)
-                for h, a in ROW_COLUMNS]  # fmt: skip
+        drops = {"FLOPs": 3, "Activations": 3, "Params size": 3, "Output": 4, "Input": 5}
+        cols = [Col(h, a, drop=drops.get(h, 0)) for h, a in ROW_COLUMNS]
         rows = [_row_cells(m) for m in c.models]
         fitted = fit_table(cols, rows, width)
+        tables = [fitted]
         lines = rows_table(c)
     if fitted is None:
         plain(con, "\n".join(lines))
     else:
-        con.print(fitted.table)
+        if len(tables) > 1:
+            con.print(Text(f"(models in {len(tables)} tables to fit {width} columns)", style="dim"))
+        for t in tables:
+            con.print(t.table, no_wrap=True, crop=False)
         if fitted.dropped:
-            con.print(Text(dropped_note(fitted.dropped, width), style="dim"))
+            note = (
+                f"({', '.join(fitted.dropped)} left out to fit {width} columns; "
+                "--layout columns or --format markdown shows every column)"
+            )
+            con.print(Text(note, style="dim"))
     for line in error_lines(c):
         con.print(Text(line, style="red"))
     for line in model_warning_lines(c):
@@ -521,26 +542,45 @@ def print_rich(
         con.print(chart)
     if stages:
         keys, grid = stage_grid(c)
-        cols = [Col("Stage", "<")]
-        for m in c.ok:
-            cols += [Col(m.label, "<"), Col("params", ">"), Col("MACs", ">")]
-        rows = []
-        for key, row in zip(keys, grid):
-            cells = [key]
-            for s_ in row:
-                cells += (
-                    ["—", "", ""]
-                    if s_ is None
-                    else [fmt_stage_size(s_), fmt_share(s_.params_share), fmt_share(s_.macs_share)]
-                )
-            rows.append(cells)
-        fitted = fit_table(
-            cols, rows, width, title="Stages (channels @ size; share of params / MACs)"
-        )
-        if fitted is None:
+
+        def stage_table(models: list[int], title: str) -> Any:
+            cols = [Col("Stage", "<")]
+            for j in models:
+                cols += [Col(c.ok[j].label, "<"), Col("params", ">"), Col("MACs", ">")]
+            rows = []
+            for key, row in zip(keys, grid):
+                cells = [key]
+                for s_ in (row[j] for j in models):
+                    cells += (
+                        ["—", "", ""]
+                        if s_ is None
+                        else [
+                            fmt_stage_size(s_),
+                            fmt_share(s_.params_share),
+                            fmt_share(s_.macs_share),
+                        ]
+                    )
+                rows.append(cells)
+            return fit_table(cols, rows, width, title=title)
+
+        title = "Stages (channels @ size; share of params / MACs)"
+        # all models side by side; else as many per table as fit, each table with the stages
+        chunks: list[list[int]] = []
+        for j in range(len(c.ok)):
+            if chunks and stage_table([*chunks[-1], j], title) is not None:
+                chunks[-1].append(j)
+            else:
+                chunks.append([j])
+        tables = [stage_table(chunk, title) for chunk in chunks]
+        if any(t is None for t in tables):
             plain(con, "\n".join(stages_lines(c)))
         else:
-            con.print(fitted.table)
+            if len(tables) > 1:
+                con.print(
+                    Text(f"(stages in {len(tables)} tables to fit {width} columns)", style="dim")
+                )
+            for t in tables:
+                con.print(t.table, no_wrap=True, crop=False)
     con.print(Text(DEPTH_NOTE, style="dim"))
     con.print(Text(MACS_NOTE, style="dim"))
 
@@ -662,7 +702,7 @@ def print_list_rich(entries: Sequence[Any], aliases: dict[str, str]) -> None:
     if fitted is None:
         plain(con, list_text(entries, aliases))
         return
-    con.print(fitted.table)
+    con.print(fitted.table, no_wrap=True, crop=False)
     if fitted.dropped:
         con.print(Text(dropped_note(fitted.dropped, con.width), style="dim"))
     for line in list_footer(entries, aliases):

@@ -298,3 +298,15 @@ def test_cli_html_report_keeps_a_failed_model_and_the_labels(tmp_path):
     assert r.returncode == 0, r.stderr  # the format comes from the extension
     html = out.read_text(encoding="utf-8")
     assert "lenet5: cannot take the input 1x8x8" in html and "resnet50 (2)" in html
+
+
+def test_stages_of_channels_last_models_read_channels_first():
+    """Swin-T holds its maps H×W×C ([56, 56, 96] after the patch embedding); its stages are
+    still 56×56, 28×28, 14×14, 7×7 (224/4 … 224/32), and the widest channel count of each is
+    the MLP's hidden width, 4·C with C = 96·2^i (Liu et al. 2021, Swin-T: C = 96, ratio 4)."""
+    comp = cnncalc.compare(["swin_t", "resnet50"])
+    swin = {s.key: s for s in comp.models[0].stages}
+    for i, key in enumerate(("/4", "/8", "/16", "/32")):
+        side = 224 // 2 ** (i + 2)
+        assert swin[key].spatial == (side, side)
+        assert swin[key].channels == 4 * 96 * 2**i

@@ -29,6 +29,31 @@ def _assert_names_whole(names, text):
     assert not missing, f"{len(missing)} names not shown whole, e.g. {missing[:5]}\n{text[:3000]}"
 
 
+def _name_cells(text: str) -> list[str]:
+    """The name column of a flat summary table, a name broken over lines joined again (a
+    continuation line starts with two spaces, or is the '(type)' alone; a name breaks after a
+    dot or before its type)."""
+    lines = text.splitlines()
+    head = next(i for i, x in enumerate(lines) if "Output shape" in x)
+    pos = lines[head].index("Output shape")
+    cells: list[str] = []
+    for line in lines[head + 1 :]:
+        note = line.startswith("(") and ("to fit" in line or "the name says it" in line)
+        if note or line.startswith("Total params") or not line.strip():
+            break
+        if line[0] in "┏┡└":  # a rule of the boxed table
+            continue
+        inner = line[2:pos] if line[0] == "│" else line[:pos]
+        cell = inner.strip(" │")
+        if not cell:  # another column's second line
+            continue
+        if inner.startswith("  ") or cell.startswith("("):  # continued (or the type below)
+            cells[-1] += ("" if cells[-1].endswith(".") else " ") + cell
+        else:
+            cells.append(cell)
+    return cells
+
+
 @pytest.mark.parametrize("columns", [80, 120])
 @pytest.mark.parametrize("rf", [False, True], ids=["plain", "rf"])
 def test_summary_resnet50_every_name_whole(columns, rf):
@@ -37,8 +62,18 @@ def test_summary_resnet50_every_name_whole(columns, rf):
     assert r.returncode == 0, r.text
     assert "\x1b[" in r.raw  # colour was on: this is the rich path, not the piped one
     rows = cnncalc.analyze("resnet50").rows
-    _assert_names_whole([x.name for x in rows], r.text)
-    _assert_names_whole({f"({x.type})" for x in rows}, r.text)
+    # each row's name and type; a type the name says ('relu', 'add_1') may be left out, and
+    # then a note says so; a name may break over lines, after a dot
+    terse = "(no (type) where the name says it:" in r.text
+    from cnncalc.render import type_is_name
+
+    expected = [
+        x.name if terse and type_is_name(x.name, x.type) else f"{x.name} ({x.type})" for x in rows
+    ]
+    assert _name_cells(r.text) == expected
+    if columns == 120:
+        _assert_names_whole([x.name for x in rows], r.text)
+        _assert_names_whole({f"({x.type})" for x in rows}, r.text)
     assert "…" not in r.text
     assert "25,557,032" in r.text and "[2048, 7, 7]" in r.text
     if rf:  # the receptive field of the last conv block: 427 pixels, jump 32 (rf arithmetic)

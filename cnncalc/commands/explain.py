@@ -16,6 +16,7 @@ from ._common import (
     choice,
     parse_sets,
     resolve_format,
+    use_rich,
     write_output,
 )
 
@@ -73,30 +74,49 @@ def explain(
         }
         write_output(json.dumps(doc, indent=2) + "\n", output)
         return
-    write_output(render_explain(records), output)
+    width = None
+    if use_rich(output):  # a terminal: lines fit its width
+        import shutil
+
+        width = shutil.get_terminal_size().columns
+    write_output(render_explain(records, width), output)
 
 
-def render_explain(records: list) -> str:
-    """Plain text: a heading per layer, then one formula per line with its note."""
-    out = []
+def render_explain(records: list, width: int | None = None) -> str:
+    """Plain text: a heading per layer, then one formula per line with its note.
+
+    ``width`` (a terminal's): a longer line breaks at its spaces, outside brackets where it
+    can (``render.wrap_text``; a number or a product like 56·56·96 is never broken), with a
+    hanging indent; a note that does not fit beside its formula goes on the line below.
+    """
+    from ..render import wrap_text
+
+    out: list[str] = []
+
+    def put(line: str, indent: str) -> None:
+        out.extend([line] if width is None else wrap_text(line, width, indent))
+
     for r in records:
         ins = ", ".join(str(tuple(s)) for s in r.input_shapes)
-        out.append(f"{r.name} ({r.type}): {ins} → {tuple(r.output_shape)}")
+        put(f"{r.name} ({r.type}): {ins} → {tuple(r.output_shape)}", "    ")
         for f in r.formulas:
             line = f"  {f.text}"
-            if f.note and f.value is not None:
-                line += f"    ({f.note})"
-            out.append(line)
+            note = f"({f.note})" if f.note and f.value is not None else ""
+            if note and width is not None and len(line) + 4 + len(note) > width:
+                put(line, "      ")
+                put(f"      {note}", "       ")
+            else:
+                put(line + (f"    {note}" if note else ""), "      ")
         rf = r.receptive_field
         if rf is not None:
             size, jump, start = (_axes(rf[k]) for k in ("size", "jump", "start"))
             via = f", widest via {rf['via']}" if "via" in rf else ""
             unit = "input pixel" if size == "1" else "input pixels"
-            out.append(f"  receptive field: {size} {unit}, jump {jump}, first pixel {start}{via}")
+            put(f"  receptive field: {size} {unit}, jump {jump}, first pixel {start}{via}", "    ")
         else:
-            out.append("  receptive field: none (no spatial axes, or their layout was changed)")
+            put("  receptive field: none (no spatial axes, or their layout was changed)", "    ")
         for w in r.warnings:
-            out.append(f"  warning [{w['code']}]: {w['message']}")
+            put(f"  warning [{w['code']}]: {w['message']}", "    ")
         out.append("")
     return "\n".join(out)
 

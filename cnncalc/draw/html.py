@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from ..render import fmt_bytes, fmt_count, fmt_ops, fmt_rf, memory_lines
+from ..render import fmt_bytes, fmt_count, fmt_ops, fmt_rf, fmt_shape, memory_lines
 from .text import esc
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -48,7 +48,7 @@ font:12px "DejaVu Sans Mono",Menlo,Consolas,monospace;align-items:center}
 .bar{position:relative;height:14px;background:#f0f0f0}.bar span{position:absolute;left:0;top:0;
 bottom:0;background:#6baed6}.bar.m span{background:#fd8d3c}
 .bar i{position:relative;font-style:normal;padding-left:4px;font-size:11px;line-height:14px}
-ul.warn li{color:#8a4b00}ul.notes li{color:#444}
+ul.warn li{color:#8a4b00}ul.notes li{color:#444}p.note{color:#444;font-size:.9em}
 .cols{display:flex;gap:14px;align-items:flex-start;overflow:auto}
 .cols>section{flex:1 1 0;min-width:380px}
 """
@@ -233,8 +233,21 @@ def _rf_figures(report: Report) -> list[tuple[str, str]]:
     return [("Receptive field (last spatial layer)", text)]
 
 
+def _stage_shape(shape: tuple[int, ...], key: str) -> str:
+    """A stage's output shape as channels @ size ('96 @ 56×56'); a token sequence or the flat
+    head as its axes ('197×768', '1000')."""
+    if len(shape) < 2 or key.startswith("seq"):
+        return "×".join(map(str, shape))
+    return f"{shape[0]} @ {'×'.join(map(str, shape[1:]))}"
+
+
+def _row(report: Report, name: str) -> Any:
+    return next(r for r in report.rows if r.name == name)
+
+
 def _model_sections(graph: Graph, report: Report, uid: str, table: bool = True) -> list[str]:
     from ..comparison import stages_of
+    from ..layout import channel_axes, channels_last_span
 
     t = report.totals
     figs = [
@@ -262,8 +275,19 @@ def _model_sections(graph: Graph, report: Report, uid: str, table: bool = True) 
             + "</section>"
         )
     out.append(f"<section><h2>Diagram</h2>{_diagram_block(graph, report, uid)}</section>")
-    stages = stages_of(report)
-    st_items = [(f"{s.key} {'×'.join(map(str, s.shape))}", s.params, s.macs) for s in stages]
+    axes = channel_axes(graph)
+    stages = stages_of(report, axes)  # Swin's [56, 56, 96] is 96 @ 56×56
+    st_items = [(f"{s.key}  {_stage_shape(s.shape, s.key)}", s.params, s.macs) for s in stages]
+    span = channels_last_span(report, axes)
+    layout_note = ""
+    if span is not None:
+        first, last, n = span
+        layout_note = (
+            f'<p class="note">Shapes read channels @ height×width. From {esc(first)} to '
+            f"{esc(last)} ({n} layers) this model holds its maps channels last (H×W×C, e.g. "
+            f"{esc(fmt_shape(_row(report, first).output_shape))}): the stages above read them "
+            "channels first.</p>"
+        )
     heavy = sorted(
         report.rows,
         key=lambda r: max(r.params / (t.params or 1), r.macs / (t.macs or 1)),
@@ -273,7 +297,8 @@ def _model_sections(graph: Graph, report: Report, uid: str, table: bool = True) 
     ly_items = [(r.name, r.params, r.macs) for r in report.rows if r.name in heavy_names]
     out.append(
         "<section><h2>Params and MACs per stage</h2>"
-        + _bars(st_items, ("stage (downsampling, shape)", "params", "MACs"))
+        + _bars(st_items, ("stage (downsampling; last layer C @ H×W)", "params", "MACs"))
+        + layout_note
         + "</section>"
     )
     out.append(
