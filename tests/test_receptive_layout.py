@@ -270,3 +270,19 @@ def test_attention_still_ends_the_field():
     assert rfs["features.0.2"].size == (4, 4) and rfs["features.0.2"].jump == (4, 4)
     assert rfs["features.1.0.norm1"].size == (4, 4)
     assert rfs["features.1.0.attn"] is None
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="pty is POSIX")
+def test_explain_in_a_terminal_channels_last_and_attention():
+    from .pty_util import run_in_pty
+
+    # the first MLP linear of ConvNeXt-T's first block, on (56, 56, 96): the depthwise conv's
+    # field, 4 + 6·4 = 28, jump 4, first pixel −3·4
+    r = run_in_pty("explain", "convnext_tiny", "-l", "features.1.0.block.3", columns=80)
+    assert r.returncode == 0, r.text
+    assert "  receptive field: 28 input pixels, jump 4, first pixel -12\n" in r.text
+    r = run_in_pty("explain", "swin_t", "-l", "features.1.0.attn", columns=80)
+    assert r.returncode == 0, r.text
+    text = " ".join(r.text.split())  # the line wraps at 80 columns
+    assert "receptive field: none (no spatial axes, or positions were mixed here" in text
+    assert "before: attention," in text

@@ -114,7 +114,11 @@ def render_explain(records: list, width: int | None = None) -> str:
             unit = "input pixel" if size == "1" else "input pixels"
             put(f"  receptive field: {size} {unit}, jump {jump}, first pixel {start}{via}", "    ")
         else:
-            put("  receptive field: none (no spatial axes, or their layout was changed)", "    ")
+            put(
+                "  receptive field: none (no spatial axes, or positions were mixed here or "
+                "before: attention, a reshape of the spatial axes, a linear on one)",
+                "    ",
+            )
         for w in r.warnings:
             put(f"  warning [{w['code']}]: {w['message']}", "    ")
         out.append("")
