@@ -204,12 +204,12 @@ _POSITION_WISE = frozenset({"activation", "regularization", "norm"})
 
 def _mode(layer: Any) -> tuple[int, Any]:
     """How a layer maps fields (the cases of :func:`_through`, decided once per layer object)."""
-    sp = layer.out_shape[1:]
-    if not sp:
-        return _NONE, None
+    if len(layer.out_shape) < 2:
+        return _NONE, None  # no spatial axes
     win = layer.geometry()
     if win is not None:
         return (_IDENTITY if _is_identity(win) else _WINDOW), win
+    sp = layer.out_shape[1:]
     cls = type(layer)
     facts = _FACTS.get(cls)
     if facts is None:
@@ -378,6 +378,14 @@ def _through(
 
 
 def _apply(rf: ReceptiveField, w: Any) -> ReceptiveField:
+    if len(w.kernel) == 2 and not w.transposed:  # the common case (2-D), written out
+        (z0, z1), (j0, j1), (s0, s1) = rf.size_x, rf.jump_x, rf.start_x
+        (k0, k1), (d0, d1), (p0, p1), (t0, t1) = w.kernel, w.dilation, w.pad_lo, w.stride
+        return ReceptiveField(
+            (z0 + d0 * (k0 - 1) * j0, z1 + d1 * (k1 - 1) * j1),
+            (j0 * t0, j1 * t1),
+            (s0 - p0 * j0, s1 - p1 * j1),
+        )
     sizes, jumps, starts = [], [], []
     for size, jump, start, k, s, d, p in zip(
         rf.size_x, rf.jump_x, rf.start_x, w.kernel, w.stride, w.dilation, w.pad_lo
