@@ -286,3 +286,29 @@ def test_explain_in_a_terminal_channels_last_and_attention():
     text = " ".join(r.text.split())  # the line wraps at 80 columns
     assert "receptive field: none (no spatial axes, or positions were mixed here" in text
     assert "before: attention," in text
+
+
+def test_the_report_says_why_the_field_ends():
+    from cnncalc.draw.html import _rf_figures
+
+    # ViT-B/16: the 16×16 stride-16 patch conv's field (16, jump 16), then the patches are
+    # flattened into tokens
+    ((_, text),) = _rf_figures(cnncalc.analyze("vit_b_16"))
+    assert text == (
+        "16 input pixels at conv_proj (jump 16); not followed past patches (flatten): "
+        "it merges or regroups the spatial axes"
+    )
+    # a linear on W of a channels-first map: 3×3 conv (3, jump 1), then every column mixed
+    spec = {
+        "name": "lin",
+        "input": [2, H, W],
+        "layers": [
+            {"conv2d": {"out_channels": 2, "kernel_size": 3, "padding": 1}, "name": "c"},
+            {"linear": {"out_features": W}, "name": "mix"},
+        ],
+    }
+    ((_, text),) = _rf_figures(cnncalc.analyze(spec))
+    assert text == (
+        "3 input pixels at c (jump 1); not followed past mix (linear): "
+        "it mixes every position along a spatial axis"
+    )
