@@ -77,7 +77,7 @@ def _analyze(
         c = layer._costs
         if c is None:
             p = b = 0
-            ws = layer._weights  # layer.weights(), never overridden
+            ws = layer.weights()
             for w in ws:  # Weight.size: the one definition of a weight's element count
                 if w.kind == "param":
                     p += w.size
