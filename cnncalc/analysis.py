@@ -72,12 +72,12 @@ def _analyze(
     depth_of: dict[str, int] = {}  # conv/linear layers on the longest path to each node
     new_row = tuple.__new__
     views = storage_roots(graph)
-    for i, node in enumerate(graph.nodes):
+    for node in graph.nodes:
         layer = node.layer
         c = layer._costs
         if c is None:
             p = b = 0
-            ws = layer._weights  # layer.weights(), never overridden
+            ws = layer.weights()
             for w in ws:  # Weight.size: the one definition of a weight's element count
                 if w.kind == "param":
                     p += w.size
@@ -103,7 +103,8 @@ def _analyze(
         if share is not None:
             params = buffers = non = 0
             any_shared = True
-        trainable = params - non if node.trainable else 0
+        # (params itself when nothing is non-trainable: no new int object per row)
+        trainable = (params - non if non else params) if node.trainable else 0
         non = params - trainable
         if batch != 1:
             macs *= batch
@@ -130,7 +131,7 @@ def _analyze(
                     train_only,
                     share,
                     pos[0] if pos else None,
-                    PendingField(fields, i),
+                    PendingField(fields, node.index),  # = i, an int the node already holds
                     kernel,
                 ),
             )

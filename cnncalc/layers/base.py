@@ -301,7 +301,6 @@ class Layer:
         "args",
         "in_shapes",
         "out_shape",
-        "_weights",
         "_geometry",
         "_costs",
         "_out_el",
@@ -312,7 +311,6 @@ class Layer:
         self.args = args
         self.in_shapes: tuple[Shape, ...] = ()
         self.out_shape: Shape = ()
-        self._weights: tuple[Weight, ...] = ()
         self._costs: tuple[Any, ...] | None = None
         self._geometry: Any = _UNSET  # geometry() on first read (None is a value: no window)
 
@@ -413,7 +411,8 @@ class Layer:
 
     # --- the rules --------------------------------------------------------------------------
     def build(self, in_shapes: Sequence[Shape]) -> Shape:
-        """Check the input shapes, derive geometry and weights, return the output shape."""
+        """Check the input shapes, derive the geometry, return the output shape (the weights are
+        declared when read: :meth:`weights`)."""
         if type(in_shapes) is not tuple:
             in_shapes = tuple(in_shapes)
         self.in_shapes = in_shapes
@@ -424,7 +423,6 @@ class Layer:
                 f"output shape {fmt_shape(self.out_shape)} has a size ≤ 0 "
                 f"(input {', '.join(fmt_shape(s) for s in self.in_shapes)})"
             )
-        self._weights = tuple(self.declare_weights())
         return self.out_shape
 
     def _empty_ok(self) -> bool:
@@ -448,7 +446,11 @@ class Layer:
         return []
 
     def weights(self) -> tuple[Weight, ...]:
-        return self._weights
+        """The weight tensors' names, shapes and kinds (after :meth:`build`), made on each call
+        from :meth:`declare_weights`: kept on every layer they cost ~250 bytes a layer, a
+        seventh of a deep graph's memory, for what most readers (the analyzer: once per layer
+        object) read once."""
+        return tuple(self.declare_weights())
 
     def macs(self) -> int:
         """Multiply-accumulates. Default 0: only conv, linear and matmul-like layers have MACs."""
