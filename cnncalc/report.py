@@ -85,8 +85,8 @@ class LayerRow(NamedTuple):
     train_only: bool = False
     shared_with: str | None = None
     line: int | None = None
-    #: {"size", "jump", "start"}: lists over the spatial axes (cnncalc.receptive); None when the
-    #: output has no spatial axes (after flatten) or its layout was changed (reshape)
+    #: {"size", "jump", "start"}: lists over the input's spatial axes (cnncalc.receptive); None
+    #: after flatten, a reshape of the spatial axes, a linear on a spatial axis or attention
     receptive_field: dict[str, Any] | None = None
     #: the window of a conv or pooling layer per spatial axis (torchinfo's kernel_size), else None
     kernel: tuple[int, ...] | None = None
