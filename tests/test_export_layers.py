@@ -283,6 +283,20 @@ OPS = {
     "gather 2-D indices along axis 1": Case(
         "gather", dict(axis=1), [(3, 5, 4), (2, 3)], (3, 2, 3, 4)
     ),
+    # RoI Align (the NumPy forward's default boxes): an FPN of four levels, 64×64 image, the
+    # canonical scale 16 so that the 12 boxes (sides 64/12 … 64) fall on every level
+    "roi_align P2–P5 pyramid, every level used": Case(
+        "roi_align",
+        dict(num_rois=12, output_size=[3, 2], image_size=[64, 64], canonical_scale=16),
+        [(3, 16, 16), (3, 8, 8), (3, 4, 4), (3, 2, 2)],
+        (12, 3, 3, 2),
+    ),
+    "roi_align aligned, one map, scale 1/2, 3 samples": Case(
+        "roi_align",
+        dict(num_rois=4, output_size=2, sampling_ratio=3, spatial_scale=0.5, aligned=True),
+        [(2, 9, 11)],
+        (4, 2, 2, 2),
+    ),
     "elementwise div broadcast (12, 5, 5) / (1,)": Case(
         "elementwise", dict(op="div"), [(12, 5, 5), (1,)], (12, 5, 5)
     ),

@@ -103,21 +103,39 @@ def test_every_pytorch_form_builds_from_the_layer_cases():
     assert len(seen) >= 40
 
 
-def test_a_spec_with_unexportable_layers_is_refused_naming_them_all():
+ASYMMETRIC_UP = """\
+name: asym
+input: [4, 8, 8]
+layers:
+  - conv_transpose2d: {out_channels: 2, kernel_size: 3, stride: 2, padding: [[0, 1], [1, 0]]}
+    name: up
+  - conv_transpose2d: {out_channels: 2, kernel_size: 3, stride: 2, padding: [[1, 0], [0, 1]]}
+    name: up2
+"""
+
+
+def test_every_zoo_model_exports_to_pytorch():
+    """Nothing is refused by type any more: the R-CNNs' roi_align has a plain-torch form."""
+    assert pytorch.REFUSED == {} and REFUSED_ZOO == {}
+    assert {"maskrcnn_resnet50_fpn", "keypointrcnn_resnet50_fpn"} <= set(EXPORTABLE)
+
+
+def test_a_spec_with_unexportable_layers_is_refused_naming_them_all(tmp_spec):
+    """A transposed conv with asymmetric padding has no nn.ConvTranspose2d form."""
     with pytest.raises(CnncalcError) as exc:
-        pytorch.to_pytorch(cnncalc.build("maskrcnn_resnet50_fpn"))
+        pytorch.to_pytorch(cnncalc.build(tmp_spec(ASYMMETRIC_UP)))
     msg = str(exc.value)
-    assert "cannot export maskrcnn_resnet50_fpn to PyTorch: roi_align" in msg
-    assert "box_roi_pool" in msg and "mask_roi_pool" in msg
+    assert "cannot export asym to PyTorch: conv_transpose2d (asymmetric padding" in msg
+    assert "up, up2" in msg
 
 
-def test_cli_refusal_exits_1_with_one_line():
-    p = run_cli("export", "fasterrcnn_resnet50_fpn", "--to", "pytorch")
+def test_cli_refusal_exits_1_with_one_line(tmp_spec):
+    p = run_cli("export", str(tmp_spec(ASYMMETRIC_UP)), "--to", "pytorch")
     assert p.returncode == 1
     assert p.stdout == ""
     lines = p.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ")
-    assert "roi_align" in lines[0] and "box_roi_pool" in lines[0] and "Traceback" not in p.stderr
+    assert "asymmetric padding" in lines[0] and "up2" in lines[0] and "Traceback" not in p.stderr
 
 
 def test_cli_output_file_exists_needs_force(tmp_path):

@@ -92,6 +92,16 @@ MATCHING = [
     "retinanet_resnet50_fpn",
     "retinanet_resnet50_fpn_v2",
     "fcos_resnet50_fpn",
+    # roi_align in plain torch (no torchvision.ops), no weights; the per-RoI head convs (spec:
+    # conv3d of depth 1 over the RoI axis) written as Conv2d on the RoIs as a batch; v1 with
+    # frozen BN in the backbone body
+    "fasterrcnn_resnet50_fpn",
+    "fasterrcnn_resnet50_fpn_v2",
+    "fasterrcnn_mobilenet_v3_large_fpn",
+    "fasterrcnn_mobilenet_v3_large_320_fpn",
+    "maskrcnn_resnet50_fpn",
+    "maskrcnn_resnet50_fpn_v2",
+    "keypointrcnn_resnet50_fpn",
 ]
 
 #: zoo models with a torchvision counterpart whose names cannot match yet, and why

@@ -665,6 +665,83 @@ def _gather(layer: Any) -> Form:
     return Form("Gather", [(None, layer.ax + 1)], ("Gather",))
 
 
+def per_roi_convs(graph: Graph) -> set[str]:
+    """The conv3d / conv_transpose3d layers that are a 2-D conv run on every RoI.
+
+    A spec has no batch axis for the RoIs of ``roi_align`` (R, C, h, w): a per-RoI head
+    permutes them to (C, R, h, w) and convolves with a kernel of depth 1 (stride 1, no padding
+    on that axis). Such a conv is torchvision's ``Conv2d`` on the RoIs as a batch: its weight
+    is (out, in, kh, kw). The RoI axis is followed from each ``roi_align`` through
+    ``permute``/``transpose`` and through layers that keep their input's shape.
+    """
+    axis: dict[str, int] = {}
+    found: set[str] = set()
+    for n in graph.nodes:
+        if n.type == "roi_align":
+            axis[n.name] = 0
+            continue
+        if len(n.inputs) != 1 or n.inputs[0] not in axis:
+            continue
+        ax, layer = axis[n.inputs[0]], n.layer
+        if n.type in ("permute", "transpose"):
+            axis[n.name] = list(layer.order).index(ax)
+        elif n.type in ("conv3d", "conv_transpose3d"):
+            depth_one = layer.k[0] == 1 and layer.s[0] == 1 and layer.pads[0] == (0, 0)
+            if ax == 1 and depth_one and (n.type == "conv3d" or layer.op[0] == 0):
+                found.add(n.name)
+                axis[n.name] = 1
+        elif layer.in_shapes[0] == n.out_shape:
+            axis[n.name] = ax
+    return found
+
+
+def _roi_conv(layer: Any) -> Form:
+    """A per-RoI conv (see :func:`per_roi_convs`): the 2-D conv of the last two axes."""
+    from types import SimpleNamespace
+
+    flat = SimpleNamespace(
+        args=layer.args,
+        in_shapes=tuple((x[0], *x[2:]) for x in layer.in_shapes),
+        cin=layer.cin,
+        k=layer.k[1:],
+        s=layer.s[1:],
+        d=layer.d[1:],
+        pads=layer.pads[1:],
+        op=getattr(layer, "op", (0, 0, 0))[1:],
+    )
+    if layer.type_name == "conv3d":
+        form = _conv(flat)
+        ctor = "RoIConv2d"
+    else:
+        form = _conv_transpose(flat)
+        ctor = "RoIConvTranspose2d"
+    if not form.ctor.startswith("nn."):
+        raise Unsupported("asymmetric padding of a per-RoI conv")
+    return Form(ctor, form.args, ("RoIConv",))
+
+
+def _roi_align(layer: Any) -> Form:
+    """RoI Align in plain torch: the layer's facts (per-level scales, the image the default
+    boxes span) are fixed here, the boxes are an optional argument of ``forward``."""
+    a = layer.args
+    image = layer.image_hw(layer.in_shapes[0])
+    args: list[tuple[str | None, Any]] = [
+        (None, a["num_rois"]),
+        (None, tuple(layer.out_hw)),
+        ("sampling_ratio", a["sampling_ratio"]),
+        ("scales", tuple(layer.scales)),
+        ("image_size", (float(image[0]), float(image[1]))),
+    ]
+    if a["aligned"]:
+        args.append(("aligned", True))
+    if len(layer.scales) > 1 and (a["canonical_scale"], a["canonical_level"]) != (224, 4):
+        args += [
+            ("canonical_scale", a["canonical_scale"]),
+            ("canonical_level", a["canonical_level"]),
+        ]
+    return Form("RoIAlign", args, ("RoIAlign",))
+
+
 #: γ (C,) times F.normalize over the channels, any rank: torchvision's SSD writes
 #: ``scale_weight.view(1, -1, 1, 1) * F.normalize(x)``
 PARAMETER_FORWARD["l2_normalize"] = (
@@ -731,12 +808,11 @@ PYTORCH: dict[str, Callable[[Any], Form]] = {
     "multiscale_attention": _multiscale_attention,
     **for_class("l2_normalize", writer=_l2_normalize),
     **for_class("gather", writer=_gather),
+    "roi_align": _roi_align,
 }
 
 #: layer types with no PyTorch form, and why (the export refuses a spec using them)
-REFUSED: dict[str, str] = {
-    "roi_align": "needs torchvision.ops and the detector's proposals; the written file uses torch only",
-}
+REFUSED: dict[str, str] = {}
 
 #: helper modules written into the file when a layer needs them (torch has no module for these)
 HELPERS: dict[str, str] = {
@@ -1491,6 +1567,121 @@ class Gather(nn.Module):
         return torch.stack([self.take(xb[None], ib)[0] for xb, ib in zip(x, i)])
 '''
 
+HELPERS["RoIConv"] = '''
+class RoIConv2d(nn.Conv2d):
+    """A 2-D conv run on every RoI of (N, C, R, H, W), the RoIs as a batch (torchvision's
+    per-RoI head convs: weight (out, in, kh, kw))."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        n, c, r, h, w = x.shape
+        y = super().forward(x.transpose(1, 2).reshape(n * r, c, h, w))
+        return y.view(n, r, *y.shape[1:]).transpose(1, 2)
+
+
+class RoIConvTranspose2d(nn.ConvTranspose2d):
+    """A transposed 2-D conv run on every RoI of (N, C, R, H, W), the RoIs as a batch."""
+
+    def forward(self, x: Tensor) -> Tensor:  # type: ignore[override]
+        n, c, r, h, w = x.shape
+        y = super().forward(x.transpose(1, 2).reshape(n * r, c, h, w))
+        return y.view(n, r, *y.shape[1:]).transpose(1, 2)
+'''
+HELPERS["RoIAlign"] = '''
+class RoIAlign(nn.Module):
+    """RoI Align (torchvision.ops.roi_align) over one map, or over an FPN's levels, finest
+    first, each RoI pooled from the level k = floor(k0 + log2(sqrt(area) / s0) + 1e-6), clamped
+    to the levels (torchvision's MultiScaleRoIAlign). Each of the h x w bins of a RoI averages
+    s x s bilinear samples; a sample outside [-1, size] is 0. Output (N, R, C, h, w).
+
+    ``boxes``: (R, 4) for every image or (N, R, 4), (x1, y1, x2, y2) in image pixels; by
+    default R fixed boxes spanning the image (cnncalc's default_boxes)."""
+
+    def __init__(
+        self,
+        num_rois: int,
+        output_size: tuple[int, int],
+        sampling_ratio: int = 2,
+        scales: tuple[float, ...] = (1.0,),
+        image_size: tuple[float, float] = (1.0, 1.0),
+        aligned: bool = False,
+        canonical_scale: int = 224,
+        canonical_level: int = 4,
+    ) -> None:
+        super().__init__()
+        self.num_rois, self.output_size, self.sampling_ratio = num_rois, output_size, sampling_ratio
+        self.scales, self.image_size, self.aligned = scales, image_size, aligned
+        self.canonical_scale, self.canonical_level = canonical_scale, canonical_level
+        self.k_min = round(1 / scales[0]).bit_length() - 1  # scales[0] = 2 ** -k_min
+
+    def default_boxes(self) -> Tensor:
+        """Box r: side fraction f = (r + 1) / R, top-left on a 3 x 3 grid of positions."""
+        h, w = self.image_size
+        r = torch.arange(self.num_rois, dtype=torch.float64)
+        f = (r + 1) / self.num_rois
+        x1 = (w - f * w) * (r % 3) / 2
+        y1 = (h - f * h) * ((r // 3) % 3) / 2
+        return torch.stack([x1, y1, x1 + f * w, y1 + f * h], dim=-1)
+
+    def levels(self, boxes: Tensor) -> Tensor:
+        """Index of the level that pools each box (0 with one level)."""
+        if len(self.scales) == 1:
+            return torch.zeros(boxes.shape[:-1], dtype=torch.long, device=boxes.device)
+        side = ((boxes[..., 2] - boxes[..., 0]) * (boxes[..., 3] - boxes[..., 1])).sqrt()
+        k = torch.floor(self.canonical_level + torch.log2(side / self.canonical_scale) + 1e-6)
+        k = k.clamp(self.k_min, self.k_min + len(self.scales) - 1)
+        return k.long() - self.k_min
+
+    def taps(self, lo: Tensor, hi: Tensor, bins: int, size: int) -> tuple[Tensor, Tensor]:
+        """Per axis: the 2 taps of each of the bins x s samples, (..., bins, s, 2), and weights."""
+        s = self.sampling_ratio
+        length = hi - lo if self.aligned else (hi - lo).clamp(min=1.0)
+        b = (length / bins)[..., None, None]
+        i = torch.arange(bins, dtype=lo.dtype, device=lo.device)[:, None]
+        j = torch.arange(s, dtype=lo.dtype, device=lo.device) + 0.5
+        y = lo[..., None, None] + i * b + j * b / s
+        inside = ((y >= -1.0) & (y <= size)).to(lo.dtype)
+        y = y.clamp(min=0.0)
+        low = y.floor().long()
+        edge = low >= size - 1
+        low = low.clamp(max=size - 1)
+        high = torch.where(edge, low, low + 1)
+        frac = torch.where(edge, torch.zeros_like(y), y - low.to(y.dtype))
+        taps = torch.stack([low, high], dim=-1)
+        return taps, torch.stack([1.0 - frac, frac], dim=-1) * inside[..., None]
+
+    def pool(self, x: Tensor, boxes: Tensor, scale: float) -> Tensor:
+        """x (N, C, H, W), boxes (N, K, 4) -> (N, K, C, h, w)."""
+        n, c, height, width = x.shape
+        (oh, ow), s, k = self.output_size, self.sampling_ratio, boxes.shape[1]
+        b = boxes * scale - (0.5 if self.aligned else 0.0)
+        ty, wy = self.taps(b[..., 1], b[..., 3], oh, height)  # (N, K, oh, s, 2)
+        tx, wx = self.taps(b[..., 0], b[..., 2], ow, width)
+        taps = ty.view(n, k, oh, 2 * s, 1, 1) * width + tx.view(n, k, 1, 1, ow, 2 * s)
+        weights = wy.view(n, k, oh, 2 * s, 1, 1) * wx.view(n, k, 1, 1, ow, 2 * s)
+        values = x.flatten(2).gather(2, taps.view(n, 1, -1).expand(n, c, -1))
+        values = values.view(n, c, k, oh, 2 * s, ow, 2 * s) * weights[:, None]
+        return values.sum((4, 6)).transpose(1, 2) / (s * s)
+
+    def forward(self, *features: Tensor, boxes: Tensor | None = None) -> Tensor:
+        x0 = features[0]
+        n, c = x0.shape[:2]
+        if boxes is None:
+            boxes = self.default_boxes().to(x0.device)
+        if boxes.dim() == 2:
+            boxes = boxes.expand(n, *boxes.shape)
+        level = self.levels(boxes)
+        boxes = boxes.to(x0.dtype)
+        out = x0.new_zeros(n, boxes.shape[1], c, *self.output_size)
+        step = max(1, 2**22 // max(1, c * self.output_size[0] * self.output_size[1] * 4))
+        for lvl, (x, scale) in enumerate(zip(features, self.scales)):
+            for i in range(n):
+                (rois,) = torch.nonzero(level[i] == lvl, as_tuple=True)
+                for start in range(0, rois.numel(), step):
+                    part = rois[start : start + step]
+                    out[i, part] = self.pool(x[i : i + 1], boxes[i : i + 1, part], scale)[0]
+        return out
+'''
+
 # ---------------------------------------------------------------------------------------------
 # The structure: a tree of scopes (top level, block instances, repeat groups) from the graph
 # ---------------------------------------------------------------------------------------------
@@ -1992,6 +2183,8 @@ class _Writer:
         self._nodes_of: dict[int, list[str]] = {}
         #: a member sharing a sibling's weights → the sibling's local name (see :func:`_aliases`)
         self.alias: dict[str, str] = {}
+        #: conv3d layers run on every RoI: written as a 2-D conv (see :func:`per_roi_convs`)
+        self.per_roi = per_roi_convs(graph)
         self.readers: dict[str, list[str]] = {}
         #: node name → its place in the graph (the order forward runs a scope's members in)
         self.index = {n.name: k for k, n in enumerate(graph.nodes)}
@@ -2333,7 +2526,10 @@ class _Writer:
             node = item.node if item.kind == "layer" else item.children[0].node
             assert node is not None
             try:
-                form = PYTORCH[node.type](node.layer)
+                if node.name in self.per_roi:
+                    form = _roi_conv(node.layer)
+                else:
+                    form = PYTORCH[node.type](node.layer)
             except Unsupported as err:
                 self.refused.setdefault(f"{node.type} ({err})", []).append(node.name)
                 return "nn.Identity", []
