@@ -910,3 +910,96 @@ def test_elementwise_layers_broadcast_after_the_batch_as_the_analyzer(fmt, tmp_p
         np.testing.assert_allclose(g, want[name], rtol=1e-6, atol=1e-6)
     report = cnncalc.verify(graph, backend="torch" if fmt == "pytorch" else "onnxruntime", batch=2)
     assert report.ok
+
+
+# --------------------------------------------------------------------------------------------
+# The R-CNNs: roi_align in plain torch, per-RoI convs as Conv2d on the RoIs
+# --------------------------------------------------------------------------------------------
+
+RCNNS = [
+    "fasterrcnn_resnet50_fpn",
+    "fasterrcnn_resnet50_fpn_v2",
+    "fasterrcnn_mobilenet_v3_large_fpn",
+    "fasterrcnn_mobilenet_v3_large_320_fpn",
+    "maskrcnn_resnet50_fpn",
+    "maskrcnn_resnet50_fpn_v2",
+    "keypointrcnn_resnet50_fpn",
+]
+
+
+def _few_rois(name: str, dets: int) -> dict[str, int]:
+    """64 × 96 with 5 proposals and ``dets`` detections (Faster R-CNN: 0 proposals for 0)."""
+    if name.startswith("faster"):
+        return dict(height=64, width=96, num_proposals=5 - 5 * (dets == 0))
+    return dict(height=64, width=96, num_proposals=5, num_detections=dets)
+
+
+@pytest.mark.parametrize("name", RCNNS)
+def test_rcnns_verify_with_torch_at_few_rois(name):
+    """verify --backend torch: every layer's shape from the exported model's hooks, at 64 × 96
+    with 5 proposals and 2 detections, and with an empty RoI axis (not Keypoint R-CNN: its spec
+    folds the RoIs into the channels of the ×2 bilinear upsample, (K·R, 28, 28), and torch's
+    bilinear kernel refuses a map of 0 channels, while an empty batch would pass)."""
+    pytest.importorskip("torch", reason="--backend torch needs torch")
+    for dets in (2,) if name.startswith("keypoint") else (2, 0):
+        graph = cnncalc.build(name, variables=_few_rois(name, dets))
+        report = cnncalc.verify(graph, backend="torch")
+        assert report.ok, [(c.name, c.message) for c in report.layers if not c.ok][:3]
+        assert [c.status for c in report.layers] == ["ok"] * len(graph.nodes)
+        assert report.params_allocated == report.params_expected
+
+
+@pytest.mark.parametrize("name", RCNNS)
+def test_rcnns_write_roi_align_and_per_roi_convs_in_plain_torch(name):
+    """The written file imports torch only (no torchvision.ops); RoI Align is the RoIAlign
+    helper with the FPN's four scales (MobileNet: the map of stride 32 it reads); the RPN head
+    runs at every level (eval mode runs it; no output reads it); the per-RoI convs (spec:
+    conv3d of depth 1 over the RoI axis) are RoIConv2d, 2-D weights as torchvision's heads."""
+    source = pytorch.to_pytorch(cnncalc.build(name))
+    assert not re.search(r"^\s*(import|from) torchvision", source, re.MULTILINE)
+    assert "class RoIAlign(nn.Module)" in source
+    mobile = "mobilenet" in name
+    assert ("scales=(0.03125,)" if mobile else "scales=(0.25, 0.125, 0.0625, 0.03125)") in source
+    assert "not on the way to an output" not in source
+    assert len(re.findall(r"self\.head\(input\d\)", source)) == (3 if mobile else 5)
+    per_roi = pytorch.per_roi_convs(cnncalc.build(name))
+    heads = {
+        "fasterrcnn_resnet50_fpn_v2": 4,  # box_head.0 … 3
+        "maskrcnn_resnet50_fpn": 4 + 2,  # mask_head.0 … 3, conv5_mask, mask_fcn_logits
+        "maskrcnn_resnet50_fpn_v2": 4 + 4 + 2,
+        "keypointrcnn_resnet50_fpn": 8 + 1,  # keypoint_head.0 … 14 (even), kps_score_lowres
+    }.get(name, 0)
+    assert len(per_roi) == heads
+    assert ("RoIConv2d(" in source) == (heads > 0)
+
+
+@pytest.mark.parametrize("name", ["maskrcnn_resnet50_fpn_v2", "keypointrcnn_resnet50_fpn"])
+def test_rcnn_export_computes_what_the_numpy_backend_does(name, tmp_path):
+    """The whole network at 64 × 96 with 5 proposals and 2 detections, the NumPy backend's
+    seeded weights loaded (a per-RoI conv's (out, in, 1, kh, kw) as (out, in, kh, kw)): the
+    box, mask and keypoint outputs equal the NumPy forward (the same default boxes). In
+    float64 on both sides: through ResNet-50, the FPN and the heads, float32's rounding alone
+    moves outputs of magnitude ~100 by ~1e-2 (5e-4 relative), which would hide nothing."""
+    torch = pytest.importorskip("torch", reason="needs torch")
+    import numpy as np
+
+    from cnncalc.backend.run import allocate_weights, execute, random_inputs
+
+    graph = cnncalc.build(name, variables=_few_rois(name, 2))
+    model = _load(pytorch.to_pytorch(graph), tmp_path, name).build().eval()
+    model = model.double()
+    weights = allocate_weights(graph, seed=3, dtype="float64")
+    state = model.state_dict()
+    loaded = {k: v.reshape(state[k].shape) for k, v in _state_dict(graph, weights, model).items()}
+    model.load_state_dict({**state, **loaded}, strict=True)
+    assert set(loaded) == {k for k in state if not k.endswith("num_batches_tracked")}
+    feeds = random_inputs(graph, batch=2, seed=5, dtype="float64")
+    with torch.no_grad():
+        got = model(torch.from_numpy(feeds["input"]))
+    want = execute(graph, feeds, weights)
+    assert len(got) == len(graph.outputs) == 3
+    for out, name_ in zip(got, graph.outputs):
+        # float64 rounding, relative to the output's scale (the random weights make outputs
+        # of up to ~1e5, and elements near 0 are differences of such sums)
+        assert want[name_].dtype == np.float64
+        assert np.abs(out.numpy() - want[name_]).max() <= 1e-9 * np.abs(want[name_]).max()

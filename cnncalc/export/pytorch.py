@@ -717,7 +717,7 @@ def _roi_conv(layer: Any) -> Form:
         ctor = "RoIConvTranspose2d"
     if not form.ctor.startswith("nn."):
         raise Unsupported("asymmetric padding of a per-RoI conv")
-    return Form(ctor, form.args, ("RoIConv",))
+    return Form(ctor, form.args, (ctor,))
 
 
 def _roi_align(layer: Any) -> Form:
@@ -1567,7 +1567,7 @@ class Gather(nn.Module):
         return torch.stack([self.take(xb[None], ib)[0] for xb, ib in zip(x, i)])
 '''
 
-HELPERS["RoIConv"] = '''
+HELPERS["RoIConv2d"] = '''
 class RoIConv2d(nn.Conv2d):
     """A 2-D conv run on every RoI of (N, C, R, H, W), the RoIs as a batch (torchvision's
     per-RoI head convs: weight (out, in, kh, kw))."""
@@ -1576,8 +1576,8 @@ class RoIConv2d(nn.Conv2d):
         n, c, r, h, w = x.shape
         y = super().forward(x.transpose(1, 2).reshape(n * r, c, h, w))
         return y.view(n, r, *y.shape[1:]).transpose(1, 2)
-
-
+'''
+HELPERS["RoIConvTranspose2d"] = '''
 class RoIConvTranspose2d(nn.ConvTranspose2d):
     """A transposed 2-D conv run on every RoI of (N, C, R, H, W), the RoIs as a batch."""
 
@@ -2413,6 +2413,17 @@ class _Writer:
         by_local.update({p: m for m in out for p in m.pieces})
         self.last_owner = owner
         stack = [owner.get(o, o) for o in outputs]
+        # a layer that runs in eval mode runs even when no output reads it (an R-CNN's RPN
+        # head: its maps feed the proposal selection the spec does not model); a train-only
+        # one (an auxiliary head) is built, not run
+        by_name = self.graph.by_name
+        stack += [
+            m.local
+            for m in out
+            if not m.holder
+            and m.item is not None
+            and any(not by_name[n].train_only for n in self._nodes(m.item))
+        ]
         while stack:
             m = by_local.get(stack.pop())
             if m is not None and not m.live:
@@ -2791,6 +2802,8 @@ class _Writer:
     ) -> list[str]:
         var = {n: n for n in inputs}
         used = set(inputs)
+        #: what the scope reads: a run member nothing reads is called without a name
+        read = set(outputs) | {r for m in members for r in m.refs}
         args = ", ".join(f"{n}: Tensor" for n in inputs)
         ret = "Tensor" if len(outputs) == 1 else "tuple[Tensor, ...]"
         lines = ["", f"    def forward(self, {args}) -> {ret}:"]
@@ -2836,15 +2849,18 @@ class _Writer:
                 for p in m.pieces:
                     if p == m.local:  # a block's own output, first of its tuple
                         var[p] = v
-                        vs.append(v)
+                        vs.append(v if p in read else f"_{v}")
                         continue
-                    vp = _ident(p)
+                    vp = _ident(p) if p in read else "_" + _ident(p)
                     while vp in used:
                         vp += "_"
                     used.add(vp)
                     var[p] = vp
                     vs.append(vp)
                 lines.append(_statement(vs, call))
+                continue
+            if m.local not in read:  # run (eval mode runs it), its result not used here
+                lines.append(_statement([], call).replace("return ", "", 1))
                 continue
             lines.append(_statement([v], call))
         missing = [o for o in outputs if o not in var]
