@@ -297,6 +297,14 @@ OPS = {
         [(2, 9, 11)],
         (4, 2, 2, 2),
     ),
+    # 8·32·32·(2·4)² = 524,288 gathered values per RoI: the written class pools 2²² / that = 8
+    # RoIs at a time, so 20 RoIs take three chunks
+    "roi_align in chunks of 8 RoIs (32×32 bins, 4×4 samples)": Case(
+        "roi_align",
+        dict(num_rois=20, output_size=32, sampling_ratio=4, spatial_scale=0.5),
+        [(8, 40, 40)],
+        (20, 8, 32, 32),
+    ),
     "elementwise div broadcast (12, 5, 5) / (1,)": Case(
         "elementwise", dict(op="div"), [(12, 5, 5), (1,)], (12, 5, 5)
     ),

@@ -151,3 +151,14 @@ def test_recorded_torchvision_outputs_agree():
         r = record[name]
         assert r["state_dict"] is True, name
         assert r["max_abs_diff"] <= 1e-4, (name, r["max_abs_diff"])
+
+
+def test_recorded_roi_align_equals_torchvision_ops():
+    """The dev script's record of the written RoIAlign class (plain torch) against
+    torchvision.ops.roi_align (aligned False and True, 1, 2 and 3 samples per bin) and
+    MultiScaleRoIAlign on an FPN P2–P5 whose four levels all pool some of the random boxes:
+    equal within float32 rounding of the sample positions (1e-5 on maps of standard normals)."""
+    r = json.loads((FIXTURES / "torchvision_outputs.json").read_text())["roi_align"]
+    assert r["cases"] == 2 * 3 + 1
+    assert r["levels_used"] == [0, 1, 2, 3]
+    assert r["max_abs_diff"] <= 1e-5 and r["ok"] is True

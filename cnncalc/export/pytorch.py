@@ -23,8 +23,13 @@ The written file depends on torch only. Its structure follows the spec:
   members are parallel modules) is a holder, ``nn.ModuleList``/``nn.ModuleDict``, whose
   members the enclosing forward calls one by one in the graph's order; a namespace of
   applications of one module (``share``) is that module, called at each place;
-* ``forward`` follows the graph, one line per layer; layers that do not lead to an output
-  (train-only auxiliary heads) are built (their weights are in the state dict) but not run;
+* ``forward`` follows the graph, one line per layer; train-only layers that do not lead to an
+  output (auxiliary heads) are built (their weights are in the state dict) but not run; a
+  layer that runs in eval mode but feeds no output (an R-CNN's RPN head) is called, unnamed;
+* ``roi_align`` is a ``RoIAlign`` class in plain torch (torchvision's sampling and FPN level
+  mapping, the spec's fixed default boxes unless ``forward`` is given ``boxes``); a conv3d of
+  depth 1 over its RoI axis is a ``Conv2d`` run on the RoIs as a batch (``RoIConv2d``, with
+  torchvision's 2-D weights);
 * ``build(**variables)`` at the end returns the model; it takes the spec variables that are
   used directly as top-level layer arguments (``num_classes``); every other value was fixed
   when the file was written (export again with ``--set``).
@@ -1672,7 +1677,9 @@ class RoIAlign(nn.Module):
         level = self.levels(boxes)
         boxes = boxes.to(x0.dtype)
         out = x0.new_zeros(n, boxes.shape[1], c, *self.output_size)
-        step = max(1, 2**22 // max(1, c * self.output_size[0] * self.output_size[1] * 4))
+        # RoIs per chunk: at most 2**22 gathered samples (C·h·w·(2s)² per RoI) at a time
+        taps = c * self.output_size[0] * self.output_size[1] * (2 * self.sampling_ratio) ** 2
+        step = max(1, 2**22 // max(1, taps))
         for lvl, (x, scale) in enumerate(zip(features, self.scales)):
             for i in range(n):
                 (rois,) = torch.nonzero(level[i] == lvl, as_tuple=True)
