@@ -1003,3 +1003,26 @@ def test_rcnn_export_computes_what_the_numpy_backend_does(name, tmp_path):
         # of up to ~1e5, and elements near 0 are differences of such sums)
         assert want[name_].dtype == np.float64
         assert np.abs(out.numpy() - want[name_]).max() <= 1e-9 * np.abs(want[name_]).max()
+
+
+def test_terminal_verify_of_mask_rcnn_at_80_columns():
+    """What a person sees: Mask R-CNN verified with torch in a terminal at a small input and
+    few RoIs, every layer ok: RoI Align (5 proposals of 256 channels, 7 × 7 bins) and the mask
+    head's per-RoI convs (256 channels, 2 detections, 14 × 14) each a row."""
+    pytest.importorskip("torch", reason="--backend torch needs torch")
+    name = "maskrcnn_resnet50_fpn"
+    sets = ["height=64", "width=96", "num_proposals=5", "num_detections=2"]
+    args = ["verify", name, "--backend", "torch", *(a for s in sets for a in ("--set", s))]
+    rc, text = _pty(args)
+    assert rc == 0, text
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", text.replace("\r", ""))
+    lines = [ln for ln in plain.splitlines() if ln]
+    layers = len(cnncalc.build(name).nodes)
+    assert lines[-1].startswith(f"verify {name}: OK: all {layers} layers agree with the analyzer")
+    for row, shape in (
+        ("roi_heads.box_roi_pool", "(5, 256, 7, 7)"),
+        ("roi_heads.mask_head.0.0", "(256, 2, 14, 14)"),
+    ):
+        assert any(
+            ln.startswith(row) and shape in ln and ln.rstrip().endswith("ok") for ln in lines
+        ), row
