@@ -1026,3 +1026,17 @@ def test_terminal_verify_of_mask_rcnn_at_80_columns():
         assert any(
             ln.startswith(row) and shape in ln and ln.rstrip().endswith("ok") for ln in lines
         ), row
+
+
+def test_rcnn_build_takes_the_roi_counts(tmp_path):
+    """build(num_proposals=…, num_detections=…) sizes the RoI axis of the written model: at
+    64 × 96, 3 proposals give 3 × 91 scores and 3 × 91·4 deltas, 1 detection one 91 × 28 × 28
+    mask (14 × 14 bins, ×2 by the transposed conv) per image."""
+    torch = pytest.importorskip("torch", reason="needs torch")
+    graph = cnncalc.build("maskrcnn_resnet50_fpn", variables=_few_rois("maskrcnn", 2))
+    module = _load(pytorch.to_pytorch(graph), tmp_path, "mask_rois")
+    model = module.build(num_proposals=3, num_detections=1).eval()
+    with torch.no_grad():
+        scores, deltas, masks = model(torch.randn(2, 3, 64, 96))
+    assert scores.shape == (2, 3, 91) and deltas.shape == (2, 3, 91 * 4)
+    assert masks.shape == (2, 1, 91, 14 * 2, 14 * 2)
