@@ -389,18 +389,24 @@ def test_terminal_export_and_verify_at_80_columns(tmp_path):
     assert "c1  " in text and "conv2d" in text
 
 
-def test_terminal_verify_of_a_detector_with_holders_at_80_columns():
-    """What a person sees: RetinaNet (FPN holders, the head called per level) verified with
-    torch in a terminal, every layer ok, the applications of the one head module each a row."""
-    pytest.importorskip("torch", reason="--backend torch needs torch")
-    name = "retinanet_resnet50_fpn"
-    args = ["verify", name, "--backend", "torch", "--set", "height=128", "--set", "width=128"]
+def _verified_in_a_terminal(name: str, sets: list[str]) -> list[str]:
+    """``cnncalc verify NAME --backend torch --set …`` in a pty: exit 0, the last line says every
+    layer agrees; the visible lines (escapes and carriage returns removed)."""
+    args = ["verify", name, "--backend", "torch", *(a for s in sets for a in ("--set", s))]
     rc, text = _pty(args)
     assert rc == 0, text
     plain = re.sub(r"\x1b\[[0-9;]*m", "", text.replace("\r", ""))
     lines = [ln for ln in plain.splitlines() if ln]
     layers = len(cnncalc.build(name).nodes)
     assert lines[-1].startswith(f"verify {name}: OK: all {layers} layers agree with the analyzer")
+    return lines
+
+
+def test_terminal_verify_of_a_detector_with_holders_at_80_columns():
+    """What a person sees: RetinaNet (FPN holders, the head called per level) verified with
+    torch in a terminal, every layer ok, the applications of the one head module each a row."""
+    pytest.importorskip("torch", reason="--backend torch needs torch")
+    lines = _verified_in_a_terminal("retinanet_resnet50_fpn", ["height=128", "width=128"])
     for row in ("backbone.fpn.merge.0", "head.p7.regression_head.bbox_reg"):
         assert any(ln.startswith(row) and ln.rstrip().endswith("ok") for ln in lines), row
     # P7 of a 128 × 128 image: 128 / 2**7 = 1; 9 anchors × 4 box deltas
@@ -1010,15 +1016,8 @@ def test_terminal_verify_of_mask_rcnn_at_80_columns():
     few RoIs, every layer ok: RoI Align (5 proposals of 256 channels, 7 × 7 bins) and the mask
     head's per-RoI convs (256 channels, 2 detections, 14 × 14) each a row."""
     pytest.importorskip("torch", reason="--backend torch needs torch")
-    name = "maskrcnn_resnet50_fpn"
     sets = ["height=64", "width=96", "num_proposals=5", "num_detections=2"]
-    args = ["verify", name, "--backend", "torch", *(a for s in sets for a in ("--set", s))]
-    rc, text = _pty(args)
-    assert rc == 0, text
-    plain = re.sub(r"\x1b\[[0-9;]*m", "", text.replace("\r", ""))
-    lines = [ln for ln in plain.splitlines() if ln]
-    layers = len(cnncalc.build(name).nodes)
-    assert lines[-1].startswith(f"verify {name}: OK: all {layers} layers agree with the analyzer")
+    lines = _verified_in_a_terminal("maskrcnn_resnet50_fpn", sets)
     for row, shape in (
         ("roi_heads.box_roi_pool", "(5, 256, 7, 7)"),
         ("roi_heads.mask_head.0.0", "(256, 2, 14, 14)"),
