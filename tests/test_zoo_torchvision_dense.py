@@ -573,8 +573,8 @@ def test_published_row_on_a_terminal():
     text = res.text
     assert "134,379,721,216" in text and "44,401,393" in text
     row = next(line for line in text.splitlines() if "mask_head.3.0" in line)  # a per-RoI conv
-    # shape, params, MACs (0: no RoI), whatever the table's borders (MACs may end the row:
-    # FLOPs makes way at 80 columns)
+    # shape, params (3×3 conv 256 → 256 with bias: 256·256·9 + 256 = 590,080), MACs (0: no
+    # RoI), whatever the table's borders (MACs may end the row: FLOPs makes way at 80 columns)
     assert re.search(r"\[256, 0, 14, 14\][\s│]+590,080[\s│]+0(?:[\s│]|$)", row), row
     assert "static model of a dynamic network" in text
 
