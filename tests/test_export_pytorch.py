@@ -46,6 +46,23 @@ def _load(source: str, tmp_path: Path, name: str = "exported") -> object:
     return module
 
 
+def _run_both(graph, model, dtype: str = "float32"):
+    """The exported model and the NumPy forward on the same seeded weights and batch-2 input:
+    (the weights, torch's outputs, the NumPy outputs by layer name)."""
+    import torch
+
+    from cnncalc.backend.run import allocate_weights, execute, random_inputs
+
+    weights = allocate_weights(graph, seed=3, dtype=dtype)
+    if dtype == "float64":
+        model = model.double()
+    model.load_state_dict(_state_dict(graph, weights, model), strict=True)
+    feeds = random_inputs(graph, batch=2, seed=5, dtype=dtype)
+    with torch.no_grad():
+        got = model(torch.from_numpy(feeds["input"]))
+    return weights, got, execute(graph, feeds, weights)
+
+
 def _state_dict(graph, weights, model) -> dict:
     """The NumPy backend's weights as a state dict at the paths of the modules that compute the
     layers (the layers' names; a namespace of applications of one module is that module) (a
@@ -499,10 +516,8 @@ def test_shared_weights_are_one_module_called_at_each_place(tmp_path):
     module (keys head.conv.weight, as torchvision's RetinaNet head), called for p0 and p1.
     Parameters once, by hand: stem 3*4*9+4, a 4*4*9+4, the unit's conv 4*4*9+4 and proj 4*4+4;
     the file computes what the NumPy backend does."""
-    torch = pytest.importorskip("torch", reason="needs torch")
+    pytest.importorskip("torch", reason="needs torch")
     import numpy as np
-
-    from cnncalc.backend.run import allocate_weights, execute, random_inputs
 
     graph = cnncalc.build(str(SHARED))
     source = pytorch.to_pytorch(graph)
@@ -515,14 +530,9 @@ def test_shared_weights_are_one_module_called_at_each_place(tmp_path):
     assert params == expected == cnncalc.analyze(graph).totals.params
     convs = ["stem", "a", "head.conv", "head.proj"]
     assert set(model.state_dict()) == {f"{n}.{w}" for n in convs for w in ("weight", "bias")}
-    weights = allocate_weights(graph, seed=3)
+    weights, got, want = _run_both(graph, model)
     assert weights.arrays["b"]["weight"] is weights.arrays["a"]["weight"]  # one array, shared
-    model.load_state_dict(_state_dict(graph, weights, model), strict=True)
-    feeds = random_inputs(graph, batch=2, seed=5, dtype="float32")
-    with torch.no_grad():
-        got = model(torch.from_numpy(feeds["input"])).numpy()
-    want = execute(graph, feeds, weights)["out"]
-    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got.numpy(), want["out"], rtol=1e-5, atol=1e-6)
     # --backend torch: the owner's module, called once per node it stands for, checks each
     report = cnncalc.verify(graph, backend="torch")
     assert report.ok and [c.status for c in report.layers] == ["ok"] * len(graph.nodes)
@@ -537,10 +547,8 @@ def test_holders_are_called_member_by_member_in_graph_order(tmp_path):
     pred.cls, pred.box read one map in parallel (nn.ModuleDict); head.p1 shares head.p0's
     weights, so head is that one module. The keys and parameters by hand, and the outputs are
     what the NumPy backend computes with its weights."""
-    torch = pytest.importorskip("torch", reason="needs torch")
+    pytest.importorskip("torch", reason="needs torch")
     import numpy as np
-
-    from cnncalc.backend.run import allocate_weights, execute, random_inputs
 
     graph = cnncalc.build(str(HOLDERS))
     source = pytorch.to_pytorch(graph)
@@ -585,13 +593,7 @@ def test_holders_are_called_member_by_member_in_graph_order(tmp_path):
         assert state[f"{n}.weight"].numel() + state[f"{n}.bias"].numel() == count
     assert sum(convs.values()) == 1379 == cnncalc.analyze(graph).totals.params
     # float64 on both sides: eight convs deep, float32's summation orders differ by ~1e-6
-    weights = allocate_weights(graph, seed=3, dtype="float64")
-    model = model.double()
-    model.load_state_dict(_state_dict(graph, weights, model), strict=True)
-    feeds = random_inputs(graph, batch=2, seed=5, dtype="float64")
-    with torch.no_grad():
-        got = model(torch.from_numpy(feeds["input"]))
-    want = execute(graph, feeds, weights)
+    _, got, want = _run_both(graph, model, "float64")
     for t, name in zip(got, graph.outputs, strict=True):
         np.testing.assert_allclose(t.numpy(), want[name], rtol=1e-5, atol=1e-6)
     report = cnncalc.verify(graph, backend="torch")
@@ -681,10 +683,8 @@ def test_dotted_names_that_branch_are_a_class_running_their_subgraph(tmp_path):
     """se.pool … se.gate and the product named se are no chain (the product reads the block's
     input again): one class whose forward runs them; the chunk is one module whose two outputs
     the forward unpacks; the file computes what the NumPy backend computes with its weights."""
-    torch = pytest.importorskip("torch", reason="needs torch")
+    pytest.importorskip("torch", reason="needs torch")
     import numpy as np
-
-    from cnncalc.backend.run import allocate_weights, execute, random_inputs
 
     graph = cnncalc.build(str(DOTTED_BRANCHES))
     source = pytorch.to_pytorch(graph)
@@ -696,13 +696,8 @@ def test_dotted_names_that_branch_are_a_class_running_their_subgraph(tmp_path):
     # the keys by hand: conv and linear weights and biases at the spec's names
     convs = ["stem.0", "se.fc1", "se.fc2", "branch.0", "head.fc"]
     assert set(model.state_dict()) == {f"{n}.{w}" for n in convs for w in ("weight", "bias")}
-    weights = allocate_weights(graph, seed=3)
-    model.load_state_dict(_state_dict(graph, weights, model), strict=True)
-    feeds = random_inputs(graph, batch=2, seed=5, dtype="float32")
-    with torch.no_grad():
-        got = model(torch.from_numpy(feeds["input"])).numpy()
-    want = execute(graph, feeds, weights)["head.fc"]
-    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    _, got, want = _run_both(graph, model)
+    np.testing.assert_allclose(got.numpy(), want["head.fc"], rtol=1e-5, atol=1e-6)
     assert cnncalc.verify(graph, backend="torch").ok
 
 
@@ -757,10 +752,8 @@ def test_scopes_read_from_outside_return_a_tuple(tmp_path, tmp_spec):
     map); the namespace, two parallel modules, is an nn.ModuleList the forward calls member by
     member (a namespace of two inputs that is one unit: the fpn class of
     test_holders_are_called_member_by_member_in_graph_order); both outputs are NumPy's."""
-    torch = pytest.importorskip("torch", reason="needs torch")
+    pytest.importorskip("torch", reason="needs torch")
     import numpy as np
-
-    from cnncalc.backend.run import allocate_weights, execute, random_inputs
 
     graph = cnncalc.build(str(tmp_spec(TAPS)))
     source = pytorch.to_pytorch(graph)
@@ -770,12 +763,7 @@ def test_scopes_read_from_outside_return_a_tuple(tmp_path, tmp_spec):
     assert "head_0 = self.head[0](backbone_r1)" in source
     assert "head_1 = self.head[1](backbone)" in source
     model = _load(source, tmp_path, "taps").build().eval()
-    weights = allocate_weights(graph, seed=3)
-    model.load_state_dict(_state_dict(graph, weights, model), strict=True)
-    feeds = random_inputs(graph, batch=2, seed=5, dtype="float32")
-    with torch.no_grad():
-        got = model(torch.from_numpy(feeds["input"]))
-    want = execute(graph, feeds, weights)
+    _, got, want = _run_both(graph, model)
     assert [tuple(t.shape) for t in got] == [(2, 2, 8, 8), (2, 5, 4, 4)]
     for t, name in zip(got, ["head.0", "head.1"]):
         np.testing.assert_allclose(t.numpy(), want[name], rtol=1e-5, atol=1e-6)
