@@ -30,8 +30,7 @@ def channel_axes(graph: Graph) -> dict[str, int | None]:
         axis = axes.get(src, 0)
         rank_in, rank_out = len(graph.shape_of(src)), len(node.out_shape)
         # a reordering of the axes (permute, transpose) says where each output axis comes from
-        reorder = getattr(node.layer, "rf_axis_order", None)
-        order = reorder() if reorder is not None else None
+        order = node.layer.rf_axis_order()
         if axis is not None and order is not None and len(order) == rank_out:
             axis = list(order).index(axis)
         elif rank_in != rank_out:

@@ -210,26 +210,18 @@ def _mode(layer: Any) -> tuple[int, Any]:
     if win is not None:
         return (_IDENTITY if _is_identity(win) else _WINDOW), win
     sp = layer.out_shape[1:]
-    cls = type(layer)
-    facts = _FACTS.get(cls)
-    if facts is None:
-        facts = _FACTS[cls] = (
-            cls.CATEGORY == "attention",
-            hasattr(cls, "rf_axis_order"),
-            hasattr(cls, "rf_mixed_axes"),
-        )
-    attention, permutes, mixes = facts
-    if attention:
+    if layer.CATEGORY == "attention":
         return _NONE, None  # no sliding-window field
     ins = layer.in_shapes
-    if permutes:
-        order = layer.rf_axis_order()
+    order = layer.rf_axis_order()
+    if order is not None:
         inverse = [0] * len(order)
         for i, d in enumerate(order):
             inverse[d] = i
         return _PERMUTE, (tuple(inverse), tuple(range(1, len(order))))
-    if mixes and len(ins) == 1:
-        axes = frozenset(layer.rf_mixed_axes())
+    mixed = layer.rf_mixed_axes() if len(ins) == 1 else None
+    if mixed is not None:
+        axes = frozenset(mixed)
         rank = len(ins[0])
         # the input's own layout: spatial axes at 1 … rank − 1
         return _MIX, (axes, rank - 1, axes.isdisjoint(range(1, rank)))
@@ -243,10 +235,6 @@ def _mode(layer: Any) -> tuple[int, Any]:
         # element-wise (add, multiply) when every input has the output's shape, else a concat
         return _MERGE, all(sh == layer.out_shape for sh in ins)
     return _OTHER, None
-
-
-#: per layer class: (attention, has rf_axis_order, has rf_mixed_axes): the facts _mode reads
-_FACTS: dict[type, tuple[bool, bool, bool]] = {}
 
 
 def _channels_first(rf: ReceptiveField) -> bool:
@@ -295,6 +283,7 @@ def stop_reason(type_name: str) -> str:
     """Why the receptive-field pass ends at a layer of this type that still has spatial axes
     (for reports: the field shown is then the last one known, not the network's)."""
     from .layers import get_layer_class
+    from .layers.base import Layer
 
     cls = get_layer_class(type_name)
     if cls is None:
@@ -303,7 +292,7 @@ def stop_reason(type_name: str) -> str:
         return (
             "attention mixes positions across a window or the whole input: no sliding-window field"
         )
-    if hasattr(cls, "rf_mixed_axes"):
+    if cls.rf_mixed_axes is not Layer.rf_mixed_axes:  # a type that mixes along an axis
         return "it mixes every position along a spatial axis"
     if cls.CATEGORY == "reshape":
         return "it merges or regroups the spatial axes"

@@ -460,6 +460,16 @@ class Layer:
         """FLOPs: ``2 × MACs`` plus element-wise work; each type states its rule."""
         return 2 * self.macs()
 
+    def rf_axis_order(self) -> tuple[int, ...] | None:
+        """Receptive fields of a reordering of the axes (permute): output axis i is input axis
+        ``order[i]``, and the spatial axes keep their fields where they move. None: not one."""
+        return None
+
+    def rf_mixed_axes(self) -> tuple[int, ...] | None:
+        """Receptive fields: the axes whose every position each output mixes (a linear: its
+        last axis). On the channels the field passes; on a spatial axis it ends. None: none."""
+        return None
+
     def geometry(self) -> Window | None:
         """:meth:`window`, computed once per built layer (receptive fields and warnings share it)."""
         win = self._geometry
